@@ -1,0 +1,49 @@
+# syncd's build, test and lint entry points. CI runs `make test` and `make lint`
+# through .ci/run on a fresh machine, so every tool a target needs is installed by a
+# target here, never assumed.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         ?= bin
+FUZZTIME    ?= 30s
+# The race detector needs cgo.
+export CGO_ENABLED := 1
+
+.PHONY: all build test test-deps lint fmt vet staticcheck fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# test-deps installs what the tests need beyond Go modules (npm packages for the
+# jsforce interop test, PostgreSQL server binaries). It is idempotent.
+test-deps:
+	@./scripts/test-deps.sh
+
+test: test-deps vet
+	$(GO) test -race -timeout 9m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint: vet staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+# fuzz runs every fuzz target for FUZZTIME each (go test allows one -fuzz target per
+# package run, hence the loop).
+fuzz:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target in the module for the given time each (default 30s).
+set -euo pipefail
+fuzztime=${1:-30s}
+cd "$(dirname "$0")/.."
+status=0
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "== $pkg $target ($fuzztime)"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" || status=1
+  done
+done
+exit $status
