@@ -44,7 +44,7 @@ type Config struct {
 	Format string `yaml:"format"`
 	// Columns names the CSV headers or JSON keys (dotted for nested objects) that hold
 	// each attribute; unset ones fall back to the names common IdP exports use.
-	Columns Columns `yaml:"columns"`
+	Columns Columns    `yaml:"columns"`
 	CSV     CSVConfig  `yaml:"csv"`
 	Auth    AuthConfig `yaml:"auth"`
 	// Timeout bounds each HTTP request (default 30s); the caller's context bounds the pull.
