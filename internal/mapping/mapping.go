@@ -1,0 +1,523 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+	"unicode/utf8"
+
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// Mode says when a desired field value is written to Salesforce.
+type Mode uint8
+
+const (
+	// Always: the field is kept in step; drift in Salesforce is reverted.
+	Always Mode = iota
+	// OnCreate: the field is set when the user is created and left alone afterwards,
+	// so Salesforce admins may change it (ProfileId, TimeZoneSidKey, ...).
+	OnCreate
+)
+
+// String returns the configuration spelling of m.
+func (m Mode) String() string {
+	if m == OnCreate {
+		return modeOnCreate
+	}
+	return modeAlways
+}
+
+// Field is one desired Salesforce field value.
+type Field struct {
+	// Name is the Salesforce API name (Username, LastName, ProfileId, Cost_Center__c).
+	Name string
+	// Value is the desired value; "" means the field should be empty.
+	Value string
+	Mode  Mode
+}
+
+// Desired is one person as Salesforce should have them: the reconcile engine's input.
+type Desired struct {
+	// ID is the IdP's stable id, the key of the link between IdP and Salesforce user.
+	ID string
+	// Fields sorted by Name. ProfileId and UserRoleId are added by ResolveIDs.
+	Fields []Field
+	// Profile and Role are the names chosen by the rules (Role "" means none), kept for
+	// reports and for ResolveIDs.
+	Profile string
+	Role    string
+}
+
+// Value returns the desired value of the named field.
+func (d *Desired) Value(name string) (string, bool) {
+	i, ok := slices.BinarySearchFunc(d.Fields, name, func(f Field, n string) int { return strings.Compare(f.Name, n) })
+	if !ok {
+		return "", false
+	}
+	return d.Fields[i].Value, true
+}
+
+// setField replaces or inserts a field, keeping Fields sorted.
+func (d *Desired) setField(f Field) {
+	i, ok := slices.BinarySearchFunc(d.Fields, f.Name, func(x Field, n string) int { return strings.Compare(x.Name, n) })
+	if ok {
+		d.Fields[i] = f
+		return
+	}
+	d.Fields = slices.Insert(d.Fields, i, f)
+}
+
+// ReasonCode classifies why a record was rejected.
+type ReasonCode string
+
+// Reasons a record is rejected. Rejected records are reported and skipped, never fatal.
+const (
+	NoID              ReasonCode = "no_id"
+	DuplicateID       ReasonCode = "duplicate_id"
+	NoEmail           ReasonCode = "no_email"
+	MalformedEmail    ReasonCode = "malformed_email"
+	DuplicateEmail    ReasonCode = "duplicate_email"
+	NoUsername        ReasonCode = "no_username"
+	MalformedUsername ReasonCode = "malformed_username"
+	DuplicateUsername ReasonCode = "duplicate_username"
+	NoLastName        ReasonCode = "no_last_name"
+	TooLong           ReasonCode = "too_long"
+	TemplateFailed    ReasonCode = "template_failed"
+	NoProfile         ReasonCode = "no_profile"
+)
+
+// Reason is one problem with a record.
+type Reason struct {
+	Code ReasonCode
+	// Field is the Salesforce field concerned, "" when none.
+	Field  string
+	Detail string
+}
+
+func (r Reason) String() string {
+	if r.Field != "" {
+		return fmt.Sprintf("%s (%s): %s", r.Code, r.Field, r.Detail)
+	}
+	return fmt.Sprintf("%s: %s", r.Code, r.Detail)
+}
+
+// Rejection is a record that is not desired because it is invalid.
+type Rejection struct {
+	// ID is the record's IdP id ("" when it has none). The reconcile engine must not
+	// treat a linked user whose record was rejected as gone: the person is still in
+	// the source, only their data is bad.
+	ID string
+	// Email is the record's primary email, to help find it.
+	Email string
+	// Position is the record's 1-based position in the snapshot.
+	Position int
+	Reasons  []Reason
+}
+
+// Result is what Map makes of a snapshot.
+type Result struct {
+	// Desired users in source order.
+	Desired []Desired
+	// Inactive lists the ids of records the IdP marks inactive: present in the source
+	// but not desired in Salesforce (not an error).
+	Inactive []string
+	// Rejected records in source order.
+	Rejected []Rejection
+}
+
+// Mapper turns records into desired users. It is built once from configuration (all
+// templates parsed and probed there) and is safe for use by one goroutine at a time.
+type Mapper struct {
+	fields         []compiledField // sorted by name
+	usernameSuffix string
+	profile        assignment
+	role           assignment
+	match          []string
+	// usernameFromEmail is true when the Username template mentions .Email, so a
+	// missing email need not be reported twice.
+	usernameFromEmail bool
+}
+
+type fieldKind uint8
+
+const (
+	kindFixed fieldKind = iota
+	kindTemplate
+	kindAlias // generated from the mapped names
+)
+
+type compiledField struct {
+	name   string
+	kind   fieldKind
+	value  string
+	tmpl   *template.Template
+	mode   Mode
+	maxLen int // 0: no known limit
+}
+
+type assignment struct {
+	rules   []compiledRule
+	def     string
+	mode    Mode
+	idField string
+}
+
+type compiledRule struct {
+	conditions []condition
+	name       string
+}
+
+type condition struct {
+	key, value string
+}
+
+// templateData is what a template sees: the record's fields and methods (.GivenName,
+// .Attr "x", .Groups) plus .Email (the primary address) and .UsernameSuffix.
+type templateData struct {
+	*source.Record
+	Email          string
+	UsernameSuffix string
+}
+
+// New compiles the configuration. Its error lists every problem, as Config.Validate.
+func New(cfg Config) (*Mapper, error) { return compile(&cfg) }
+
+func compile(c *Config) (*Mapper, error) {
+	errs := c.validateStatic()
+	m := &Mapper{usernameSuffix: c.UsernameSuffix, match: c.Match}
+	if len(m.match) == 0 {
+		m.match = DefaultMatch()
+	}
+	merged := DefaultFields()
+	for name, f := range c.Fields {
+		if reservedField(name) == "" {
+			merged[name] = f
+		}
+	}
+	sample := sampleData(c.UsernameSuffix)
+	names := make([]string, 0, len(merged))
+	for name := range merged {
+		names = append(names, name)
+	}
+	sort.Strings(names) // errors in a stable order
+	for _, name := range names {
+		f := merged[name]
+		cf := compiledField{name: name, mode: parseMode(f.Mode, Always), maxLen: fieldLength(name)}
+		if f.MaxLength > 0 {
+			cf.maxLen = f.MaxLength
+		}
+		switch {
+		case f.Value != "":
+			cf.kind, cf.value = kindFixed, f.Value
+		case f.From != "":
+			t, err := template.New(name).Funcs(templateFuncs()).Option("missingkey=error").Parse(f.From)
+			if err == nil {
+				err = t.Execute(&bytes.Buffer{}, sample)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("mapping.fields.%s.from: %w", name, err))
+				continue
+			}
+			cf.kind, cf.tmpl = kindTemplate, t
+		default:
+			continue // reported by validateStatic
+		}
+		m.fields = append(m.fields, cf)
+	}
+	if _, ok := merged["Alias"]; !ok {
+		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength})
+	}
+	slices.SortFunc(m.fields, func(a, b compiledField) int { return strings.Compare(a.name, b.name) })
+	for _, f := range m.fields {
+		if f.name == "Username" && f.kind == kindTemplate {
+			m.usernameFromEmail = strings.Contains(f.tmpl.Root.String(), ".Email")
+		}
+	}
+	m.profile = compileAssignment(&c.Profile, func(r Rule) string { return r.Profile }, "ProfileId")
+	m.role = compileAssignment(&c.Role, func(r Rule) string { return r.Role }, "UserRoleId")
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func compileAssignment(a *AssignmentConfig, target func(Rule) string, idField string) assignment {
+	out := assignment{def: a.Default, mode: parseMode(a.Mode, OnCreate), idField: idField}
+	for _, r := range a.Rules {
+		cr := compiledRule{name: target(r)}
+		for k, v := range r.When {
+			cr.conditions = append(cr.conditions, condition{key: k, value: v})
+		}
+		sort.Slice(cr.conditions, func(i, j int) bool { return cr.conditions[i].key < cr.conditions[j].key })
+		out.rules = append(out.rules, cr)
+	}
+	return out
+}
+
+// choose returns the name the first matching rule gives, else the default.
+func (a *assignment) choose(r *source.Record) string {
+	for _, rule := range a.rules {
+		if rule.matches(r) {
+			return rule.name
+		}
+	}
+	return a.def
+}
+
+func (rule *compiledRule) matches(r *source.Record) bool {
+	for _, c := range rule.conditions {
+		if strings.EqualFold(c.key, "group") {
+			if !r.InGroup(c.value) {
+				return false
+			}
+			continue
+		}
+		v, ok := r.Lookup(c.key)
+		if !ok || !strings.EqualFold(strings.TrimSpace(v), c.value) {
+			return false
+		}
+	}
+	return true
+}
+
+// sampleData is a fully populated record that every template must render without
+// error at configuration time, so a misspelt field name fails the configuration
+// instead of every record.
+func sampleData(suffix string) *templateData {
+	rec := &source.Record{
+		ID: "00u1sample", UserName: "sample.user@example.com",
+		Emails:    []source.Email{{Value: "sample.user@example.com", Type: "work", Primary: true}, {Value: "sample@home.example", Type: "home"}},
+		GivenName: "Sample", FamilyName: "User", DisplayName: "Sample User", Active: true,
+		Title: "Title", Department: "Department", ManagerID: "00u2sample", EmployeeNumber: "1",
+		Groups:     []source.Group{{ID: "00g1sample", Name: "Group"}},
+		Attributes: []source.Attribute{{Name: "attribute", Value: "value"}},
+	}
+	return &templateData{Record: rec, Email: rec.PrimaryEmail(), UsernameSuffix: suffix}
+}
+
+// MatchKeys returns the configured match keys in order (the default when unset).
+func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
+
+// Map maps every record of a snapshot. Invalid records are rejected with their reasons
+// and never stop the others. Records that share an IdP id are all rejected, and so are
+// active records that share an Email or a Username (case-insensitively): syncd cannot
+// tell which one is meant.
+func (m *Mapper) Map(records []source.Record) Result {
+	idCount := make(map[string]int32, len(records))
+	for i := range records {
+		if id := records[i].ID; id != "" {
+			idCount[id]++
+		}
+	}
+	res := Result{Desired: make([]Desired, 0, len(records))}
+	positions := make([]int, 0, len(records))
+	var buf bytes.Buffer
+	data := templateData{UsernameSuffix: m.usernameSuffix}
+	for i := range records {
+		rec := &records[i]
+		var reasons []Reason
+		switch {
+		case rec.ID == "":
+			reasons = append(reasons, Reason{Code: NoID, Detail: "the record has no IdP id"})
+		case idCount[rec.ID] > 1:
+			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have id %q", idCount[rec.ID], rec.ID)})
+		}
+		if rec.Active {
+			d, more := m.mapRecord(rec, &data, &buf)
+			reasons = append(reasons, more...)
+			if len(reasons) == 0 {
+				res.Desired = append(res.Desired, d)
+				positions = append(positions, i+1)
+				continue
+			}
+		}
+		if len(reasons) == 0 {
+			res.Inactive = append(res.Inactive, rec.ID)
+			continue
+		}
+		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
+	}
+	m.rejectCollisions(&res, positions)
+	return res
+}
+
+// rejectCollisions moves desired users that share an Email or Username to Rejected.
+func (m *Mapper) rejectCollisions(res *Result, positions []int) {
+	key := func(d *Desired, field string) string {
+		v, _ := d.Value(field)
+		return strings.ToLower(v)
+	}
+	emails := make(map[string]int32, len(res.Desired))
+	usernames := make(map[string]int32, len(res.Desired))
+	for i := range res.Desired {
+		emails[key(&res.Desired[i], "Email")]++
+		usernames[key(&res.Desired[i], "Username")]++
+	}
+	kept := res.Desired[:0]
+	var collided []Rejection
+	for i := range res.Desired {
+		d := &res.Desired[i]
+		var reasons []Reason
+		if email := key(d, "Email"); emails[email] > 1 {
+			reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", emails[email], email)})
+		}
+		if username := key(d, "Username"); usernames[username] > 1 {
+			reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", usernames[username], username)})
+		}
+		if len(reasons) == 0 {
+			kept = append(kept, *d)
+			continue
+		}
+		email, _ := d.Value("Email")
+		collided = append(collided, Rejection{ID: d.ID, Email: email, Position: positions[i], Reasons: reasons})
+	}
+	clear(res.Desired[len(kept):])
+	res.Desired = kept
+	if len(collided) > 0 {
+		res.Rejected = append(res.Rejected, collided...)
+		slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Position - b.Position })
+	}
+}
+
+// mapRecord renders every field of one active record and validates the result.
+func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Buffer) (Desired, []Reason) {
+	data.Record = rec
+	data.Email = rec.PrimaryEmail()
+	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields))}
+	var reasons []Reason
+	for i, f := range m.fields {
+		d.Fields[i] = Field{Name: f.name, Mode: f.mode}
+		switch f.kind {
+		case kindFixed:
+			d.Fields[i].Value = f.value
+		case kindTemplate:
+			buf.Reset()
+			if err := f.tmpl.Execute(buf, data); err != nil {
+				reasons = append(reasons, Reason{Code: TemplateFailed, Field: f.name, Detail: err.Error()})
+				continue
+			}
+			v := strings.TrimSpace(buf.String())
+			if f.name == "Username" {
+				v = strings.ToLower(v) // Salesforce stores Usernames lower-case
+			}
+			d.Fields[i].Value = v
+		}
+	}
+	for i, f := range m.fields {
+		if f.kind == kindAlias {
+			first, _ := d.Value("FirstName")
+			last, _ := d.Value("LastName")
+			email, _ := d.Value("Email")
+			d.Fields[i].Value = generateAlias(first, last, email)
+		}
+	}
+	reasons = append(reasons, m.check(&d, reasons)...)
+	if d.Profile = m.profile.choose(rec); d.Profile == "" {
+		reasons = append(reasons, Reason{Code: NoProfile, Field: "ProfileId", Detail: "no profile rule matches and mapping.profile.default is empty"})
+	}
+	d.Role = m.role.choose(rec)
+	return d, reasons
+}
+
+// check validates the required fields and every length limit. Fields whose template
+// failed (listed in earlier) are not reported again.
+func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
+	failed := func(field string) bool {
+		return slices.ContainsFunc(earlier, func(r Reason) bool { return r.Code == TemplateFailed && r.Field == field })
+	}
+	var reasons []Reason
+	emailOK := true
+	if email, _ := d.Value("Email"); !failed("Email") {
+		switch problem := emailProblem(email); {
+		case email == "":
+			reasons = append(reasons, Reason{Code: NoEmail, Field: "Email", Detail: "the record has no email"})
+			emailOK = false
+		case problem != "":
+			reasons = append(reasons, Reason{Code: MalformedEmail, Field: "Email", Detail: fmt.Sprintf("%q %s", email, problem)})
+			emailOK = false
+		}
+	}
+	// A Username derived from a missing or bad email would only repeat that reason.
+	if username, _ := d.Value("Username"); !failed("Username") && (emailOK || !m.usernameFromEmail) {
+		switch problem := emailProblem(username); {
+		case username == "":
+			reasons = append(reasons, Reason{Code: NoUsername, Field: "Username", Detail: "the Username template gives nothing"})
+		case problem != "":
+			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: fmt.Sprintf("%q is not email-shaped: %s", username, problem)})
+		}
+	}
+	if last, _ := d.Value("LastName"); last == "" && !failed("LastName") {
+		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
+	}
+	for i, f := range m.fields {
+		if n := utf8.RuneCountInString(d.Fields[i].Value); f.maxLen > 0 && n > f.maxLen {
+			reasons = append(reasons, Reason{Code: TooLong, Field: f.name, Detail: fmt.Sprintf("%d characters, at most %d allowed", n, f.maxLen)})
+		}
+	}
+	return reasons
+}
+
+// ResolveIDs sets ProfileId and UserRoleId on every desired user from the names the
+// rules chose, given Salesforce's name → Id maps (SELECT Id, Name FROM Profile /
+// UserRole). Names match exactly, else case-insensitively when that is unambiguous.
+// If any name is unknown it changes nothing and returns an error naming every unknown
+// name: a profile missing in Salesforce is a configuration error, not a record's.
+func (m *Mapper) ResolveIDs(users []Desired, profileIDs, roleIDs map[string]string) error {
+	profiles, perr := resolveNames(users, func(d *Desired) string { return d.Profile }, profileIDs, "profile")
+	roles, rerr := resolveNames(users, func(d *Desired) string { return d.Role }, roleIDs, "role")
+	if err := errors.Join(perr, rerr); err != nil {
+		return err
+	}
+	for i := range users {
+		d := &users[i]
+		d.setField(Field{Name: m.profile.idField, Value: profiles[d.Profile], Mode: m.profile.mode})
+		if d.Role != "" {
+			d.setField(Field{Name: m.role.idField, Value: roles[d.Role], Mode: m.role.mode})
+		}
+	}
+	return nil
+}
+
+// resolveNames maps every name in use to its Id, or reports all unknown names.
+func resolveNames(users []Desired, name func(*Desired) string, ids map[string]string, kind string) (map[string]string, error) {
+	resolved := map[string]string{}
+	unknown := map[string]bool{}
+	for i := range users {
+		n := name(&users[i])
+		if n == "" || unknown[n] {
+			continue
+		}
+		if _, done := resolved[n]; done {
+			continue
+		}
+		if id, ok := ids[n]; ok {
+			resolved[n] = id
+			continue
+		}
+		var matches []string
+		for candidate, id := range ids {
+			if strings.EqualFold(candidate, n) {
+				matches = append(matches, id)
+			}
+		}
+		if len(matches) == 1 {
+			resolved[n] = matches[0]
+			continue
+		}
+		unknown[n] = true
+	}
+	if len(unknown) == 0 {
+		return resolved, nil
+	}
+	names := make([]string, 0, len(unknown))
+	for n := range unknown {
+		names = append(names, fmt.Sprintf("%q", n))
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("mapping.%s: Salesforce has no %s named %s", kind, kind, strings.Join(names, ", "))
+}
