@@ -138,6 +138,9 @@ type Mapper struct {
 	profile        assignment
 	role           assignment
 	match          []string
+	// at holds the positions in fields (and so in every Desired.Fields, until
+	// ResolveIDs inserts more) of the fields that validation reads.
+	at struct{ email, username, firstName, lastName int }
 	// usernameFromEmail is true when the Username template mentions .Email, so a
 	// missing email need not be reported twice.
 	usernameFromEmail bool
@@ -156,6 +159,7 @@ type compiledField struct {
 	kind   fieldKind
 	value  string
 	tmpl   *template.Template
+	fast   *fastTemplate // nil when the template needs text/template
 	mode   Mode
 	maxLen int // 0: no known limit
 }
@@ -174,14 +178,6 @@ type compiledRule struct {
 
 type condition struct {
 	key, value string
-}
-
-// templateData is what a template sees: the record's fields and methods (.GivenName,
-// .Attr "x", .Groups) plus .Email (the primary address) and .UsernameSuffix.
-type templateData struct {
-	*source.Record
-	Email          string
-	UsernameSuffix string
 }
 
 // New compiles the configuration. Its error lists every problem, as Config.Validate.
@@ -223,7 +219,7 @@ func compile(c *Config) (*Mapper, error) {
 				errs = append(errs, fmt.Errorf("mapping.fields.%s.from: %w", name, err))
 				continue
 			}
-			cf.kind, cf.tmpl = kindTemplate, t
+			cf.kind, cf.tmpl, cf.fast = kindTemplate, t, compileFast(t)
 		default:
 			continue // reported by validateStatic
 		}
@@ -233,9 +229,17 @@ func compile(c *Config) (*Mapper, error) {
 		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength})
 	}
 	slices.SortFunc(m.fields, func(a, b compiledField) int { return strings.Compare(a.name, b.name) })
-	for _, f := range m.fields {
-		if f.name == "Username" && f.kind == kindTemplate {
-			m.usernameFromEmail = strings.Contains(f.tmpl.Root.String(), ".Email")
+	for i, f := range m.fields {
+		switch f.name {
+		case "Email":
+			m.at.email = i
+		case "Username":
+			m.at.username = i
+			m.usernameFromEmail = f.kind == kindTemplate && strings.Contains(f.tmpl.Root.String(), ".Email")
+		case "FirstName":
+			m.at.firstName = i
+		case "LastName":
+			m.at.lastName = i
 		}
 	}
 	m.profile = compileAssignment(&c.Profile, func(r Rule) string { return r.Profile }, "ProfileId")
@@ -289,7 +293,7 @@ func (rule *compiledRule) matches(r *source.Record) bool {
 // error at configuration time, so a misspelt field name fails the configuration
 // instead of every record.
 func sampleData(suffix string) *templateData {
-	rec := &source.Record{
+	rec := source.Record{
 		ID: "00u1sample", UserName: "sample.user@example.com",
 		Emails:    []source.Email{{Value: "sample.user@example.com", Type: "work", Primary: true}, {Value: "sample@home.example", Type: "home"}},
 		GivenName: "Sample", FamilyName: "User", DisplayName: "Sample User", Active: true,
@@ -297,7 +301,9 @@ func sampleData(suffix string) *templateData {
 		Groups:     []source.Group{{ID: "00g1sample", Name: "Group"}},
 		Attributes: []source.Attribute{{Name: "attribute", Value: "value"}},
 	}
-	return &templateData{Record: rec, Email: rec.PrimaryEmail(), UsernameSuffix: suffix}
+	d := &templateData{UsernameSuffix: suffix}
+	d.load(&rec)
+	return d
 }
 
 // MatchKeys returns the configured match keys in order (the default when unset).
@@ -348,33 +354,29 @@ func (m *Mapper) Map(records []source.Record) Result {
 
 // rejectCollisions moves desired users that share an Email or Username to Rejected.
 func (m *Mapper) rejectCollisions(res *Result, positions []int) {
-	key := func(d *Desired, field string) string {
-		v, _ := d.Value(field)
-		return strings.ToLower(v)
-	}
+	key := func(d *Desired, at int) string { return strings.ToLower(d.Fields[at].Value) }
 	emails := make(map[string]int32, len(res.Desired))
 	usernames := make(map[string]int32, len(res.Desired))
 	for i := range res.Desired {
-		emails[key(&res.Desired[i], "Email")]++
-		usernames[key(&res.Desired[i], "Username")]++
+		emails[key(&res.Desired[i], m.at.email)]++
+		usernames[key(&res.Desired[i], m.at.username)]++
 	}
 	kept := res.Desired[:0]
 	var collided []Rejection
 	for i := range res.Desired {
 		d := &res.Desired[i]
 		var reasons []Reason
-		if email := key(d, "Email"); emails[email] > 1 {
+		if email := key(d, m.at.email); emails[email] > 1 {
 			reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", emails[email], email)})
 		}
-		if username := key(d, "Username"); usernames[username] > 1 {
+		if username := key(d, m.at.username); usernames[username] > 1 {
 			reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", usernames[username], username)})
 		}
 		if len(reasons) == 0 {
 			kept = append(kept, *d)
 			continue
 		}
-		email, _ := d.Value("Email")
-		collided = append(collided, Rejection{ID: d.ID, Email: email, Position: positions[i], Reasons: reasons})
+		collided = append(collided, Rejection{ID: d.ID, Email: d.Fields[m.at.email].Value, Position: positions[i], Reasons: reasons})
 	}
 	clear(res.Desired[len(kept):])
 	res.Desired = kept
@@ -386,8 +388,7 @@ func (m *Mapper) rejectCollisions(res *Result, positions []int) {
 
 // mapRecord renders every field of one active record and validates the result.
 func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Buffer) (Desired, []Reason) {
-	data.Record = rec
-	data.Email = rec.PrimaryEmail()
+	data.load(rec)
 	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields))}
 	var reasons []Reason
 	for i, f := range m.fields {
@@ -396,12 +397,12 @@ func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Bu
 		case kindFixed:
 			d.Fields[i].Value = f.value
 		case kindTemplate:
-			buf.Reset()
-			if err := f.tmpl.Execute(buf, data); err != nil {
+			v, err := f.render(data, buf)
+			if err != nil {
 				reasons = append(reasons, Reason{Code: TemplateFailed, Field: f.name, Detail: err.Error()})
 				continue
 			}
-			v := strings.TrimSpace(buf.String())
+			v = strings.TrimSpace(v)
 			if f.name == "Username" {
 				v = strings.ToLower(v) // Salesforce stores Usernames lower-case
 			}
@@ -410,10 +411,7 @@ func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Bu
 	}
 	for i, f := range m.fields {
 		if f.kind == kindAlias {
-			first, _ := d.Value("FirstName")
-			last, _ := d.Value("LastName")
-			email, _ := d.Value("Email")
-			d.Fields[i].Value = generateAlias(first, last, email)
+			d.Fields[i].Value = generateAlias(d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
 		}
 	}
 	reasons = append(reasons, m.check(&d, reasons)...)
@@ -424,6 +422,18 @@ func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Bu
 	return d, reasons
 }
 
+// render runs the field's template on one record, by the fast path when it can.
+func (f *compiledField) render(data *templateData, buf *bytes.Buffer) (string, error) {
+	if f.fast != nil {
+		return f.fast.render(data, buf), nil
+	}
+	buf.Reset()
+	if err := f.tmpl.Execute(buf, data); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
 // check validates the required fields and every length limit. Fields whose template
 // failed (listed in earlier) are not reported again.
 func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
@@ -432,7 +442,7 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 	}
 	var reasons []Reason
 	emailOK := true
-	if email, _ := d.Value("Email"); !failed("Email") {
+	if email := d.Fields[m.at.email].Value; !failed("Email") {
 		switch problem := emailProblem(email); {
 		case email == "":
 			reasons = append(reasons, Reason{Code: NoEmail, Field: "Email", Detail: "the record has no email"})
@@ -443,7 +453,7 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		}
 	}
 	// A Username derived from a missing or bad email would only repeat that reason.
-	if username, _ := d.Value("Username"); !failed("Username") && (emailOK || !m.usernameFromEmail) {
+	if username := d.Fields[m.at.username].Value; !failed("Username") && (emailOK || !m.usernameFromEmail) {
 		switch problem := emailProblem(username); {
 		case username == "":
 			reasons = append(reasons, Reason{Code: NoUsername, Field: "Username", Detail: "the Username template gives nothing"})
@@ -451,7 +461,7 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: fmt.Sprintf("%q is not email-shaped: %s", username, problem)})
 		}
 	}
-	if last, _ := d.Value("LastName"); last == "" && !failed("LastName") {
+	if last := d.Fields[m.at.lastName].Value; last == "" && !failed("LastName") {
 		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
 	}
 	for i, f := range m.fields {
