@@ -311,8 +311,10 @@ func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
 
 // Map maps every record of a snapshot. Invalid records are rejected with their reasons
 // and never stop the others. Records that share an IdP id are all rejected, and so are
-// active records that share an Email or a Username (case-insensitively): syncd cannot
-// tell which one is meant.
+// active records that share an Email or a Username (case-insensitively), whatever else
+// is wrong with them: syncd cannot tell which one is meant. Inactive records take no
+// part in the Email and Username checks, so a rehire under a new id with the address
+// of an old, deactivated account is desired.
 func (m *Mapper) Map(records []source.Record) Result {
 	idCount := make(map[string]int32, len(records))
 	for i := range records {
@@ -321,7 +323,7 @@ func (m *Mapper) Map(records []source.Record) Result {
 		}
 	}
 	res := Result{Desired: make([]Desired, 0, len(records))}
-	positions := make([]int, 0, len(records))
+	var c collisions
 	var buf bytes.Buffer
 	data := templateData{UsernameSuffix: m.usernameSuffix}
 	for i := range records {
@@ -333,55 +335,91 @@ func (m *Mapper) Map(records []source.Record) Result {
 		case idCount[rec.ID] > 1:
 			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have id %q", idCount[rec.ID], rec.ID)})
 		}
-		if rec.Active {
-			d, more := m.mapRecord(rec, &data, &buf)
-			reasons = append(reasons, more...)
+		if !rec.Active {
 			if len(reasons) == 0 {
-				res.Desired = append(res.Desired, d)
-				positions = append(positions, i+1)
-				continue
+				res.Inactive = append(res.Inactive, rec.ID)
+			} else {
+				res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
 			}
+			continue
 		}
+		d, more := m.mapRecord(rec, &data, &buf)
+		reasons = append(reasons, more...)
+		c.add(d.Fields[m.at.email].Value, d.Fields[m.at.username].Value, i+1, len(reasons) == 0)
 		if len(reasons) == 0 {
-			res.Inactive = append(res.Inactive, rec.ID)
+			res.Desired = append(res.Desired, d)
 			continue
 		}
 		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
 	}
-	m.rejectCollisions(&res, positions)
+	c.apply(&res, m.at.email)
 	return res
 }
 
-// rejectCollisions moves desired users that share an Email or Username to Rejected.
-func (m *Mapper) rejectCollisions(res *Result, positions []int) {
-	key := func(d *Desired, at int) string { return strings.ToLower(d.Fields[at].Value) }
-	emails := make(map[string]int32, len(res.Desired))
-	usernames := make(map[string]int32, len(res.Desired))
-	for i := range res.Desired {
-		emails[key(&res.Desired[i], m.at.email)]++
-		usernames[key(&res.Desired[i], m.at.username)]++
+// collisions finds active records that share an Email or Username.
+type collisions struct {
+	emails, usernames map[string]int32
+	keys              []collisionKey // one per active record, in source order
+}
+
+type collisionKey struct {
+	email, username string // lower-case; "" takes no part
+	position        int
+	desired         bool
+}
+
+func (c *collisions) add(email, username string, position int, desired bool) {
+	if c.emails == nil {
+		c.emails, c.usernames = map[string]int32{}, map[string]int32{}
 	}
+	k := collisionKey{email: strings.ToLower(email), username: strings.ToLower(username), position: position, desired: desired}
+	if k.email != "" {
+		c.emails[k.email]++
+	}
+	if k.username != "" {
+		c.usernames[k.username]++
+	}
+	c.keys = append(c.keys, k)
+}
+
+func (c *collisions) reasons(k *collisionKey) []Reason {
+	var reasons []Reason
+	if n := c.emails[k.email]; n > 1 {
+		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", n, k.email)})
+	}
+	if n := c.usernames[k.username]; n > 1 {
+		reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", n, k.username)})
+	}
+	return reasons
+}
+
+// apply adds the collision reasons: to rejected records as further reasons, and by
+// moving desired users to Rejected. emailAt is the position of Email in Desired.Fields.
+func (c *collisions) apply(res *Result, emailAt int) {
 	kept := res.Desired[:0]
-	var collided []Rejection
-	for i := range res.Desired {
-		d := &res.Desired[i]
-		var reasons []Reason
-		if email := key(d, m.at.email); emails[email] > 1 {
-			reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", emails[email], email)})
-		}
-		if username := key(d, m.at.username); usernames[username] > 1 {
-			reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", usernames[username], username)})
-		}
-		if len(reasons) == 0 {
-			kept = append(kept, *d)
+	var moved []Rejection
+	desired, rejected := 0, 0
+	for i := range c.keys {
+		k := &c.keys[i]
+		if !k.desired {
+			for res.Rejected[rejected].Position != k.position {
+				rejected++ // skip inactive records rejected for their id
+			}
+			res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
 			continue
 		}
-		collided = append(collided, Rejection{ID: d.ID, Email: d.Fields[m.at.email].Value, Position: positions[i], Reasons: reasons})
+		d := res.Desired[desired]
+		desired++
+		if reasons := c.reasons(k); len(reasons) > 0 {
+			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
+			continue
+		}
+		kept = append(kept, d)
 	}
 	clear(res.Desired[len(kept):])
 	res.Desired = kept
-	if len(collided) > 0 {
-		res.Rejected = append(res.Rejected, collided...)
+	if len(moved) > 0 {
+		res.Rejected = append(res.Rejected, moved...)
 		slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Position - b.Position })
 	}
 }

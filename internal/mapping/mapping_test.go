@@ -295,6 +295,10 @@ func TestValidation(t *testing.T) {
 		person("nosales", "N", "S", "ns@acme.example"),
 	}
 	records[len(records)-1].Emails = append(records[len(records)-1].Emails, source.Email{Value: "x@y.example"})
+	records = append(records,
+		withTwo(person("twin", "T", "Twin", "twin@acme.example")),
+		withTwo(person("", "T", "Twin", "TWIN@acme.example")), // rejected anyway, but still a duplicate of the one before
+	)
 	res := m.Map(records)
 
 	var desired []string
@@ -332,6 +336,8 @@ func TestValidation(t *testing.T) {
 		{"oneemail", 10, "template_failed:Second_Email__c"},
 		{"", 13, "no_id:"},
 		{"nosales", 14, "no_profile:ProfileId"},
+		{"twin", 15, "duplicate_email:Email,duplicate_username:Username"},
+		{"", 16, "no_id:,duplicate_email:Email,duplicate_username:Username"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rejections (-want +got):\n%s", diff)
@@ -460,5 +466,21 @@ func TestConfigValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDuplicateIDAcrossActiveAndInactive(t *testing.T) {
+	m := mustNew(t, Config{})
+	old := person("00u1", "A", "Old", "old@acme.example")
+	old.Active = false
+	current := person("00u1", "A", "New", "new@acme.example")
+	res := m.Map([]source.Record{old, current})
+	if len(res.Desired) != 0 || len(res.Inactive) != 0 || len(res.Rejected) != 2 {
+		t.Fatalf("desired %v inactive %v rejected %v", res.Desired, res.Inactive, res.Rejected)
+	}
+	for i, r := range res.Rejected {
+		if r.Position != i+1 || len(r.Reasons) != 1 || r.Reasons[0].Code != DuplicateID {
+			t.Errorf("rejection %+v", r)
+		}
 	}
 }
