@@ -80,7 +80,8 @@ func stringField(name string) func(*templateData) string {
 
 // fastTemplate renders the common shape of mapping templates, text and pipelines that
 // start at a string field and go through the mapping functions with literal arguments
-// ("{{ .Email | lower }}{{ .UsernameSuffix }}"), without reflection. A template that is
+// ("{{ lower .Email }}{{ .UsernameSuffix }}", "{{ .Title | truncate 40 }}"), without
+// reflection. A template that is
 // a single such pipeline returns the record's own string when no function changes it,
 // so the desired value shares memory with the record. Anything else runs through
 // text/template; both give the same output (see TestFastPathMatchesTemplate).
@@ -142,11 +143,14 @@ func compileFast(t *template.Template) *fastTemplate {
 	return fast
 }
 
+// compilePipe accepts a pipeline that starts at a string field, either alone
+// ({{ .Email | lower }}) or as the last argument of a function ({{ lower .Email }}).
 func compilePipe(pipe *parse.PipeNode) (fastPart, bool) {
-	if pipe == nil || len(pipe.Decl) > 0 || len(pipe.Cmds) == 0 || len(pipe.Cmds[0].Args) != 1 {
+	if pipe == nil || len(pipe.Decl) > 0 || len(pipe.Cmds) == 0 {
 		return fastPart{}, false
 	}
-	field, ok := pipe.Cmds[0].Args[0].(*parse.FieldNode)
+	first := pipe.Cmds[0].Args
+	field, ok := first[len(first)-1].(*parse.FieldNode)
 	if !ok || len(field.Ident) != 1 {
 		return fastPart{}, false
 	}
@@ -154,8 +158,15 @@ func compilePipe(pipe *parse.PipeNode) (fastPart, bool) {
 	if part.field == nil {
 		return fastPart{}, false
 	}
+	stages := make([][]parse.Node, 0, len(pipe.Cmds))
+	if len(first) > 1 {
+		stages = append(stages, first[:len(first)-1])
+	}
 	for _, cmd := range pipe.Cmds[1:] {
-		f, ok := compileFunc(cmd.Args)
+		stages = append(stages, cmd.Args)
+	}
+	for _, args := range stages {
+		f, ok := compileFunc(args)
 		if !ok {
 			return fastPart{}, false
 		}

@@ -21,7 +21,12 @@ var fastPathTemplates = []struct {
 	{"{{ .Title | replace \"Sr.\" \"Senior\" }}", true},
 	{"{{ .ID }}{{ .UserName }}{{ .ManagerID }}{{ .Department }}", true},
 	{"fixed text", true},
-	{"{{ lower .Email }}", false},
+	{"{{ lower .Email }}", true},
+	{"{{ truncate 3 .GivenName | upper }}", true},
+	{"{{ default \"x\" .Department }}", true},
+	{"{{ lower .Emails }}", false},
+	{"{{ lower \"X\" }}", false},
+	{"{{ lower }}", false},
 	{"{{ .Attr \"costCenter\" }}", false},
 	{"{{ if .Active }}a{{ else }}b{{ end }}", false},
 	{"{{ .Active }}", false},
@@ -64,7 +69,10 @@ func compareRender(t *testing.T, tmpl *template.Template, fast *fastTemplate, re
 	data.load(rec)
 	var want bytes.Buffer
 	if err := tmpl.Execute(&want, &data); err != nil {
-		t.Fatalf("%q: %v", tmpl.Root, err)
+		if fast != nil {
+			t.Errorf("%q: the fast path took a template that fails: %v", tmpl.Root, err)
+		}
+		return
 	}
 	if fast == nil {
 		return

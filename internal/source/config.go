@@ -152,6 +152,9 @@ func (c *Config) Validate() error {
 	if c.Type != TypeSCIM && (c.SCIM != SCIMConfig{}) {
 		bad("scim", "only used by type scim")
 	}
+	if c.Type == TypeSCIM && (c.Columns != Columns{} || c.CSV != CSVConfig{}) {
+		bad("columns", "not used by type scim (SCIM attribute names are fixed)")
+	}
 	if d := c.CSV.Delimiter; d != "" {
 		if r, size := utf8.DecodeRuneInString(d); size != len(d) || r == '"' || r == '\r' || r == '\n' || r == utf8.RuneError {
 			bad("csv.delimiter", "%q must be a single character other than a quote or line break", d)
