@@ -20,7 +20,8 @@ import (
 
 // BenchmarkPullAndMap1M parses a 1,000,000-row CSV export (Entra column names, written
 // into b.TempDir()) and maps every row with the default fields plus two templated ones
-// and a profile rule: the desired-state half of a cycle at the 1M-user target. It
+// and a profile rule, then resolves the profile names to Ids: the desired-state half of
+// a cycle at the 1M-user target. It
 // reports the heap's peak while it runs (sampled every 2ms from runtime/metrics) and
 // the heap still live afterwards with the snapshot and the mapping result both held,
 // the wall time of the pull and of the mapping, and the process's CPU time (wall time
@@ -64,6 +65,9 @@ func benchmarkPullAndMap(b *testing.B, rows int) {
 		}
 		pulled := time.Now()
 		res := m.Map(snap.Records)
+		if err := m.ResolveIDs(res.Desired, map[string]string{"Sales User": "00e000000000001AAA", "Standard User": "00e000000000002AAA"}, nil); err != nil {
+			b.Fatal(err)
+		}
 		mapTime += time.Since(pulled)
 		pullTime += pulled.Sub(start)
 		cpuTime += cpuUsed(b) - cpu0

@@ -427,7 +427,9 @@ func (c *collisions) apply(res *Result, emailAt int) {
 // mapRecord renders every field of one active record and validates the result.
 func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Buffer) (Desired, []Reason) {
 	data.load(rec)
-	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields))}
+	// Room for ProfileId and UserRoleId, so that ResolveIDs does not copy every user's
+	// fields once more.
+	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields), len(m.fields)+2)}
 	var reasons []Reason
 	for i, f := range m.fields {
 		d.Fields[i] = Field{Name: f.name, Mode: f.mode}

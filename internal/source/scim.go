@@ -24,7 +24,10 @@ const maxSCIMPageBytes = 64 << 20
 // until the collected count reaches the first page's totalResults (index paging) or
 // nextCursor is absent (cursor paging, RFC 9865); every page is a 2xx that parses; every
 // page's totalResults equals the first; no id repeats and no page repeats the previous
-// one; no page comes back empty before the total is reached.
+// one; no page comes back empty before the total is reached (or, with cursors, while a
+// nextCursor is still given). Every page must bring new users, so a pull ends after at
+// most totalResults pages whatever the server does (cursor paging: at the caller's
+// deadline).
 type SCIMSource struct {
 	base     string
 	filter   string
@@ -126,6 +129,10 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 				if total >= 0 && collected != total {
 					p.fail(nil, fmt.Sprintf("%s: last page (no nextCursor) after %d of totalResults %d", where, collected, total))
 				}
+				break
+			}
+			if len(lr.Resources) == 0 {
+				p.fail(nil, fmt.Sprintf("%s: empty page that is not the last (nextCursor present) after %d users", where, collected))
 				break
 			}
 			if cursors[next] {

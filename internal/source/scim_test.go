@@ -39,8 +39,10 @@ type scimFaults struct {
 	repeatLastOn  int // this page starts with the previous page's last user
 	samePageOn    int // this page repeats the previous page exactly
 	emptyOn       int // this page comes back empty
-	shortTotal    int // report this totalResults (with every page), hiding users
-	slow          time.Duration
+	// repeatCursorOn makes this page hand out the cursor of the page before.
+	repeatCursorOn int
+	shortTotal     int // report this totalResults (with every page), hiding users
+	slow           time.Duration
 }
 
 func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -124,8 +126,11 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := q["cursor"]; ok {
 		delete(body, "startIndex")
-		if to < f.users {
+		if to < f.users || page == f.emptyOn {
 			nextCursor = strconv.Itoa(to + 1)
+			if page == f.repeatCursorOn {
+				nextCursor = strconv.Itoa(start)
+			}
 			body["nextCursor"] = nextCursor
 		}
 	}
@@ -234,6 +239,10 @@ func TestSCIMIncomplete(t *testing.T) {
 			"page 2 (startIndex 11) repeats the previous page"},
 		{"an empty page before the total", scimFaults{users: 25, emptyOn: 2}, nil, 10,
 			"page 2 (startIndex 11): empty page after 10 of totalResults 25"},
+		{"cursor paging with an empty page that is not the last", scimFaults{users: 25, emptyOn: 2}, func(c *Config) { c.SCIM.Paging = "cursor" }, 10,
+			"page 2: empty page that is not the last (nextCursor present) after 10 users"},
+		{"cursor paging with a repeated cursor", scimFaults{users: 25, repeatCursorOn: 2}, func(c *Config) { c.SCIM.Paging = "cursor" }, 20,
+			`page 2: nextCursor "11" repeats an earlier one`},
 		{"totalResults below the users sent", scimFaults{users: 25, shortTotal: 5}, nil, 10,
 			"page 1 (startIndex 1): 10 users received but totalResults is 5"},
 		{"no users at all", scimFaults{users: 0}, nil, 0, "the SCIM service lists no users"},
