@@ -323,7 +323,11 @@ func (m *Mapper) Map(records []source.Record) Result {
 		}
 	}
 	res := Result{Desired: make([]Desired, 0, len(records))}
-	var c collisions
+	c := collisions{ // sized up front: growing million-entry maps rehashes them repeatedly
+		emails:    make(map[string]int32, len(records)),
+		usernames: make(map[string]int32, len(records)),
+		keys:      make([]collisionKey, 0, len(records)),
+	}
 	var buf bytes.Buffer
 	data := templateData{UsernameSuffix: m.usernameSuffix}
 	for i := range records {
@@ -369,9 +373,6 @@ type collisionKey struct {
 }
 
 func (c *collisions) add(email, username string, position int, desired bool) {
-	if c.emails == nil {
-		c.emails, c.usernames = map[string]int32{}, map[string]int32{}
-	}
 	k := collisionKey{email: strings.ToLower(email), username: strings.ToLower(username), position: position, desired: desired}
 	if k.email != "" {
 		c.emails[k.email]++
