@@ -29,6 +29,7 @@ const ctxCheckEvery = 1024
 // is never held in memory as a whole, only the records built from it. Any problem ends
 // the read with a reason in p; records read before it stay in p.
 func decode(ctx context.Context, format string, r io.Reader, opts decoderOptions, p *pullResult) {
+	r = skipBOM(r)
 	switch format {
 	case FormatCSV:
 		decodeCSV(ctx, r, opts, p)
@@ -43,15 +44,21 @@ func decode(ctx context.Context, format string, r io.Reader, opts decoderOptions
 	}
 }
 
-// decodeCSV reads an RFC 4180 file with a header row (quoted fields may span lines,
-// CRLF or LF line ends, an optional UTF-8 BOM). Every row must have as many fields as
-// the header: a ragged row means the export is broken, so the read stops there.
-func decodeCSV(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
+// skipBOM drops a leading UTF-8 byte order mark, which Windows tools write in front of
+// CSV and JSON alike.
+func skipBOM(r io.Reader) io.Reader {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\ufeff")) {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
+	return br
+}
+
+// decodeCSV reads an RFC 4180 file with a header row (quoted fields may span lines,
+// CRLF or LF line ends, an optional UTF-8 BOM). Every row must have as many fields as
+// the header: a ragged row means the export is broken, so the read stops there.
+func decodeCSV(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
+	cr := csv.NewReader(r)
 	cr.Comma = opts.delimiter
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // checked per row, to name the line and both counts
@@ -186,8 +193,8 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
 	for i := 1; dec.More(); i++ {
 		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			p.fail(err, fmt.Sprintf("JSON array element %d: %v", i, err))
+		if err := dec.Decode(&obj); err != nil || obj == nil {
+			p.fail(err, fmt.Sprintf("JSON array element %d: %s", i, errorOr(err, "not an object")))
 			return
 		}
 		rec, err := flatRecord(obj, &opts.columns, b)
@@ -216,16 +223,13 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 
 // decodeNDJSON reads one JSON object a line; blank lines are skipped.
 func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReader(r)
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
 	for line := 1; ; line++ {
 		text, err := br.ReadBytes('\n')
 		if err != nil && err != io.EOF {
 			p.fail(err, fmt.Sprintf("line %d: %v", line, err))
 			return
-		}
-		if line == 1 {
-			text = bytes.TrimPrefix(text, []byte("\ufeff"))
 		}
 		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
 			obj, perr := decodeObject(trimmed)
@@ -268,6 +272,14 @@ func decodeObject(b []byte) (map[string]any, error) {
 		return nil, errors.New("unexpected data after the object")
 	}
 	return obj, nil
+}
+
+// errorOr returns err's text, or otherwise when err is nil.
+func errorOr(err error, otherwise string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return otherwise
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

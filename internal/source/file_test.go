@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,6 +88,11 @@ func TestFileFormats(t *testing.T) {
 			},
 		},
 		{
+			name: "JSON array with BOM and CRLF",
+			cfg:  Config{Path: "bom.json", Format: FormatJSON},
+			want: []Record{{ID: "1", FamilyName: "Ä", Emails: []Email{{Value: "a@acme.example", Primary: true}}, Active: true}},
+		},
+		{
 			name: "NDJSON with BOM, CRLF, a blank line, SCIM-style emails and groups",
 			cfg:  Config{Path: "scimish.ndjson", Format: FormatNDJSON},
 			want: []Record{
@@ -149,6 +155,7 @@ func TestFileIncomplete(t *testing.T) {
 		{"wrong delimiter: every column folds into one", Config{Path: "custom.csv", Format: FormatCSV, Columns: Columns{Email: "E-Mail"}}, 0, "E-Mail"},
 		{"missing file", Config{Path: "nope.csv", Format: FormatCSV}, 0, "open testdata/nope.csv"},
 		{"truncated JSON array", Config{Path: "bad-array.json", Format: FormatJSON}, 1, "JSON array element 2"},
+		{"null element in a JSON array", Config{Path: "null-element.json", Format: FormatJSON}, 1, "JSON array element 2: not an object"},
 		{"data after JSON array", Config{Path: "trailing.json", Format: FormatJSON}, 1, "unexpected data after the array"},
 		{"empty JSON array", Config{Path: "empty-array.json", Format: FormatJSON}, 0, "the JSON array is empty"},
 		{"a JSON document read as SCIM without Resources", Config{Path: "okta.json", Format: FormatSCIM}, 0, "SCIM document"},
@@ -189,7 +196,10 @@ func assertIncomplete(t *testing.T, snap Snapshot, err error, want string) {
 func TestFileContextCancelled(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big.csv")
-	writeCSV(t, path, 3*ctxCheckEvery)
+	rows := strings.Repeat("1,a@acme.example,A\n", 3*ctxCheckEvery)
+	if err := os.WriteFile(path, []byte("id,email,surname\n"+rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	src, err := New(Config{Type: TypeFile, Path: path, Format: FormatCSV}, Options{Clock: fixedClock})
 	if err != nil {
 		t.Fatal(err)
