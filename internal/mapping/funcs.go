@@ -126,28 +126,40 @@ const aliasLength = 8
 // written in CJK) fall back to the email's local part, then to "user". Alias need not
 // be unique, so no collision handling is needed.
 func generateAlias(given, family, email string) string {
-	g, f := aliasChars(given), aliasChars(family)
-	alias := f
-	if f != "" && g != "" {
-		alias = g[:1] + f
-	}
-	if f == "" {
+	var buf [aliasLength]byte
+	alias := buf[:0]
+	var probe [1]byte
+	if len(appendAliasChars(probe[:0], family, 1)) > 0 {
+		alias = appendAliasChars(alias, given, 1)
+		alias = appendAliasChars(alias, family, aliasLength)
+	} else {
 		local, _, _ := strings.Cut(email, "@")
-		alias = aliasChars(local)
+		alias = appendAliasChars(alias, local, aliasLength)
 	}
-	if alias == "" {
-		alias = "user"
+	if len(alias) == 0 {
+		return "user"
 	}
-	return alias[:min(len(alias), aliasLength)]
+	return string(alias)
 }
 
-// aliasChars keeps the lower-case ASCII letters and digits of the folded text.
-func aliasChars(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(asciiFold(s)) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
+// appendAliasChars appends up to n of the lower-case ASCII letters and digits of the
+// folded text to b, stopping when b is full (b comes from a fixed array, so appending
+// never allocates).
+func appendAliasChars(b []byte, s string, n int) []byte {
+	added := 0
+	for _, r := range asciiFold(s) {
+		if added == n || len(b) == cap(b) {
+			break
 		}
+		switch {
+		case r >= 'A' && r <= 'Z':
+			b = append(b, byte(r-'A'+'a'))
+		case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
+			b = append(b, byte(r))
+		default:
+			continue
+		}
+		added++
 	}
-	return b.String()
+	return b
 }

@@ -25,6 +25,10 @@ func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) {
 		return p.snapshot(s.clock())
 	}
 	defer f.Close()
-	decode(ctx, s.format, f, s.dec, &p)
+	var size int64
+	if info, err := f.Stat(); err == nil {
+		size = info.Size()
+	}
+	decode(ctx, s.format, f, size, s.dec, &p)
 	return p.snapshot(s.clock())
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -282,5 +283,49 @@ func TestDigest(t *testing.T) {
 	// Field boundaries are length-prefixed: moving text between fields changes the digest.
 	if Digest([]Record{{ID: "ab", UserName: "c"}}) == Digest([]Record{{ID: "a", UserName: "bc"}}) {
 		t.Error("digest ignores field boundaries")
+	}
+}
+
+func TestEstimateRows(t *testing.T) {
+	tests := []struct {
+		size, offset int64
+		rows, want   int
+	}{
+		{0, 100, 10, 0},
+		{1000, 0, 10, 0},
+		{1000, 100, 10, 102},
+		{1000, 1000, 10, 10},
+		{1000, 10, 1000, 125}, // capped at one row per 8 bytes
+	}
+	for _, tt := range tests {
+		if got := estimateRows(tt.size, tt.offset, tt.rows); got != tt.want {
+			t.Errorf("estimateRows(%d, %d, %d) = %d, want %d", tt.size, tt.offset, tt.rows, got, tt.want)
+		}
+	}
+}
+
+// TestCSVRecordsSizedOnce checks that a file's record slice is allocated from the
+// size estimate rather than grown step by step.
+func TestCSVRecordsSizedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "people.csv")
+	var b strings.Builder
+	b.WriteString("id,email,surname\n")
+	const rows = 5000
+	for i := range rows {
+		fmt.Fprintf(&b, "%d,user%d@acme.example,Family%d\n", i, i, i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(Config{Type: TypeFile, Path: path, Format: FormatCSV}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Count != rows || cap(snap.Records) > rows*11/10 {
+		t.Errorf("%d records in a slice of capacity %d", snap.Count, cap(snap.Records))
 	}
 }

@@ -31,7 +31,7 @@ func addFixtures(f *testing.F, exts ...string) {
 // fuzzDecode runs a decoder over arbitrary input and checks the snapshot's invariants.
 func fuzzDecode(t *testing.T, format string, data []byte, opts decoderOptions) {
 	var p pullResult
-	decode(context.Background(), format, bytes.NewReader(data), opts, &p)
+	decode(context.Background(), format, bytes.NewReader(data), int64(len(data)), opts, &p)
 	snap, err := p.snapshot(testNow)
 	if snap.Complete != (err == nil) || snap.Complete != (len(snap.Reasons) == 0) {
 		t.Fatalf("Complete %v, err %v, reasons %q disagree", snap.Complete, err, snap.Reasons)

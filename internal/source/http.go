@@ -68,7 +68,7 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 		p.fail(nil, fmt.Sprintf("GET %s: HTTP %d: %s", s.url, resp.StatusCode, bodyExcerpt(resp.Body)))
 		return p.snapshot(s.clock())
 	}
-	decode(ctx, s.format, resp.Body, s.dec, &p)
+	decode(ctx, s.format, resp.Body, max(resp.ContentLength, 0), s.dec, &p)
 	snap, err := p.snapshot(s.clock())
 	if err == nil {
 		s.last = &snap

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +18,9 @@ type fakeExport struct {
 	mu       sync.Mutex
 	body     string
 	etag     string
-	status   int // when set, answer this status instead
-	shortBy  int // declare a Content-Length this many bytes longer than the body sent
+	status   int  // when set, answer this status instead
+	shortBy  int  // declare a Content-Length this many bytes longer than the body sent
+	chunked  bool // send the body in pieces, without a Content-Length
 	slow     time.Duration
 	user     string
 	password string
@@ -59,6 +61,13 @@ func (f *fakeExport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.shortBy > 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(len(f.body)+f.shortBy))
+	}
+	if f.chunked {
+		half := len(f.body) / 2
+		fmt.Fprint(w, f.body[:half])
+		w.(http.Flusher).Flush()
+		fmt.Fprint(w, f.body[half:])
+		return
 	}
 	fmt.Fprint(w, f.body)
 }
@@ -152,6 +161,17 @@ func TestHTTPFailuresAreIncomplete(t *testing.T) {
 			t.Errorf("If-None-Match sent after an incomplete pull")
 		}
 	})
+}
+
+// TestHTTPUnknownLength reads an export sent chunked (no Content-Length) that is
+// longer than the rows the record slice is sized after.
+func TestHTTPUnknownLength(t *testing.T) {
+	body := "id,email,surname\n" + strings.Repeat("1,a@acme.example,A\n", 3*ctxCheckEvery)
+	src := newHTTPSource(t, &fakeExport{body: body, chunked: true}, nil)
+	snap, err := src.Pull(context.Background())
+	if err != nil || snap.Count != 3*ctxCheckEvery {
+		t.Fatalf("Pull: %d records, %v", snap.Count, err)
+	}
 }
 
 func TestHTTPBasicAuth(t *testing.T) {
