@@ -38,7 +38,8 @@ func emailProblem(s string) string {
 			return "has non-ASCII characters"
 		case c <= ' ' || c == 0x7f:
 			return "has spaces or control characters"
-		case strings.IndexByte(`()<>[]\,;:"`, c) >= 0:
+		case c == '(' || c == ')' || c == '<' || c == '>' || c == '[' || c == ']' ||
+			c == '\\' || c == ',' || c == ';' || c == ':' || c == '"':
 			return "has characters not allowed in an address"
 		}
 	}
