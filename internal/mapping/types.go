@@ -92,6 +92,7 @@ type Reason struct {
 	Detail string
 }
 
+// String renders the reason for logs and reports: "code (Field): detail".
 func (r Reason) String() string {
 	if r.Field != "" {
 		return fmt.Sprintf("%s (%s): %s", r.Code, r.Field, r.Detail)

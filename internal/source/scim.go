@@ -242,6 +242,7 @@ type SCIMError struct {
 	Detail   string
 }
 
+// Error renders the status, the scimType and the detail.
 func (e *SCIMError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)

@@ -59,6 +59,7 @@ type IncompleteError struct {
 	Cause error
 }
 
+// Error lists every reason, so a log line says why the pull cannot be trusted.
 func (e *IncompleteError) Error() string {
 	return ErrIncomplete.Error() + ": " + strings.Join(e.Reasons, "; ")
 }
