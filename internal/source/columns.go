@@ -23,6 +23,11 @@ const (
 	attrEmployeeNumber
 	attrGroups
 	numAttrs
+
+	// attrExtra marks a CSV column kept as an additional attribute, attrIgnored one
+	// that is unnamed or repeats an earlier header.
+	attrExtra   attr = -1
+	attrIgnored attr = -2
 )
 
 // configured returns the column the configuration names for a, and its YAML key.

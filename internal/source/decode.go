@@ -102,8 +102,10 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 				p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
 				return
 			}
-			if more := estimateRows(size, cr.InputOffset(), len(p.records)) - len(p.records); len(p.records) == ctxCheckEvery && more > 0 {
-				p.records = slices.Grow(p.records, more)
+			if len(p.records) == ctxCheckEvery {
+				if more := estimateRows(size, cr.InputOffset(), len(p.records)) - len(p.records); more > 0 {
+					p.records = slices.Grow(p.records, more)
+				}
 			}
 		}
 	}
@@ -127,7 +129,7 @@ func estimateRows(size, offset int64, rows int) int {
 
 // csvLayout knows which column holds what.
 type csvLayout struct {
-	columns    []attr // per column: the standard attribute, or -1 for an additional one
+	columns    []attr // per column: a standard attribute, attrExtra or attrIgnored
 	extraOrder []int  // additional columns, sorted by header name
 	header     []string
 	hasID      bool
@@ -146,10 +148,10 @@ func newCSVLayout(header []string, byName map[string]attr, groupSeparator string
 			l.columns[i] = a
 			l.hasID = l.hasID || a == attrID
 		case header[i] != "" && !seen[n]:
-			l.columns[i] = -1
+			l.columns[i] = attrExtra
 			l.extraOrder = append(l.extraOrder, i)
 		default:
-			l.columns[i] = -2 // an unnamed or repeated column: ignored
+			l.columns[i] = attrIgnored // an unnamed or repeated column
 		}
 		seen[n] = true
 	}
