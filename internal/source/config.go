@@ -118,6 +118,8 @@ func (c *Config) Validate() error {
 			bad("url", "required for type %s", c.Type)
 		} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("url", "%q is not an absolute http or https URL", c.URL)
+		} else if u.User != nil {
+			bad("url", "must not carry credentials; use source.auth with a file or environment variable")
 		}
 		if c.Path != "" {
 			bad("path", "not used by type %s (use url)", c.Type)

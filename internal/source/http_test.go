@@ -198,6 +198,8 @@ func TestConfigValidate(t *testing.T) {
 		{"valid file", Config{Type: "file", Path: "/x.csv", Format: "csv"}, ""},
 		{"valid scim", Config{Type: "scim", URL: "https://idp.example/scim/v2", Auth: AuthConfig{Method: "bearer", TokenEnv: "T"}}, ""},
 		{"nothing", Config{}, "source.type: required: one of file, http, scim"},
+		{"credentials in the URL", Config{Type: "http", URL: "https://me:pw@idp.example/x.csv", Format: "csv"},
+			"source.url: must not carry credentials; use source.auth with a file or environment variable"},
 		{"every problem at once", Config{Type: "http", URL: "ftp://x", Path: "/x", Format: "xml", Timeout: -1,
 			CSV: CSVConfig{Delimiter: "ab"}, Auth: AuthConfig{Method: "bearer"}, SCIM: SCIMConfig{Filter: "x"}},
 			`source.url: "ftp://x" is not an absolute http or https URL
