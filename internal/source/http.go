@@ -2,9 +2,11 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -39,9 +41,10 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	var p pullResult
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	where := "GET " + withoutQuery(s.url) // a query may carry a token: keep it out of reasons
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
-		p.fail(err, fmt.Sprintf("GET %s: %v", s.url, err))
+		p.fail(err, fmt.Sprintf("%s: %v", where, err))
 		return p.snapshot(s.clock())
 	}
 	req.Header.Set("Accept", acceptFor(s.format))
@@ -49,12 +52,12 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 		req.Header.Set("If-None-Match", s.etag)
 	}
 	if err := s.auth.apply(req); err != nil {
-		p.fail(err, fmt.Sprintf("GET %s: %v", s.url, err))
+		p.fail(err, fmt.Sprintf("%s: %v", where, err))
 		return p.snapshot(s.clock())
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		p.fail(err, fmt.Sprintf("GET %s: %v", s.url, err))
+		p.fail(err, fmt.Sprintf("%s: %v", where, transportError(err)))
 		return p.snapshot(s.clock())
 	}
 	defer resp.Body.Close()
@@ -65,7 +68,7 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 		snap.FetchedAt = s.clock()
 		return snap, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		p.fail(nil, fmt.Sprintf("GET %s: HTTP %d: %s", s.url, resp.StatusCode, bodyExcerpt(resp.Body)))
+		p.fail(nil, fmt.Sprintf("%s: HTTP %d: %s", where, resp.StatusCode, bodyExcerpt(resp.Body)))
 		return p.snapshot(s.clock())
 	}
 	decode(ctx, s.format, resp.Body, max(resp.ContentLength, 0), s.dec, &p)
@@ -88,6 +91,25 @@ func acceptFor(format string) string {
 	default:
 		return "application/json"
 	}
+}
+
+// withoutQuery drops the query and fragment of a URL for messages.
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
+}
+
+// transportError strips the *url.Error wrapper, whose text repeats the full URL.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // bodyExcerpt returns the start of an error body on one line, for a reason.

@@ -131,6 +131,19 @@ func TestHTTPFailuresAreIncomplete(t *testing.T) {
 		snap, err := src.Pull(context.Background())
 		assertIncomplete(t, snap, err, "HTTP 502: export failed")
 	})
+	t.Run("a token in the query stays out of the reasons", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close() // connection refused
+		src, err := New(Config{Type: TypeHTTP, URL: srv.URL + "/x.csv?token=s3cret", Format: FormatCSV}, Options{Clock: fixedClock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := src.Pull(context.Background())
+		assertIncomplete(t, snap, err, "GET "+srv.URL+"/x.csv: ")
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("reason leaks the token: %v", err)
+		}
+	})
 	t.Run("304 without a previous pull", func(t *testing.T) {
 		src := newHTTPSource(t, &fakeExport{status: http.StatusNotModified}, nil)
 		snap, err := src.Pull(context.Background())

@@ -200,7 +200,7 @@ func (s *SCIMSource) fetch(ctx context.Context, u string) (*listResponse, error)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, transportError(err) // the page is named by the caller; the URL may hold a filter
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSCIMPageBytes+1))
