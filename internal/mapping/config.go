@@ -131,6 +131,11 @@ func (c *Config) validateStatic() []error {
 		}
 		seen[k] = true
 	}
+	if c.UsernameSuffix != "" {
+		if problem := emailProblem("user@example.com" + c.UsernameSuffix); problem != "" {
+			bad("username_suffix", "%q would make every Username malformed: it %s", c.UsernameSuffix, problem)
+		}
+	}
 	names := make([]string, 0, len(c.Fields))
 	for name := range c.Fields {
 		names = append(names, name)

@@ -400,6 +400,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"minimal", Config{Profile: AssignmentConfig{Default: "Standard User"}}, ""},
 		{"no profile", Config{}, "mapping.profile: needs a default or rules: Salesforce requires a profile on every user"},
+		{"bad username suffix", Config{UsernameSuffix: " sandbox", Profile: AssignmentConfig{Default: "P"}},
+			`mapping.username_suffix: " sandbox" would make every Username malformed: it has spaces or control characters`},
 		{"every problem at once", Config{
 			Match: []string{"email", "phone", "email"},
 			Fields: map[string]FieldConfig{
