@@ -106,7 +106,8 @@ type Rejection struct {
 	// treat a linked user whose record was rejected as gone: the person is still in
 	// the source, only their data is bad.
 	ID string
-	// Email is the record's primary email, to help find it.
+	// Email helps find the record: its primary address (its mapped Email when it was
+	// rejected only for sharing that address or Username with another record).
 	Email string
 	// Position is the record's 1-based position in the snapshot.
 	Position int
