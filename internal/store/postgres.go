@@ -193,53 +193,53 @@ func (s *postgresStore) RecordResults(ctx context.Context, results []ActionResul
 			linkOrigin = append(linkOrigin, string(r.Link.Origin))
 		}
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE actions a SET status = r.status,
+	// One statement, so one round trip and its own transaction: the UPDATE and the
+	// link upsert are data-modifying CTEs, and the final division fails the whole
+	// statement (division_by_zero) unless every result found an action that could
+	// take it. Which one did not is worked out afterwards, nothing having changed.
+	_, err := s.pool.Exec(ctx, `WITH updated AS (
+			UPDATE actions a SET status = r.status,
 				salesforce_id = CASE WHEN r.sf_id <> '' THEN r.sf_id ELSE a.salesforce_id END,
 				error_code = r.code, error_message = r.msg, attempts = a.attempts + 1,
 				next_attempt_at = r.next, updated_at = $8
 			FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 				AS r(run_id, seq, status, sf_id, code, msg, next)
 			WHERE a.run_id = r.run_id AND a.seq = r.seq AND a.status IN `+resultableStatuses+`
-			RETURNING a.run_id, a.seq`, runIDs, seqs, statuses, sfIDs, codes, msgs, next, now)
-		if err != nil {
-			return err
-		}
-		updated := make(map[ActionRef]bool, n)
-		var ref ActionRef
-		if _, err := pgx.ForEachRow(rows, []any{&ref.RunID, &ref.Seq}, func() error {
-			updated[ref] = true
-			return nil
-		}); err != nil {
-			return err
-		}
-		if len(updated) != n {
-			for _, r := range results {
-				if updated[r.Action] {
-					continue
-				}
-				var status ActionStatus
-				err := tx.QueryRow(ctx, `SELECT status FROM actions WHERE run_id = $1 AND seq = $2`,
-					r.Action.RunID, r.Action.Seq).Scan(&status)
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
-				return noResultError(r.Action, status, err == nil)
-			}
-		}
-		if len(linkIdP) == 0 {
-			return nil
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO links (idp_id, salesforce_id, origin, created_at, updated_at)
-			SELECT idp_id, sf_id, origin, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS l(idp_id, sf_id, origin)
+			RETURNING 1
+		), linked AS (
+			INSERT INTO links (idp_id, salesforce_id, origin, created_at, updated_at)
+			SELECT idp_id, sf_id, origin, $8, $8 FROM unnest($9::text[], $10::text[], $11::text[]) AS l(idp_id, sf_id, origin)
 			ON CONFLICT (idp_id) DO UPDATE SET salesforce_id = excluded.salesforce_id, origin = excluded.origin,
-				updated_at = excluded.updated_at`, linkIdP, linkSF, linkOrigin, now)
-		return err
-	})
+				updated_at = excluded.updated_at
+		)
+		SELECT 1 / (SELECT CASE WHEN count(*) = $12 THEN 1 ELSE 0 END FROM updated)`,
+		runIDs, seqs, statuses, sfIDs, codes, msgs, next, now, linkIdP, linkSF, linkOrigin, n)
+	if e, ok := errorsAs[*pgconn.PgError](err); ok && e.Code == "22012" {
+		err = s.explainNoResult(ctx, results)
+	}
 	if err != nil {
-		return fmt.Errorf("record results: %w", err)
+		return fmt.Errorf("record results: %w", postgresError(err))
 	}
 	return nil
+}
+
+// explainNoResult finds the first result whose action could not take it.
+func (s *postgresStore) explainNoResult(ctx context.Context, results []ActionResult) error {
+	for _, r := range results {
+		var status ActionStatus
+		err := s.pool.QueryRow(ctx, `SELECT status FROM actions WHERE run_id = $1 AND seq = $2`,
+			r.Action.RunID, r.Action.Seq).Scan(&status)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		switch {
+		case err != nil:
+			return noResultError(r.Action, status, false)
+		case status != ActionPlanned && status != ActionApproved && status != ActionFailed:
+			return noResultError(r.Action, status, true)
+		}
+	}
+	return fmt.Errorf("%w: the actions changed while their results were recorded", ErrConflict)
 }
 
 func (s *postgresStore) FinishRun(ctx context.Context, runID int64, f RunFinish) (Run, error) {

@@ -14,14 +14,26 @@ type sqliteDSN struct {
 	params url.Values // only keys in sqliteTunable
 }
 
-// sqliteTunable are the DSN parameters an operator may set, with syncd's defaults.
-var sqliteTunable = map[string]string{
-	"_busy_timeout": "10000", // ms a writer waits for another before SQLITE_BUSY
-	"_synchronous":  "NORMAL",
+// sqliteTunable returns the DSN parameters an operator may set, with syncd's
+// defaults.
+func sqliteTunable() map[string]string {
+	return map[string]string{
+		"_busy_timeout": "10000", // ms a writer waits for another before SQLITE_BUSY
+		"_synchronous":  "NORMAL",
+	}
 }
 
-// sqliteManagedPragmas may not be changed through _pragma: the store relies on them.
-var sqliteManagedPragmas = []string{"journal_mode", "query_only", "locking_mode", "foreign_keys"}
+// sqliteManagedPragma reports whether a _pragma sets something the store relies on
+// and so may not be changed.
+func sqliteManagedPragma(pragma string) bool {
+	name := strings.ToLower(strings.TrimSpace(pragma))
+	for _, managed := range []string{"journal_mode", "query_only", "locking_mode", "foreign_keys"} {
+		if strings.HasPrefix(name, managed) {
+			return true
+		}
+	}
+	return false
+}
 
 // parseSQLiteDSN accepts a file path ("syncd.db", "/var/lib/syncd/syncd.db") or a
 // file: URI ("file:syncd.db?_busy_timeout=5000"). In-memory databases are refused:
@@ -80,20 +92,17 @@ func parseSQLiteDSN(dsn string) (sqliteDSN, error) {
 func (d *sqliteDSN) setParam(dsn, key string, values []string) error {
 	if key == "_pragma" {
 		for _, v := range values {
-			name := strings.ToLower(strings.TrimSpace(v))
-			for _, managed := range sqliteManagedPragmas {
-				if strings.HasPrefix(name, managed) {
-					return invalidf("sqlite DSN %q: _pragma %q is set by syncd and cannot be changed", dsn, v)
-				}
+			if sqliteManagedPragma(v) {
+				return invalidf("sqlite DSN %q: _pragma %q is set by syncd and cannot be changed", dsn, v)
 			}
-			if strings.ContainsAny(v, ";") {
+			if strings.ContainsRune(v, ';') {
 				return invalidf("sqlite DSN %q: _pragma %q holds more than one statement", dsn, v)
 			}
 			d.params.Add(key, v)
 		}
 		return nil
 	}
-	if _, ok := sqliteTunable[key]; !ok {
+	if _, ok := sqliteTunable()[key]; !ok {
 		return invalidf("sqlite DSN %q: parameter %q is not supported (supported: _busy_timeout, _synchronous, _pragma)", dsn, key)
 	}
 	if len(values) != 1 {
@@ -106,7 +115,7 @@ func (d *sqliteDSN) setParam(dsn, key string, values []string) error {
 // uri renders the DSN for modernc.org/sqlite with the store's own settings.
 func (d sqliteDSN) uri(extra map[string]string) string {
 	q := url.Values{}
-	for k, v := range sqliteTunable {
+	for k, v := range sqliteTunable() {
 		q.Set(k, v)
 	}
 	for k, v := range d.params {

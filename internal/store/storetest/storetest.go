@@ -172,10 +172,10 @@ func samplePlan() []store.Action {
 	return []store.Action{
 		{Kind: store.KindCreate, IdPID: "u1", Username: "ada@acme.com.sf", Email: "Ada@Acme.com",
 			Changes: []store.FieldChange{{Field: "LastName", After: "Lovelace"}, {Field: "IsActive", After: "true"}},
-			Reason: "unmatched: no Salesforce user has this email", Status: store.ActionPlanned},
+			Reason:  "unmatched: no Salesforce user has this email", Status: store.ActionPlanned},
 		{Kind: store.KindUpdate, IdPID: "u2", SalesforceID: "005000000000002AAA", Email: "bob@acme.com",
 			Changes: []store.FieldChange{{Field: "Title", Before: "Engineer", After: "Manager"}},
-			Reason: "linked: Title differs", Status: store.ActionPlanned},
+			Reason:  "linked: Title differs", Status: store.ActionPlanned},
 		{Kind: store.KindDeactivate, IdPID: "u3", SalesforceID: "005000000000003AAA",
 			Reason: "gone: no longer in the source", Status: store.ActionHeld},
 		{Kind: "dispute", Email: "twins@acme.com", Reason: "two Salesforce users have this email",
