@@ -156,7 +156,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	s.dir, err = os.MkdirTemp("", "syncd-pgtest-")
+	s.dir, err = os.MkdirTemp(serverTempRoot(), "syncd-pgtest-")
 	if err != nil {
 		return err
 	}
@@ -251,6 +251,20 @@ func findBinaries() (string, error) {
 func version(binDir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return v
+}
+
+// serverTempRoot is where the server's directory goes: the usual temporary
+// directory, unless running as root with one (TMPDIR) that other users cannot
+// enter, since the server then runs as the postgres user.
+func serverTempRoot() string {
+	dir := os.TempDir()
+	if os.Geteuid() != 0 {
+		return dir
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 != 0 {
+		return dir
+	}
+	return "/tmp"
 }
 
 // serverCredential returns who runs the server. PostgreSQL refuses to run as root,
