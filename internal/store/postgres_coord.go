@@ -13,9 +13,14 @@ import (
 // dedicatedConn opens a connection outside the pool, for a lease or a listener: the
 // pool would recycle or share it. The server is asked to probe the client with TCP
 // keepalives, so that a vanished holder's session, and its lock, end within seconds
-// rather than hours. (Unix-socket connections ignore these settings.)
+// rather than hours. (Unix-socket connections ignore these settings. Session advisory
+// locks and LISTEN need a real session: point syncd at PostgreSQL itself or at a
+// session-pooling proxy, not at a transaction pooler.)
 func (s *postgresStore) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
 	cfg := s.connConfig.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
 	for k, v := range map[string]string{
 		"tcp_keepalives_idle":     "5",
 		"tcp_keepalives_interval": "2",
