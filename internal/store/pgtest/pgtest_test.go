@@ -1,6 +1,11 @@
 package pgtest
 
-import "testing"
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
 
 func TestWithDatabase(t *testing.T) {
 	for _, tc := range []struct{ dsn, want string }{
@@ -15,5 +20,43 @@ func TestWithDatabase(t *testing.T) {
 	}
 	if _, err := WithDatabase("postgres://%zz", "t1"); err == nil {
 		t.Error("a bad DSN was accepted")
+	}
+}
+
+// fakeTB records how NewDatabase ends a test that cannot have a database.
+type fakeTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skip(args ...any) {
+	f.skipped, f.msg = true, fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatal(args ...any) {
+	f.failed, f.msg = true, fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+func TestNoBinariesSkipsLoudlyOrFailsUnderCI(t *testing.T) {
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		s := &Server{}
+		s.once.Do(func() { s.startErr = errNoBinaries })
+		fake := &fakeTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.NewDatabase(fake)
+		}()
+		<-done
+		if ci == "true" && !fake.failed || ci == "" && !fake.skipped {
+			t.Errorf("CI=%q: skipped=%v failed=%v, want %s", ci, fake.skipped, fake.failed, map[bool]string{true: "failed", false: "skipped"}[ci == "true"])
+		}
+		if !strings.Contains(fake.msg, "PostgreSQL TESTS NOT RUN") {
+			t.Errorf("CI=%q: message %q is not loud", ci, fake.msg)
+		}
 	}
 }

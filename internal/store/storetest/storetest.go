@@ -470,6 +470,26 @@ func testApprovals(t *testing.T, h Harness) {
 	diff(t, "counts after approvals", store.ActionCounts{Planned: 1, Approved: 2, Applied: 1},
 		must[store.Run](t, "read run")(s.Run(ctx, run.ID)).Counts)
 
+	// Two operators approving at once, through two instances: exactly one wins.
+	raced := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	noErr(t, "save plan", s.SavePlan(ctx, raced.ID, plan))
+	other := e.open()
+	errs := make(chan error, 2)
+	for _, st := range []store.Store{s, other} {
+		go func() {
+			_, err := st.Approve(ctx, raced.ID, store.ApprovalRequest{By: "ops"})
+			errs <- err
+		}()
+	}
+	won, lost := <-errs, <-errs
+	if won != nil {
+		won, lost = lost, won
+	}
+	noErr(t, "one of two concurrent approvals", won)
+	wantErr(t, "the other concurrent approval", lost, store.ErrAlreadyApproved)
+	diff(t, "counts after concurrent approvals", store.ActionCounts{Approved: 3, Planned: 1},
+		must[store.Run](t, "read run")(s.Run(ctx, raced.ID)).Counts)
+
 	plain := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
 	noErr(t, "save plan", s.SavePlan(ctx, plain.ID, plan[3:]))
 	_, err = s.Approve(ctx, plain.ID, store.ApprovalRequest{By: "ops"})
@@ -553,7 +573,7 @@ func testPrune(t *testing.T, h Harness) {
 	e.clock.Advance(40 * day)
 	recent := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
 	noErr(t, "save plan", s.SavePlan(ctx, recent.ID, samplePlan()[:2]))
-	partial := must[store.Snapshot](t, "save")(s.SaveSnapshot(ctx, store.NewSnapshot{Count: 2, Digest: "d3"}))
+	must[store.Snapshot](t, "save")(s.SaveSnapshot(ctx, store.NewSnapshot{Count: 2, Digest: "d3"}))
 
 	res := must[store.PruneResult](t, "prune")(s.Prune(ctx, e.clock.Now().Add(-30*day)))
 	diff(t, "pruned", store.PruneResult{Runs: 1, Actions: 4, Snapshots: 1}, res)
@@ -569,7 +589,6 @@ func testPrune(t *testing.T, h Harness) {
 	res = must[store.PruneResult](t, "prune all")(s.Prune(ctx, e.clock.Now()))
 	diff(t, "pruned everything else", store.PruneResult{Runs: 1, Actions: 2, Snapshots: 1}, res)
 	diff(t, "last good snapshot still kept", good, must[store.Snapshot](t, "last good")(s.LastGoodSnapshot(ctx)))
-	_ = partial
 }
 
 // testConcurrentWriters runs two store instances, as two processes or replicas
