@@ -267,11 +267,8 @@ func (s *postgresStore) FinishRun(ctx context.Context, runID int64, f RunFinish)
 	return s.Run(ctx, runID)
 }
 
-const postgresRunColumns = `id, trigger, mode, status, error, started_at, planned_at, finished_at,
-	source_records, rejected_records, salesforce_users, unmanaged_users, disputed`
-
 func (s *postgresStore) Run(ctx context.Context, id int64) (Run, error) {
-	runs, err := s.queryRuns(ctx, `SELECT `+postgresRunColumns+` FROM runs WHERE id = $1`, id)
+	runs, err := s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id)
 	if err != nil {
 		return Run{}, fmt.Errorf("read run %d: %w", id, err)
 	}
@@ -282,7 +279,7 @@ func (s *postgresStore) Run(ctx context.Context, id int64) (Run, error) {
 }
 
 func (s *postgresStore) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
-	runs, err := s.queryRuns(ctx, `SELECT `+postgresRunColumns+` FROM runs
+	runs, err := s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs
 		WHERE $1::bigint = 0 OR id < $1 ORDER BY id DESC LIMIT $2`, f.BeforeID, runLimit(f))
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
