@@ -214,3 +214,35 @@ func TestPostgresReconcileRequestsSurviveReconnect(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresReplicasMigrateOnce starts migrations from several replicas at once:
+// goose's advisory lock lets one apply them; the others find nothing to do.
+func TestPostgresReplicasMigrateOnce(t *testing.T) {
+	cfg := postgresConfig(t)
+	const replicas = 3
+	reports := make(chan store.MigrationReport, replicas)
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			r, err := store.Migrate(context.Background(), cfg)
+			reports <- r
+			errs <- err
+		}()
+	}
+	appliers := 0
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		r := <-reports
+		if len(r.Applied) > 0 {
+			appliers++
+		}
+		if r.Version == 0 {
+			t.Errorf("a replica reports schema version 0")
+		}
+	}
+	if appliers != 1 {
+		t.Errorf("%d replicas applied migrations, want exactly one", appliers)
+	}
+}
