@@ -37,7 +37,6 @@ func openSQLite(ctx context.Context, cfg Config) (*sqliteStore, error) {
 		return nil, fmt.Errorf("open sqlite store %s: %w", dsn.path, err)
 	}
 	write.SetMaxOpenConns(1)
-	write.SetConnMaxIdleTime(0)
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", dsn.path, err)

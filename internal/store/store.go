@@ -77,7 +77,9 @@ type Store interface {
 	// when another instance holds it. The holder must stop writing as soon as the
 	// lease's Lost channel is closed.
 	TryLeaderLock(ctx context.Context) (Lease, error)
-	// RequestReconcile asks the leader, wherever it runs, to reconcile now.
+	// RequestReconcile asks the leader to reconcile now. On PostgreSQL it reaches
+	// every instance on the database (NOTIFY); on SQLite, which serves a single
+	// instance, only this Store's subscribers.
 	RequestReconcile(ctx context.Context) error
 	// ReconcileRequests delivers reconcile requests until ctx is done. Requests
 	// that arrive while one is pending are coalesced into it. A spurious request
@@ -94,7 +96,8 @@ type Lease interface {
 	// Lost is closed when the lock is no longer held, whether released or lost
 	// because its connection died; the holder must stop writing at once.
 	Lost() <-chan struct{}
-	// Release gives the lock up so another instance can take it.
+	// Release gives the lock up so another instance can take it. Releasing a lost
+	// or released lease does nothing.
 	Release(ctx context.Context) error
 }
 
