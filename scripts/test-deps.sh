@@ -3,3 +3,23 @@
 # test. Each block checks before it installs, so a prepared machine pays nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# PostgreSQL server binaries: the store tests start a private throwaway server from
+# them (internal/store/pgtest). Debian/Ubuntu install them under
+# /usr/lib/postgresql/<version>/bin; the tests look there and on PATH. Skipped when
+# SYNCD_TEST_POSTGRES_DSN points the tests at an existing server.
+have_postgres() {
+	command -v initdb >/dev/null 2>&1 && return 0
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+if [ -z "${SYNCD_TEST_POSTGRES_DSN:-}" ] && ! have_postgres; then
+	echo "test-deps: installing PostgreSQL server binaries" >&2
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test-deps: PostgreSQL is missing and installing it needs root (apt-get install postgresql)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends postgresql
+	have_postgres || { echo "test-deps: postgresql installed but no initdb found" >&2; exit 1; }
+fi
