@@ -126,9 +126,9 @@ func actionQuery(columns string, f ActionFilter, placeholder func(n int) string)
 	}
 	if f.Key != "" {
 		// The Salesforce Id a result recorded (result_salesforce_id) is not indexed,
-		// so that recording results touches no index; such an action, a create, is
-		// found through the link from its IdP id to that Id (links.salesforce_id
-		// is unique, so the sub-select yields at most one IdP id).
+		// so that recording a result changes no indexed column; such an action, a
+		// create, is found through the link from its IdP id to that Id
+		// (links.salesforce_id is unique: the sub-select yields one IdP id at most).
 		k := arg(f.Key)
 		where = append(where, fmt.Sprintf(`(idp_id = %[1]s OR salesforce_id = %[1]s OR lower(email) = lower(%[1]s)
 			OR lower(username) = lower(%[1]s)

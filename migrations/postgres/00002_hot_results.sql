@@ -13,7 +13,8 @@ ALTER TABLE actions ADD COLUMN result_salesforce_id TEXT NOT NULL DEFAULT '';
 -- 2. Held and approved work is found through pending, which a result never changes
 --    (a result is refused for a held action and, for an approved one, turns pending
 --    false: the rare non-HOT update). The old partial index named status, which
---    every result changes.
+--    every result changes. Adding a stored column rewrites the table once, under
+--    an exclusive lock: seconds for a journal of a million actions.
 ALTER TABLE actions ADD COLUMN pending BOOLEAN GENERATED ALWAYS AS (status IN ('held', 'approved')) STORED;
 DROP INDEX actions_pending;
 CREATE INDEX actions_pending ON actions (pending) WHERE pending;

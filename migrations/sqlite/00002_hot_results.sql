@@ -7,11 +7,14 @@
 --    unindexed column; salesforce_id keeps the Id known when the plan was saved and
 --    stays indexed. Readers see result_salesforce_id when set, else salesforce_id.
 ALTER TABLE actions ADD COLUMN result_salesforce_id TEXT NOT NULL DEFAULT '';
--- 2. Held and approved work is found through pending, which a result never changes
---    except for an approved action.
+-- 2. Held and approved work is found through pending, as on PostgreSQL, so that
+--    both take the same queries. The index keeps status as its column, which SQLite
+--    needs to search it for one status (it cannot use a partial index whose
+--    predicate the query does not repeat), and costs a result nothing: SQLite only
+--    touches a partial index entry whose predicate holds before or after.
 ALTER TABLE actions ADD COLUMN pending INTEGER GENERATED ALWAYS AS (status IN ('held', 'approved')) VIRTUAL;
 DROP INDEX actions_pending;
-CREATE INDEX actions_pending ON actions (pending) WHERE pending;
+CREATE INDEX actions_pending ON actions (status) WHERE pending;
 
 -- +goose Down
 DROP INDEX actions_pending;
