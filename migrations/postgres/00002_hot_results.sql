@@ -3,8 +3,8 @@
 -- update the row in place on its page (a HOT update: no new index entries). An
 -- update is HOT only when no indexed column changes (a partial index's predicate
 -- counts) and the page has room for the new row version. Measured on 100k results
--- in batches of 200 (docs/benchmarks-store.md): the server's time fell by about
--- two thirds.
+-- in batches of 200 (docs/benchmarks-store.md): the server's time per batch fell
+-- from 5.7 ms to 2.1 ms.
 --
 -- 1. The Salesforce Id a result reports (the Id of a created user) goes to its own,
 --    unindexed column; salesforce_id keeps the Id known when the plan was saved and
@@ -14,7 +14,7 @@ ALTER TABLE actions ADD COLUMN result_salesforce_id TEXT NOT NULL DEFAULT '';
 --    (a result is refused for a held action and, for an approved one, turns pending
 --    false: the rare non-HOT update). The old partial index named status, which
 --    every result changes. Adding a stored column rewrites the table once, under
---    an exclusive lock: seconds for a journal of a million actions.
+--    an exclusive lock (0.8 s for 400k actions here, before their indexes).
 ALTER TABLE actions ADD COLUMN pending BOOLEAN GENERATED ALWAYS AS (status IN ('held', 'approved')) STORED;
 DROP INDEX actions_pending;
 CREATE INDEX actions_pending ON actions (pending) WHERE pending;
