@@ -46,8 +46,14 @@ func unmarshalChanges(b []byte) ([]FieldChange, error) {
 	return c, nil
 }
 
-// resultableStatuses are the statuses an action may take a result from, as SQL.
-const resultableStatuses = `('planned', 'approved', 'failed')`
+// resultable is the SQL condition that the action whose status is in column may take
+// a result: its status is planned, approved or failed. It is spelled as comparisons
+// joined by OR, not as `IN (...)`, because SQLite evaluates a constant IN list
+// through an ephemeral table that it builds and drops on every execution, which cost
+// a tenth of recording a result (docs/benchmarks-store.md).
+func resultable(column string) string {
+	return "(" + column + " = 'planned' OR " + column + " = 'approved' OR " + column + " = 'failed')"
+}
 
 // noResultError explains why an action took no result, given its current status
 // (empty when it does not exist).
@@ -114,10 +120,19 @@ func actionQuery(columns string, f ActionFilter, placeholder func(n int) string)
 			}
 		}
 		where = append(where, "status IN ("+strings.Join(quoted, ", ")+")")
+		if pendingOnly(f.Statuses) {
+			where = append(where, "pending") // implied, but it selects the actions_pending index
+		}
 	}
 	if f.Key != "" {
+		// The Salesforce Id a result recorded (result_salesforce_id) is not indexed,
+		// so that recording a result changes no indexed column; such an action, a
+		// create, is found through the link from its IdP id to that Id
+		// (links.salesforce_id is unique: the sub-select yields one IdP id at most).
 		k := arg(f.Key)
-		where = append(where, fmt.Sprintf("(idp_id = %[1]s OR salesforce_id = %[1]s OR lower(email) = lower(%[1]s) OR lower(username) = lower(%[1]s))", k))
+		where = append(where, fmt.Sprintf(`(idp_id = %[1]s OR salesforce_id = %[1]s OR lower(email) = lower(%[1]s)
+			OR lower(username) = lower(%[1]s)
+			OR (idp_id = (SELECT l.idp_id FROM links l WHERE l.salesforce_id = %[1]s) AND result_salesforce_id = %[1]s))`, k))
 	}
 	q := "SELECT " + columns + " FROM actions"
 	if len(where) > 0 {
@@ -130,7 +145,21 @@ func actionQuery(columns string, f ActionFilter, placeholder func(n int) string)
 	return q, args, nil
 }
 
-const actionColumns = `run_id, seq, kind, idp_id, salesforce_id, username, email, changes, reason, status,
+// pendingOnly reports whether every status in statuses is held or approved, the
+// statuses the journal's column pending (and its index) stands for.
+func pendingOnly(statuses []ActionStatus) bool {
+	for _, st := range statuses {
+		if st != ActionHeld && st != ActionApproved {
+			return false
+		}
+	}
+	return true
+}
+
+// actionColumns reads an action's Salesforce Id from the result when one recorded
+// it, else from the plan (see migration 00002).
+const actionColumns = `run_id, seq, kind, idp_id,
+	CASE WHEN result_salesforce_id <> '' THEN result_salesforce_id ELSE salesforce_id END, username, email, changes, reason, status,
 	error_code, error_message, attempts, next_attempt_at, updated_at, approval_id`
 
 const linkColumns = `idp_id, salesforce_id, origin, created_at, updated_at`

@@ -199,12 +199,12 @@ func (s *postgresStore) RecordResults(ctx context.Context, results []ActionResul
 	// take it. Which one did not is worked out afterwards, nothing having changed.
 	_, err := s.pool.Exec(ctx, `WITH updated AS (
 			UPDATE actions a SET status = r.status,
-				salesforce_id = CASE WHEN r.sf_id <> '' THEN r.sf_id ELSE a.salesforce_id END,
+				result_salesforce_id = CASE WHEN r.sf_id <> '' THEN r.sf_id ELSE a.result_salesforce_id END,
 				error_code = r.code, error_message = r.msg, attempts = a.attempts + 1,
 				next_attempt_at = r.next, updated_at = $8
 			FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 				AS r(run_id, seq, status, sf_id, code, msg, next)
-			WHERE a.run_id = r.run_id AND a.seq = r.seq AND a.status IN `+resultableStatuses+`
+			WHERE a.run_id = r.run_id AND a.seq = r.seq AND `+resultable("a.status")+`
 			RETURNING 1
 		), linked AS (
 			INSERT INTO links (idp_id, salesforce_id, origin, created_at, updated_at)

@@ -179,9 +179,9 @@ func (s *sqliteStore) RecordResults(ctx context.Context, results []ActionResult)
 	now := normalTime(s.now())
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		update, err := tx.PrepareContext(ctx, `UPDATE actions SET status = ?,
-			salesforce_id = CASE WHEN ? <> '' THEN ? ELSE salesforce_id END,
+			result_salesforce_id = CASE WHEN ? <> '' THEN ? ELSE result_salesforce_id END,
 			error_code = ?, error_message = ?, attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
-			WHERE run_id = ? AND seq = ? AND status IN `+resultableStatuses)
+			WHERE run_id = ? AND seq = ? AND `+resultable("status"))
 		if err != nil {
 			return err
 		}

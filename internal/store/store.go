@@ -261,7 +261,11 @@ type ActionFilter struct {
 	RunID    int64
 	Statuses []ActionStatus
 	// Key matches an action whose IdP id or Salesforce Id equals it, or whose email
-	// or username equals it ignoring case: what `syncd explain KEY` asks.
+	// or username equals it ignoring case: what `syncd explain KEY` asks. Every
+	// match is found through an index. A Salesforce Id that only a result recorded
+	// (a created user's) is found through the link from the action's IdP id to
+	// it, so it matches while that link stands; an Id known when the plan was
+	// saved always matches.
 	Key string
 	// Limit caps the number of actions; zero means no limit.
 	Limit int

@@ -274,6 +274,9 @@ func testRecordResults(t *testing.T, h Harness) {
 	gotLink := must[store.Link](t, "link of created user")(s.LinkByIdPID(ctx, "u1"))
 	diff(t, "link written with result", store.Link{IdPID: "u1", SalesforceID: "005000000000001AAA",
 		Origin: store.OriginCreated, CreatedAt: at, UpdatedAt: at}, gotLink)
+	// The created user's action is found by the Salesforce Id its result recorded.
+	diff(t, "action by the Salesforce Id its result recorded", want[:1],
+		must[[]store.Action](t, "actions by key")(s.Actions(ctx, store.ActionFilter{Key: "005000000000001AAA"})))
 
 	// A failed action is retried and succeeds; its attempts count up and the error clears.
 	e.clock.Advance(time.Minute)
