@@ -2,11 +2,9 @@
 // SELECT lists with parent fields, WHERE, ORDER BY, LIMIT and OFFSET over one object.
 // It knows nothing of HTTP or JSON; the simulator renders what it selects.
 //
-// This file is the contract between the parser and the simulator. The exported names
-// below are fixed; their bodies are filled in by the parser's implementation.
+// This file holds the contract between the parser and the simulator; lexer.go,
+// parser.go, compile.go and eval.go implement it.
 package soql
-
-import "time"
 
 // FieldType is the SOQL type of a field. It decides which literals a field may be
 // compared with and how values order.
@@ -64,13 +62,14 @@ type Order struct {
 // Query is a parsed SELECT, checked against the schema.
 type Query struct {
 	Object  *Object
-	Fields  []FieldRef // in SELECT order, duplicates removed; empty when Count is set
+	Fields  []FieldRef // in SELECT order (a field selected twice is INVALID_FIELD); empty when Count is set
 	Count   bool       // SELECT COUNT()
 	OrderBy []Order
 	Limit   int // -1 when absent
 	Offset  int // 0 when absent
 
-	where expr // nil when there is no WHERE clause
+	where      expr        // nil when there is no WHERE clause
+	orderTypes []FieldType // the type of each OrderBy field
 }
 
 // expr is a node of the WHERE tree. Its implementation is the parser's own.
@@ -99,23 +98,12 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// Parse parses one SOQL statement against the schema. Every failure is an *Error.
-func Parse(query string, schema Schema) (*Query, error) {
-	panic("soql.Parse: not written yet")
-}
-
 // Match reports whether the record satisfies the WHERE clause (true when there is none).
 func (q *Query) Match(r Record) bool {
 	if q.where == nil {
 		return true
 	}
 	return q.where.eval(r)
-}
-
-// Run filters, sorts and then applies OFFSET and LIMIT, returning the selected
-// records. It does not modify rows.
-func (q *Query) Run(rows []Record) []Record {
-	panic("soql.Query.Run: not written yet")
 }
 
 // Value returns the value of a field reference on a record, following parents; nil
@@ -132,5 +120,3 @@ func Value(r Record, f FieldRef) any {
 	}
 	return r.Field(f[len(f)-1])
 }
-
-var _ = time.Time{}
