@@ -24,7 +24,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-
 // startRun runs run in a goroutine and returns the base URL it printed, a cancel
 // function and the channel of its exit code.
 func startRun(t *testing.T, args ...string) (string, context.CancelFunc, <-chan int, *strings.Builder) {
