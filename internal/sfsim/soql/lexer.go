@@ -136,7 +136,8 @@ func isIdentStart(c byte) bool {
 func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
 // lexString decodes a single-quoted literal starting at query[start] == '\”.
-// The escapes are Salesforce's: \' \" \\ \n \r \t \b \f \uXXXX, plus \% and \_
+// The escapes are Salesforce's: \' \" \\ \n \r \t \b \f (those five in either
+// case) and \uXXXX, plus \% and \_
 // whose positions are kept so that LIKE can tell them from wildcards (Salesforce
 // allows those two in LIKE patterns only).
 func lexString(query string, start int) (token, *lexError) {
@@ -156,15 +157,15 @@ func lexString(query string, start int) (token, *lexError) {
 			switch e {
 			case '\'', '"', '\\':
 				b.WriteByte(e)
-			case 'n':
+			case 'n', 'N':
 				b.WriteByte('\n')
-			case 'r':
+			case 'r', 'R':
 				b.WriteByte('\r')
-			case 't':
+			case 't', 'T':
 				b.WriteByte('\t')
-			case 'b':
+			case 'b', 'B':
 				b.WriteByte('\b')
-			case 'f':
+			case 'f', 'F':
 				b.WriteByte('\f')
 			case '%', '_':
 				wild = append(wild, b.Len())

@@ -109,6 +109,12 @@ func TestParse(t *testing.T) {
 			want:  parsed{Object: "User", Fields: []FieldRef{{"Id"}}, Limit: -1, Where: true},
 		},
 		{
+			name:  "an alias, and fields prefixed with it or with the object's name",
+			query: "SELECT u.Id, U.Profile.Name, User.Email FROM User u WHERE u.IsActive = true ORDER BY u.Username",
+			want: parsed{Object: "User", Fields: []FieldRef{{"Id"}, {"Profile", "Name"}, {"Email"}}, Limit: -1, Where: true,
+				OrderBy: []Order{{Field: FieldRef{"Username"}}}},
+		},
+		{
 			name:  "a whole query at the length limit",
 			query: "SELECT Id FROM User WHERE Username = '" + strings.Repeat("x", MaxQueryLength-39) + "'",
 			want:  parsed{Object: "User", Fields: []FieldRef{{"Id"}}, Limit: -1, Where: true},
@@ -253,6 +259,10 @@ func TestParseErrors(t *testing.T) {
 		{"impossible datetime", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T25:00:00Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2024-01-01T25:00:00Z"},
 		{"datetime without zone", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00'"},
 		{"keyword as a field", "SELECT Id FROM User WHERE Select = 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Select'"},
+		{"alias used without a field", "SELECT u FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", noSuchColumn("u", "User")},
+		{"unknown alias", "SELECT x.Id FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", strings.ReplaceAll(badRelationship, "Manager", "x")},
+		{"a keyword is no alias", "SELECT Id FROM User Select", "MALFORMED_QUERY", "ERROR at Row:1:Column:21", "unexpected token: 'Select'"},
+		{"two aliases", "SELECT Id FROM User u v", "MALFORMED_QUERY", "ERROR at Row:1:Column:23", "unexpected token: 'v'"},
 		{"empty path segment", "SELECT Profile..Name FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:8", "unexpected token: 'Profile..Name'"},
 		{"error on a later row", "SELECT Id\nFROM User\nWHERE Username = = 'a'", "MALFORMED_QUERY", "ERROR at Row:3:Column:18", "unexpected token: '='"},
 		{"too deep", "SELECT Id FROM User WHERE " + strings.Repeat("(", maxNesting+2) + "IsActive = true" + strings.Repeat(")", maxNesting+2), "MALFORMED_QUERY", "ERROR at Row:1:Column:128", "the WHERE clause nests parentheses more than 100 deep"},

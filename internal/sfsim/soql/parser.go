@@ -23,7 +23,7 @@ func isReserved(name string) bool {
 	switch strings.ToUpper(name) {
 	case "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES",
 		"LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH", "TRUE",
-		"FALSE", "ORDER", "BY", "OFFSET", "FOR", "USING", "TYPEOF", "ROLLUP", "CUBE":
+		"FALSE", "ORDER", "BY", "OFFSET", "FOR", "USING", "TYPEOF", "ROLLUP", "CUBE", "ALL":
 		return true
 	}
 	return false
@@ -80,6 +80,7 @@ type parser struct {
 	toks   []token
 	i      int
 	schema Schema
+	alias  string // the object's alias after FROM, if any
 }
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
@@ -210,6 +211,11 @@ func (p *parser) parse() (*Query, error) {
 		return nil, p.unexpected(objTok)
 	}
 	p.next()
+	// An alias: FROM User u, then u.Username.
+	if t := p.peek(); t.kind == tokIdent && !isReserved(t.text) && !strings.Contains(t.text, ".") {
+		p.alias = t.text
+		p.next()
+	}
 
 	var where *rawCond
 	if p.acceptKeyword("WHERE") {
@@ -531,6 +537,14 @@ func (p *parser) integer() (int, *Error) {
 // and returns it in the schema's canonical case with the field's type.
 func (p *parser) resolve(obj *Object, t token) (FieldRef, FieldType, *Error) {
 	parts := strings.Split(t.text, ".")
+	// A path may start with the alias or the object's own name (u.Username,
+	// User.Username); a relationship of the same name wins over the object's name.
+	if len(parts) > 1 {
+		_, isRel := findRelationship(obj, parts[0])
+		if p.alias != "" && strings.EqualFold(parts[0], p.alias) || !isRel && strings.EqualFold(parts[0], obj.Name) {
+			parts = parts[1:]
+		}
+	}
 	ref := make(FieldRef, 0, len(parts))
 	cur := obj
 	for _, rel := range parts[:len(parts)-1] {
