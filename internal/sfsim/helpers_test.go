@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testClock is a settable clock for the simulator.
@@ -182,4 +186,18 @@ func (h *harness) create(body map[string]any) string {
 	}
 	_ = json.Unmarshal(data, &res)
 	return res.ID
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// ignoreAttributes leaves a record's attributes out of a comparison.
+func ignoreAttributes() cmp.Option {
+	return cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "attributes" })
 }
