@@ -37,7 +37,7 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 	case "LIKE":
 		v := c.values[0]
 		if typ != TypeString {
-			return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': LIKE applies to text fields only")
+			return nil, p.fail(CodeMalformedQuery, c.op, "invalid operator on field '"+name+"': LIKE applies to text fields only")
 		}
 		if v.kind != tokString {
 			return nil, p.fail(CodeInvalidField, v, typeMismatch(name, typ))
@@ -63,7 +63,7 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 	}
 	op := opFromText(c.opName)
 	if typ == TypeBoolean && op != opEq && op != opNe {
-		return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': a boolean can only be compared with = or !=")
+		return nil, p.fail(CodeMalformedQuery, c.op, "invalid operator on field '"+name+"': a boolean can only be compared with = or !=")
 	}
 	lit, err := p.literal(name, typ, c.values[0])
 	if err != nil {

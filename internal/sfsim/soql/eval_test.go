@@ -60,6 +60,7 @@ func TestMatch(t *testing.T) {
 		{"HireDate__c = 2020-03-01", []string{"u1", "u5"}},
 		{"HireDate__c > 2020-03-01", []string{"u2"}},
 		{"CreatedDate = 2024-01-01T01:00:00Z", []string{"u5"}},
+		{"CreatedDate = 2024-01-01t01:00:00z", []string{"u5"}},
 		{"CreatedDate >= 2024-03-01T10:00:00.000Z", []string{"u3", "u4"}},
 		{"CreatedDate < 2024-01-01T11:00:00+01:00", []string{"u5"}},
 		{"LastLoginDate > 2024-05-01T00:00:00Z", []string{"u1"}},

@@ -42,7 +42,8 @@ type token struct {
 type lexError struct {
 	pos int
 	// illegal is set for characters that start no token. Salesforce reports those
-	// with the lexer's own wording; everything else is an unexpected token.
+	// as "line R:C unexpected token: 'X'" with a 0-based column; everything else is
+	// a plain unexpected token.
 	illegal bool
 	text    string // the offending text: the character, or the unterminated quote
 	msg     string // when set, the whole message (bad escapes, bad dates)
@@ -268,7 +269,7 @@ func lexDate(query string, start int) (token, *lexError) {
 		}
 		t, err := time.Parse("2006-01-02", text)
 		if err != nil {
-			return token{}, &lexError{pos: start, msg: "line 1:" + strconv.Itoa(start) + " Invalid date: " + text}
+			return token{}, &lexError{pos: start, msg: "Invalid date: " + text}
 		}
 		return token{kind: tokDate, text: text, pos: start, end: i, when: t}, nil
 	}

@@ -173,7 +173,7 @@ func TestParseErrorMessagesInFull(t *testing.T) {
 		{
 			// The lexer's own message counts columns from 0, and so does the position line.
 			query: "select Id from User where id = $sfid",
-			want:  &Error{Code: "MALFORMED_QUERY", Message: "\nselect Id from User where id = $sfid\n                              ^\nERROR at Row:1:Column:31\nline 1:31 no viable alternative at character '$'"},
+			want:  &Error{Code: "MALFORMED_QUERY", Message: "\nselect Id from User where id = $sfid\n                              ^\nERROR at Row:1:Column:31\nline 1:31 unexpected token: '$'"},
 		},
 		{
 			query: "SELECT Id FROM User WHERE IsActive = 'true'",
@@ -240,9 +240,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty IN list", "SELECT Id FROM User WHERE Username IN ()", "MALFORMED_QUERY", "ERROR at Row:1:Column:40", "unexpected token: ')'"},
 		{"IN without parentheses", "SELECT Id FROM User WHERE Username IN 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:39", "unexpected token: ''a''"},
 		{"NOT LIKE is not SOQL", "SELECT Id FROM User WHERE Username NOT LIKE 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "unexpected token: 'NOT'"},
-		{"double-quoted string", `SELECT Id FROM User WHERE Username = "a"`, "MALFORMED_QUERY", "ERROR at Row:1:Column:37", `line 1:37 no viable alternative at character '"'`},
-		{"semicolon", "SELECT Id FROM User;", "MALFORMED_QUERY", "ERROR at Row:1:Column:19", "line 1:19 no viable alternative at character ';'"},
-		{"bang alone", "SELECT Id FROM User WHERE Username ! 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:35", "line 1:35 no viable alternative at character '!'"},
+		{"double-quoted string", `SELECT Id FROM User WHERE Username = "a"`, "MALFORMED_QUERY", "ERROR at Row:1:Column:37", `line 1:37 unexpected token: '"'`},
+		{"semicolon", "SELECT Id FROM User;", "MALFORMED_QUERY", "ERROR at Row:1:Column:19", "line 1:19 unexpected token: ';'"},
+		{"bang alone", "SELECT Id FROM User WHERE Username ! 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:35", "line 1:35 unexpected token: '!'"},
 		{"unterminated string", "SELECT Id FROM User WHERE Username = 'abc", "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '''"},
 		{"string ends in a backslash", `SELECT Id FROM User WHERE Username = 'abc\`, "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '''"},
 		{"unknown escape", `SELECT Id FROM User WHERE Username = 'a\qb'`, "MALFORMED_QUERY", "ERROR at Row:1:Column:38", `Invalid string literal ''a\q'. Illegal character sequence '\q' in string literal.`},
@@ -255,8 +255,10 @@ func TestParseErrors(t *testing.T) {
 		{"negative OFFSET", "SELECT Id FROM User OFFSET -5", "MALFORMED_QUERY", "ERROR at Row:1:Column:28", "unexpected token: '-5'"},
 		{"two LIMITs", "SELECT Id FROM User LIMIT 1 LIMIT 2", "MALFORMED_QUERY", "ERROR at Row:1:Column:29", "unexpected token: 'LIMIT'"},
 		{"exponent", "SELECT Id FROM User WHERE Score__c = 1e5", "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '1e5'"},
-		{"impossible date", "SELECT Id FROM User WHERE HireDate__c = 2024-02-30", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "line 1:40 Invalid date: 2024-02-30"},
+		{"impossible date", "SELECT Id FROM User WHERE HireDate__c = 2024-02-30", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid date: 2024-02-30"},
 		{"impossible datetime", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T25:00:00Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2024-01-01T25:00:00Z"},
+		{"datetime offset out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-12-12t12:12:00-25:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-12-12t12:12:00-25:00"},
+		{"datetime month out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-52-12t12:12:00-05:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-52-12t12:12:00-05:00"},
 		{"datetime without zone", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00'"},
 		{"keyword as a field", "SELECT Id FROM User WHERE Select = 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Select'"},
 		{"alias used without a field", "SELECT u FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", noSuchColumn("u", "User")},
@@ -310,9 +312,9 @@ func TestParseErrors(t *testing.T) {
 		{"number for a string", "SELECT Id FROM User WHERE Username = 5", "INVALID_FIELD", "ERROR at Row:1:Column:38", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
 		{"boolean for a string", "SELECT Id FROM User WHERE Username IN ('a', true)", "INVALID_FIELD", "ERROR at Row:1:Column:45", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
 		{"the field named is the last segment", "SELECT Id FROM User WHERE Profile.Name = 5", "INVALID_FIELD", "ERROR at Row:1:Column:42", "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"},
-		{"LIKE on a number", "SELECT Id FROM User WHERE Score__c LIKE '1%'", "INVALID_FIELD", "ERROR at Row:1:Column:36", "invalid operator on field 'Score__c': LIKE applies to text fields only"},
+		{"LIKE on a number", "SELECT Id FROM User WHERE Score__c LIKE '1%'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'Score__c': LIKE applies to text fields only"},
 		{"LIKE with a number", "SELECT Id FROM User WHERE Username LIKE 5", "INVALID_FIELD", "ERROR at Row:1:Column:41", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
-		{"ordering a boolean", "SELECT Id FROM User WHERE IsActive > false", "INVALID_FIELD", "ERROR at Row:1:Column:36", "invalid operator on field 'IsActive': a boolean can only be compared with = or !="},
+		{"ordering a boolean", "SELECT Id FROM User WHERE IsActive > false", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'IsActive': a boolean can only be compared with = or !="},
 
 		// Limits.
 		{"OFFSET over 2000", "SELECT Id FROM Profile OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "", "Maximum SOQL offset allowed for apiName Profile is 2000"},

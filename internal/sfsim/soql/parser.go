@@ -110,7 +110,7 @@ func lexFailure(query string, toks []token, e *lexError) *Error {
 		col := utf16Len(query[strings.LastIndexByte(query[:e.pos], '\n')+1 : e.pos])
 		row := strings.Count(query[:e.pos], "\n") + 1
 		return positionedError(CodeMalformedQuery, query, toks, e.pos, true,
-			"line "+strconv.Itoa(row)+":"+strconv.Itoa(col)+" no viable alternative at character '"+e.text+"'")
+			"line "+strconv.Itoa(row)+":"+strconv.Itoa(col)+" unexpected token: '"+e.text+"'")
 	case e.msg != "":
 		return positionedError(CodeMalformedQuery, query, toks, e.pos, false, e.msg)
 	default:
