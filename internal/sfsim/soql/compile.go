@@ -44,7 +44,7 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 		}
 		return &likeExpr{field: ref, pattern: compileLike(v.str, v.wild)}, nil
 	case "IN", "NOT IN":
-		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}}
+		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}, ids: map[idKey]struct{}{}}
 		for _, v := range c.values {
 			lit, err := p.literal(name, typ, v)
 			if err != nil {
@@ -55,6 +55,8 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 				in.hasNull = true
 			case string:
 				in.strs[x] = struct{}{}
+			case idKey:
+				in.ids[x] = struct{}{}
 			default:
 				in.others = append(in.others, x)
 			}
@@ -101,6 +103,14 @@ func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 			return false, nil
 		}
 		return mismatch()
+	case TypeID:
+		if v.kind != tokString {
+			return mismatch()
+		}
+		if !validID(v.str) {
+			return nil, p.fail(CodeMalformedQuery, v, "invalid ID field: "+v.str)
+		}
+		return toIDKey(v.str), nil
 	case TypeInt, TypeDouble:
 		if v.kind != tokNumber {
 			return mismatch()
@@ -131,6 +141,8 @@ func typeMismatch(field string, typ FieldType) string {
 		return "value of filter criterion for field '" + field + "' must be of type int and should not be enclosed in quotes"
 	case TypeDouble:
 		return "value of filter criterion for field '" + field + "' must be of type double and should not be enclosed in quotes"
+	case TypeID:
+		return "value of filter criterion for field '" + field + "' must be of type id and should be enclosed in quotes"
 	case TypeDate:
 		return "value of filter criterion for field '" + field + "' must be of type date and should not be enclosed in quotes"
 	}
@@ -143,4 +155,18 @@ func likeEscapeOutsideLike(query string, toks []token, v token) *Error {
 	i := v.wild[0]
 	return positionedError(CodeMalformedQuery, query, toks, v.pos, false,
 		"Invalid string literal '"+v.text+"'. Illegal character sequence '\\"+v.str[i:i+1]+"' in string literal.")
+}
+
+// validID reports whether s has the shape of a record id: 15 or 18 ASCII letters
+// and digits.
+func validID(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; !isDigit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

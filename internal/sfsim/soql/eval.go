@@ -114,7 +114,8 @@ type inExpr struct {
 	typ     FieldType
 	negate  bool
 	hasNull bool
-	strs    map[string]struct{}
+	strs    map[string]struct{} // folded strings
+	ids     map[idKey]struct{}
 	others  []any
 }
 
@@ -134,6 +135,10 @@ func (in *inExpr) contains(v any) bool {
 			folded = utf8.AppendRune(folded, unicode.ToLower(r))
 		}
 		_, found := in.strs[string(folded)]
+		return found
+	}
+	if id, ok := v.(idKey); ok {
+		_, found := in.ids[id]
 		return found
 	}
 	for _, lit := range in.others {
@@ -229,8 +234,19 @@ func likeMatch(p []likeElem, s string) bool {
 	return pi == len(p)
 }
 
+// idKey is a record id reduced to its case-sensitive 15-character form, the
+// form in which the 15- and 18-character spellings of an id are equal.
+type idKey string
+
+func toIDKey(s string) idKey {
+	if len(s) > 15 {
+		s = s[:15]
+	}
+	return idKey(s)
+}
+
 // normalize brings a record's value to the Go type the field's literals use:
-// strings, bools, float64 for numbers, time.Time. A null boolean is false.
+// strings, idKeys, bools, float64 for numbers, time.Time. A null boolean is false.
 func normalize(v any, t FieldType) any {
 	switch x := v.(type) {
 	case nil:
@@ -238,6 +254,10 @@ func normalize(v any, t FieldType) any {
 			return false
 		}
 		return nil
+	case string:
+		if t == TypeID {
+			return toIDKey(x)
+		}
 	case int64:
 		return float64(x)
 	case int:
@@ -270,6 +290,12 @@ func compareTyped(a, b any) (int, bool) {
 			return -1, true
 		}
 		return 1, true
+	case idKey:
+		y, ok := b.(idKey)
+		if !ok {
+			return 0, false
+		}
+		return strings.Compare(string(x), string(y)), true
 	case float64:
 		y, ok := b.(float64)
 		if !ok {

@@ -85,6 +85,14 @@ func TestMatch(t *testing.T) {
 		{"Profile.Id = '00e000000000002'", []string{"u2", "u3"}},
 		{"Profile.UserLicense.Name = 'Salesforce'", []string{"u1", "u5"}},
 		{"UserRole.Name = null", []string{"u2", "u3", "u4", "u5"}},
+		// Ids: case-sensitive, the 15- and 18-character forms are equal.
+		{"ProfileId = '00e000000000001'", []string{"u1", "u5"}},
+		{"ProfileId = '00e000000000001AAA'", []string{"u1", "u5"}},
+		{"ProfileId = '00E000000000001'", nil},
+		{"ProfileId IN ('00e000000000002xyz', '00e0000000000zz')", []string{"u2", "u3"}},
+		{"ProfileId NOT IN ('00e000000000002IAA')", []string{"u1", "u4", "u5"}},
+		{"ProfileId = null", []string{"u4"}},
+		{"ProfileId > '00e000000000001ZZZ'", []string{"u2", "u3"}},
 		// Logic.
 		{"IsActive = true AND Profile.Name = 'Standard User'", []string{"u3"}},
 		{"IsActive = true AND Profile.Name = 'Standard User' AND Email = null", []string{"u3"}},
@@ -140,6 +148,7 @@ func TestRun(t *testing.T) {
 		{"numbers", "SELECT Id FROM User ORDER BY FailedLogins__c DESC", []string{"u3", "u2", "u1", "u4", "u5"}},
 		{"dates", "SELECT Id FROM User ORDER BY HireDate__c NULLS LAST, Id DESC", []string{"u5", "u1", "u2", "u4", "u3"}},
 		{"datetimes as instants", "SELECT Id FROM User ORDER BY CreatedDate, Id", []string{"u5", "u1", "u2", "u3", "u4"}},
+		{"ids", "SELECT Id FROM User ORDER BY ProfileId DESC NULLS LAST", []string{"u2", "u3", "u1", "u5", "u4"}},
 		{"parent field", "SELECT Id FROM User ORDER BY Profile.Name DESC, Id", []string{"u1", "u5", "u2", "u3", "u4"}},
 		{"LIMIT", "SELECT Id FROM User ORDER BY Username LIMIT 2", []string{"u1", "u2"}},
 		{"OFFSET", "SELECT Id FROM User ORDER BY Username OFFSET 3", []string{"u4", "u5"}},

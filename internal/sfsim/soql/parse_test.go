@@ -314,6 +314,11 @@ func TestParseErrors(t *testing.T) {
 		{"the field named is the last segment", "SELECT Id FROM User WHERE Profile.Name = 5", "INVALID_FIELD", "ERROR at Row:1:Column:42", "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"},
 		{"LIKE on a number", "SELECT Id FROM User WHERE Score__c LIKE '1%'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'Score__c': LIKE applies to text fields only"},
 		{"LIKE with a number", "SELECT Id FROM User WHERE Username LIKE 5", "INVALID_FIELD", "ERROR at Row:1:Column:41", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
+		{"malformed id", "SELECT Id FROM User WHERE ProfileId = 'abc'", "MALFORMED_QUERY", "ERROR at Row:1:Column:39", "invalid ID field: abc"},
+		{"id of 16 characters", "SELECT Id FROM User WHERE ProfileId IN ('00e000000000001', '00e0000000000012')", "MALFORMED_QUERY", "ERROR at Row:1:Column:60", "invalid ID field: 00e0000000000012"},
+		{"id with punctuation", "SELECT Id FROM User WHERE Profile.Id = '00e00000000000-'", "MALFORMED_QUERY", "ERROR at Row:1:Column:40", "invalid ID field: 00e00000000000-"},
+		{"number for an id", "SELECT Id FROM User WHERE ProfileId = 5", "INVALID_FIELD", "ERROR at Row:1:Column:39", "value of filter criterion for field 'ProfileId' must be of type id and should be enclosed in quotes"},
+		{"LIKE on an id", "SELECT Id FROM User WHERE ProfileId LIKE '00e%'", "MALFORMED_QUERY", "ERROR at Row:1:Column:37", "invalid operator on field 'ProfileId': LIKE applies to text fields only"},
 		{"ordering a boolean", "SELECT Id FROM User WHERE IsActive > false", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'IsActive': a boolean can only be compared with = or !="},
 
 		// Limits.

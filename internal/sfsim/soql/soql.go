@@ -10,9 +10,10 @@ package soql
 // compared with and how values order.
 type FieldType int
 
-// The field types the simulator's objects use. Id, reference, email, picklist, phone
-// and textarea fields are all TypeString to the parser: they compare as strings,
-// case-insensitively.
+// The field types the simulator's objects use. Email, picklist, phone and textarea
+// fields are all TypeString to the parser: they compare as strings,
+// case-insensitively. Id and reference fields may be TypeString too, or TypeID to
+// get Salesforce's handling of record ids.
 const (
 	TypeString FieldType = iota
 	TypeBoolean
@@ -20,6 +21,11 @@ const (
 	TypeDouble
 	TypeDate
 	TypeDateTime
+	// TypeID is an Id or reference field. Its literals must be 15 or 18
+	// alphanumeric characters (else MALFORMED_QUERY "invalid ID field: x"), and
+	// ids compare case-sensitively on their first 15 characters, so the 15- and
+	// 18-character forms of one id are equal. LIKE does not apply.
+	TypeID
 )
 
 // Field is one field of an object.
