@@ -181,15 +181,15 @@ func (o *org) addSeats(license *row, delta int64) {
 // counter in step. old is nil for an insert, next nil for undoing one. It returns the
 // function that reverts the change, so a Collections call with allOrNone can roll back.
 func (o *org) setUser(r *row, old, next []any) (undo func()) {
+	t := o.tables[o.s.user]
+	if old != nil && next == nil {
+		t.remove(r)
+	}
 	o.unindexUser(r, old)
 	r.vals = next
 	o.indexUser(r, next)
-	t := o.tables[o.s.user]
-	switch {
-	case old == nil && next != nil:
+	if old == nil && next != nil {
 		t.add(r)
-	case old != nil && next == nil:
-		t.remove(r)
 	}
 	return func() { o.setUser(r, next, old) }
 }
