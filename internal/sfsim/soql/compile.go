@@ -42,7 +42,7 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 		if v.kind != tokString {
 			return nil, p.fail(CodeInvalidField, v, typeMismatch(name, typ))
 		}
-		return &likeExpr{field: ref, pattern: compileLike(v.str, v.wild)}, nil
+		return newLike(ref, v.str, v.wild), nil
 	case "IN", "NOT IN":
 		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}, ids: map[idKey]struct{}{}}
 		for _, v := range c.values {

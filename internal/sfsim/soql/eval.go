@@ -154,6 +154,7 @@ func (in *inExpr) contains(v any) bool {
 type likeExpr struct {
 	field   FieldRef
 	pattern []likeElem
+	minLen  int // runes any match needs: the pattern's elements other than %
 }
 
 // likeElem is one element of a compiled LIKE pattern: a lower-case rune, or a
@@ -190,9 +191,21 @@ func compileLike(s string, escaped []int) []likeElem {
 	return out
 }
 
+func newLike(field FieldRef, pattern string, escaped []int) *likeExpr {
+	l := &likeExpr{field: field, pattern: compileLike(pattern, escaped)}
+	for _, e := range l.pattern {
+		if e.kind != likeAny {
+			l.minLen++
+		}
+	}
+	return l
+}
+
 func (l *likeExpr) eval(r Record) bool {
 	s, ok := Value(r, l.field).(string)
-	return ok && likeMatch(l.pattern, s)
+	// The length check bounds the matcher's worst case by the value's length,
+	// however long a hostile pattern is.
+	return ok && utf8.RuneCountInString(s) >= l.minLen && likeMatch(l.pattern, s)
 }
 
 // likeMatch is the classic wildcard match with one backtrack point: linear for

@@ -17,6 +17,12 @@ const MaxOffset = 2000
 // the stack. Salesforce documents no such limit; real queries nest a few levels.
 const maxNesting = 100
 
+// maxComparisons bounds the field comparisons in one WHERE clause (an IN list
+// counts once), so that a hostile query cannot make Run cost more than about
+// maxComparisons × rows. Salesforce refuses filters it finds too complex with
+// QUERY_TOO_COMPLICATED; its threshold is not documented.
+const maxComparisons = 1000
+
 // isReserved reports whether a name is a SOQL keyword that can never name a
 // field or an object.
 func isReserved(name string) bool {
@@ -81,6 +87,8 @@ type parser struct {
 	i      int
 	schema Schema
 	alias  string // the object's alias after FROM, if any
+
+	comparisons int // field comparisons read so far
 }
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
@@ -392,6 +400,9 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 	field, err := p.fieldPath()
 	if err != nil {
 		return nil, err
+	}
+	if p.comparisons++; p.comparisons > maxComparisons {
+		return nil, &Error{Code: CodeQueryTooComplicated, Message: "Query is either selecting too many fields or the filter conditions are too complicated."}
 	}
 	op := p.peek()
 	c := &rawCond{kind: condCompare, field: field, op: op}

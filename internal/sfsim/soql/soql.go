@@ -95,8 +95,9 @@ type Record interface {
 }
 
 // Error is a query the simulator must refuse. Code is the Salesforce errorCode the
-// simulator answers with: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE or
-// NUMBER_OUTSIDE_VALID_RANGE. Message follows Salesforce's wording where known.
+// simulator answers with: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE,
+// NUMBER_OUTSIDE_VALID_RANGE or QUERY_TOO_COMPLICATED (the Code* constants).
+// Message follows Salesforce's wording where known.
 type Error struct {
 	Code    string
 	Message string
