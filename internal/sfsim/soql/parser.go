@@ -157,6 +157,14 @@ func (p *parser) unexpected(t token) *Error {
 	return positionedError(CodeMalformedQuery, p.query, p.toks, t.pos, false, quoteToken(t))
 }
 
+// unexpectedSpan is the current parser's message for a few rules that fail as a
+// whole: it quotes the query from the rule's first token to the offending one
+// ("unexpected token: 'SELECT FROM'", "unexpected token: 'ParentId IN ()'").
+func (p *parser) unexpectedSpan(first, offending token) *Error {
+	return positionedError(CodeMalformedQuery, p.query, p.toks, first.pos, false,
+		"unexpected token: '"+p.query[first.pos:offending.end]+"'")
+}
+
 // unsupported is the MALFORMED_QUERY for valid SOQL the simulator does not serve.
 func (p *parser) unsupported(t token, what string) *Error {
 	return positionedError(CodeMalformedQuery, p.query, p.toks, t.pos, false,
@@ -302,6 +310,9 @@ func (p *parser) parse() (*Query, error) {
 // selectList reads COUNT() or a comma-separated list of field paths.
 func (p *parser) selectList() (count bool, fields []token, err *Error) {
 	t := p.peek()
+	if isKeyword(t, "FROM") {
+		return false, nil, p.unexpectedSpan(p.toks[p.i-1], t)
+	}
 	if t.kind == tokLParen {
 		return false, nil, p.unsupported(t, "a subquery")
 	}
@@ -429,14 +440,14 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 	case isKeyword(op, "IN"):
 		p.next()
 		c.opName = "IN"
-		if c.values, err = p.valueList(); err != nil {
+		if c.values, err = p.valueList(field); err != nil {
 			return nil, err
 		}
 	case isKeyword(op, "NOT") && isKeyword(p.peek2(), "IN"):
 		p.next()
 		p.next()
 		c.opName = "NOT IN"
-		if c.values, err = p.valueList(); err != nil {
+		if c.values, err = p.valueList(field); err != nil {
 			return nil, err
 		}
 	case isKeyword(op, "INCLUDES") || isKeyword(op, "EXCLUDES"):
@@ -468,10 +479,13 @@ func (p *parser) value() (token, *Error) {
 	return t, p.unexpected(t)
 }
 
-// valueList reads ( literal, literal ... ).
-func (p *parser) valueList() ([]token, *Error) {
+// valueList reads ( literal, literal ... ) after field IN or field NOT IN.
+func (p *parser) valueList(field token) ([]token, *Error) {
 	if _, err := p.expect(tokLParen); err != nil {
 		return nil, err
+	}
+	if t := p.peek(); t.kind == tokRParen {
+		return nil, p.unexpectedSpan(field, t)
 	}
 	if isKeyword(p.peek(), "SELECT") {
 		return nil, p.unsupported(p.peek(), "a semi-join subquery")
