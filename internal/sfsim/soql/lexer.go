@@ -17,7 +17,7 @@ const (
 	tokString             // a quoted string literal; val holds the decoded text
 	tokNumber             // an integer or decimal, optionally signed
 	tokDate               // YYYY-MM-DD
-	tokDateTime           // YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)
+	tokDateTime           // YYYY-MM-DDThh:mm:ss[.SSS](Z|+hh:mm|-hh:mm)
 	tokLParen
 	tokRParen
 	tokComma
@@ -299,8 +299,9 @@ func dateShape(s string) bool {
 	return true
 }
 
-// parseDateTime parses YYYY-MM-DDThh:mm:ss[.f+](Z|±hh:mm|±hhmm). ok reports the
-// shape; valid reports that the fields name a real instant.
+// parseDateTime parses YYYY-MM-DDThh:mm:ss[.SSS](Z|±hh:mm), the SOQL reference's
+// forms plus the REST API's optional milliseconds; T and Z may be lower case. ok
+// reports the shape; valid reports that the fields name a real instant.
 func parseDateTime(s string) (t time.Time, ok, valid bool) {
 	if len(s) < 20 || !dateShape(s[:10]) || (s[10] != 'T' && s[10] != 't') {
 		return time.Time{}, false, false
@@ -316,7 +317,7 @@ func parseDateTime(s string) (t time.Time, ok, valid bool) {
 		for j < len(rest) && isDigit(rest[j]) {
 			j++
 		}
-		if j == 1 || j > 10 {
+		if j == 1 || j > 4 {
 			return time.Time{}, false, false
 		}
 		frac = rest[:j]
@@ -328,8 +329,6 @@ func parseDateTime(s string) (t time.Time, ok, valid bool) {
 		zone = "Z"
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' && allDigits(rest[1:3]) && allDigits(rest[4:6]):
 		zone = rest
-	case len(rest) == 5 && (rest[0] == '+' || rest[0] == '-') && allDigits(rest[1:5]):
-		zone = rest[:3] + ":" + rest[3:]
 	default:
 		return time.Time{}, false, false
 	}

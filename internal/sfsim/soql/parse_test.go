@@ -95,7 +95,7 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name:  "every comparison operator and literal type",
-			query: "SELECT Id FROM User WHERE Username != 'a' AND Username <> 'b' AND FailedLogins__c < 3 AND FailedLogins__c <= -3 AND Score__c > 1.5 AND Score__c >= -0.25 AND HireDate__c = 2020-01-31 AND CreatedDate > 2024-01-01T00:00:00Z AND CreatedDate < 2024-01-01T00:00:00.123+05:30 AND LastLoginDate != 2024-01-01T00:00:00-0800 AND IsActive = FALSE AND Email = NULL AND Username IN ('a', null) AND Username NOT IN ('b') AND Username LIKE 'c\\_%'",
+			query: "SELECT Id FROM User WHERE Username != 'a' AND Username <> 'b' AND FailedLogins__c < 3 AND FailedLogins__c <= -3 AND Score__c > 1.5 AND Score__c >= -0.25 AND HireDate__c = 2020-01-31 AND CreatedDate > 2024-01-01T00:00:00Z AND CreatedDate < 2024-01-01T00:00:00.123+05:30 AND LastLoginDate != 2024-01-01T00:00:00-08:00 AND IsActive = FALSE AND Email = NULL AND Username IN ('a', null) AND Username NOT IN ('b') AND Username LIKE 'c\\_%'",
 			want:  parsed{Object: "User", Fields: []FieldRef{{"Id"}}, Limit: -1, Where: true},
 		},
 		{
@@ -260,6 +260,8 @@ func TestParseErrors(t *testing.T) {
 		{"impossible datetime", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T25:00:00Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2024-01-01T25:00:00Z"},
 		{"datetime offset out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-12-12t12:12:00-25:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-12-12t12:12:00-25:00"},
 		{"datetime month out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-52-12t12:12:00-05:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-52-12t12:12:00-05:00"},
+		{"datetime offset without colon", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00+0100", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00+0100'"},
+		{"datetime with microseconds", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00.1234Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00.1234Z'"},
 		{"datetime without zone", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00'"},
 		{"keyword as a field", "SELECT Id FROM User WHERE Select = 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Select'"},
 		{"alias used without a field", "SELECT u FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", noSuchColumn("u", "User")},
