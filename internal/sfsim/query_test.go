@@ -220,6 +220,9 @@ func TestQueryObjectsAndCount(t *testing.T) {
 		{"SELECT Id FROM User WHERE LastLoginDate < 2026-01-01T00:00:00Z", 1},
 		{"SELECT Id FROM User WHERE FederationIdentifier IN ('e0001', 'E0002')", 2},
 		{"SELECT Id FROM User ORDER BY Username LIMIT 2 OFFSET 1", 2},
+		{"SELECT Id FROM User WHERE Id = '" + frozen.ID[:15] + "'", 1},
+		{"SELECT Id FROM User WHERE Id = '" + strings.ToLower(frozen.ID[:15]) + "'", 0},
+		{"SELECT Id FROM UserLogin WHERE UserId = '" + frozen.ID[:15] + "'", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.soql, func(t *testing.T) {
@@ -247,6 +250,8 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT Id FROM Account", "INVALID_TYPE"},
 		{"SELECT Id FROM User OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE"},
 		{"SELECT Id FROM User WHERE Username = 'a\\qb'", "MALFORMED_QUERY"},
+		{"SELECT Id FROM User WHERE Id = 'garbage'", "MALFORMED_QUERY"},
+		{"SELECT Id, Id FROM User", "INVALID_FIELD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.q, func(t *testing.T) {

@@ -41,6 +41,9 @@ type fieldDef struct {
 
 // soqlType maps a field's kind to the parser's types.
 func (f *fieldDef) soqlType() soql.FieldType {
+	if f.name == "Id" {
+		return soql.TypeID
+	}
 	switch f.kind {
 	case kindBool:
 		return soql.TypeBoolean
@@ -50,6 +53,8 @@ func (f *fieldDef) soqlType() soql.FieldType {
 		return soql.TypeDateTime
 	case kindDate:
 		return soql.TypeDate
+	case kindRef:
+		return soql.TypeID
 	default:
 		return soql.TypeString
 	}
