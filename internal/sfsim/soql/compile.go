@@ -1,8 +1,6 @@
 package soql
 
-import (
-	"strings"
-)
+import "strings"
 
 // compile checks a parsed WHERE tree against the object and builds the evaluator.
 func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
@@ -71,16 +69,17 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	if typ == TypeBoolean && lit == nil {
-		lit = false
-	}
 	return &compareExpr{field: ref, typ: typ, op: op, lit: lit}, nil
 }
 
 // literal converts a literal token to the value a field of type typ compares
-// with: a lower-cased string, a bool, a float64, a time.Time, or nil for null.
+// with: a lower-cased string, an idKey, a bool, a float64, a time.Time, or nil
+// for null.
 func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 	if isKeyword(v, "NULL") {
+		if typ == TypeBoolean {
+			return false, nil // a boolean is never null: null means false
+		}
 		return nil, nil
 	}
 	mismatch := func() (any, *Error) {

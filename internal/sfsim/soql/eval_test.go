@@ -48,6 +48,8 @@ func TestMatch(t *testing.T) {
 		{"IsActive != null", []string{"u1", "u3", "u5"}},
 		{"IsActive != TRUE", []string{"u2", "u4"}},
 		{"IsActive IN (false)", []string{"u2", "u4"}},
+		{"IsActive IN (null)", []string{"u2", "u4"}},
+		{"IsActive NOT IN (null)", []string{"u1", "u3", "u5"}},
 		// Numbers: ints and doubles, negative and decimal literals.
 		{"FailedLogins__c > 2", []string{"u2", "u3"}},
 		{"FailedLogins__c = 0", []string{"u1"}},

@@ -64,6 +64,11 @@ func lex(query string) ([]token, *lexError) {
 		}
 		c := query[i]
 		start := i
+		if n := operatorLen(query[i:]); n > 0 {
+			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
+			i += n
+			continue
+		}
 		switch {
 		case c == '(':
 			toks = append(toks, token{kind: tokLParen, text: "(", pos: i, end: i + 1})
@@ -74,30 +79,6 @@ func lex(query string) ([]token, *lexError) {
 		case c == ',':
 			toks = append(toks, token{kind: tokComma, text: ",", pos: i, end: i + 1})
 			i++
-		case c == '=':
-			toks = append(toks, token{kind: tokOp, text: "=", pos: i, end: i + 1})
-			i++
-		case c == '!':
-			if i+1 < len(query) && query[i+1] == '=' {
-				toks = append(toks, token{kind: tokOp, text: "!=", pos: i, end: i + 2})
-				i += 2
-			} else {
-				return toks, &lexError{pos: i, illegal: true, text: "!"}
-			}
-		case c == '<':
-			n := 1
-			if i+1 < len(query) && (query[i+1] == '=' || query[i+1] == '>') {
-				n = 2
-			}
-			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
-			i += n
-		case c == '>':
-			n := 1
-			if i+1 < len(query) && query[i+1] == '=' {
-				n = 2
-			}
-			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
-			i += n
 		case c == '\'':
 			tok, err := lexString(query, i)
 			if err != nil {
@@ -122,6 +103,18 @@ func lex(query string) ([]token, *lexError) {
 			return toks, &lexError{pos: i, illegal: true, text: string(r)}
 		}
 	}
+}
+
+// operatorLen is the length of the comparison operator at the start of s
+// (= != <> < <= > >=), or 0.
+func operatorLen(s string) int {
+	switch {
+	case strings.HasPrefix(s, "!=") || strings.HasPrefix(s, "<>") || strings.HasPrefix(s, "<=") || strings.HasPrefix(s, ">="):
+		return 2
+	case s[0] == '=' || s[0] == '<' || s[0] == '>':
+		return 1
+	}
+	return 0
 }
 
 func isSpace(c byte) bool {

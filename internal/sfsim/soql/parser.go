@@ -105,7 +105,7 @@ func Parse(query string, schema Schema) (*Query, error) {
 	}
 	p := &parser{query: query, toks: toks, schema: schema}
 	q, err := p.parse()
-	if err != nil {
+	if err != nil { // not returned directly: a nil *Error is a non-nil error
 		return nil, err
 	}
 	return q, nil
@@ -211,7 +211,7 @@ func validPath(s string) bool {
 
 // parse reads the whole statement, then checks it against the schema: syntax
 // errors win over unknown objects, which win over unknown fields.
-func (p *parser) parse() (*Query, error) {
+func (p *parser) parse() (*Query, *Error) {
 	if err := p.expectKeyword("SELECT"); err != nil {
 		return nil, err
 	}
@@ -281,9 +281,9 @@ func (p *parser) parse() (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := strings.ToLower(strings.Join(ref, "."))
+		key := strings.Join(ref, ".")
 		if seen[key] {
-			return nil, &Error{Code: CodeInvalidField, Message: "duplicate field selected: " + strings.Join(ref, ".")}
+			return nil, &Error{Code: CodeInvalidField, Message: "duplicate field selected: " + key}
 		}
 		seen[key] = true
 		q.Fields = append(q.Fields, ref)
