@@ -1,10 +1,7 @@
-// Package soql parses and evaluates the subset of SOQL that the simulator serves:
-// SELECT lists with parent fields, WHERE, ORDER BY, LIMIT and OFFSET over one object.
-// It knows nothing of HTTP or JSON; the simulator renders what it selects.
-//
+package soql
+
 // This file holds the contract between the parser and the simulator; lexer.go,
 // parser.go, compile.go and eval.go implement it.
-package soql
 
 // FieldType is the SOQL type of a field. It decides which literals a field may be
 // compared with and how values order.
