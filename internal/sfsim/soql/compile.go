@@ -131,21 +131,26 @@ func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 
 // typeMismatch is Salesforce's message for a literal of the wrong type.
 func typeMismatch(field string, typ FieldType) string {
+	name, quoted := "dateTime", false
 	switch typ {
 	case TypeString:
-		return "value of filter criterion for field '" + field + "' must be of type string and should be enclosed in quotes"
-	case TypeBoolean:
-		return "value of filter criterion for field '" + field + "' must be of type boolean and should not be enclosed in quotes"
-	case TypeInt:
-		return "value of filter criterion for field '" + field + "' must be of type int and should not be enclosed in quotes"
-	case TypeDouble:
-		return "value of filter criterion for field '" + field + "' must be of type double and should not be enclosed in quotes"
+		name, quoted = "string", true
 	case TypeID:
-		return "value of filter criterion for field '" + field + "' must be of type id and should be enclosed in quotes"
+		name, quoted = "id", true
+	case TypeBoolean:
+		name = "boolean"
+	case TypeInt:
+		name = "int"
+	case TypeDouble:
+		name = "double"
 	case TypeDate:
-		return "value of filter criterion for field '" + field + "' must be of type date and should not be enclosed in quotes"
+		name = "date"
 	}
-	return "value of filter criterion for field '" + field + "' must be of type dateTime and should not be enclosed in quotes"
+	quotes := "should not be enclosed in quotes"
+	if quoted {
+		quotes = "should be enclosed in quotes"
+	}
+	return "value of filter criterion for field '" + field + "' must be of type " + name + " and " + quotes
 }
 
 // likeEscapeOutsideLike refuses \% or \_ in a literal that is not a LIKE pattern:

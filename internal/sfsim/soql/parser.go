@@ -418,20 +418,12 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 	op := p.peek()
 	c := &rawCond{kind: condCompare, field: field, op: op}
 	switch {
-	case op.kind == tokOp:
+	case op.kind == tokOp || isKeyword(op, "LIKE"):
 		p.next()
-		c.opName = op.text
+		c.opName = strings.ToUpper(op.text)
 		if c.opName == "<>" {
 			c.opName = "!="
 		}
-		v, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		c.values = []token{v}
-	case isKeyword(op, "LIKE"):
-		p.next()
-		c.opName = "LIKE"
 		v, err := p.value()
 		if err != nil {
 			return nil, err
