@@ -32,9 +32,9 @@ const (
 //
 //	\n<the query around the error>\n<caret under the error>\nERROR at Row:R:Column:C\n<detail>
 //
-// pos is the byte offset of the error in the query; column overrides the reported
-// column when it is not the 1-based column of pos (the lexer's own messages use a
-// 0-based one). toks are the tokens known so far, used to cut long lines.
+// pos is the byte offset of the error in the query. The column is counted in
+// UTF-16 units from 1, or from 0 when zeroBasedColumn is set (Salesforce's lexer
+// errors do that). toks are the tokens known so far, used to cut long lines.
 func positionedError(code, query string, toks []token, pos int, zeroBasedColumn bool, detail string) *Error {
 	lineStart := strings.LastIndexByte(query[:pos], '\n') + 1
 	lineEnd := len(query)

@@ -357,10 +357,11 @@ func (q *Query) Run(rows []Record) []Record {
 	if len(q.OrderBy) > 0 && len(out) > 1 {
 		out = q.sort(out)
 	}
-	if q.Offset >= len(out) {
+	offset := max(q.Offset, 0)
+	if offset >= len(out) {
 		return []Record{}
 	}
-	out = out[q.Offset:]
+	out = out[offset:]
 	if q.Limit >= 0 && q.Limit < len(out) {
 		out = out[:q.Limit]
 	}
@@ -379,7 +380,7 @@ func (q *Query) sort(rows []Record) []Record {
 	for i, r := range rows {
 		keys := flat[i*n : (i+1)*n : (i+1)*n]
 		for j, o := range q.OrderBy {
-			k := normalize(Value(r, o.Field), q.orderTypes[j])
+			k := normalize(Value(r, o.Field), q.orderType(j))
 			if s, ok := k.(string); ok {
 				k = strings.ToLower(s)
 			}
@@ -400,6 +401,15 @@ func (q *Query) sort(rows []Record) []Record {
 		out[i] = it.r
 	}
 	return out
+}
+
+// orderType is the type of the j-th ORDER BY field; a Query built by hand rather
+// than by Parse has none recorded, and its keys then compare as they come.
+func (q *Query) orderType(j int) FieldType {
+	if j < len(q.orderTypes) {
+		return q.orderTypes[j]
+	}
+	return TypeString
 }
 
 // compareKeys orders two sort keys under one ORDER BY item.

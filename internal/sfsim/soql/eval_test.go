@@ -194,3 +194,12 @@ func TestValue(t *testing.T) {
 		}
 	}
 }
+
+// TestRunHandBuiltQuery runs a Query that did not come from Parse, as a caller
+// may build one: no recorded ORDER BY types, a negative OFFSET.
+func TestRunHandBuiltQuery(t *testing.T) {
+	q := &Query{Object: userObject, Fields: []FieldRef{{"Id"}}, OrderBy: []Order{{Field: FieldRef{"LastName"}}}, Limit: 2, Offset: -1}
+	if diff := cmp.Diff([]string{"u2", "u3"}, ids(q.Run(testUsers()))); diff != "" {
+		t.Errorf("Run mismatch (-want +got):\n%s", diff)
+	}
+}
