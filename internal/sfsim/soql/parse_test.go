@@ -365,7 +365,7 @@ func TestParseRefusesOverlongQuery(t *testing.T) {
 }
 
 // TestErrorWindow checks how the quoted part of the query and the caret are
-// placed: the whole line when it is short, a window of tokens when it is long.
+// placed: tokens up to 44 characters before the error and four after it.
 func TestErrorWindow(t *testing.T) {
 	long := "SELECT Id, Username, Email, LastName, FederationIdentifier, IsActive, ProfileId, UserRoleId, Nope, CreatedDate FROM User"
 	tests := []struct {
@@ -386,9 +386,27 @@ func TestErrorWindow(t *testing.T) {
 			name:  "long line cut to tokens around the error, never starting on a comma",
 			query: long,
 			want: positioned{
-				Window:   "ProfileId, UserRoleId, Nope, CreatedDate FROM User",
-				Caret:    "                       ^",
+				Window:   "IsActive, ProfileId, UserRoleId, Nope, CreatedDate FROM User",
+				Caret:    strings.Repeat(" ", 33) + "^",
 				Position: "ERROR at Row:1:Column:94",
+			},
+		},
+		{
+			name:  "at most four tokens after the error",
+			query: "SELECT Id, Nope, Username, Email, LastName, IsActive FROM User",
+			want: positioned{
+				Window:   "SELECT Id, Nope, Username, Email",
+				Caret:    strings.Repeat(" ", 11) + "^",
+				Position: "ERROR at Row:1:Column:12",
+			},
+		},
+		{
+			name:  "a character no token starts with, far into a long line",
+			query: strings.Repeat("SELECT Id FROM User WHERE ", 3) + "Username = #" + strings.Repeat("x", 200),
+			want: positioned{
+				Window:   "WHERE SELECT Id FROM User WHERE Username = #" + strings.Repeat("x", 43),
+				Caret:    strings.Repeat(" ", 42) + "^",
+				Position: "ERROR at Row:1:Column:89",
 			},
 		},
 		{
@@ -404,8 +422,8 @@ func TestErrorWindow(t *testing.T) {
 			name:  "columns count UTF-16 units, as Salesforce's Java does",
 			query: "SELECT Id FROM User WHERE Username = '😀' AND Nope = 1",
 			want: positioned{
-				Window:   "SELECT Id FROM User WHERE Username = '😀' AND Nope = 1",
-				Caret:    strings.Repeat(" ", 46) + "^",
+				Window:   "Id FROM User WHERE Username = '😀' AND Nope = 1",
+				Caret:    strings.Repeat(" ", 39) + "^",
 				Position: "ERROR at Row:1:Column:47",
 			},
 		},
