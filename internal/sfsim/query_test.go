@@ -1,6 +1,7 @@
 package sfsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -260,5 +261,16 @@ func TestQueryErrors(t *testing.T) {
 				t.Errorf("status %d body %s, want %s", status, body, tt.code)
 			}
 		})
+	}
+}
+
+func TestWriteJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `quo"te`, `back\slash`, "new\nline", "tab\t", "é ü 日本", "<b>&", "\x00\x1f\x7f", "\u2028"} {
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		var got string
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil || got != s {
+			t.Errorf("writeJSONString(%q) = %s, decodes to %q, %v", s, b.Bytes(), got, err)
+		}
 	}
 }

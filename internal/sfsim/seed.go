@@ -318,7 +318,7 @@ func (o *org) addUsers(users []SeedUser, now time.Time) ([]string, error) {
 			next[f.lastLogin] = u.LastLoginDate.UTC()
 		}
 		// Check what the API checks, except FederationIdentifier's uniqueness.
-		changed := map[int]bool{}
+		changed := make([]bool, len(next))
 		for i := range next {
 			if i != f.fedID {
 				changed[i] = true
