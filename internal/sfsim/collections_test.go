@@ -228,3 +228,32 @@ func TestCollectionsUpsert(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectionsRetrieve(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.create(h.newUser("a@acme.example.com"))
+	missing := "005Sm0000000001"
+	want := `[{"attributes":{"type":"User","url":"/services/data/v67.0/sobjects/User/` + a + `"},"Username":"a@acme.example.com","IsActive":true},null]`
+	status, _, body := h.do("POST", testVersion+"/composite/sobjects/User", map[string]any{"ids": []string{a[:15], missing}, "fields": []string{"username", "IsActive"}})
+	if status != 200 || string(body) != want {
+		t.Errorf("POST: %d\n got %s\nwant %s", status, body, want)
+	}
+	status, _, body = h.do("GET", testVersion+"/composite/sobjects/User?ids="+a+","+missing+"&fields=Username,IsActive", nil)
+	if status != 200 || string(body) != want {
+		t.Errorf("GET: %d %s", status, body)
+	}
+	for _, tt := range []struct {
+		body any
+		code string
+	}{
+		{map[string]any{"ids": []string{a}}, "MISSING_ARGUMENT"},
+		{map[string]any{"ids": []string{a}, "fields": []string{"Nope"}}, "INVALID_FIELD"},
+		{map[string]any{"ids": []string{"bogus"}, "fields": []string{"Id"}}, "MALFORMED_ID"},
+		{map[string]any{"ids": "x", "fields": []string{"Id"}}, "JSON_PARSER_ERROR"},
+	} {
+		status, _, body := h.do("POST", testVersion+"/composite/sobjects/User", tt.body)
+		if status != 400 || !cmp.Equal(errorCodes(t, body), []string{tt.code}) {
+			t.Errorf("%v: %d %s, want %s", tt.body, status, body, tt.code)
+		}
+	}
+}

@@ -17,6 +17,8 @@
 //	PATCH /services/data/vNN.0/sobjects/User/{field}/{value}   upsert (201, 200, 300)
 //	POST|PATCH /services/data/vNN.0/composite/sobjects         Collections create, update
 //	PATCH /services/data/vNN.0/composite/sobjects/User/{field} Collections upsert
+//	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
+//	GET  /id/{orgId}/{userId}                                   the token's identity URL
 //
 // Every REST answer but the versions list carries Sforce-Limit-Info; every
 // authenticated call spends one call of the daily allowance. Queries run against the

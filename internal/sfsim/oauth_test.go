@@ -236,3 +236,35 @@ func (s *Server) loginOf(t *testing.T, username string) string {
 	}
 	return s.org.loginByUser[u.id()].id()
 }
+
+func TestIdentity(t *testing.T) {
+	h := newHarness(t, Options{})
+	idURL := h.http.URL + "/id/" + h.sim.OrgID() + "/" + h.sim.IntegrationUserID()
+	get := func(url, token string) (int, []byte) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, body := readResponse(t, resp)
+		return status, body
+	}
+	status, body := get(idURL, h.token)
+	var id map[string]any
+	if err := json.Unmarshal(body, &id); err != nil || status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	if id["user_id"] != h.sim.IntegrationUserID() || id["organization_id"] != h.sim.OrgID() || id["username"] != DefaultUsername || id["active"] != true {
+		t.Errorf("identity %v", id)
+	}
+	if status, _ := get(idURL, "nope"); status != 403 {
+		t.Errorf("bad token: %d", status)
+	}
+	if status, _ := get(h.http.URL+"/id/"+h.sim.OrgID()+"/005Sm0000000001", h.token); status != 404 {
+		t.Errorf("unknown user: %d", status)
+	}
+	if used, _ := h.sim.APIUsage(); used != 0 {
+		t.Errorf("identity calls spent %d API calls", used)
+	}
+}

@@ -211,6 +211,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.serveToken(w, r)
 		return
+	case strings.HasPrefix(path, "/id/"):
+		if s.intercept(w, r, "identity", false) {
+			return
+		}
+		s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
+		return
 	case path == "/services/data":
 		if s.intercept(w, r, "versions", false) {
 			return
@@ -287,6 +293,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 			return "collections.update", s.serveCollectionsUpdate
 		}
 		return "collections.create", methods("POST,PATCH", map[string]func(*call){"POST": s.serveCollectionsCreate})
+	case n == 3 && segs[0] == "composite" && segs[1] == "sobjects":
+		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
 	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":
 		return "collections.upsert", methods("PATCH", map[string]func(*call){"PATCH": s.serveCollectionsUpsert})
 	}
