@@ -9,6 +9,7 @@
 //	POST /services/oauth2/token                       client_credentials and JWT bearer
 //	GET  /services/data/                               the versions list (v20.0 to v67.0)
 //	GET  /services/data/vNN.0/limits
+//	GET  /services/data/vNN.0/sobjects[/{type}/describe]      describe (the fields clients read)
 //	GET  /services/data/vNN.0/query?q=SOQL             also queryAll; paged by nextRecordsUrl
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User

@@ -273,6 +273,10 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "query", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQuery, "HEAD": s.serveQuery})
 	case n == 2 && (segs[0] == "query" || segs[0] == "queryAll"):
 		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
+	case n == 1 && segs[0] == "sobjects":
+		return "describeGlobal", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribeGlobal, "HEAD": s.serveDescribeGlobal})
+	case n == 3 && segs[0] == "sobjects" && segs[2] == "describe":
+		return "describe", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribe, "HEAD": s.serveDescribe})
 	case n == 2 && segs[0] == "sobjects":
 		return "sobject.create", methods("POST", map[string]func(*call){"POST": s.serveCreate})
 	case n == 3 && segs[0] == "sobjects":
