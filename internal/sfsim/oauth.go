@@ -83,9 +83,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			fail(code, description)
 			return
 		}
-	case "":
-		fail("unsupported_grant_type", "grant type not supported")
-		return
 	default:
 		fail("unsupported_grant_type", "grant type not supported")
 		return

@@ -20,16 +20,29 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultClientID        = "sfsim-client-id"
-	DefaultClientSecret    = "sfsim-client-secret"
-	DefaultUsername        = "integration@sfsim.example.com"
-	DefaultAPIMax          = 100000
-	DefaultSessionTTL      = 2 * time.Hour
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultQueryBatchSize  = 2000
-	MinQueryBatchSize      = 200
-	LatestAPIVersion       = 67 // Summer '26
-	OldestAPIVersion       = 20 // Winter '11
+	DefaultClientID     = "sfsim-client-id"
+	DefaultClientSecret = "sfsim-client-secret"
+	DefaultUsername     = "integration@sfsim.example.com"
+	DefaultAPIMax       = 100000
+	DefaultSessionTTL   = 2 * time.Hour
+	DefaultMaxBodyBytes = 4 << 20
+)
+
+// The API versions the simulator accepts in paths: v20.0 (Winter '11) to v67.0
+// (Summer '26). Others get 404 NOT_FOUND, as Salesforce answers for unknown versions.
+const (
+	OldestAPIVersion = 20
+	LatestAPIVersion = 67
+)
+
+// Query page sizes: Sforce-Query-Options batchSize is bounded to this range, and the
+// default is the maximum.
+const (
+	MinQueryBatchSize     = 200
+	DefaultQueryBatchSize = 2000
+)
+
+const (
 	collectionsRecordLimit = 200
 	maxOpenCursors         = 256
 	cursorIdleTimeout      = 15 * time.Minute
