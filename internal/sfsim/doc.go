@@ -64,8 +64,9 @@
 // SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
 // under /__sim/ (see Server.serveControl's list). A FaultRule answers the next
 // matching requests with a Salesforce error, a raw body (an HTML page, an empty
-// array), a dropped connection or a delay; Options.FaultRate adds random faults from
-// a seeded generator.
+// array), a connection dropped before the request is handled or after (the write
+// happens, the answer is lost), or a delay; Options.FaultRate adds random faults from
+// a seeded generator. Faulted requests spend no API allowance.
 //
 // # Trying it
 //

@@ -209,58 +209,61 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Duration("took", time.Since(start)))
 	}()
-	path := r.URL.Path
-	if strings.HasPrefix(path, "/__sim/") {
+	if strings.HasPrefix(r.URL.Path, "/__sim/") {
 		s.serveControl(w, r)
 		return
 	}
+	endpoint, rest, handle := s.dispatch(r)
+	w, answered := s.intercept(w, r, endpoint, rest)
+	if answered {
+		return
+	}
+	handle(w)
+	if _, lost := w.(*lostAnswer); lost {
+		// net/http closes the connection without an answer on this panic.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// dispatch names the endpoint of a request for the counters and fault rules, says
+// whether it is a REST call under /services/data/vNN.0, and returns its handler.
+func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle func(http.ResponseWriter)) {
+	path := r.URL.Path
 	if len(path) > 1 {
 		path = strings.TrimSuffix(path, "/")
 	}
+	notFound := func(w http.ResponseWriter) {
+		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
+	}
 	switch {
 	case path == "/services/oauth2/token":
-		if s.intercept(w, r, "token", false) {
-			return
-		}
-		s.serveToken(w, r)
-		return
+		return "token", false, func(w http.ResponseWriter) { s.serveToken(w, r) }
 	case strings.HasPrefix(path, "/id/"):
-		if s.intercept(w, r, "identity", false) {
-			return
+		return "identity", false, func(w http.ResponseWriter) {
+			s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
 		}
-		s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
-		return
 	case path == "/services/data":
-		if s.intercept(w, r, "versions", false) {
-			return
-		}
-		s.serveVersions(w, r)
-		return
+		return "versions", false, func(w http.ResponseWriter) { s.serveVersions(w, r) }
 	case !strings.HasPrefix(path, "/services/data/"):
-		s.count("unknown")
-		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
-		return
+		return "unknown", false, notFound
 	}
-	rest := strings.Split(strings.TrimPrefix(path, "/services/data/"), "/")
-	m := versionSegment.FindStringSubmatch(rest[0])
+	segs := strings.Split(strings.TrimPrefix(path, "/services/data/"), "/")
+	m := versionSegment.FindStringSubmatch(segs[0])
 	version := 0
 	if m != nil {
 		version, _ = strconv.Atoi(m[1])
 	}
 	if version < OldestAPIVersion || version > LatestAPIVersion {
-		s.count("unknown")
-		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
-		return
+		return "unknown", false, notFound
 	}
-	c := &call{w: w, r: r, version: version, base: "/services/data/" + rest[0], segs: rest[1:]}
+	c := &call{r: r, version: version, base: "/services/data/" + segs[0], segs: segs[1:]}
 	endpoint, handler := s.route(c)
-	if s.intercept(w, r, endpoint, true) {
-		return
+	return endpoint, true, func(w http.ResponseWriter) {
+		c.w = w
+		if s.authenticate(c) {
+			handler(c)
+		}
 	}
-	if !s.authenticate(c) {
-		return
-	}
-	handler(c)
 }
 
 // route picks the handler of a REST request and names its endpoint for the counters
