@@ -188,8 +188,19 @@ func TestResources(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil || status != 200 {
 		t.Fatalf("status %d body %s", status, body)
 	}
-	if got["query"] != "/services/data/v60.0/query" || got["limits"] != "/services/data/v60.0/limits" {
+	if got["query"] != "/services/data/v60.0/query" || got["limits"] != "/services/data/v60.0/limits" ||
+		got["identity"] != h.http.URL+"/id/"+h.sim.OrgID()+"/"+h.sim.IntegrationUserID() {
 		t.Errorf("resources %v", got)
+	}
+	// jsforce follows the identity URL with ?format=json.
+	req, _ := http.NewRequest("GET", got["identity"]+"?format=json", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := readResponse(t, resp); status != 200 || !strings.Contains(string(body), `"user_id":"`+h.sim.IntegrationUserID()+`"`) {
+		t.Errorf("identity: %d %s", status, body)
 	}
 }
 

@@ -443,14 +443,13 @@ func releaseName(v int) string {
 	return fmt.Sprintf("%s '%02d", season, 11+(v-20)/3)
 }
 
+// serveResources lists the resources of a version: relative paths, and the absolute
+// identity URL of the token's user (jsforce's identity() reads it from here).
 func (s *Server) serveResources(c *call) {
 	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, name := range []string{"limits", "query", "queryAll", "sobjects", "composite"} {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:%q", name, c.base+"/"+name)
+	fmt.Fprintf(&b, `{"identity":%q`, baseURL(c.r)+"/id/"+s.org.id+"/"+c.user)
+	for _, name := range []string{"limits", "query", "queryAll", "sobjects", "composite"} {
+		fmt.Fprintf(&b, ",%q:%q", name, c.base+"/"+name)
 	}
 	b.WriteByte('}')
 	s.writeRaw(c.w, c.limit, http.StatusOK, b.Bytes())
