@@ -116,6 +116,7 @@ type Server struct {
 	usage       usage
 	cursors     map[string]*cursor
 	nextCursor  uint64
+	cursorUses  uint64
 	integration string // the integration user's Id
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
