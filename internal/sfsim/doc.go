@@ -14,6 +14,7 @@
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User
 //	GET  /services/data/vNN.0/sobjects/{type}/{id}[?fields=A,B]
+//	GET  /services/data/vNN.0/sobjects/User/updated/?start=&end=  Ids written in a window
 //	PATCH /services/data/vNN.0/sobjects/User/{id}      and UserLogin/{id} (IsFrozen)
 //	PATCH /services/data/vNN.0/sobjects/User/{field}/{value}   upsert (201, 200, 300)
 //	POST|PATCH /services/data/vNN.0/composite/sobjects         Collections create, update

@@ -292,6 +292,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
 	case n == 1 && segs[0] == "sobjects":
 		return "describeGlobal", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribeGlobal, "HEAD": s.serveDescribeGlobal})
+	case n == 3 && segs[0] == "sobjects" && segs[2] == "updated":
+		return "updated", methods("GET,HEAD", map[string]func(*call){"GET": s.serveUpdated, "HEAD": s.serveUpdated})
 	case n == 3 && segs[0] == "sobjects" && segs[2] == "describe":
 		return "describe", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribe, "HEAD": s.serveDescribe})
 	case n == 2 && segs[0] == "sobjects":

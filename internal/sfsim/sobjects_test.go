@@ -3,6 +3,7 @@ package sfsim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -448,4 +449,52 @@ func TestUpsertByOtherFields(t *testing.T) {
 		t.Errorf("upsert a Profile: %d", status)
 	}
 	_ = profile
+}
+
+func TestGetUpdated(t *testing.T) {
+	h := newHarness(t, Options{})
+	t0 := h.clock.Now()
+	a := h.create(h.newUser("a@acme.example.com"))
+	h.clock.Advance(10 * time.Minute)
+	b := h.create(h.newUser("b@acme.example.com"))
+	h.clock.Advance(10 * time.Minute)
+	h.do("PATCH", testVersion+"/sobjects/User/"+a, `{"Title":"again"}`)
+	h.clock.Advance(90 * time.Second)
+	window := func(start, end time.Time) string {
+		return testVersion + "/sobjects/User/updated/?start=" + url.QueryEscape(start.Format(time.RFC3339)) + "&end=" + url.QueryEscape(end.Format(time.RFC3339))
+	}
+	type updated struct {
+		IDs               []string `json:"ids"`
+		LatestDateCovered string   `json:"latestDateCovered"`
+	}
+	for _, tt := range []struct {
+		name       string
+		start, end time.Time
+		want       updated
+	}{
+		{"the org's creation (a was written again later)", t0.Add(-time.Minute), t0.Add(5 * time.Minute),
+			updated{[]string{h.sim.IntegrationUserID()}, "2026-11-27T09:35:00.000+0000"}},
+		{"both, a rewritten", t0.Add(5 * time.Minute), t0.Add(time.Hour), updated{[]string{a, b}, "2026-11-27T09:51:00.000+0000"}},
+		{"nothing", t0.Add(11 * time.Minute), t0.Add(19 * time.Minute), updated{[]string{}, "2026-11-27T09:49:00.000+0000"}},
+	} {
+		status, _, body := h.do("GET", window(tt.start, tt.end), nil)
+		var got updated
+		if err := json.Unmarshal(body, &got); err != nil || status != 200 {
+			t.Fatalf("%s: %d %s", tt.name, status, body)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	_ = b
+	for name, path := range map[string]string{
+		"start after end":  window(t0, t0.Add(-time.Minute)),
+		"over 30 days ago": window(t0.AddDate(0, 0, -31), t0),
+		"not a date":       testVersion + "/sobjects/User/updated/?start=yesterday&end=today",
+	} {
+		status, _, body := h.do("GET", path, nil)
+		if status != 400 || !cmp.Equal(errorCodes(t, body), []string{"INVALID_REPLICATION_DATE"}) {
+			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
 }
