@@ -19,6 +19,7 @@
 //	PATCH /services/data/vNN.0/sobjects/User/{field}/{value}   upsert (201, 200, 300)
 //	POST|PATCH /services/data/vNN.0/composite/sobjects         Collections create, update
 //	PATCH /services/data/vNN.0/composite/sobjects/User/{field} Collections upsert
+//	DELETE /services/data/vNN.0/composite/sobjects?ids=         refused per record (no deletes)
 //	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
 //	GET  /id/{orgId}/{userId}                                   the token's identity URL
 //

@@ -67,7 +67,7 @@ type FaultRule struct {
 	// limits, describeGlobal, describe, updated, query, queryMore, sobject.create,
 	// sobject.get, sobject.getByExternalId, sobject.update, sobject.delete,
 	// sobject.upsert, collections.create, collections.update, collections.upsert,
-	// collections.retrieve, unknown.
+	// collections.retrieve, collections.delete, unknown.
 	Endpoint   string `json:"endpoint,omitempty"`
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`
