@@ -108,6 +108,12 @@ func TestCreateValidation(t *testing.T) {
 		{"read-only fields", with("UserType", "Guest", "CreatedDate", "2020-01-01T00:00:00Z"), 400, []wireError{{
 			Message:   "Unable to create/update fields: CreatedDate, UserType. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
 			ErrorCode: "INVALID_FIELD_FOR_INSERT_UPDATE", Fields: []string{"CreatedDate", "UserType"}}}},
+		{"bad picklist values", with("TimeZoneSidKey", "Mars/Olympus", "EmailEncodingKey", "EBCDIC", "LocaleSidKey", "English", "LanguageLocaleKey", "en-US"), 400, []wireError{
+			{Message: "Time Zone: bad value for restricted picklist field: Mars/Olympus", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"TimeZoneSidKey"}},
+			{Message: "Locale: bad value for restricted picklist field: English", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"LocaleSidKey"}},
+			{Message: "Email Encoding: bad value for restricted picklist field: EBCDIC", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"EmailEncodingKey"}},
+			{Message: "Language: bad value for restricted picklist field: en-US", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"LanguageLocaleKey"}},
+		}},
 		{"duplicate username", with("Username", "TAKEN@acme.example.com"), 400, []wireError{{
 			Message: msgDuplicateUsername, ErrorCode: "DUPLICATE_USERNAME", Fields: []string{"Username"}}}},
 		{"username taken in another org", with("Username", "elsewhere@other.example.com"), 400, []wireError{{
@@ -146,7 +152,8 @@ func TestCreateValidation(t *testing.T) {
 		})
 	}
 	// Coercions Salesforce accepts: numbers as text, "true" as a boolean.
-	ok := with("EmployeeNumber", 4711, "IsActive", "false", "UserRoleId", role[:15])
+	ok := with("EmployeeNumber", 4711, "IsActive", "false", "UserRoleId", role[:15], "TimeZoneSidKey", "GMT",
+		"LocaleSidKey", "sr_Latn_RS", "LanguageLocaleKey", "zh_CN", "EmailEncodingKey", "Shift_JIS")
 	u, _ := h.sim.User(h.create(ok))
 	if u.Fields["EmployeeNumber"] != "4711" || u.IsActive || u.RoleName != "CEO" || u.Fields["UserRoleId"] != role {
 		t.Errorf("coerced user %v", u.Fields)
