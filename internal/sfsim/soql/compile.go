@@ -1,0 +1,139 @@
+package soql
+
+import (
+	"strings"
+)
+
+// compile checks a parsed WHERE tree against the object and builds the evaluator.
+func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
+	switch c.kind {
+	case condAnd, condOr:
+		kids := make([]expr, 0, len(c.kids))
+		for _, k := range c.kids {
+			e, err := p.compile(obj, k)
+			if err != nil {
+				return nil, err
+			}
+			kids = append(kids, e)
+		}
+		if c.kind == condAnd {
+			return andExpr(kids), nil
+		}
+		return orExpr(kids), nil
+	case condNot:
+		e, err := p.compile(obj, c.kids[0])
+		if err != nil {
+			return nil, err
+		}
+		return notExpr{e}, nil
+	}
+
+	ref, typ, err := p.resolve(obj, c.field)
+	if err != nil {
+		return nil, err
+	}
+	name := ref[len(ref)-1]
+	switch c.opName {
+	case "LIKE":
+		v := c.values[0]
+		if typ != TypeString {
+			return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': LIKE applies to text fields only")
+		}
+		if v.kind != tokString {
+			return nil, p.fail(CodeInvalidField, v, typeMismatch(name, typ))
+		}
+		return &likeExpr{field: ref, pattern: compileLike(v.str, v.wild)}, nil
+	case "IN", "NOT IN":
+		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}}
+		for _, v := range c.values {
+			lit, err := p.literal(name, typ, v)
+			if err != nil {
+				return nil, err
+			}
+			switch x := lit.(type) {
+			case nil:
+				in.hasNull = true
+			case string:
+				in.strs[x] = struct{}{}
+			default:
+				in.others = append(in.others, x)
+			}
+		}
+		return in, nil
+	}
+	op := opFromText(c.opName)
+	if typ == TypeBoolean && op != opEq && op != opNe {
+		return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': a boolean can only be compared with = or !=")
+	}
+	lit, err := p.literal(name, typ, c.values[0])
+	if err != nil {
+		return nil, err
+	}
+	if typ == TypeBoolean && lit == nil {
+		lit = false
+	}
+	return &compareExpr{field: ref, typ: typ, op: op, lit: lit}, nil
+}
+
+// literal converts a literal token to the value a field of type typ compares
+// with: a lower-cased string, a bool, a float64, a time.Time, or nil for null.
+func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
+	if isKeyword(v, "NULL") {
+		return nil, nil
+	}
+	mismatch := func() (any, *Error) {
+		return nil, p.fail(CodeInvalidField, v, typeMismatch(field, typ))
+	}
+	switch typ {
+	case TypeString:
+		if v.kind != tokString {
+			return mismatch()
+		}
+		if len(v.wild) > 0 {
+			i := v.wild[0]
+			return nil, p.fail(CodeMalformedQuery, v, "Invalid string literal '"+v.text+"'. Illegal character sequence '\\"+v.str[i:i+1]+"' in string literal.")
+		}
+		return strings.ToLower(v.str), nil
+	case TypeBoolean:
+		switch {
+		case isKeyword(v, "TRUE"):
+			return true, nil
+		case isKeyword(v, "FALSE"):
+			return false, nil
+		}
+		return mismatch()
+	case TypeInt, TypeDouble:
+		if v.kind != tokNumber {
+			return mismatch()
+		}
+		return v.num, nil
+	case TypeDate:
+		if v.kind != tokDate {
+			return mismatch()
+		}
+		return v.when, nil
+	case TypeDateTime:
+		if v.kind != tokDateTime {
+			return mismatch()
+		}
+		return v.when, nil
+	}
+	return mismatch()
+}
+
+// typeMismatch is Salesforce's message for a literal of the wrong type.
+func typeMismatch(field string, typ FieldType) string {
+	switch typ {
+	case TypeString:
+		return "value of filter criterion for field '" + field + "' must be of type string and should be enclosed in quotes"
+	case TypeBoolean:
+		return "value of filter criterion for field '" + field + "' must be of type boolean and should not be enclosed in quotes"
+	case TypeInt:
+		return "value of filter criterion for field '" + field + "' must be of type int and should not be enclosed in quotes"
+	case TypeDouble:
+		return "value of filter criterion for field '" + field + "' must be of type double and should not be enclosed in quotes"
+	case TypeDate:
+		return "value of filter criterion for field '" + field + "' must be of type date and should not be enclosed in quotes"
+	}
+	return "value of filter criterion for field '" + field + "' must be of type dateTime and should not be enclosed in quotes"
+}
