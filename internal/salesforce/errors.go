@@ -182,6 +182,7 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 		e.Details = []ErrorDetail{one.detail()}
 	}
 	if len(e.Details) == 0 {
+		e.Details = nil
 		e.RawBody = trimBody(body)
 	}
 	return e

@@ -66,7 +66,6 @@ func (c *Client) recordLimitInfo(header string) {
 	c.usageMu.Unlock()
 }
 
-
 // Usage returns the org's API usage from the latest answer; ok is false until an
 // answer carried it.
 func (c *Client) Usage() (u Usage, ok bool) {

@@ -150,7 +150,9 @@ func (c *Client) UpdateRecords(ctx context.Context, sobject string, records []Re
 		}
 	}
 	return c.collections(ctx, "collections.update", http.MethodPatch, "/composite/sobjects", sobject, len(records),
-		func(i int) wireRecord { return wireRecord{sobject: sobject, id: records[i].ID, fields: records[i].Fields} })
+		func(i int) wireRecord {
+			return wireRecord{sobject: sobject, id: records[i].ID, fields: records[i].Fields}
+		})
 }
 
 // UpsertRecords inserts or updates records of one sObject type matched on an external
