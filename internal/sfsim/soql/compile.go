@@ -90,8 +90,7 @@ func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 			return mismatch()
 		}
 		if len(v.wild) > 0 {
-			i := v.wild[0]
-			return nil, p.fail(CodeMalformedQuery, v, "Invalid string literal '"+v.text+"'. Illegal character sequence '\\"+v.str[i:i+1]+"' in string literal.")
+			return nil, likeEscapeOutsideLike(p.query, p.toks, v)
 		}
 		return strings.ToLower(v.str), nil
 	case TypeBoolean:
@@ -136,4 +135,12 @@ func typeMismatch(field string, typ FieldType) string {
 		return "value of filter criterion for field '" + field + "' must be of type date and should not be enclosed in quotes"
 	}
 	return "value of filter criterion for field '" + field + "' must be of type dateTime and should not be enclosed in quotes"
+}
+
+// likeEscapeOutsideLike refuses \% or \_ in a literal that is not a LIKE pattern:
+// Salesforce documents them for LIKE only and any other backslash use as an error.
+func likeEscapeOutsideLike(query string, toks []token, v token) *Error {
+	i := v.wild[0]
+	return positionedError(CodeMalformedQuery, query, toks, v.pos, false,
+		"Invalid string literal '"+v.text+"'. Illegal character sequence '\\"+v.str[i:i+1]+"' in string literal.")
 }

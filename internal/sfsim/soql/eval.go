@@ -127,7 +127,13 @@ func (in *inExpr) contains(v any) bool {
 		return in.hasNull
 	}
 	if s, ok := v.(string); ok {
-		_, found := in.strs[strings.ToLower(s)]
+		// Fold into a stack buffer: a map lookup by string(bytes) does not allocate.
+		var buf [128]byte
+		folded := buf[:0]
+		for _, r := range s {
+			folded = utf8.AppendRune(folded, unicode.ToLower(r))
+		}
+		_, found := in.strs[string(folded)]
 		return found
 	}
 	for _, lit := range in.others {

@@ -48,7 +48,8 @@ type lexError struct {
 	msg     string // when set, the whole message (bad escapes, bad dates)
 }
 
-// lex splits the query into tokens, ending with a tokEOF at len(query).
+// lex splits the query into tokens, ending with a tokEOF at len(query). On a
+// failure it returns the tokens before it too, for the error's context.
 func lex(query string) ([]token, *lexError) {
 	var toks []token
 	i := 0
@@ -80,7 +81,7 @@ func lex(query string) ([]token, *lexError) {
 				toks = append(toks, token{kind: tokOp, text: "!=", pos: i, end: i + 2})
 				i += 2
 			} else {
-				return nil, &lexError{pos: i, illegal: true, text: "!"}
+				return toks, &lexError{pos: i, illegal: true, text: "!"}
 			}
 		case c == '<':
 			n := 1
@@ -99,14 +100,14 @@ func lex(query string) ([]token, *lexError) {
 		case c == '\'':
 			tok, err := lexString(query, i)
 			if err != nil {
-				return nil, err
+				return toks, err
 			}
 			toks = append(toks, tok)
 			i = tok.end
 		case isDigit(c) || ((c == '-' || c == '+') && i+1 < len(query) && (isDigit(query[i+1]) || query[i+1] == '.')) || (c == '.' && i+1 < len(query) && isDigit(query[i+1])):
 			tok, err := lexNumberOrDate(query, i)
 			if err != nil {
-				return nil, err
+				return toks, err
 			}
 			toks = append(toks, tok)
 			i = tok.end
@@ -117,7 +118,7 @@ func lex(query string) ([]token, *lexError) {
 			toks = append(toks, token{kind: tokIdent, text: query[start:i], pos: start, end: i})
 		default:
 			r, _ := utf8.DecodeRuneInString(query[i:])
-			return nil, &lexError{pos: i, illegal: true, text: string(r)}
+			return toks, &lexError{pos: i, illegal: true, text: string(r)}
 		}
 	}
 }
@@ -345,4 +346,24 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// UnquoteString decodes one single-quoted SOQL string literal, quotes included,
+// exactly as Parse decodes a literal compared with = != < <= > >= or IN. It lets
+// a client test its own escaper against the simulator. \% and \_ belong to LIKE
+// patterns only and are refused here, as in those comparisons.
+func UnquoteString(literal string) (string, error) {
+	if literal == "" || literal[0] != '\'' {
+		return "", &Error{Code: CodeMalformedQuery, Message: "a string literal starts with a single quote"}
+	}
+	tok, lerr := lexString(literal, 0)
+	switch {
+	case lerr != nil:
+		return "", lexFailure(literal, nil, lerr)
+	case tok.end != len(literal):
+		return "", positionedError(CodeMalformedQuery, literal, []token{tok}, tok.end, false, "unexpected token: '"+literal[tok.end:]+"'")
+	case len(tok.wild) > 0:
+		return "", likeEscapeOutsideLike(literal, nil, tok)
+	}
+	return tok.str, nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxQueryLength is the longest SOQL statement Salesforce accepts, in characters.
@@ -83,7 +84,7 @@ type parser struct {
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
 func Parse(query string, schema Schema) (*Query, error) {
-	if n := len([]rune(query)); n > MaxQueryLength {
+	if n := utf8.RuneCountInString(query); n > MaxQueryLength {
 		return nil, &Error{
 			Code:    CodeMalformedQuery,
 			Message: "SOQL statements cannot exceed " + strconv.Itoa(MaxQueryLength) + " characters; this one has " + strconv.Itoa(n),
