@@ -296,7 +296,7 @@ func (e *OAuthError) Error() string {
 
 // oauthHints maps known error_description texts (lower-case) to advice.
 var oauthHints = []struct{ match, hint string }{
-	{"user hasn't approved this consumer", "set the connected app's Permitted Users to \"Admin approved users are pre-authorized\" and add the integration user's profile or permission set to the app"},
+	{"user hasn't approved this consumer", "set the connected app's Permitted Users to \"Admin approved users are pre-authorized\" and add the integration user's profile or permission set to the app; also check that username names an existing user"},
 	{"audience is invalid", "the JWT aud does not fit the login URL: use https://login.salesforce.com for production and https://test.salesforce.com for sandboxes"},
 	{"invalid assertion", "the JWT signature does not verify: upload the certificate that matches private_key_file to the connected app"},
 	{"expired authorization code", "the JWT exp is in the past for Salesforce: check this host's clock (NTP)"},

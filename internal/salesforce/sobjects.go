@@ -315,10 +315,15 @@ type UpsertResult struct {
 
 // Upsert inserts or updates the one record whose externalIDField equals value. When
 // several records match, nothing is written and the error is a *MultipleChoicesError
-// listing them.
+// listing them. The value travels in the URL path, where Salesforce cannot take a "/"
+// even escaped; such values are refused here, and UpsertRecords (the value travels in
+// the body) handles them.
 func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value string, fields Fields) (UpsertResult, error) {
 	if err := checkIdents("external_id_field", externalIDField); err != nil {
 		return UpsertResult{}, err
+	}
+	if strings.Contains(value, "/") {
+		return UpsertResult{}, &ConfigError{Field: externalIDField, Reason: fmt.Sprintf("%q contains \"/\", which a URL path cannot carry; use UpsertRecords", value)}
 	}
 	if err := checkFields(fields, true); err != nil {
 		return UpsertResult{}, err
