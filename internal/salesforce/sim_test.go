@@ -690,3 +690,118 @@ func TestSimSingleRecordErrors(t *testing.T) {
 		t.Error("the blocked user was deactivated")
 	}
 }
+
+func TestSimFreeze(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{Seed: &sfsim.Seed{Users: []sfsim.SeedUser{
+		{Username: "a@acme.example.com", LastName: "A"},
+		{Username: "b@acme.example.com", LastName: "B", Frozen: true},
+		{Username: "c@acme.example.com", LastName: "C"},
+	}}}, nil)
+	ctx := context.Background()
+	var ids []string
+	for _, u := range []string{"a@acme.example.com", "b@acme.example.com", "c@acme.example.com"} {
+		info, _ := env.sim.User(u)
+		ids = append(ids, info.ID)
+	}
+	// The 15-character form of an Id is accepted too; the unknown one has no UserLogin.
+	input := []string{ids[0], ids[1], ids[2][:15], "005000000000000AAA"}
+	results, err := env.client.SetFrozen(ctx, input, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		Index   int
+		Success bool
+		Code    string
+	}
+	var got []outcome
+	for _, r := range results {
+		o := outcome{Index: r.Index, Success: r.Success}
+		if len(r.Errors) > 0 {
+			o.Code = r.Errors[0].StatusCode
+		}
+		got = append(got, o)
+	}
+	want := []outcome{{0, true, ""}, {1, true, ""}, {2, true, ""}, {3, false, "NOT_FOUND"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	for _, id := range ids {
+		if info, _ := env.sim.User(id); !info.IsFrozen {
+			t.Errorf("user %s is not frozen", info.Username)
+		}
+	}
+	// b was frozen already: one Collections call for a and c.
+	if got := env.sim.Calls()["collections.update"]; got != 1 {
+		t.Errorf("collections updates = %d, want 1", got)
+	}
+	if _, err := env.client.SetFrozen(ctx, ids[:1], false); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := env.sim.User(ids[0]); info.IsFrozen {
+		t.Error("unfreezing did not take")
+	}
+}
+
+// TestSimEveryRequestObservedAndLimited runs a mixed workload and checks that the
+// observer saw, and the limiter gated, exactly the requests sfsim received.
+func TestSimEveryRequestObservedAndLimited(t *testing.T) {
+	lim := &countingLimiter{}
+	env := newSimEnv(t, sfsim.Options{}, func(c *Config) { c.Limiter = lim })
+	ctx := context.Background()
+	ids := addUsers(t, env.sim, 3)
+	env.sim.InjectFault(sfsim.FaultRule{Endpoint: "query", Count: 1, Fault: sfsim.UnavailableFault()})
+	env.sim.InjectFault(sfsim.FaultRule{Endpoint: "sobject.update", Count: 1, Fault: sfsim.SessionFault()})
+
+	profiles, err := QueryAll[struct{ ID, Name string }](ctx, env.client, ProfilesQuery())
+	if err != nil || len(profiles) == 0 {
+		t.Fatalf("profiles: %v, %v", profiles, err)
+	}
+	roles, err := QueryAll[struct {
+		ID   string `json:"Id"`
+		Name string
+	}](ctx, env.client, RolesQuery())
+	if err != nil || len(roles) == 0 || roles[0].ID == "" {
+		t.Fatalf("roles: %v, %v", roles, err)
+	}
+	if err := env.client.Update(ctx, "User", ids[0], Fields{"Title": "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.client.Limits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.client.Update(ctx, "User", "005000000000000AAA", Fields{"Title": "A"}); err == nil {
+		t.Fatal("update of an unknown user succeeded")
+	}
+
+	simREST := 0
+	for endpoint, n := range env.sim.Calls() {
+		if endpoint != "token" {
+			simREST += n
+		}
+	}
+	calls := env.observer.get()
+	observedREST, observedTokens := 0, 0
+	for _, c := range calls {
+		if c.Endpoint == "oauth2.token" {
+			observedTokens++
+		} else {
+			observedREST++
+		}
+	}
+	if observedREST != simREST || observedTokens != env.sim.Calls()["token"] {
+		t.Errorf("observed %d REST and %d token calls; sfsim received %v", observedREST, observedTokens, env.sim.Calls())
+	}
+	if int(lim.waits.Load()) != simREST {
+		t.Errorf("limiter waits = %d, REST requests = %d", lim.waits.Load(), simREST)
+	}
+	wantOutcomes := map[string]int{"query/retryable": 1, "query/ok": 2, "sobject.update/auth": 1, "sobject.update/ok": 1,
+		"limits/ok": 1, "sobject.update/permanent": 1, "oauth2.token/ok": 2}
+	gotOutcomes := map[string]int{}
+	for _, c := range calls {
+		gotOutcomes[c.Endpoint+"/"+c.Class.String()]++
+	}
+	if diff := cmp.Diff(wantOutcomes, gotOutcomes); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}

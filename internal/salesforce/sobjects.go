@@ -366,7 +366,11 @@ type userLogin struct {
 // in userIDs order with the UserLogin Id; a user without a UserLogin row gets a
 // NOT_FOUND error, and rows already in the wanted state are not written.
 func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) ([]RecordResult, error) {
-	queries, err := UserLoginsQueries(userIDs)
+	canonical := make([]string, len(userIDs))
+	for i, id := range userIDs {
+		canonical[i] = canonicalID(id)
+	}
+	queries, err := UserLoginsQueries(canonical)
 	if err != nil {
 		return nil, err
 	}
@@ -377,17 +381,17 @@ func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) (
 			return nil, err
 		}
 		for _, row := range rows {
-			logins[normalizeID(row.UserID)] = row
+			logins[canonicalID(row.UserID)] = row
 		}
 	}
 	results := make([]RecordResult, len(userIDs))
 	var updates []RecordUpdate
 	var updateIndex []int // updates[k] belongs to userIDs[updateIndex[k]]
-	for i, id := range userIDs {
-		row, ok := logins[normalizeID(id)]
+	for i, id := range canonical {
+		row, ok := logins[id]
 		switch {
 		case !ok:
-			results[i] = RecordResult{Index: i, Errors: []RecordError{{StatusCode: "NOT_FOUND", Message: "no UserLogin row for user " + id}}}
+			results[i] = RecordResult{Index: i, Errors: []RecordError{{StatusCode: "NOT_FOUND", Message: "no UserLogin row for user " + userIDs[i]}}}
 		case row.IsFrozen == frozen:
 			results[i] = RecordResult{Index: i, ID: row.ID, Success: true}
 		default:
@@ -412,11 +416,29 @@ func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) (
 	return results, nil
 }
 
-// normalizeID returns the 15-character, case-sensitive form of a Salesforce Id, so that
-// 15- and 18-character forms of one Id compare equal.
-func normalizeID(id string) string {
-	if len(id) == 18 {
-		return id[:15]
+// canonicalID returns the 18-character form of a Salesforce Id: the 15-character,
+// case-sensitive form with its case-checksum suffix. Both forms name the same record,
+// but only equal strings compare equal in SOQL filters and in Go maps. Other strings
+// are returned unchanged.
+func canonicalID(id string) string {
+	if len(id) != 15 {
+		return id
 	}
-	return id
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+	suffix := make([]byte, 3)
+	for chunk := range 3 {
+		bits := 0
+		for i := range 5 {
+			c := id[chunk*5+i]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				bits |= 1 << i
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			default:
+				return id
+			}
+		}
+		suffix[chunk] = alphabet[bits]
+	}
+	return id + string(suffix)
 }

@@ -211,3 +211,19 @@ func TestInQueriesChunking(t *testing.T) {
 		t.Errorf("invalid UTF-8 value: err = %v, want one naming value 1", err)
 	}
 }
+
+func TestCanonicalID(t *testing.T) {
+	tests := []struct{ in, want string }{
+		// Pairs from Salesforce's documentation and public examples.
+		{"005RO0000035WQg", "005RO0000035WQgYAM"},
+		{"005RM000003oLnn", "005RM000003oLnnYAE"},
+		{"005RO0000035WQgYAM", "005RO0000035WQgYAM"},
+		{"not-an-id-at-al", "not-an-id-at-al"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := canonicalID(tt.in); got != tt.want {
+			t.Errorf("canonicalID(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
