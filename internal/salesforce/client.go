@@ -173,6 +173,10 @@ type request struct {
 	header   http.Header
 	// exemptReserve lets a request through while the reserve is reached.
 	exemptReserve bool
+	// buf, when set, receives the answer body, which then aliases it: the caller that
+	// reuses one buffer over many requests (query paging) decodes each answer before
+	// sending the next request.
+	buf *bytes.Buffer
 }
 
 // response is a 2xx answer, read in full.
@@ -290,7 +294,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 	}
 	defer hr.Body.Close()
 	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"))
-	data, err := io.ReadAll(hr.Body)
+	data, err := readBody(hr, r.buf)
 	if err != nil {
 		// The request was answered, so it reached Salesforce.
 		written.Store(true)
@@ -303,6 +307,19 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 		return nil, hr.StatusCode, newMultipleChoicesError(r.method, path, data)
 	}
 	return nil, hr.StatusCode, newAPIError(r.method, path, hr.StatusCode, data)
+}
+
+// readBody reads an answer's body into buf when given, else into a new slice.
+func readBody(hr *http.Response, buf *bytes.Buffer) ([]byte, error) {
+	if buf == nil {
+		return io.ReadAll(hr.Body)
+	}
+	buf.Reset()
+	if hr.ContentLength > 0 {
+		buf.Grow(int(hr.ContentLength))
+	}
+	_, err := buf.ReadFrom(hr.Body)
+	return buf.Bytes(), err
 }
 
 func (c *Client) observe(call Call) {

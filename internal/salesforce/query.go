@@ -1,6 +1,7 @@
 package salesforce
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,17 +57,23 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOpti
 			header = http.Header{"Sforce-Query-Options": {"batchSize=" + strconv.Itoa(o.batchSize)}}
 		}
 		path := c.dataPath("/query?q=" + url.QueryEscape(soql))
+		// One body buffer serves every page, and each page's records are allocated at
+		// the previous page's length, so paging a large org allocates little beyond the
+		// records themselves.
+		var buf bytes.Buffer
+		lastLen := 0
 		for {
-			resp, err := c.do(ctx, &request{endpoint: "query", method: http.MethodGet, path: path, header: header})
+			resp, err := c.do(ctx, &request{endpoint: "query", method: http.MethodGet, path: path, header: header, buf: &buf})
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			page := new(Page[T])
+			page := &Page[T]{Records: make([]T, 0, lastLen)}
 			if err := json.Unmarshal(resp.body, page); err != nil {
 				yield(nil, fmt.Errorf("salesforce: decoding a query page: %w", err))
 				return
 			}
+			lastLen = len(page.Records)
 			next, err := nextPagePath(page, path)
 			if err != nil {
 				yield(nil, err)
