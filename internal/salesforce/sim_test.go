@@ -631,6 +631,14 @@ func TestSimSingleRecordErrors(t *testing.T) {
 			_, err := env.client.Create(ctx, "User", with(newUserFields("x1@acme.example.com", profile), "FederationIdentifier", "FED-1"))
 			return err
 		}, 400, "DUPLICATE_VALUE", nil},
+		{"duplicate nickname", func() error {
+			f := with(newUserFields("x6@acme.example.com", profile), "CommunityNickname", "nick")
+			if _, err := env.client.Create(ctx, "User", f); err != nil {
+				return fmt.Errorf("first create: %w", err)
+			}
+			_, err := env.client.Create(ctx, "User", with(newUserFields("x7@acme.example.com", profile), "CommunityNickname", "nick"))
+			return err
+		}, 400, "DUPLICATE_COMM_NICKNAME", nil},
 		{"bad profile", func() error {
 			_, err := env.client.Create(ctx, "User", newUserFields("x2@acme.example.com", "00e000000000000AAA"))
 			return err
@@ -803,5 +811,93 @@ func TestSimEveryRequestObservedAndLimited(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantOutcomes, gotOutcomes); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}
+
+// TestSimQueryShapes reads fields of every kind sfsim renders (datetimes, nulls,
+// booleans), with a batch size, and with chunked IN lists.
+func TestSimQueryShapes(t *testing.T) {
+	login := time.Date(2026, 11, 20, 8, 15, 0, 0, time.UTC)
+	env := newSimEnv(t, sfsim.Options{Seed: &sfsim.Seed{Users: []sfsim.SeedUser{
+		{Username: "seen@acme.example.com", LastName: "Seen", LastLoginDate: &login, Title: "CTO", Department: "Eng", Role: "CEO"},
+	}}}, nil)
+	ctx := context.Background()
+	ids := addUsers(t, env.sim, 450)
+
+	q, err := UsersQuery()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, total := 0, 0
+	var seen User
+	for page, err := range Query[User](ctx, env.client, q, WithBatchSize(200)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		total += len(page.Records)
+		if len(page.Records) > 200 {
+			t.Errorf("page of %d records with batchSize=200", len(page.Records))
+		}
+		for _, u := range page.Records {
+			if u.Username == "seen@acme.example.com" {
+				seen = u
+			}
+		}
+	}
+	if total != 452 || pages < 3 {
+		t.Errorf("read %d users in %d pages, want 452 in at least 3", total, pages)
+	}
+	ceo, _ := env.sim.RoleID("CEO")
+	profile, _ := env.sim.ProfileID("Standard User")
+	if !seen.LastLoginDate.Equal(login) || seen.SystemModstamp.IsZero() || seen.Title != "CTO" || seen.UserRoleID != ceo ||
+		seen.ProfileID != profile || !seen.IsActive || seen.UserType != "Standard" || seen.ManagerID != "" || len(seen.ID) != 18 {
+		t.Errorf("user decoded as %+v", seen)
+	}
+
+	// Re-read by Username in chunks: every statement parses in sfsim and together they
+	// return each user once.
+	usernames := make([]string, len(ids))
+	for i := range ids {
+		usernames[i] = fmt.Sprintf("user%06d@acme.example.com", i)
+	}
+	usernames = append(usernames, "o'brien@acme.example.com") // matches nobody, must not break the query
+	queries, err := UsersWhereInQueries("Username", slices.Repeat(usernames, 2), "Id", "Username")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) < 2 {
+		t.Fatalf("%d statements; want the IN list split", len(queries))
+	}
+	found := map[string]bool{}
+	for _, q := range queries {
+		users, err := QueryAll[User](ctx, env.client, q)
+		if err != nil {
+			t.Fatalf("%.80s...: %v", q, err)
+		}
+		for _, u := range users {
+			found[u.ID] = true
+		}
+	}
+	if len(found) != len(ids) {
+		t.Errorf("found %d users, want %d", len(found), len(ids))
+	}
+}
+
+func TestSimDeactivateAndReactivate(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	ctx := context.Background()
+	ids := addUsers(t, env.sim, 1)
+	for _, active := range []bool{false, true} {
+		if err := env.client.Update(ctx, "User", ids[0], Fields{"IsActive": active}); err != nil {
+			t.Fatal(err)
+		}
+		var u User
+		if err := env.client.Get(ctx, "User", ids[0], []string{"Id", "IsActive"}, &u); err != nil {
+			t.Fatal(err)
+		}
+		if info, _ := env.sim.User(ids[0]); info.IsActive != active || u.IsActive != active {
+			t.Errorf("IsActive = %v in the org, %v read back; want %v", info.IsActive, u.IsActive, active)
+		}
 	}
 }
