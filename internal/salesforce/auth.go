@@ -294,24 +294,23 @@ func (e *OAuthError) Error() string {
 	return b.String()
 }
 
-// oauthHints maps known error_description texts (lower-case) to advice.
-var oauthHints = []struct{ match, hint string }{
-	{"user hasn't approved this consumer", "set the connected app's Permitted Users to \"Admin approved users are pre-authorized\" and add the integration user's profile or permission set to the app; also check that username names an existing user"},
-	{"audience is invalid", "the JWT aud does not fit the login URL: use https://login.salesforce.com for production and https://test.salesforce.com for sandboxes"},
-	{"invalid assertion", "the JWT signature does not verify: upload the certificate that matches private_key_file to the connected app"},
-	{"expired authorization code", "the JWT exp is in the past for Salesforce: check this host's clock (NTP)"},
-	{"inactive user", "the integration user is deactivated or frozen: reactivate it in Setup"},
-	{"client identifier invalid", "the consumer key is unknown: copy client_id from the connected app (it can take minutes to propagate after creation)"},
-	{"invalid client credentials", "the consumer key or secret is wrong: copy both from the connected app"},
-	{"no client credentials user enabled", "enable the client credentials flow on the connected app and set its Run As user"},
-	{"request not supported on this domain", "client credentials must be sent to the org's My Domain URL, not login.salesforce.com"},
-	{"expired access/refresh token", "the refresh token was revoked or expired: authorize the app again"},
-}
-
 // oauthHint returns advice for a token endpoint refusal, or "".
 func oauthHint(code, description string) string {
+	// Known error_description texts, lower-case, and the advice for each.
+	hints := []struct{ match, hint string }{
+		{"user hasn't approved this consumer", "set the connected app's Permitted Users to \"Admin approved users are pre-authorized\" and add the integration user's profile or permission set to the app; also check that username names an existing user"},
+		{"audience is invalid", "the JWT aud does not fit the login URL: use https://login.salesforce.com for production and https://test.salesforce.com for sandboxes"},
+		{"invalid assertion", "the JWT signature does not verify: upload the certificate that matches private_key_file to the connected app"},
+		{"expired authorization code", "the JWT exp is in the past for Salesforce: check this host's clock (NTP)"},
+		{"inactive user", "the integration user is deactivated or frozen: reactivate it in Setup"},
+		{"client identifier invalid", "the consumer key is unknown: copy client_id from the connected app (it can take minutes to propagate after creation)"},
+		{"invalid client credentials", "the consumer key or secret is wrong: copy both from the connected app"},
+		{"no client credentials user enabled", "enable the client credentials flow on the connected app and set its Run As user"},
+		{"request not supported on this domain", "client credentials must be sent to the org's My Domain URL, not login.salesforce.com"},
+		{"expired access/refresh token", "the refresh token was revoked or expired: authorize the app again"},
+	}
 	d := strings.ToLower(description)
-	for _, h := range oauthHints {
+	for _, h := range hints {
 		if strings.Contains(d, h.match) {
 			return h.hint
 		}

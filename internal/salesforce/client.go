@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -286,6 +287,12 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 		req.Header.Set("Content-Type", "application/json")
 	}
 	transportErr := func(err error) error {
+		// net/http's *url.Error repeats the URL, query string and its values included;
+		// the path is already named.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return &TransportError{Method: r.method, Path: path, Written: written.Load(), Idempotent: idempotent(r.method), Err: err}
 	}
 	hr, err := c.hc.Do(req)
@@ -309,16 +316,23 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 	return nil, hr.StatusCode, newAPIError(r.method, path, hr.StatusCode, data)
 }
 
+// maxAnswerBytes bounds an answer body. A query page of 2000 wide records is a few
+// megabytes; anything near this bound is not a Salesforce answer.
+const maxAnswerBytes = 64 << 20
+
 // readBody reads an answer's body into buf when given, else into a new slice.
 func readBody(hr *http.Response, buf *bytes.Buffer) ([]byte, error) {
 	if buf == nil {
-		return io.ReadAll(hr.Body)
+		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	if hr.ContentLength > 0 {
+	if hr.ContentLength > 0 && hr.ContentLength <= maxAnswerBytes {
 		buf.Grow(int(hr.ContentLength))
 	}
-	_, err := buf.ReadFrom(hr.Body)
+	n, err := buf.ReadFrom(io.LimitReader(hr.Body, maxAnswerBytes+1))
+	if err == nil && n > maxAnswerBytes {
+		err = fmt.Errorf("answer larger than %d bytes", maxAnswerBytes)
+	}
 	return buf.Bytes(), err
 }
 

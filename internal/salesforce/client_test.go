@@ -387,6 +387,10 @@ func TestDroppedConnection(t *testing.T) {
 		if ClassOf(err) != ClassRetryable {
 			t.Fatalf("err = %v (class %v), want retryable", err, ClassOf(err))
 		}
+		_, err = QueryAll[User](context.Background(), c, "SELECT Id FROM User WHERE Email = 'secret@acme.com'")
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("err = %v; want an error that does not repeat the query's values", err)
+		}
 	})
 }
 
@@ -572,5 +576,17 @@ func TestQueryRefusesBadCursors(t *testing.T) {
 	c, _ := newHandlerClient(t, func(w http.ResponseWriter, r *http.Request) { t.Error("request sent") }, nil)
 	if _, err := QueryAll[User](context.Background(), c, "SELECT Id FROM User", WithBatchSize(100)); ClassOf(err) != ClassPermanent {
 		t.Errorf("batch size 100: err = %v, want a ConfigError", err)
+	}
+}
+
+// endlessReader is an answer body that never ends.
+type endlessReader struct{}
+
+func (endlessReader) Read(p []byte) (int, error) { return len(p), nil }
+
+func TestReadBodyIsBounded(t *testing.T) {
+	_, err := readBody(&http.Response{Body: io.NopCloser(endlessReader{}), ContentLength: -1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("err = %v, want the answer refused as too large", err)
 	}
 }

@@ -71,14 +71,13 @@ func ClassOf(err error) Class {
 		return ClassNone
 	}
 	var (
-		apiErr    *APIError
-		recErr    *RecordError
-		oauthErr  *OAuthError
-		transErr  *TransportError
-		reserve   *ReserveError
-		multiple  *MultipleChoicesError
-		batchErr  *BatchError
-		configErr *ConfigError
+		apiErr   *APIError
+		recErr   *RecordError
+		oauthErr *OAuthError
+		transErr *TransportError
+		reserve  *ReserveError
+		multiple *MultipleChoicesError
+		batchErr *BatchError
 	)
 	switch {
 	case errors.As(err, &batchErr):
@@ -104,9 +103,9 @@ func ClassOf(err error) Class {
 		return ClassPermanent
 	case errors.As(err, &apiErr):
 		return apiErr.class()
-	case errors.As(err, &configErr):
-		return ClassPermanent
 	}
+	// Everything else (a *ConfigError, a body that does not decode, a limiter's
+	// refusal) fails the same way when tried again.
 	return ClassPermanent
 }
 
