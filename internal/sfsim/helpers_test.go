@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testClock is a settable clock for the simulator.
@@ -136,16 +140,6 @@ func readResponse(t *testing.T, resp *http.Response) (int, http.Header, []byte) 
 	return resp.StatusCode, resp.Header, data
 }
 
-// decodeJSON decodes a body into a generic value.
-func decodeJSON(t *testing.T, body []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("body %q is not JSON: %v", body, err)
-	}
-	return v
-}
-
 // errorCodes extracts the errorCode of each entry of a REST error array.
 func errorCodes(t *testing.T, body []byte) []string {
 	t.Helper()
@@ -182,4 +176,18 @@ func (h *harness) create(body map[string]any) string {
 	}
 	_ = json.Unmarshal(data, &res)
 	return res.ID
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// ignoreAttributes leaves a record's attributes out of a comparison.
+func ignoreAttributes() cmp.Option {
+	return cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "attributes" })
 }

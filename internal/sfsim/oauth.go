@@ -83,9 +83,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			fail(code, description)
 			return
 		}
-	case "":
-		fail("unsupported_grant_type", "grant type not supported")
-		return
 	default:
 		fail("unsupported_grant_type", "grant type not supported")
 		return
@@ -97,6 +94,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	token := s.org.id[:15] + "!AQ" + strings.ReplaceAll(rand.Text()+rand.Text()+rand.Text(), "=", "")
 	s.mu.Lock()
+	for t, sess := range s.sessions {
+		if !now.Before(sess.expires) {
+			delete(s.sessions, t)
+		}
+	}
 	s.sessions[token] = session{userID: userID, expires: now.Add(s.opts.SessionTTL)}
 	s.mu.Unlock()
 	base := baseURL(r)
@@ -188,4 +190,49 @@ func baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// serveIdentity is GET /id/{orgId}/{userId}, the identity URL of a token answer: who
+// the token acts as. It needs the token but is not a REST call, so it spends nothing.
+func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, parts []string) {
+	token, _ := bearerToken(r)
+	now := s.now()
+	s.mu.Lock()
+	sess, ok := s.sessions[token]
+	if !ok || !now.Before(sess.expires) {
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("Bad_OAuth_Token"))
+		return
+	}
+	var user *row
+	if len(parts) == 2 && parts[0] == s.org.id {
+		if id, err := normalizeID(parts[1]); err == nil {
+			user = s.org.tables[s.schema.user].byID[id]
+		}
+	}
+	if user == nil {
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("Bad_Id"))
+		return
+	}
+	f := s.org.uf
+	base := baseURL(r)
+	v := "/services/data/v{version}/"
+	answer := map[string]any{
+		"id": base + "/id/" + s.org.id + "/" + user.id(), "user_id": user.id(), "organization_id": s.org.id,
+		"username": user.str(f.username), "display_name": user.str(f.name), "email": user.str(f.email),
+		"first_name": user.vals[f.firstName], "last_name": user.str(f.lastName), "nick_name": user.str(f.nickname),
+		"active": user.flag(f.isActive), "user_type": user.str(f.userType), "language": "en_US", "locale": "en_US",
+		"utcOffset": 0, "is_app_installed": true,
+		"urls": map[string]string{
+			"rest": base + v, "query": base + v + "query/", "sobjects": base + v + "sobjects/",
+			"limits": base + v + "limits/", "profile": base + "/" + user.id(),
+		},
+	}
+	s.mu.Unlock()
+	s.writeJSON(w, "", http.StatusOK, answer)
 }

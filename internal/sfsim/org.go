@@ -181,15 +181,15 @@ func (o *org) addSeats(license *row, delta int64) {
 // counter in step. old is nil for an insert, next nil for undoing one. It returns the
 // function that reverts the change, so a Collections call with allOrNone can roll back.
 func (o *org) setUser(r *row, old, next []any) (undo func()) {
+	t := o.tables[o.s.user]
+	if old != nil && next == nil {
+		t.remove(r)
+	}
 	o.unindexUser(r, old)
 	r.vals = next
 	o.indexUser(r, next)
-	t := o.tables[o.s.user]
-	switch {
-	case old == nil && next != nil:
+	if old == nil && next != nil {
 		t.add(r)
-	case old != nil && next == nil:
-		t.remove(r)
 	}
 	return func() { o.setUser(r, next, old) }
 }
@@ -294,7 +294,7 @@ type writeContext struct {
 // Salesforce does, normalizing them in place (lower-case Username, 18-character Ids).
 // changed marks the fields the request set. self is the row being updated, nil on
 // create. It returns every error of the first failing stage.
-func (o *org) validateUser(next, old []any, changed map[int]bool, self *row) []apiError {
+func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiError {
 	d := o.s.user
 	f := o.uf
 	var errs []apiError
@@ -452,7 +452,7 @@ func (o *org) stampUser(next []any, created bool, w writeContext) {
 func (o *org) createUser(values map[int]any, w writeContext) (*row, func(), []apiError) {
 	next := make([]any, len(o.s.user.fields))
 	next[o.uf.isActive] = true
-	changed := make(map[int]bool, len(values))
+	changed := make([]bool, len(next))
 	for i, v := range values {
 		next[i] = v
 		changed[i] = true
@@ -485,7 +485,7 @@ func (o *org) createUser(values map[int]any, w writeContext) (*row, func(), []ap
 func (o *org) updateUser(r *row, values map[int]any, w writeContext) (func(), []apiError) {
 	old := r.vals
 	next := append([]any(nil), old...)
-	changed := make(map[int]bool, len(values))
+	changed := make([]bool, len(next))
 	for i, v := range values {
 		next[i] = v
 		changed[i] = true

@@ -29,7 +29,7 @@ type view struct {
 }
 
 func (v view) Field(name string) any {
-	i, ok := v.r.def.index[strings.ToLower(name)]
+	i, ok := v.r.def.exact[name]
 	if !ok {
 		return nil
 	}
@@ -97,21 +97,28 @@ func (s *Server) serveQuery(c *call) {
 	}
 	d, _ := s.schema.object(query.Object.Name)
 	rows := s.org.tables[d].rows
-	all := make([]soql.Record, len(rows))
+	candidates := make([]soql.Record, len(rows))
 	for i, r := range rows {
-		all[i] = view{o: s.org, r: r}
+		candidates[i] = view{o: s.org, r: r}
 	}
-	selected := query.Run(all)
+	selected := query.Run(candidates)
 	if query.Count {
 		s.mu.Unlock()
 		s.writeRaw(c.w, c.limit, http.StatusOK, fmt.Appendf(nil, `{"totalSize":%d,"done":true,"records":[]}`, len(selected)))
 		return
 	}
-	records := make([][]byte, len(selected))
+	// Render every record into one buffer, then slice it: one allocation, not one a record.
+	var rendered bytes.Buffer
+	ends := make([]int, len(selected))
 	for i, rec := range selected {
-		var b bytes.Buffer
-		s.org.render(&b, rec.(view).r, query.Fields, c.base)
-		records[i] = b.Bytes()
+		s.org.render(&rendered, rec.(view).r, query.Fields, c.base)
+		ends[i] = rendered.Len()
+	}
+	records := make([][]byte, len(selected))
+	start := 0
+	for i, end := range ends {
+		records[i] = rendered.Bytes()[start:end:end]
+		start = end
 	}
 	locator := ""
 	if len(records) > batch {
@@ -265,7 +272,17 @@ func writeValue(b *bytes.Buffer, fd *fieldDef, v any) {
 	}
 }
 
+// writeJSONString writes s as a JSON string. Most values are plain ASCII and are
+// written as they are; the rest go through encoding/json for escaping.
 func writeJSONString(b *bytes.Buffer, s string) {
-	out, _ := json.Marshal(s)
-	b.Write(out)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			out, _ := json.Marshal(s)
+			b.Write(out)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }

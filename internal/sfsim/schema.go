@@ -41,6 +41,9 @@ type fieldDef struct {
 
 // soqlType maps a field's kind to the parser's types.
 func (f *fieldDef) soqlType() soql.FieldType {
+	if f.name == "Id" {
+		return soql.TypeID
+	}
 	switch f.kind {
 	case kindBool:
 		return soql.TypeBoolean
@@ -50,6 +53,8 @@ func (f *fieldDef) soqlType() soql.FieldType {
 		return soql.TypeDateTime
 	case kindDate:
 		return soql.TypeDate
+	case kindRef:
+		return soql.TypeID
 	default:
 		return soql.TypeString
 	}
@@ -63,14 +68,16 @@ type objectDef struct {
 	fields  []fieldDef
 	parents []soql.Relationship
 	index   map[string]int // lower-case field name → position in fields and row values
+	exact   map[string]int // canonical field name → position, for the simulator's own lookups
 	soql    *soql.Object
 }
 
 func newObjectDef(name, prefix string, parents []soql.Relationship, fields ...fieldDef) *objectDef {
-	d := &objectDef{name: name, prefix: prefix, fields: fields, parents: parents, index: map[string]int{}}
+	d := &objectDef{name: name, prefix: prefix, fields: fields, parents: parents, index: map[string]int{}, exact: map[string]int{}}
 	so := &soql.Object{Name: name, Parents: parents}
 	for i := range fields {
 		d.index[strings.ToLower(fields[i].name)] = i
+		d.exact[fields[i].name] = i
 		so.Fields = append(so.Fields, soql.Field{Name: fields[i].name, Type: fields[i].soqlType()})
 	}
 	d.soql = so
@@ -86,9 +93,10 @@ func (d *objectDef) field(name string) (int, *fieldDef, bool) {
 	return i, &d.fields[i], true
 }
 
-// mustIndex is the position of a field the simulator itself names; a typo is a bug.
+// mustIndex is the position of a field the simulator itself names, in its canonical
+// case; a typo is a bug.
 func (d *objectDef) mustIndex(name string) int {
-	i, ok := d.index[strings.ToLower(name)]
+	i, ok := d.exact[name]
 	if !ok {
 		panic("sfsim: object " + d.name + " has no field " + name)
 	}

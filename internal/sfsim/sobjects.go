@@ -122,16 +122,10 @@ func (s *Server) serveGet(c *call) {
 	}
 	fields := allFields(d)
 	if list := c.r.URL.Query().Get("fields"); list != "" {
-		fields = fields[:0:0]
-		for _, name := range strings.Split(list, ",") {
-			_, fd, ok := d.field(strings.TrimSpace(name))
-			if !ok {
-				s.writeErrors(c.w, c.limit, badRequest("INVALID_FIELD", fmt.Sprintf(
-					"No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
-					strings.TrimSpace(name), d.name)))
-				return
-			}
-			fields = append(fields, soql.FieldRef{fd.name})
+		var apiErr *apiError
+		if fields, apiErr = fieldRefs(d, strings.Split(list, ",")); apiErr != nil {
+			s.writeErrors(c.w, c.limit, *apiErr)
+			return
 		}
 	}
 	s.mu.Lock()
@@ -280,9 +274,11 @@ func (s *Server) serveUpsert(c *call) {
 		s.writeErrors(c.w, c.limit, errs...)
 		return
 	}
-	if v, ok := values[field]; ok && (v == nil || !strings.EqualFold(v.(string), value)) {
+	if _, ok := values[field]; ok {
+		// "Do not specify Id or an external ID field in the request body or an error is
+		// generated." (REST API Developer Guide, sObject Rows by External ID)
 		s.writeErrors(c.w, c.limit, badRequest("INVALID_FIELD",
-			fmt.Sprintf("The value of %s in the body differs from the external ID in the URL: %s", fd.name, value), fd.name))
+			fmt.Sprintf("The external ID field %s must not be in the request body; it is given in the URL", fd.name), fd.name))
 		return
 	}
 	s.mu.Lock()
@@ -328,4 +324,109 @@ func (o *org) upsert(field int, value string, values map[int]any, w writeContext
 		return saveResult{ID: matches[0].id(), Success: true, Errors: []recordError{}, Created: &created}, nil, nil
 	}
 	return saveResult{}, matches, nil
+}
+
+// serveCollectionsRetrieve is GET .../composite/sobjects/{type}?ids=&fields= and its
+// POST form with {"ids": [...], "fields": [...]}: the records in the order of the ids,
+// null for the ones that do not exist.
+func (s *Server) serveCollectionsRetrieve(c *call) {
+	d, ok := s.schema.object(c.segs[2])
+	if !ok {
+		s.writeErrors(c.w, c.limit, notFound())
+		return
+	}
+	var req struct {
+		IDs    []string `json:"ids"`
+		Fields []string `json:"fields"`
+	}
+	if c.r.Method == http.MethodPost {
+		raw, errs := s.readRecord(c)
+		if errs != nil {
+			s.writeErrors(c.w, c.limit, errs...)
+			return
+		}
+		for k, v := range raw {
+			var err error
+			switch k {
+			case "ids":
+				err = json.Unmarshal(v, &req.IDs)
+			case "fields":
+				err = json.Unmarshal(v, &req.Fields)
+			default:
+				err = fmt.Errorf("unrecognized field %q", k)
+			}
+			if err != nil {
+				s.writeErrors(c.w, c.limit, jsonError(err))
+				return
+			}
+		}
+	} else {
+		q := c.r.URL.Query()
+		req.IDs = splitList(q.Get("ids"))
+		req.Fields = splitList(q.Get("fields"))
+	}
+	if len(req.IDs) == 0 || len(req.Fields) == 0 {
+		s.writeErrors(c.w, c.limit, badRequest("MISSING_ARGUMENT", "Both ids and fields are required"))
+		return
+	}
+	if len(req.IDs) > 2000 {
+		s.writeErrors(c.w, c.limit, badRequest("EXCEEDED_ID_LIMIT", "record limit reached. cannot retrieve more than 2000 records in this call"))
+		return
+	}
+	fields, apiErr := fieldRefs(d, req.Fields)
+	if apiErr != nil {
+		s.writeErrors(c.w, c.limit, *apiErr)
+		return
+	}
+	ids := make([]string, len(req.IDs))
+	for i, raw := range req.IDs {
+		id, err := normalizeID(raw)
+		if err != nil || id[:3] != d.prefix {
+			s.writeErrors(c.w, c.limit, badRequest("MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", d.name, raw)))
+			return
+		}
+		ids[i] = id
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	s.mu.Lock()
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if r, ok := s.org.tables[d].byID[id]; ok {
+			s.org.render(&b, r, fields, c.base)
+		} else {
+			b.WriteString("null")
+		}
+	}
+	s.mu.Unlock()
+	b.WriteByte(']')
+	s.writeRaw(c.w, c.limit, http.StatusOK, b.Bytes())
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// fieldRefs resolves a list of field names of an object, as ?fields= gives them.
+func fieldRefs(d *objectDef, names []string) ([]soql.FieldRef, *apiError) {
+	out := make([]soql.FieldRef, 0, len(names))
+	for _, name := range names {
+		_, fd, ok := d.field(strings.TrimSpace(name))
+		if !ok {
+			e := badRequest("INVALID_FIELD", fmt.Sprintf(
+				"No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+				strings.TrimSpace(name), d.name))
+			return nil, &e
+		}
+		out = append(out, soql.FieldRef{fd.name})
+	}
+	return out, nil
 }

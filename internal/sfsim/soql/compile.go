@@ -1,8 +1,6 @@
 package soql
 
-import (
-	"strings"
-)
+import "strings"
 
 // compile checks a parsed WHERE tree against the object and builds the evaluator.
 func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
@@ -37,14 +35,14 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 	case "LIKE":
 		v := c.values[0]
 		if typ != TypeString {
-			return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': LIKE applies to text fields only")
+			return nil, p.fail(CodeMalformedQuery, c.op, "invalid operator on field '"+name+"': LIKE applies to text fields only")
 		}
 		if v.kind != tokString {
 			return nil, p.fail(CodeInvalidField, v, typeMismatch(name, typ))
 		}
-		return &likeExpr{field: ref, pattern: compileLike(v.str, v.wild)}, nil
+		return newLike(ref, v.str, v.wild), nil
 	case "IN", "NOT IN":
-		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}}
+		in := &inExpr{field: ref, typ: typ, negate: c.opName == "NOT IN", strs: map[string]struct{}{}, ids: map[idKey]struct{}{}}
 		for _, v := range c.values {
 			lit, err := p.literal(name, typ, v)
 			if err != nil {
@@ -55,6 +53,8 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 				in.hasNull = true
 			case string:
 				in.strs[x] = struct{}{}
+			case idKey:
+				in.ids[x] = struct{}{}
 			default:
 				in.others = append(in.others, x)
 			}
@@ -63,22 +63,23 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 	}
 	op := opFromText(c.opName)
 	if typ == TypeBoolean && op != opEq && op != opNe {
-		return nil, p.fail(CodeInvalidField, c.op, "invalid operator on field '"+name+"': a boolean can only be compared with = or !=")
+		return nil, p.fail(CodeMalformedQuery, c.op, "invalid operator on field '"+name+"': a boolean can only be compared with = or !=")
 	}
 	lit, err := p.literal(name, typ, c.values[0])
 	if err != nil {
 		return nil, err
 	}
-	if typ == TypeBoolean && lit == nil {
-		lit = false
-	}
 	return &compareExpr{field: ref, typ: typ, op: op, lit: lit}, nil
 }
 
 // literal converts a literal token to the value a field of type typ compares
-// with: a lower-cased string, a bool, a float64, a time.Time, or nil for null.
+// with: a lower-cased string, an idKey, a bool, a float64, a time.Time, or nil
+// for null.
 func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 	if isKeyword(v, "NULL") {
+		if typ == TypeBoolean {
+			return false, nil // a boolean is never null: null means false
+		}
 		return nil, nil
 	}
 	mismatch := func() (any, *Error) {
@@ -101,6 +102,14 @@ func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 			return false, nil
 		}
 		return mismatch()
+	case TypeID:
+		if v.kind != tokString {
+			return mismatch()
+		}
+		if !validID(v.str) {
+			return nil, p.fail(CodeMalformedQuery, v, "invalid ID field: "+v.str)
+		}
+		return toIDKey(v.str), nil
 	case TypeInt, TypeDouble:
 		if v.kind != tokNumber {
 			return mismatch()
@@ -122,19 +131,26 @@ func (p *parser) literal(field string, typ FieldType, v token) (any, *Error) {
 
 // typeMismatch is Salesforce's message for a literal of the wrong type.
 func typeMismatch(field string, typ FieldType) string {
+	name, quoted := "dateTime", false
 	switch typ {
 	case TypeString:
-		return "value of filter criterion for field '" + field + "' must be of type string and should be enclosed in quotes"
+		name, quoted = "string", true
+	case TypeID:
+		name, quoted = "id", true
 	case TypeBoolean:
-		return "value of filter criterion for field '" + field + "' must be of type boolean and should not be enclosed in quotes"
+		name = "boolean"
 	case TypeInt:
-		return "value of filter criterion for field '" + field + "' must be of type int and should not be enclosed in quotes"
+		name = "int"
 	case TypeDouble:
-		return "value of filter criterion for field '" + field + "' must be of type double and should not be enclosed in quotes"
+		name = "double"
 	case TypeDate:
-		return "value of filter criterion for field '" + field + "' must be of type date and should not be enclosed in quotes"
+		name = "date"
 	}
-	return "value of filter criterion for field '" + field + "' must be of type dateTime and should not be enclosed in quotes"
+	quotes := "should not be enclosed in quotes"
+	if quoted {
+		quotes = "should be enclosed in quotes"
+	}
+	return "value of filter criterion for field '" + field + "' must be of type " + name + " and " + quotes
 }
 
 // likeEscapeOutsideLike refuses \% or \_ in a literal that is not a LIKE pattern:
@@ -143,4 +159,18 @@ func likeEscapeOutsideLike(query string, toks []token, v token) *Error {
 	i := v.wild[0]
 	return positionedError(CodeMalformedQuery, query, toks, v.pos, false,
 		"Invalid string literal '"+v.text+"'. Illegal character sequence '\\"+v.str[i:i+1]+"' in string literal.")
+}
+
+// validID reports whether s has the shape of a record id: 15 or 18 ASCII letters
+// and digits.
+func validID(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; !isDigit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

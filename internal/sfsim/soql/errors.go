@@ -16,15 +16,12 @@ const (
 	CodeQueryTooComplicated = "QUERY_TOO_COMPLICATED"
 )
 
-// shortLine is the longest query line Salesforce quotes whole in an error; longer
-// lines are quoted as a window of tokens around the error. The threshold is
-// inferred from real messages (a 77-character line quoted whole, an 81-character
-// one windowed), not documented.
-const shortLine = 80
-
-// Tokens quoted before and after the offending one when the line is long.
+// The part of the query an error quotes, inferred from real Salesforce messages
+// (no documentation describes it): on the error's line, the tokens that start at
+// most windowBefore characters before the error (never starting on a comma), the
+// offending token and windowAfter tokens after it.
 const (
-	windowBefore = 5
+	windowBefore = 44
 	windowAfter  = 4
 )
 
@@ -32,9 +29,9 @@ const (
 //
 //	\n<the query around the error>\n<caret under the error>\nERROR at Row:R:Column:C\n<detail>
 //
-// pos is the byte offset of the error in the query; column overrides the reported
-// column when it is not the 1-based column of pos (the lexer's own messages use a
-// 0-based one). toks are the tokens known so far, used to cut long lines.
+// pos is the byte offset of the error in the query. The column is counted in
+// UTF-16 units from 1, or from 0 when zeroBasedColumn is set (Salesforce's lexer
+// errors do that). toks are the tokens known so far, used to cut long lines.
 func positionedError(code, query string, toks []token, pos int, zeroBasedColumn bool, detail string) *Error {
 	lineStart := strings.LastIndexByte(query[:pos], '\n') + 1
 	lineEnd := len(query)
@@ -47,10 +44,7 @@ func positionedError(code, query string, toks []token, pos int, zeroBasedColumn 
 		col--
 	}
 
-	winStart, winEnd := lineStart, lineEnd
-	if utf8.RuneCountInString(query[lineStart:lineEnd]) > shortLine {
-		winStart, winEnd = tokenWindow(toks, pos, lineStart, lineEnd)
-	}
+	winStart, winEnd := tokenWindow(query, toks, pos, lineStart, lineEnd)
 	window := strings.TrimRight(query[winStart:winEnd], "\r")
 	caret := max(col-1-utf16Len(query[lineStart:winStart]), 0)
 
@@ -69,9 +63,8 @@ func positionedError(code, query string, toks []token, pos int, zeroBasedColumn 
 	return &Error{Code: code, Message: b.String()}
 }
 
-// tokenWindow returns the byte range of a long line to quote: a few tokens either
-// side of pos, never starting on a comma, clipped to the line.
-func tokenWindow(toks []token, pos, lineStart, lineEnd int) (int, int) {
+// tokenWindow returns the byte range of the line to quote around pos.
+func tokenWindow(query string, toks []token, pos, lineStart, lineEnd int) (int, int) {
 	at := len(toks)
 	for i, t := range toks {
 		if t.pos >= pos {
@@ -80,7 +73,7 @@ func tokenWindow(toks []token, pos, lineStart, lineEnd int) (int, int) {
 		}
 	}
 	first := at
-	for first > 0 && at-first < windowBefore && toks[first-1].pos >= lineStart {
+	for first > 0 && toks[first-1].pos >= lineStart && utf16Len(query[toks[first-1].pos:pos]) <= windowBefore {
 		first--
 	}
 	if first < at && toks[first].kind == tokComma {
@@ -90,12 +83,17 @@ func tokenWindow(toks []token, pos, lineStart, lineEnd int) (int, int) {
 	if first < at {
 		start = toks[first].pos
 	}
-	end := lineEnd
-	if last := at + windowAfter; last < len(toks) && toks[last].end <= lineEnd {
-		end = toks[last].end
+	if last := at + windowAfter; last < len(toks) {
+		return start, max(min(toks[last].end, lineEnd), pos)
 	}
-	if end < pos {
-		end = pos
+	if at < len(toks) {
+		return start, lineEnd // the query ends within the window
+	}
+	// A lexer error: what follows is not tokenised; quote a little of it.
+	end := pos
+	for end < lineEnd && end-pos < windowBefore {
+		_, n := utf8.DecodeRuneInString(query[end:])
+		end += n
 	}
 	return start, end
 }

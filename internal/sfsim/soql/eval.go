@@ -114,7 +114,8 @@ type inExpr struct {
 	typ     FieldType
 	negate  bool
 	hasNull bool
-	strs    map[string]struct{}
+	strs    map[string]struct{} // folded strings
+	ids     map[idKey]struct{}
 	others  []any
 }
 
@@ -136,6 +137,10 @@ func (in *inExpr) contains(v any) bool {
 		_, found := in.strs[string(folded)]
 		return found
 	}
+	if id, ok := v.(idKey); ok {
+		_, found := in.ids[id]
+		return found
+	}
 	for _, lit := range in.others {
 		if d, ok := compareTyped(v, lit); ok && d == 0 {
 			return true
@@ -149,6 +154,7 @@ func (in *inExpr) contains(v any) bool {
 type likeExpr struct {
 	field   FieldRef
 	pattern []likeElem
+	minLen  int // runes any match needs: the pattern's elements other than %
 }
 
 // likeElem is one element of a compiled LIKE pattern: a lower-case rune, or a
@@ -185,9 +191,21 @@ func compileLike(s string, escaped []int) []likeElem {
 	return out
 }
 
+func newLike(field FieldRef, pattern string, escaped []int) *likeExpr {
+	l := &likeExpr{field: field, pattern: compileLike(pattern, escaped)}
+	for _, e := range l.pattern {
+		if e.kind != likeAny {
+			l.minLen++
+		}
+	}
+	return l
+}
+
 func (l *likeExpr) eval(r Record) bool {
 	s, ok := Value(r, l.field).(string)
-	return ok && likeMatch(l.pattern, s)
+	// The length check bounds the matcher's worst case by the value's length,
+	// however long a hostile pattern is.
+	return ok && utf8.RuneCountInString(s) >= l.minLen && likeMatch(l.pattern, s)
 }
 
 // likeMatch is the classic wildcard match with one backtrack point: linear for
@@ -229,8 +247,19 @@ func likeMatch(p []likeElem, s string) bool {
 	return pi == len(p)
 }
 
+// idKey is a record id reduced to its case-sensitive 15-character form, the
+// form in which the 15- and 18-character spellings of an id are equal.
+type idKey string
+
+func toIDKey(s string) idKey {
+	if len(s) > 15 {
+		s = s[:15]
+	}
+	return idKey(s)
+}
+
 // normalize brings a record's value to the Go type the field's literals use:
-// strings, bools, float64 for numbers, time.Time. A null boolean is false.
+// strings, idKeys, bools, float64 for numbers, time.Time. A null boolean is false.
 func normalize(v any, t FieldType) any {
 	switch x := v.(type) {
 	case nil:
@@ -238,6 +267,10 @@ func normalize(v any, t FieldType) any {
 			return false
 		}
 		return nil
+	case string:
+		if t == TypeID {
+			return toIDKey(x)
+		}
 	case int64:
 		return float64(x)
 	case int:
@@ -270,6 +303,12 @@ func compareTyped(a, b any) (int, bool) {
 			return -1, true
 		}
 		return 1, true
+	case idKey:
+		y, ok := b.(idKey)
+		if !ok {
+			return 0, false
+		}
+		return strings.Compare(string(x), string(y)), true
 	case float64:
 		y, ok := b.(float64)
 		if !ok {
@@ -318,10 +357,11 @@ func (q *Query) Run(rows []Record) []Record {
 	if len(q.OrderBy) > 0 && len(out) > 1 {
 		out = q.sort(out)
 	}
-	if q.Offset >= len(out) {
+	offset := max(q.Offset, 0)
+	if offset >= len(out) {
 		return []Record{}
 	}
-	out = out[q.Offset:]
+	out = out[offset:]
 	if q.Limit >= 0 && q.Limit < len(out) {
 		out = out[:q.Limit]
 	}
@@ -340,7 +380,7 @@ func (q *Query) sort(rows []Record) []Record {
 	for i, r := range rows {
 		keys := flat[i*n : (i+1)*n : (i+1)*n]
 		for j, o := range q.OrderBy {
-			k := normalize(Value(r, o.Field), q.orderTypes[j])
+			k := normalize(Value(r, o.Field), q.orderType(j))
 			if s, ok := k.(string); ok {
 				k = strings.ToLower(s)
 			}
@@ -361,6 +401,15 @@ func (q *Query) sort(rows []Record) []Record {
 		out[i] = it.r
 	}
 	return out
+}
+
+// orderType is the type of the j-th ORDER BY field; a Query built by hand rather
+// than by Parse has none recorded, and its keys then compare as they come.
+func (q *Query) orderType(j int) FieldType {
+	if j < len(q.orderTypes) {
+		return q.orderTypes[j]
+	}
+	return TypeString
 }
 
 // compareKeys orders two sort keys under one ORDER BY item.

@@ -48,6 +48,8 @@ func TestMatch(t *testing.T) {
 		{"IsActive != null", []string{"u1", "u3", "u5"}},
 		{"IsActive != TRUE", []string{"u2", "u4"}},
 		{"IsActive IN (false)", []string{"u2", "u4"}},
+		{"IsActive IN (null)", []string{"u2", "u4"}},
+		{"IsActive NOT IN (null)", []string{"u1", "u3", "u5"}},
 		// Numbers: ints and doubles, negative and decimal literals.
 		{"FailedLogins__c > 2", []string{"u2", "u3"}},
 		{"FailedLogins__c = 0", []string{"u1"}},
@@ -60,6 +62,7 @@ func TestMatch(t *testing.T) {
 		{"HireDate__c = 2020-03-01", []string{"u1", "u5"}},
 		{"HireDate__c > 2020-03-01", []string{"u2"}},
 		{"CreatedDate = 2024-01-01T01:00:00Z", []string{"u5"}},
+		{"CreatedDate = 2024-01-01t01:00:00z", []string{"u5"}},
 		{"CreatedDate >= 2024-03-01T10:00:00.000Z", []string{"u3", "u4"}},
 		{"CreatedDate < 2024-01-01T11:00:00+01:00", []string{"u5"}},
 		{"LastLoginDate > 2024-05-01T00:00:00Z", []string{"u1"}},
@@ -84,6 +87,14 @@ func TestMatch(t *testing.T) {
 		{"Profile.Id = '00e000000000002'", []string{"u2", "u3"}},
 		{"Profile.UserLicense.Name = 'Salesforce'", []string{"u1", "u5"}},
 		{"UserRole.Name = null", []string{"u2", "u3", "u4", "u5"}},
+		// Ids: case-sensitive, the 15- and 18-character forms are equal.
+		{"ProfileId = '00e000000000001'", []string{"u1", "u5"}},
+		{"ProfileId = '00e000000000001AAA'", []string{"u1", "u5"}},
+		{"ProfileId = '00E000000000001'", nil},
+		{"ProfileId IN ('00e000000000002xyz', '00e0000000000zz')", []string{"u2", "u3"}},
+		{"ProfileId NOT IN ('00e000000000002IAA')", []string{"u1", "u4", "u5"}},
+		{"ProfileId = null", []string{"u4"}},
+		{"ProfileId > '00e000000000001ZZZ'", []string{"u2", "u3"}},
 		// Logic.
 		{"IsActive = true AND Profile.Name = 'Standard User'", []string{"u3"}},
 		{"IsActive = true AND Profile.Name = 'Standard User' AND Email = null", []string{"u3"}},
@@ -139,6 +150,7 @@ func TestRun(t *testing.T) {
 		{"numbers", "SELECT Id FROM User ORDER BY FailedLogins__c DESC", []string{"u3", "u2", "u1", "u4", "u5"}},
 		{"dates", "SELECT Id FROM User ORDER BY HireDate__c NULLS LAST, Id DESC", []string{"u5", "u1", "u2", "u4", "u3"}},
 		{"datetimes as instants", "SELECT Id FROM User ORDER BY CreatedDate, Id", []string{"u5", "u1", "u2", "u3", "u4"}},
+		{"ids", "SELECT Id FROM User ORDER BY ProfileId DESC NULLS LAST", []string{"u2", "u3", "u1", "u5", "u4"}},
 		{"parent field", "SELECT Id FROM User ORDER BY Profile.Name DESC, Id", []string{"u1", "u5", "u2", "u3", "u4"}},
 		{"LIMIT", "SELECT Id FROM User ORDER BY Username LIMIT 2", []string{"u1", "u2"}},
 		{"OFFSET", "SELECT Id FROM User ORDER BY Username OFFSET 3", []string{"u4", "u5"}},
@@ -180,5 +192,14 @@ func TestValue(t *testing.T) {
 		if got := Value(tt.rec, tt.ref); got != tt.want {
 			t.Errorf("Value(%s, %v) = %v, want %v", id(tt.rec), tt.ref, got, tt.want)
 		}
+	}
+}
+
+// TestRunHandBuiltQuery runs a Query that did not come from Parse, as a caller
+// may build one: no recorded ORDER BY types, a negative OFFSET.
+func TestRunHandBuiltQuery(t *testing.T) {
+	q := &Query{Object: userObject, Fields: []FieldRef{{"Id"}}, OrderBy: []Order{{Field: FieldRef{"LastName"}}}, Limit: 2, Offset: -1}
+	if diff := cmp.Diff([]string{"u2", "u3"}, ids(q.Run(testUsers()))); diff != "" {
+		t.Errorf("Run mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -17,7 +17,7 @@ const (
 	tokString             // a quoted string literal; val holds the decoded text
 	tokNumber             // an integer or decimal, optionally signed
 	tokDate               // YYYY-MM-DD
-	tokDateTime           // YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)
+	tokDateTime           // YYYY-MM-DDThh:mm:ss[.SSS](Z|+hh:mm|-hh:mm)
 	tokLParen
 	tokRParen
 	tokComma
@@ -42,7 +42,8 @@ type token struct {
 type lexError struct {
 	pos int
 	// illegal is set for characters that start no token. Salesforce reports those
-	// with the lexer's own wording; everything else is an unexpected token.
+	// as "line R:C unexpected token: 'X'" with a 0-based column; everything else is
+	// a plain unexpected token.
 	illegal bool
 	text    string // the offending text: the character, or the unterminated quote
 	msg     string // when set, the whole message (bad escapes, bad dates)
@@ -63,6 +64,11 @@ func lex(query string) ([]token, *lexError) {
 		}
 		c := query[i]
 		start := i
+		if n := operatorLen(query[i:]); n > 0 {
+			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
+			i += n
+			continue
+		}
 		switch {
 		case c == '(':
 			toks = append(toks, token{kind: tokLParen, text: "(", pos: i, end: i + 1})
@@ -73,30 +79,6 @@ func lex(query string) ([]token, *lexError) {
 		case c == ',':
 			toks = append(toks, token{kind: tokComma, text: ",", pos: i, end: i + 1})
 			i++
-		case c == '=':
-			toks = append(toks, token{kind: tokOp, text: "=", pos: i, end: i + 1})
-			i++
-		case c == '!':
-			if i+1 < len(query) && query[i+1] == '=' {
-				toks = append(toks, token{kind: tokOp, text: "!=", pos: i, end: i + 2})
-				i += 2
-			} else {
-				return toks, &lexError{pos: i, illegal: true, text: "!"}
-			}
-		case c == '<':
-			n := 1
-			if i+1 < len(query) && (query[i+1] == '=' || query[i+1] == '>') {
-				n = 2
-			}
-			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
-			i += n
-		case c == '>':
-			n := 1
-			if i+1 < len(query) && query[i+1] == '=' {
-				n = 2
-			}
-			toks = append(toks, token{kind: tokOp, text: query[i : i+n], pos: i, end: i + n})
-			i += n
 		case c == '\'':
 			tok, err := lexString(query, i)
 			if err != nil {
@@ -123,6 +105,18 @@ func lex(query string) ([]token, *lexError) {
 	}
 }
 
+// operatorLen is the length of the comparison operator at the start of s
+// (= != <> < <= > >=), or 0.
+func operatorLen(s string) int {
+	switch {
+	case strings.HasPrefix(s, "!=") || strings.HasPrefix(s, "<>") || strings.HasPrefix(s, "<=") || strings.HasPrefix(s, ">="):
+		return 2
+	case s[0] == '=' || s[0] == '<' || s[0] == '>':
+		return 1
+	}
+	return 0
+}
+
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
@@ -136,7 +130,8 @@ func isIdentStart(c byte) bool {
 func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
 // lexString decodes a single-quoted literal starting at query[start] == '\”.
-// The escapes are Salesforce's: \' \" \\ \n \r \t \b \f \uXXXX, plus \% and \_
+// The escapes are Salesforce's: \' \" \\ \n \r \t \b \f (those five in either
+// case) and \uXXXX, plus \% and \_
 // whose positions are kept so that LIKE can tell them from wildcards (Salesforce
 // allows those two in LIKE patterns only).
 func lexString(query string, start int) (token, *lexError) {
@@ -156,15 +151,15 @@ func lexString(query string, start int) (token, *lexError) {
 			switch e {
 			case '\'', '"', '\\':
 				b.WriteByte(e)
-			case 'n':
+			case 'n', 'N':
 				b.WriteByte('\n')
-			case 'r':
+			case 'r', 'R':
 				b.WriteByte('\r')
-			case 't':
+			case 't', 'T':
 				b.WriteByte('\t')
-			case 'b':
+			case 'b', 'B':
 				b.WriteByte('\b')
-			case 'f':
+			case 'f', 'F':
 				b.WriteByte('\f')
 			case '%', '_':
 				wild = append(wild, b.Len())
@@ -267,7 +262,7 @@ func lexDate(query string, start int) (token, *lexError) {
 		}
 		t, err := time.Parse("2006-01-02", text)
 		if err != nil {
-			return token{}, &lexError{pos: start, msg: "line 1:" + strconv.Itoa(start) + " Invalid date: " + text}
+			return token{}, &lexError{pos: start, msg: "Invalid date: " + text}
 		}
 		return token{kind: tokDate, text: text, pos: start, end: i, when: t}, nil
 	}
@@ -297,8 +292,9 @@ func dateShape(s string) bool {
 	return true
 }
 
-// parseDateTime parses YYYY-MM-DDThh:mm:ss[.f+](Z|±hh:mm|±hhmm). ok reports the
-// shape; valid reports that the fields name a real instant.
+// parseDateTime parses YYYY-MM-DDThh:mm:ss[.SSS](Z|±hh:mm), the SOQL reference's
+// forms plus the REST API's optional milliseconds; T and Z may be lower case. ok
+// reports the shape; valid reports that the fields name a real instant.
 func parseDateTime(s string) (t time.Time, ok, valid bool) {
 	if len(s) < 20 || !dateShape(s[:10]) || (s[10] != 'T' && s[10] != 't') {
 		return time.Time{}, false, false
@@ -314,7 +310,7 @@ func parseDateTime(s string) (t time.Time, ok, valid bool) {
 		for j < len(rest) && isDigit(rest[j]) {
 			j++
 		}
-		if j == 1 || j > 10 {
+		if j == 1 || j > 4 {
 			return time.Time{}, false, false
 		}
 		frac = rest[:j]
@@ -326,8 +322,6 @@ func parseDateTime(s string) (t time.Time, ok, valid bool) {
 		zone = "Z"
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' && allDigits(rest[1:3]) && allDigits(rest[4:6]):
 		zone = rest
-	case len(rest) == 5 && (rest[0] == '+' || rest[0] == '-') && allDigits(rest[1:5]):
-		zone = rest[:3] + ":" + rest[3:]
 	default:
 		return time.Time{}, false, false
 	}

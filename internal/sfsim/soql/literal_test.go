@@ -109,6 +109,8 @@ func TestUnquoteString(t *testing.T) {
 		{`'\uD83D'`, "\uFFFD", ""},
 		{`'a\'b\"c\\d\ne\rf\tg\bh\fi'`, "a'b\"c\\d\ne\rf\tg\bh\fi", ""},
 		{`''`, "", ""},
+		{`'\N\R\T\B\F'`, "\n\r\t\b\f", ""},
+		{`'\U00e9'`, "", "MALFORMED_QUERY"},
 		{`abc`, "", "MALFORMED_QUERY"},
 		{``, "", "MALFORMED_QUERY"},
 		{`'abc`, "", "MALFORMED_QUERY"},

@@ -95,7 +95,7 @@ func TestParse(t *testing.T) {
 		},
 		{
 			name:  "every comparison operator and literal type",
-			query: "SELECT Id FROM User WHERE Username != 'a' AND Username <> 'b' AND FailedLogins__c < 3 AND FailedLogins__c <= -3 AND Score__c > 1.5 AND Score__c >= -0.25 AND HireDate__c = 2020-01-31 AND CreatedDate > 2024-01-01T00:00:00Z AND CreatedDate < 2024-01-01T00:00:00.123+05:30 AND LastLoginDate != 2024-01-01T00:00:00-0800 AND IsActive = FALSE AND Email = NULL AND Username IN ('a', null) AND Username NOT IN ('b') AND Username LIKE 'c\\_%'",
+			query: "SELECT Id FROM User WHERE Username != 'a' AND Username <> 'b' AND FailedLogins__c < 3 AND FailedLogins__c <= -3 AND Score__c > 1.5 AND Score__c >= -0.25 AND HireDate__c = 2020-01-31 AND CreatedDate > 2024-01-01T00:00:00Z AND CreatedDate < 2024-01-01T00:00:00.123+05:30 AND LastLoginDate != 2024-01-01T00:00:00-08:00 AND IsActive = FALSE AND Email = NULL AND Username IN ('a', null) AND Username NOT IN ('b') AND Username LIKE 'c\\_%'",
 			want:  parsed{Object: "User", Fields: []FieldRef{{"Id"}}, Limit: -1, Where: true},
 		},
 		{
@@ -107,6 +107,12 @@ func TestParse(t *testing.T) {
 			name:  "NOT wrapped to combine it",
 			query: "SELECT Id FROM User WHERE IsActive = true AND (NOT Username LIKE 'a%') AND (NOT (Email = null OR Email = 'x'))",
 			want:  parsed{Object: "User", Fields: []FieldRef{{"Id"}}, Limit: -1, Where: true},
+		},
+		{
+			name:  "an alias, and fields prefixed with it or with the object's name",
+			query: "SELECT u.Id, U.Profile.Name, User.Email FROM User u WHERE u.IsActive = true ORDER BY u.Username",
+			want: parsed{Object: "User", Fields: []FieldRef{{"Id"}, {"Profile", "Name"}, {"Email"}}, Limit: -1, Where: true,
+				OrderBy: []Order{{Field: FieldRef{"Username"}}}},
 		},
 		{
 			name:  "a whole query at the length limit",
@@ -167,7 +173,7 @@ func TestParseErrorMessagesInFull(t *testing.T) {
 		{
 			// The lexer's own message counts columns from 0, and so does the position line.
 			query: "select Id from User where id = $sfid",
-			want:  &Error{Code: "MALFORMED_QUERY", Message: "\nselect Id from User where id = $sfid\n                              ^\nERROR at Row:1:Column:31\nline 1:31 no viable alternative at character '$'"},
+			want:  &Error{Code: "MALFORMED_QUERY", Message: "\nselect Id from User where id = $sfid\n                              ^\nERROR at Row:1:Column:31\nline 1:31 unexpected token: '$'"},
 		},
 		{
 			query: "SELECT Id FROM User WHERE IsActive = 'true'",
@@ -214,7 +220,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty query", "", "MALFORMED_QUERY", "ERROR at Row:1:Column:1", "unexpected token: '<EOF>'"},
 		{"not a SELECT", "DELETE FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:1", "unexpected token: 'DELETE'"},
 		{"no FROM", "SELECT Id", "MALFORMED_QUERY", "ERROR at Row:1:Column:10", "unexpected token: '<EOF>'"},
-		{"no fields", "SELECT FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:8", "unexpected token: 'FROM'"},
+		{"no fields", "SELECT FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:1", "unexpected token: 'SELECT FROM'"},
 		{"trailing comma", "SELECT Id, FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:12", "unexpected token: 'FROM'"},
 		{"no object", "SELECT Id FROM WHERE Id = 'x'", "MALFORMED_QUERY", "ERROR at Row:1:Column:16", "unexpected token: 'WHERE'"},
 		{"clause out of order", "SELECT Id FROM User LIMIT 5 WHERE IsActive = true", "MALFORMED_QUERY", "ERROR at Row:1:Column:29", "unexpected token: 'WHERE'"},
@@ -231,12 +237,13 @@ func TestParseErrors(t *testing.T) {
 		{"missing operator", "SELECT Id FROM User WHERE Username 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "unexpected token: ''a''"},
 		{"missing value", "SELECT Id FROM User WHERE Username =", "MALFORMED_QUERY", "ERROR at Row:1:Column:37", "unexpected token: '<EOF>'"},
 		{"field compared with field", "SELECT Id FROM User WHERE Username = Email", "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: 'Email'"},
-		{"empty IN list", "SELECT Id FROM User WHERE Username IN ()", "MALFORMED_QUERY", "ERROR at Row:1:Column:40", "unexpected token: ')'"},
+		{"empty IN list", "SELECT Id FROM User WHERE Username IN ()", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Username IN ()'"},
+		{"empty NOT IN list", "SELECT Id FROM User WHERE Username NOT IN ( )", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Username NOT IN ( )'"},
 		{"IN without parentheses", "SELECT Id FROM User WHERE Username IN 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:39", "unexpected token: ''a''"},
 		{"NOT LIKE is not SOQL", "SELECT Id FROM User WHERE Username NOT LIKE 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "unexpected token: 'NOT'"},
-		{"double-quoted string", `SELECT Id FROM User WHERE Username = "a"`, "MALFORMED_QUERY", "ERROR at Row:1:Column:37", `line 1:37 no viable alternative at character '"'`},
-		{"semicolon", "SELECT Id FROM User;", "MALFORMED_QUERY", "ERROR at Row:1:Column:19", "line 1:19 no viable alternative at character ';'"},
-		{"bang alone", "SELECT Id FROM User WHERE Username ! 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:35", "line 1:35 no viable alternative at character '!'"},
+		{"double-quoted string", `SELECT Id FROM User WHERE Username = "a"`, "MALFORMED_QUERY", "ERROR at Row:1:Column:37", `line 1:37 unexpected token: '"'`},
+		{"semicolon", "SELECT Id FROM User;", "MALFORMED_QUERY", "ERROR at Row:1:Column:19", "line 1:19 unexpected token: ';'"},
+		{"bang alone", "SELECT Id FROM User WHERE Username ! 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:35", "line 1:35 unexpected token: '!'"},
 		{"unterminated string", "SELECT Id FROM User WHERE Username = 'abc", "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '''"},
 		{"string ends in a backslash", `SELECT Id FROM User WHERE Username = 'abc\`, "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '''"},
 		{"unknown escape", `SELECT Id FROM User WHERE Username = 'a\qb'`, "MALFORMED_QUERY", "ERROR at Row:1:Column:38", `Invalid string literal ''a\q'. Illegal character sequence '\q' in string literal.`},
@@ -249,10 +256,18 @@ func TestParseErrors(t *testing.T) {
 		{"negative OFFSET", "SELECT Id FROM User OFFSET -5", "MALFORMED_QUERY", "ERROR at Row:1:Column:28", "unexpected token: '-5'"},
 		{"two LIMITs", "SELECT Id FROM User LIMIT 1 LIMIT 2", "MALFORMED_QUERY", "ERROR at Row:1:Column:29", "unexpected token: 'LIMIT'"},
 		{"exponent", "SELECT Id FROM User WHERE Score__c = 1e5", "MALFORMED_QUERY", "ERROR at Row:1:Column:38", "unexpected token: '1e5'"},
-		{"impossible date", "SELECT Id FROM User WHERE HireDate__c = 2024-02-30", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "line 1:40 Invalid date: 2024-02-30"},
+		{"impossible date", "SELECT Id FROM User WHERE HireDate__c = 2024-02-30", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid date: 2024-02-30"},
 		{"impossible datetime", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T25:00:00Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2024-01-01T25:00:00Z"},
+		{"datetime offset out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-12-12t12:12:00-25:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-12-12t12:12:00-25:00"},
+		{"datetime month out of range", "SELECT Id FROM User WHERE CreatedDate > 2020-52-12t12:12:00-05:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "Invalid datetime: 2020-52-12t12:12:00-05:00"},
+		{"datetime offset without colon", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00+0100", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00+0100'"},
+		{"datetime with microseconds", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00.1234Z", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00.1234Z'"},
 		{"datetime without zone", "SELECT Id FROM User WHERE CreatedDate = 2024-01-01T10:00:00", "MALFORMED_QUERY", "ERROR at Row:1:Column:41", "unexpected token: '2024-01-01T10:00:00'"},
 		{"keyword as a field", "SELECT Id FROM User WHERE Select = 'a'", "MALFORMED_QUERY", "ERROR at Row:1:Column:27", "unexpected token: 'Select'"},
+		{"alias used without a field", "SELECT u FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", noSuchColumn("u", "User")},
+		{"unknown alias", "SELECT x.Id FROM User u", "INVALID_FIELD", "ERROR at Row:1:Column:8", strings.ReplaceAll(badRelationship, "Manager", "x")},
+		{"a keyword is no alias", "SELECT Id FROM User Select", "MALFORMED_QUERY", "ERROR at Row:1:Column:21", "unexpected token: 'Select'"},
+		{"two aliases", "SELECT Id FROM User u v", "MALFORMED_QUERY", "ERROR at Row:1:Column:23", "unexpected token: 'v'"},
 		{"empty path segment", "SELECT Profile..Name FROM User", "MALFORMED_QUERY", "ERROR at Row:1:Column:8", "unexpected token: 'Profile..Name'"},
 		{"error on a later row", "SELECT Id\nFROM User\nWHERE Username = = 'a'", "MALFORMED_QUERY", "ERROR at Row:3:Column:18", "unexpected token: '='"},
 		{"too deep", "SELECT Id FROM User WHERE " + strings.Repeat("(", maxNesting+2) + "IsActive = true" + strings.Repeat(")", maxNesting+2), "MALFORMED_QUERY", "ERROR at Row:1:Column:128", "the WHERE clause nests parentheses more than 100 deep"},
@@ -300,9 +315,14 @@ func TestParseErrors(t *testing.T) {
 		{"number for a string", "SELECT Id FROM User WHERE Username = 5", "INVALID_FIELD", "ERROR at Row:1:Column:38", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
 		{"boolean for a string", "SELECT Id FROM User WHERE Username IN ('a', true)", "INVALID_FIELD", "ERROR at Row:1:Column:45", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
 		{"the field named is the last segment", "SELECT Id FROM User WHERE Profile.Name = 5", "INVALID_FIELD", "ERROR at Row:1:Column:42", "value of filter criterion for field 'Name' must be of type string and should be enclosed in quotes"},
-		{"LIKE on a number", "SELECT Id FROM User WHERE Score__c LIKE '1%'", "INVALID_FIELD", "ERROR at Row:1:Column:36", "invalid operator on field 'Score__c': LIKE applies to text fields only"},
+		{"LIKE on a number", "SELECT Id FROM User WHERE Score__c LIKE '1%'", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'Score__c': LIKE applies to text fields only"},
 		{"LIKE with a number", "SELECT Id FROM User WHERE Username LIKE 5", "INVALID_FIELD", "ERROR at Row:1:Column:41", "value of filter criterion for field 'Username' must be of type string and should be enclosed in quotes"},
-		{"ordering a boolean", "SELECT Id FROM User WHERE IsActive > false", "INVALID_FIELD", "ERROR at Row:1:Column:36", "invalid operator on field 'IsActive': a boolean can only be compared with = or !="},
+		{"malformed id", "SELECT Id FROM User WHERE ProfileId = 'abc'", "MALFORMED_QUERY", "ERROR at Row:1:Column:39", "invalid ID field: abc"},
+		{"id of 16 characters", "SELECT Id FROM User WHERE ProfileId IN ('00e000000000001', '00e0000000000012')", "MALFORMED_QUERY", "ERROR at Row:1:Column:60", "invalid ID field: 00e0000000000012"},
+		{"id with punctuation", "SELECT Id FROM User WHERE Profile.Id = '00e00000000000-'", "MALFORMED_QUERY", "ERROR at Row:1:Column:40", "invalid ID field: 00e00000000000-"},
+		{"number for an id", "SELECT Id FROM User WHERE ProfileId = 5", "INVALID_FIELD", "ERROR at Row:1:Column:39", "value of filter criterion for field 'ProfileId' must be of type id and should be enclosed in quotes"},
+		{"LIKE on an id", "SELECT Id FROM User WHERE ProfileId LIKE '00e%'", "MALFORMED_QUERY", "ERROR at Row:1:Column:37", "invalid operator on field 'ProfileId': LIKE applies to text fields only"},
+		{"ordering a boolean", "SELECT Id FROM User WHERE IsActive > false", "MALFORMED_QUERY", "ERROR at Row:1:Column:36", "invalid operator on field 'IsActive': a boolean can only be compared with = or !="},
 
 		// Limits.
 		{"OFFSET over 2000", "SELECT Id FROM Profile OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "", "Maximum SOQL offset allowed for apiName Profile is 2000"},
@@ -345,7 +365,7 @@ func TestParseRefusesOverlongQuery(t *testing.T) {
 }
 
 // TestErrorWindow checks how the quoted part of the query and the caret are
-// placed: the whole line when it is short, a window of tokens when it is long.
+// placed: tokens up to 44 characters before the error and four after it.
 func TestErrorWindow(t *testing.T) {
 	long := "SELECT Id, Username, Email, LastName, FederationIdentifier, IsActive, ProfileId, UserRoleId, Nope, CreatedDate FROM User"
 	tests := []struct {
@@ -366,9 +386,27 @@ func TestErrorWindow(t *testing.T) {
 			name:  "long line cut to tokens around the error, never starting on a comma",
 			query: long,
 			want: positioned{
-				Window:   "ProfileId, UserRoleId, Nope, CreatedDate FROM User",
-				Caret:    "                       ^",
+				Window:   "IsActive, ProfileId, UserRoleId, Nope, CreatedDate FROM User",
+				Caret:    strings.Repeat(" ", 33) + "^",
 				Position: "ERROR at Row:1:Column:94",
+			},
+		},
+		{
+			name:  "at most four tokens after the error",
+			query: "SELECT Id, Nope, Username, Email, LastName, IsActive FROM User",
+			want: positioned{
+				Window:   "SELECT Id, Nope, Username, Email",
+				Caret:    strings.Repeat(" ", 11) + "^",
+				Position: "ERROR at Row:1:Column:12",
+			},
+		},
+		{
+			name:  "a character no token starts with, far into a long line",
+			query: strings.Repeat("SELECT Id FROM User WHERE ", 3) + "Username = #" + strings.Repeat("x", 200),
+			want: positioned{
+				Window:   "WHERE SELECT Id FROM User WHERE Username = #" + strings.Repeat("x", 43),
+				Caret:    strings.Repeat(" ", 42) + "^",
+				Position: "ERROR at Row:1:Column:89",
 			},
 		},
 		{
@@ -384,8 +422,8 @@ func TestErrorWindow(t *testing.T) {
 			name:  "columns count UTF-16 units, as Salesforce's Java does",
 			query: "SELECT Id FROM User WHERE Username = '😀' AND Nope = 1",
 			want: positioned{
-				Window:   "SELECT Id FROM User WHERE Username = '😀' AND Nope = 1",
-				Caret:    strings.Repeat(" ", 46) + "^",
+				Window:   "Id FROM User WHERE Username = '😀' AND Nope = 1",
+				Caret:    strings.Repeat(" ", 39) + "^",
 				Position: "ERROR at Row:1:Column:47",
 			},
 		},

@@ -17,13 +17,19 @@ const MaxOffset = 2000
 // the stack. Salesforce documents no such limit; real queries nest a few levels.
 const maxNesting = 100
 
+// maxComparisons bounds the field comparisons in one WHERE clause (an IN list
+// counts once), so that a hostile query cannot make Run cost more than about
+// maxComparisons × rows. Salesforce refuses filters it finds too complex with
+// QUERY_TOO_COMPLICATED; its threshold is not documented.
+const maxComparisons = 1000
+
 // isReserved reports whether a name is a SOQL keyword that can never name a
 // field or an object.
 func isReserved(name string) bool {
 	switch strings.ToUpper(name) {
 	case "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES",
 		"LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH", "TRUE",
-		"FALSE", "ORDER", "BY", "OFFSET", "FOR", "USING", "TYPEOF", "ROLLUP", "CUBE":
+		"FALSE", "ORDER", "BY", "OFFSET", "FOR", "USING", "TYPEOF", "ROLLUP", "CUBE", "ALL":
 		return true
 	}
 	return false
@@ -80,6 +86,9 @@ type parser struct {
 	toks   []token
 	i      int
 	schema Schema
+	alias  string // the object's alias after FROM, if any
+
+	comparisons int // field comparisons read so far
 }
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
@@ -96,7 +105,7 @@ func Parse(query string, schema Schema) (*Query, error) {
 	}
 	p := &parser{query: query, toks: toks, schema: schema}
 	q, err := p.parse()
-	if err != nil {
+	if err != nil { // not returned directly: a nil *Error is a non-nil error
 		return nil, err
 	}
 	return q, nil
@@ -109,7 +118,7 @@ func lexFailure(query string, toks []token, e *lexError) *Error {
 		col := utf16Len(query[strings.LastIndexByte(query[:e.pos], '\n')+1 : e.pos])
 		row := strings.Count(query[:e.pos], "\n") + 1
 		return positionedError(CodeMalformedQuery, query, toks, e.pos, true,
-			"line "+strconv.Itoa(row)+":"+strconv.Itoa(col)+" no viable alternative at character '"+e.text+"'")
+			"line "+strconv.Itoa(row)+":"+strconv.Itoa(col)+" unexpected token: '"+e.text+"'")
 	case e.msg != "":
 		return positionedError(CodeMalformedQuery, query, toks, e.pos, false, e.msg)
 	default:
@@ -146,6 +155,14 @@ func (p *parser) acceptKeyword(kw string) bool {
 // unexpected is the MALFORMED_QUERY for a token the grammar does not allow here.
 func (p *parser) unexpected(t token) *Error {
 	return positionedError(CodeMalformedQuery, p.query, p.toks, t.pos, false, quoteToken(t))
+}
+
+// unexpectedSpan is the current parser's message for a few rules that fail as a
+// whole: it quotes the query from the rule's first token to the offending one
+// ("unexpected token: 'SELECT FROM'", "unexpected token: 'ParentId IN ()'").
+func (p *parser) unexpectedSpan(first, offending token) *Error {
+	return positionedError(CodeMalformedQuery, p.query, p.toks, first.pos, false,
+		"unexpected token: '"+p.query[first.pos:offending.end]+"'")
 }
 
 // unsupported is the MALFORMED_QUERY for valid SOQL the simulator does not serve.
@@ -194,7 +211,7 @@ func validPath(s string) bool {
 
 // parse reads the whole statement, then checks it against the schema: syntax
 // errors win over unknown objects, which win over unknown fields.
-func (p *parser) parse() (*Query, error) {
+func (p *parser) parse() (*Query, *Error) {
 	if err := p.expectKeyword("SELECT"); err != nil {
 		return nil, err
 	}
@@ -210,6 +227,11 @@ func (p *parser) parse() (*Query, error) {
 		return nil, p.unexpected(objTok)
 	}
 	p.next()
+	// An alias: FROM User u, then u.Username.
+	if t := p.peek(); t.kind == tokIdent && !isReserved(t.text) && !strings.Contains(t.text, ".") {
+		p.alias = t.text
+		p.next()
+	}
 
 	var where *rawCond
 	if p.acceptKeyword("WHERE") {
@@ -259,9 +281,9 @@ func (p *parser) parse() (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := strings.ToLower(strings.Join(ref, "."))
+		key := strings.Join(ref, ".")
 		if seen[key] {
-			return nil, &Error{Code: CodeInvalidField, Message: "duplicate field selected: " + strings.Join(ref, ".")}
+			return nil, &Error{Code: CodeInvalidField, Message: "duplicate field selected: " + key}
 		}
 		seen[key] = true
 		q.Fields = append(q.Fields, ref)
@@ -288,6 +310,9 @@ func (p *parser) parse() (*Query, error) {
 // selectList reads COUNT() or a comma-separated list of field paths.
 func (p *parser) selectList() (count bool, fields []token, err *Error) {
 	t := p.peek()
+	if isKeyword(t, "FROM") {
+		return false, nil, p.unexpectedSpan(p.toks[p.i-1], t)
+	}
 	if t.kind == tokLParen {
 		return false, nil, p.unsupported(t, "a subquery")
 	}
@@ -387,12 +412,15 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.comparisons++; p.comparisons > maxComparisons {
+		return nil, &Error{Code: CodeQueryTooComplicated, Message: "Query is either selecting too many fields or the filter conditions are too complicated."}
+	}
 	op := p.peek()
 	c := &rawCond{kind: condCompare, field: field, op: op}
 	switch {
-	case op.kind == tokOp:
+	case op.kind == tokOp || isKeyword(op, "LIKE"):
 		p.next()
-		c.opName = op.text
+		c.opName = strings.ToUpper(op.text)
 		if c.opName == "<>" {
 			c.opName = "!="
 		}
@@ -401,25 +429,17 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 			return nil, err
 		}
 		c.values = []token{v}
-	case isKeyword(op, "LIKE"):
-		p.next()
-		c.opName = "LIKE"
-		v, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		c.values = []token{v}
 	case isKeyword(op, "IN"):
 		p.next()
 		c.opName = "IN"
-		if c.values, err = p.valueList(); err != nil {
+		if c.values, err = p.valueList(field); err != nil {
 			return nil, err
 		}
 	case isKeyword(op, "NOT") && isKeyword(p.peek2(), "IN"):
 		p.next()
 		p.next()
 		c.opName = "NOT IN"
-		if c.values, err = p.valueList(); err != nil {
+		if c.values, err = p.valueList(field); err != nil {
 			return nil, err
 		}
 	case isKeyword(op, "INCLUDES") || isKeyword(op, "EXCLUDES"):
@@ -451,10 +471,13 @@ func (p *parser) value() (token, *Error) {
 	return t, p.unexpected(t)
 }
 
-// valueList reads ( literal, literal ... ).
-func (p *parser) valueList() ([]token, *Error) {
+// valueList reads ( literal, literal ... ) after field IN or field NOT IN.
+func (p *parser) valueList(field token) ([]token, *Error) {
 	if _, err := p.expect(tokLParen); err != nil {
 		return nil, err
+	}
+	if t := p.peek(); t.kind == tokRParen {
+		return nil, p.unexpectedSpan(field, t)
 	}
 	if isKeyword(p.peek(), "SELECT") {
 		return nil, p.unsupported(p.peek(), "a semi-join subquery")
@@ -531,6 +554,14 @@ func (p *parser) integer() (int, *Error) {
 // and returns it in the schema's canonical case with the field's type.
 func (p *parser) resolve(obj *Object, t token) (FieldRef, FieldType, *Error) {
 	parts := strings.Split(t.text, ".")
+	// A path may start with the alias or the object's own name (u.Username,
+	// User.Username); a relationship of the same name wins over the object's name.
+	if len(parts) > 1 {
+		_, isRel := findRelationship(obj, parts[0])
+		if p.alias != "" && strings.EqualFold(parts[0], p.alias) || !isRel && strings.EqualFold(parts[0], obj.Name) {
+			parts = parts[1:]
+		}
+	}
 	ref := make(FieldRef, 0, len(parts))
 	cur := obj
 	for _, rel := range parts[:len(parts)-1] {

@@ -6,7 +6,8 @@ import (
 )
 
 // testSchema resembles the simulator's User, Profile, UserRole and UserLicense,
-// with a date and a number field added so every type is covered.
+// with a date and a number field added so every type is covered. Profile's ids
+// are TypeID; User's own Id stays TypeString so that tests can use short ids.
 type testSchema struct{}
 
 var (
@@ -19,7 +20,7 @@ var (
 			{Name: "LastName", Type: TypeString},
 			{Name: "FederationIdentifier", Type: TypeString},
 			{Name: "IsActive", Type: TypeBoolean},
-			{Name: "ProfileId", Type: TypeString},
+			{Name: "ProfileId", Type: TypeID},
 			{Name: "UserRoleId", Type: TypeString},
 			{Name: "CreatedDate", Type: TypeDateTime},
 			{Name: "LastLoginDate", Type: TypeDateTime},
@@ -34,7 +35,7 @@ var (
 	}
 	profileObject = &Object{
 		Name:    "Profile",
-		Fields:  []Field{{Name: "Id", Type: TypeString}, {Name: "Name", Type: TypeString}, {Name: "UserLicenseId", Type: TypeString}},
+		Fields:  []Field{{Name: "Id", Type: TypeID}, {Name: "Name", Type: TypeString}, {Name: "UserLicenseId", Type: TypeID}},
 		Parents: []Relationship{{Name: "UserLicense", Field: "UserLicenseId", Object: "UserLicense"}},
 	}
 	roleObject    = &Object{Name: "UserRole", Fields: []Field{{Name: "Id", Type: TypeString}, {Name: "Name", Type: TypeString}}}

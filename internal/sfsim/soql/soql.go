@@ -1,18 +1,16 @@
-// Package soql parses and evaluates the subset of SOQL that the simulator serves:
-// SELECT lists with parent fields, WHERE, ORDER BY, LIMIT and OFFSET over one object.
-// It knows nothing of HTTP or JSON; the simulator renders what it selects.
-//
+package soql
+
 // This file holds the contract between the parser and the simulator; lexer.go,
 // parser.go, compile.go and eval.go implement it.
-package soql
 
 // FieldType is the SOQL type of a field. It decides which literals a field may be
 // compared with and how values order.
 type FieldType int
 
-// The field types the simulator's objects use. Id, reference, email, picklist, phone
-// and textarea fields are all TypeString to the parser: they compare as strings,
-// case-insensitively.
+// The field types the simulator's objects use. Email, picklist, phone and textarea
+// fields are all TypeString to the parser: they compare as strings,
+// case-insensitively. Id and reference fields may be TypeString too, or TypeID to
+// get Salesforce's handling of record ids.
 const (
 	TypeString FieldType = iota
 	TypeBoolean
@@ -20,6 +18,11 @@ const (
 	TypeDouble
 	TypeDate
 	TypeDateTime
+	// TypeID is an Id or reference field. Its literals must be 15 or 18
+	// alphanumeric characters (else MALFORMED_QUERY "invalid ID field: x"), and
+	// ids compare case-sensitively on their first 15 characters, so the 15- and
+	// 18-character forms of one id are equal. LIKE does not apply.
+	TypeID
 )
 
 // Field is one field of an object.
@@ -89,8 +92,9 @@ type Record interface {
 }
 
 // Error is a query the simulator must refuse. Code is the Salesforce errorCode the
-// simulator answers with: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE or
-// NUMBER_OUTSIDE_VALID_RANGE. Message follows Salesforce's wording where known.
+// simulator answers with: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE,
+// NUMBER_OUTSIDE_VALID_RANGE or QUERY_TOO_COMPLICATED (the Code* constants).
+// Message follows Salesforce's wording where known.
 type Error struct {
 	Code    string
 	Message string
