@@ -80,23 +80,19 @@ type JWTSource struct {
 
 // NewJWTSource checks cfg and returns its token source.
 func NewJWTSource(cfg JWTConfig) (*JWTSource, error) {
-	tokenURL, err := tokenEndpoint(cfg.LoginURL)
+	tokenURL, hc, err := checkGrant(cfg.LoginURL, cfg.ClientID, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case cfg.ClientID == "":
-		return nil, &ConfigError{Field: "client_id", Reason: "is empty; set the connected app's consumer key"}
 	case cfg.Username == "":
 		return nil, &ConfigError{Field: "username", Reason: "is empty; set the integration user's username"}
 	case cfg.PrivateKey == nil:
 		return nil, &ConfigError{Field: "private_key", Reason: "is missing"}
 	}
+	cfg.HTTPClient = hc
 	if cfg.Audience == "" {
 		cfg.Audience = jwtAudience(cfg.LoginURL)
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -172,19 +168,14 @@ type ClientCredentialsSource struct {
 
 // NewClientCredentialsSource checks cfg and returns its token source.
 func NewClientCredentialsSource(cfg ClientCredentialsConfig) (*ClientCredentialsSource, error) {
-	tokenURL, err := tokenEndpoint(cfg.LoginURL)
+	tokenURL, hc, err := checkGrant(cfg.LoginURL, cfg.ClientID, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case cfg.ClientID == "":
-		return nil, &ConfigError{Field: "client_id", Reason: "is empty; set the connected app's consumer key"}
-	case cfg.ClientSecret == "":
+	if cfg.ClientSecret == "" {
 		return nil, &ConfigError{Field: "client_secret", Reason: "is empty; set the connected app's consumer secret"}
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
+	cfg.HTTPClient = hc
 	return &ClientCredentialsSource{cfg: cfg, tokenURL: tokenURL}, nil
 }
 
@@ -203,16 +194,23 @@ func (s *ClientCredentialsSource) TokenContext(ctx context.Context) (*oauth2.Tok
 	return requestToken(ctx, s.cfg.HTTPClient, s.tokenURL, form)
 }
 
-// tokenEndpoint checks a login URL and returns its token endpoint.
-func tokenEndpoint(loginURL string) (string, error) {
+// checkGrant checks what every grant needs and returns the token endpoint and the
+// HTTP client to reach it (a new one with a 30 s timeout when hc is nil).
+func checkGrant(loginURL, clientID string, hc *http.Client) (string, *http.Client, error) {
 	if loginURL == "" {
-		return "", &ConfigError{Field: "login_url", Reason: "is empty; use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL"}
+		return "", nil, &ConfigError{Field: "login_url", Reason: "is empty; use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL"}
 	}
 	u, err := url.Parse(loginURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", &ConfigError{Field: "login_url", Reason: fmt.Sprintf("%q is not an absolute http(s) URL", loginURL)}
+		return "", nil, &ConfigError{Field: "login_url", Reason: fmt.Sprintf("%q is not an absolute http(s) URL", loginURL)}
 	}
-	return strings.TrimSuffix(loginURL, "/") + tokenPath, nil
+	if clientID == "" {
+		return "", nil, &ConfigError{Field: "client_id", Reason: "is empty; set the connected app's consumer key"}
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return strings.TrimSuffix(loginURL, "/") + tokenPath, hc, nil
 }
 
 // tokenAnswer is the token endpoint's JSON answer, success or failure.

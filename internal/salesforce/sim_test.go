@@ -567,20 +567,8 @@ func TestSimCollections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type outcome struct {
-		Success, Created bool
-		Code             string
-	}
-	var got []outcome
-	for _, r := range results {
-		o := outcome{Success: r.Success, Created: r.Created}
-		if len(r.Errors) > 0 {
-			o.Code = r.Errors[0].StatusCode
-		}
-		got = append(got, o)
-	}
-	want := []outcome{{true, false, ""}, {true, true, ""}, {false, false, "STRING_TOO_LONG"}, {true, false, ""}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	want := []outcome{{0, true, false, ""}, {1, true, true, ""}, {2, false, false, "STRING_TOO_LONG"}, {3, true, false, ""}}
+	if diff := cmp.Diff(want, outcomes(results)); diff != "" {
 		t.Errorf("upsert outcomes (-want +got):\n%s", diff)
 	}
 	if u, _ := env.sim.User("c000@acme.example.com"); u.Fields["Title"] != "VP" {
@@ -717,21 +705,8 @@ func TestSimFreeze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type outcome struct {
-		Index   int
-		Success bool
-		Code    string
-	}
-	var got []outcome
-	for _, r := range results {
-		o := outcome{Index: r.Index, Success: r.Success}
-		if len(r.Errors) > 0 {
-			o.Code = r.Errors[0].StatusCode
-		}
-		got = append(got, o)
-	}
-	want := []outcome{{0, true, ""}, {1, true, ""}, {2, true, ""}, {3, false, "NOT_FOUND"}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	want := []outcome{{0, true, false, ""}, {1, true, false, ""}, {2, true, false, ""}, {3, false, false, "NOT_FOUND"}}
+	if diff := cmp.Diff(want, outcomes(results)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	for _, id := range ids {
@@ -900,4 +875,23 @@ func TestSimDeactivateAndReactivate(t *testing.T) {
 			t.Errorf("IsActive = %v in the org, %v read back; want %v", info.IsActive, u.IsActive, active)
 		}
 	}
+}
+
+// outcome is the gist of a RecordResult for comparisons.
+type outcome struct {
+	Index            int
+	Success, Created bool
+	Code             string // the first error's
+}
+
+func outcomes(results []RecordResult) []outcome {
+	var out []outcome
+	for _, r := range results {
+		o := outcome{Index: r.Index, Success: r.Success, Created: r.Created}
+		if len(r.Errors) > 0 {
+			o.Code = r.Errors[0].StatusCode
+		}
+		out = append(out, o)
+	}
+	return out
 }
