@@ -249,6 +249,29 @@ func TestInvalidSessionRenewedOnce(t *testing.T) {
 	}
 }
 
+// TestRenewalOncePerCallAcrossRetries: a session rejected again after a retried 503
+// is not renewed a second time within the same call.
+func TestRenewalOncePerCallAcrossRetries(t *testing.T) {
+	var sent atomic.Int32
+	c, tokens := newHandlerClient(t, func(w http.ResponseWriter, r *http.Request) {
+		switch sent.Add(1) {
+		case 1, 3:
+			answer(w, 401, "application/json", `[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]`)
+		case 2:
+			answer(w, 503, "", "")
+		default:
+			answer(w, 204, "", "")
+		}
+	}, nil)
+	err := c.Update(context.Background(), "User", "005000000000001", Fields{"Title": "A"})
+	if ClassOf(err) != ClassAuth {
+		t.Fatalf("err = %v (class %v), want auth", err, ClassOf(err))
+	}
+	if sent.Load() != 3 || tokens.n.Load() != 2 {
+		t.Errorf("requests = %d, tokens = %d; want 3 and 2", sent.Load(), tokens.n.Load())
+	}
+}
+
 // TestRenewalSharedByConcurrentCalls: many calls see the expired token at once, and
 // one renewal serves them all.
 func TestRenewalSharedByConcurrentCalls(t *testing.T) {
