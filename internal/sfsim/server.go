@@ -74,7 +74,8 @@ type Options struct {
 	// RandomFaults are the faults FaultRate picks from; by default UNABLE_TO_LOCK_ROW,
 	// 503 SERVER_UNAVAILABLE and a dropped connection.
 	RandomFaults []Fault
-	RandSeed     uint64
+	// RandSeed seeds the generator of random faults.
+	RandSeed uint64
 	// Seed adds records to the fresh org.
 	Seed *Seed
 	// MaxBodyBytes limits request bodies; larger ones get a 413.
@@ -110,13 +111,13 @@ type Server struct {
 	clock  func() time.Time
 	log    *zap.Logger
 
-	mu          sync.Mutex // guards everything below up to ctl
-	org         *org
-	sessions    map[string]session
-	usage       usage
-	cursors     map[string]*cursor
-	nextCursor  uint64
-	integration string // the integration user's Id
+	mu         sync.Mutex // guards everything below up to ctl
+	org        *org
+	sessions   map[string]session
+	usage      usage
+	cursors    map[string]*cursor
+	nextCursor uint64
+	cursorUses uint64
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
 	faults   []*FaultRule
@@ -174,11 +175,11 @@ func New(opts Options) (*Server, error) {
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)),
 		counters: map[string]int{},
 	}
-	o, integration, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
+	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
 	if err != nil {
 		return nil, err
 	}
-	s.org, s.integration = o, integration
+	s.org = o
 	if opts.Seed != nil {
 		if err := o.applySeed(opts.Seed, clock().UTC()); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
@@ -291,6 +292,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
 	case n == 1 && segs[0] == "sobjects":
 		return "describeGlobal", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribeGlobal, "HEAD": s.serveDescribeGlobal})
+	case n == 3 && segs[0] == "sobjects" && segs[2] == "updated":
+		return "updated", methods("GET,HEAD", map[string]func(*call){"GET": s.serveUpdated, "HEAD": s.serveUpdated})
 	case n == 3 && segs[0] == "sobjects" && segs[2] == "describe":
 		return "describe", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribe, "HEAD": s.serveDescribe})
 	case n == 2 && segs[0] == "sobjects":
@@ -309,10 +312,13 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		}
 		return "sobject.upsert", methods("GET,HEAD,PATCH", map[string]func(*call){"PATCH": s.serveUpsert})
 	case n == 2 && segs[0] == "composite" && segs[1] == "sobjects":
-		if method == http.MethodPatch {
+		switch method {
+		case http.MethodPatch:
 			return "collections.update", s.serveCollectionsUpdate
+		case http.MethodDelete:
+			return "collections.delete", s.serveCollectionsDelete
 		}
-		return "collections.create", methods("POST,PATCH", map[string]func(*call){"POST": s.serveCollectionsCreate})
+		return "collections.create", methods("POST,PATCH,DELETE", map[string]func(*call){"POST": s.serveCollectionsCreate})
 	case n == 3 && segs[0] == "composite" && segs[1] == "sobjects":
 		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
 	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":
