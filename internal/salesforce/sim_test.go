@@ -895,3 +895,28 @@ func outcomes(results []RecordResult) []outcome {
 	}
 	return out
 }
+
+func TestSimFreezePartialFailure(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	if err := env.sim.SetSeats("Salesforce", 300); err != nil {
+		t.Fatal(err)
+	}
+	ids := addUsers(t, env.sim, 250)
+	// The first user has no UserLogin row, so update k carries ids[k+1].
+	input := append([]string{"005000000000000AAA"}, ids...)
+	env.sim.InjectFault(sfsim.FaultRule{Endpoint: "collections.update", Skip: 1, Count: 1, Fault: sfsim.RawFault(400, "application/json", "[]")})
+	results, err := env.client.SetFrozen(context.Background(), input, true)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Offset != 201 || ClassOf(err) != ClassPermanent {
+		t.Fatalf("err = %v, want a permanent BatchError at input 201", err)
+	}
+	if len(results) != 201 || results[0].Success || !results[200].Success || results[200].Index != 200 {
+		t.Errorf("%d results; want 201 with the unknown user failed and the first 200 frozen", len(results))
+	}
+	if info, _ := env.sim.User(ids[199]); !info.IsFrozen {
+		t.Error("user of the first call not frozen")
+	}
+	if info, _ := env.sim.User(ids[200]); info.IsFrozen {
+		t.Error("user of the failed call frozen")
+	}
+}

@@ -364,7 +364,9 @@ type userLogin struct {
 // cannot log in, and unlike deactivation freezing is not stopped by the org's
 // configuration, so it is the first step when a deactivation is blocked. Results are
 // in userIDs order with the UserLogin Id; a user without a UserLogin row gets a
-// NOT_FOUND error, and rows already in the wanted state are not written.
+// NOT_FOUND error, and rows already in the wanted state are not written. userIDs must
+// be distinct. When a Collections call fails, the results before the first user it
+// carried are returned with a *BatchError whose Offset indexes userIDs.
 func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) ([]RecordResult, error) {
 	canonical := make([]string, len(userIDs))
 	for i, id := range userIDs {
