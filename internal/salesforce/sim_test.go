@@ -920,3 +920,40 @@ func TestSimFreezePartialFailure(t *testing.T) {
 		t.Error("user of the failed call frozen")
 	}
 }
+
+// TestSimLostAnswer: the write takes effect but its answer is lost. A create is
+// outcome-unknown and not resent (a resend would fail DUPLICATE_USERNAME); re-reading
+// by Username finds the user. An update is resent and converges.
+func TestSimLostAnswer(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	ctx := context.Background()
+	profile, _ := env.sim.ProfileID("Standard User")
+
+	env.sim.InjectFault(sfsim.FaultRule{Endpoint: "collections.create", Count: 1, Fault: sfsim.LostAnswerFault()})
+	_, err := env.client.CreateRecords(ctx, "User", []Fields{newUserFields("lost@acme.example.com", profile)})
+	if ClassOf(err) != ClassOutcomeUnknown {
+		t.Fatalf("err = %v (class %v), want outcome_unknown", err, ClassOf(err))
+	}
+	if got := env.sim.Calls()["collections.create"]; got != 1 {
+		t.Errorf("creates sent = %d, want 1", got)
+	}
+	queries, err := UsersWhereInQueries("Username", []string{"lost@acme.example.com"}, "Id", "Username")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := QueryAll[User](ctx, env.client, queries[0])
+	if err != nil || len(users) != 1 {
+		t.Fatalf("re-read: %v, %v; want the created user", users, err)
+	}
+
+	env.sim.InjectFault(sfsim.FaultRule{Endpoint: "sobject.update", Count: 1, Fault: sfsim.LostAnswerFault()})
+	if err := env.client.Update(ctx, "User", users[0].ID, Fields{"Title": "Found"}); err != nil {
+		t.Fatalf("update with a lost answer: %v, want it resent and done", err)
+	}
+	if got := env.sim.Calls()["sobject.update"]; got != 2 {
+		t.Errorf("updates sent = %d, want 2", got)
+	}
+	if info, _ := env.sim.User(users[0].ID); info.Fields["Title"] != "Found" {
+		t.Errorf("Title = %v", info.Fields["Title"])
+	}
+}
