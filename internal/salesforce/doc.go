@@ -1,4 +1,28 @@
 // Package salesforce is syncd's REST client for Salesforce: OAuth (JWT bearer and
 // client credentials), SOQL paging, sObject Collections writes, typed errors and the
 // org's API usage read from every answer.
+//
+// A Client is built with New from a Config whose TokenSource (NewJWTSource or
+// NewClientCredentialsSource) yields tokens carrying the org's instance URL. Every call
+// takes a context and, before each HTTP request, waits on the configured Limiter and
+// checks the org's remaining allowance against the configured Reserve. The access token
+// is shared by concurrent calls; when Salesforce answers INVALID_SESSION_ID it is
+// renewed once (one renewal for all callers) and the request resent once.
+//
+// Errors are typed (*APIError, *OAuthError, *TransportError, *MultipleChoicesError,
+// *ReserveError, *RecordError, *BatchError, *ConfigError) and ClassOf is the one place
+// that says what each means: retryable, rate-limited, auth, permanent, or
+// outcome-unknown for a create that may have been applied before its connection
+// failed. The client itself retries only retryable failures, with bounded exponential
+// backoff and jitter.
+//
+// Reads go through Query, which yields one page at a time and decodes records into a
+// caller-chosen type, and the builders UsersQuery, ProfilesQuery, RolesQuery,
+// UsersWhereInQueries and UserLoginsQueries. Every value that enters SOQL passes
+// through Quote (or QuoteLike). Writes go through CreateRecords, UpdateRecords and
+// UpsertRecords (sObject Collections, 200 records per call) or the single-record
+// Create, Get, Update and Upsert; SetFrozen freezes users through UserLogin.
+//
+// The package shares no code with the simulator internal/sfsim, which is written from
+// the same wire reference; the tests run this client against it.
 package salesforce

@@ -1,0 +1,419 @@
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/oauth2"
+)
+
+// DefaultAPIVersion is the REST API version used when Config.APIVersion is empty: the
+// current GA release (Summer '26).
+const DefaultAPIVersion = "v67.0"
+
+// Limiter paces requests. Every request waits on it before it is sent, so the caller
+// can hold syncd to its share of the org's daily allowance (a *rate.Limiter from
+// golang.org/x/time/rate satisfies it).
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Observer is told about every HTTP request the client makes or refuses to make, for
+// metrics. It must be safe for concurrent use and fast; it is called inline.
+type Observer interface {
+	ObserveCall(Call)
+}
+
+// Call describes one HTTP request for an Observer.
+type Call struct {
+	// Endpoint is a low-cardinality name for the operation: "query", "sobject.create",
+	// "collections.update", "limits", "oauth2.token" and so on.
+	Endpoint string
+	Method   string
+	// StatusCode is the HTTP status, or 0 when no answer came (or nothing was sent).
+	StatusCode int
+	// Class is ClassNone for a success, otherwise the error's class.
+	Class    Class
+	Duration time.Duration
+}
+
+// RetryPolicy bounds the retries of retryable failures (row locks, 503, connection
+// resets). Zero fields take the defaults noted on each.
+type RetryPolicy struct {
+	MaxAttempts     int           // attempts per call including the first; default 5
+	MaxElapsed      time.Duration // total time per call including waits; default 2 minutes
+	InitialInterval time.Duration // first wait, randomised ±50 %; default 500 ms
+	MaxInterval     time.Duration // longest wait; default 30 s
+}
+
+// Config configures a Client. TokenSource is required; everything else has a default.
+type Config struct {
+	// TokenSource yields access tokens whose extra data carries instance_url, as the
+	// sources of this package (NewJWTSource, NewClientCredentialsSource) do. Tokens are
+	// cached by the Client and renewed once when Salesforce reports INVALID_SESSION_ID.
+	TokenSource oauth2.TokenSource
+	// APIVersion such as "v67.0"; default DefaultAPIVersion.
+	APIVersion string
+	// HTTPClient sends every REST request; default a new http.Client. Its own Timeout
+	// should be zero or longer than Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds one HTTP attempt, answer body included; default 2 minutes.
+	Timeout time.Duration
+	// Limiter, when set, is waited on before every request.
+	Limiter Limiter
+	// Reserve is the fraction (0..1) of the org's daily allowance left for other
+	// integrations: a request is refused with *ReserveError while the remaining
+	// allowance last reported by Sforce-Limit-Info is below it. 0 disables the check.
+	// Limits is exempt, so that a caller can always learn that usage has fallen.
+	Reserve float64
+	// Observer, when set, sees every request.
+	Observer Observer
+	// Retry bounds retries of retryable failures.
+	Retry RetryPolicy
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Client is a Salesforce REST API client. It is safe for concurrent use.
+type Client struct {
+	version  string
+	hc       *http.Client
+	timeout  time.Duration
+	tokens   *tokenCache
+	limiter  Limiter
+	reserve  float64
+	observer Observer
+	retry    RetryPolicy
+	now      func() time.Time
+
+	usageMu sync.Mutex
+	usage   Usage
+}
+
+var apiVersionPattern = regexp.MustCompile(`^v[0-9]{2,3}\.0$`)
+
+// New checks cfg and returns a Client. It does not contact Salesforce.
+func New(cfg Config) (*Client, error) {
+	if cfg.TokenSource == nil {
+		return nil, &ConfigError{Field: "token_source", Reason: "is required"}
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = DefaultAPIVersion
+	}
+	if !strings.HasPrefix(cfg.APIVersion, "v") {
+		cfg.APIVersion = "v" + cfg.APIVersion
+	}
+	if !apiVersionPattern.MatchString(cfg.APIVersion) {
+		return nil, &ConfigError{Field: "api_version", Reason: fmt.Sprintf("%q is not of the form v67.0", cfg.APIVersion)}
+	}
+	if cfg.Reserve < 0 || cfg.Reserve >= 1 {
+		return nil, &ConfigError{Field: "reserve", Reason: fmt.Sprintf("%v is not a fraction in [0, 1)", cfg.Reserve)}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &cfg.Retry
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 5
+	}
+	if r.MaxElapsed <= 0 {
+		r.MaxElapsed = 2 * time.Minute
+	}
+	if r.InitialInterval <= 0 {
+		r.InitialInterval = 500 * time.Millisecond
+	}
+	if r.MaxInterval <= 0 {
+		r.MaxInterval = 30 * time.Second
+	}
+	c := &Client{
+		version:  cfg.APIVersion,
+		hc:       cfg.HTTPClient,
+		timeout:  cfg.Timeout,
+		limiter:  cfg.Limiter,
+		reserve:  cfg.Reserve,
+		observer: cfg.Observer,
+		retry:    cfg.Retry,
+		now:      cfg.Now,
+	}
+	c.tokens = &tokenCache{src: cfg.TokenSource, timeout: cfg.Timeout, observe: c.observe, now: cfg.Now}
+	return c, nil
+}
+
+// APIVersion returns the REST API version the client speaks, e.g. "v67.0".
+func (c *Client) APIVersion() string { return c.version }
+
+// dataPath returns the path of a REST resource under /services/data/vNN.0.
+func (c *Client) dataPath(resource string) string {
+	return "/services/data/" + c.version + resource
+}
+
+// request is one REST call as the client's methods describe it.
+type request struct {
+	endpoint string // for the Observer
+	method   string
+	path     string // on the instance, starting with "/", query string included
+	body     []byte // JSON, or nil
+	header   http.Header
+	// exemptReserve lets a request through while the reserve is reached.
+	exemptReserve bool
+	// buf, when set, receives the answer body, which then aliases it: the caller that
+	// reuses one buffer over many requests (query paging) decodes each answer before
+	// sending the next request.
+	buf *bytes.Buffer
+}
+
+// response is a 2xx answer, read in full.
+type response struct {
+	status int
+	body   []byte
+}
+
+// do sends r with authentication, limiter, reserve check and bounded retries of
+// retryable failures, and returns its 2xx answer or a classified error.
+func (c *Client) do(ctx context.Context, r *request) (*response, error) {
+	var renewed bool
+	var lastErr error
+	op := func() (*response, error) {
+		resp, err := c.attempt(ctx, r, &renewed)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if ClassOf(err) != ClassRetryable {
+			return nil, backoff.Permanent(err)
+		}
+		return nil, err
+	}
+	expo := &backoff.ExponentialBackOff{
+		InitialInterval:     c.retry.InitialInterval,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+		Multiplier:          backoff.DefaultMultiplier,
+		MaxInterval:         c.retry.MaxInterval,
+	}
+	resp, err := backoff.Retry(ctx, op,
+		backoff.WithBackOff(expo),
+		backoff.WithMaxTries(uint(c.retry.MaxAttempts)),
+		backoff.WithMaxElapsedTime(c.retry.MaxElapsed))
+	if err != nil && lastErr != nil && !errors.Is(err, lastErr) {
+		// The context ended between attempts; keep what the last attempt saw.
+		return nil, fmt.Errorf("%w (last attempt: %w)", err, lastErr)
+	}
+	return resp, err
+}
+
+// attempt makes one try: a token, the request, and on INVALID_SESSION_ID one renewal
+// and one resend per call (renewed records that it happened, across retries).
+func (c *Client) attempt(ctx context.Context, r *request, renewed *bool) (*response, error) {
+	tok, err := c.tokens.get(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(ctx, r, tok)
+	var apiErr *APIError
+	if *renewed || !errors.As(err, &apiErr) || !apiErr.HasCode(CodeInvalidSessionID) {
+		return resp, err
+	}
+	*renewed = true
+	if tok, err = c.tokens.get(ctx, tok); err != nil {
+		return nil, err
+	}
+	return c.send(ctx, r, tok)
+}
+
+// send waits for the limiter, checks the reserve and makes one HTTP request.
+func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*response, error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("salesforce: waiting for the API budget: %w", err)
+		}
+	}
+	if !r.exemptReserve {
+		if err := c.checkReserve(); err != nil {
+			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
+			return nil, err
+		}
+	}
+	start := c.now()
+	resp, status, err := c.roundTrip(ctx, r, tok)
+	c.observe(Call{Endpoint: r.endpoint, Method: r.method, StatusCode: status, Class: ClassOf(err), Duration: c.now().Sub(start)})
+	return resp, err
+}
+
+// roundTrip makes one HTTP request and turns the answer into a response or an error.
+func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (*response, int, error) {
+	path, _, _ := strings.Cut(r.path, "?")
+	instance := strings.TrimSuffix(InstanceURL(tok), "/")
+	if instance == "" {
+		return nil, 0, &ConfigError{Field: "token_source", Reason: "token has no instance_url"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var written atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) { written.Store(info.Err == nil) },
+	})
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, instance+r.path, body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("salesforce: building %s %s: %w", r.method, path, err)
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	transportErr := func(err error) error {
+		// net/http's *url.Error repeats the URL, query string and its values included;
+		// the path is already named.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return &TransportError{Method: r.method, Path: path, Written: written.Load(), Idempotent: idempotent(r.method), Err: err}
+	}
+	hr, err := c.hc.Do(req)
+	if err != nil {
+		return nil, 0, transportErr(err)
+	}
+	defer hr.Body.Close()
+	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"))
+	data, err := readBody(hr, r.buf)
+	if err != nil {
+		// The request was answered, so it reached Salesforce.
+		written.Store(true)
+		return nil, hr.StatusCode, transportErr(fmt.Errorf("reading the %d answer: %w", hr.StatusCode, err))
+	}
+	switch {
+	case hr.StatusCode >= 200 && hr.StatusCode < 300:
+		return &response{status: hr.StatusCode, body: data}, hr.StatusCode, nil
+	case hr.StatusCode == http.StatusMultipleChoices:
+		return nil, hr.StatusCode, newMultipleChoicesError(r.method, path, data)
+	}
+	return nil, hr.StatusCode, newAPIError(r.method, path, hr.StatusCode, data)
+}
+
+// maxAnswerBytes bounds an answer body. A query page of 2000 wide records is a few
+// megabytes; anything near this bound is not a Salesforce answer.
+const maxAnswerBytes = 64 << 20
+
+// readBody reads an answer's body into buf when given, else into a new slice.
+func readBody(hr *http.Response, buf *bytes.Buffer) ([]byte, error) {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	if hr.ContentLength > 0 && hr.ContentLength <= maxAnswerBytes {
+		buf.Grow(int(hr.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(hr.Body, maxAnswerBytes+1))
+	if err == nil && n > maxAnswerBytes {
+		err = fmt.Errorf("answer larger than %d bytes", maxAnswerBytes)
+	}
+	return buf.Bytes(), err
+}
+
+func (c *Client) observe(call Call) {
+	if c.observer != nil {
+		c.observer.ObserveCall(call)
+	}
+}
+
+// tokenCache holds the current access token, shared by concurrent calls, and makes
+// sure that concurrent renewals of the same stale token cost one token request.
+type tokenCache struct {
+	src     oauth2.TokenSource
+	timeout time.Duration
+	observe func(Call)
+	now     func() time.Time
+
+	mu       sync.Mutex
+	tok      *oauth2.Token
+	inflight *tokenFetch
+}
+
+// tokenFetch is one token request that several callers may wait for.
+type tokenFetch struct {
+	done chan struct{}
+	tok  *oauth2.Token
+	err  error
+}
+
+// get returns the cached token, fetching one when there is none. With stale set it
+// returns a token other than stale: the cached one if someone already renewed it,
+// otherwise a fresh one.
+func (tc *tokenCache) get(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+	tc.mu.Lock()
+	if tc.tok != nil && tc.tok != stale {
+		tok := tc.tok
+		tc.mu.Unlock()
+		return tok, nil
+	}
+	f := tc.inflight
+	if f == nil {
+		f = &tokenFetch{done: make(chan struct{})}
+		tc.inflight = f
+		// The fetch outlives the caller who started it: others may be waiting on it.
+		go tc.fetch(context.WithoutCancel(ctx), f)
+	}
+	tc.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetch runs one token request and publishes its outcome.
+func (tc *tokenCache) fetch(ctx context.Context, f *tokenFetch) {
+	ctx, cancel := context.WithTimeout(ctx, tc.timeout)
+	defer cancel()
+	start := tc.now()
+	if cs, ok := tc.src.(ContextTokenSource); ok {
+		f.tok, f.err = cs.TokenContext(ctx)
+	} else {
+		f.tok, f.err = tc.src.Token()
+	}
+	if f.err == nil && InstanceURL(f.tok) == "" {
+		f.tok, f.err = nil, &ConfigError{Field: "token_source", Reason: "token has no instance_url"}
+	}
+	status := http.StatusOK
+	var oauthErr *OAuthError
+	if errors.As(f.err, &oauthErr) {
+		status = oauthErr.StatusCode
+	} else if f.err != nil {
+		status = 0
+	}
+	tc.observe(Call{Endpoint: "oauth2.token", Method: http.MethodPost, StatusCode: status, Class: ClassOf(f.err), Duration: tc.now().Sub(start)})
+	tc.mu.Lock()
+	if f.err == nil {
+		tc.tok = f.tok
+	}
+	tc.inflight = nil
+	tc.mu.Unlock()
+	close(f.done)
+}

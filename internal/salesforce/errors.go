@@ -1,0 +1,385 @@
+package salesforce
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Class says what a caller may do about an error. Every error this package returns is
+// classified by exactly one function, ClassOf, so that retry loops, the reconcile layer
+// and metrics all agree on what an error means.
+type Class int
+
+const (
+	// ClassNone is the class of a nil error.
+	ClassNone Class = iota
+	// ClassRetryable errors are transient (row locks, maintenance, 5xx, a connection
+	// that failed before the request could have been applied): trying again later is
+	// safe and may succeed.
+	ClassRetryable
+	// ClassRateLimited errors mean the org's API allowance is spent
+	// (REQUEST_LIMIT_EXCEEDED) or this client refused to spend the configured reserve.
+	// Retrying soon only makes it worse; wait for the rolling window.
+	ClassRateLimited
+	// ClassAuth errors mean syncd cannot authenticate: the token endpoint refused us, or
+	// the session was still invalid after the one renewal. An operator must act.
+	ClassAuth
+	// ClassPermanent errors will fail the same way again: bad data, unknown records,
+	// malformed queries, several upsert matches.
+	ClassPermanent
+	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates) whose request
+	// may have reached Salesforce before the connection failed. Retrying blindly could
+	// create a record twice; re-read the org instead.
+	ClassOutcomeUnknown
+)
+
+// String returns the class as a lower-case word fit for a metric label.
+func (c Class) String() string {
+	switch c {
+	case ClassNone:
+		return "ok"
+	case ClassRetryable:
+		return "retryable"
+	case ClassRateLimited:
+		return "rate_limited"
+	case ClassAuth:
+		return "auth"
+	case ClassPermanent:
+		return "permanent"
+	case ClassOutcomeUnknown:
+		return "outcome_unknown"
+	}
+	return fmt.Sprintf("class(%d)", int(c))
+}
+
+// Salesforce error codes this package gives a meaning to. Others are kept verbatim in
+// errors and classified as permanent.
+const (
+	CodeInvalidSessionID     = "INVALID_SESSION_ID"
+	CodeRequestLimitExceeded = "REQUEST_LIMIT_EXCEEDED"
+	CodeUnableToLockRow      = "UNABLE_TO_LOCK_ROW"
+	CodeServerUnavailable    = "SERVER_UNAVAILABLE"
+)
+
+// ClassOf classifies err, looking through wrapping. It is the only place where errors
+// are given a meaning; see Class for what each class allows.
+func ClassOf(err error) Class {
+	if err == nil {
+		return ClassNone
+	}
+	var (
+		apiErr   *APIError
+		recErr   *RecordError
+		oauthErr *OAuthError
+		transErr *TransportError
+		reserve  *ReserveError
+		multiple *MultipleChoicesError
+		batchErr *BatchError
+	)
+	switch {
+	case errors.As(err, &batchErr):
+		return ClassOf(batchErr.Err)
+	case errors.As(err, &reserve):
+		return ClassRateLimited
+	case errors.As(err, &oauthErr):
+		if oauthErr.StatusCode >= 500 || oauthErr.StatusCode == http.StatusTooManyRequests {
+			return ClassRetryable
+		}
+		return ClassAuth
+	case errors.As(err, &transErr):
+		if transErr.Written && !transErr.Idempotent {
+			return ClassOutcomeUnknown
+		}
+		return ClassRetryable
+	case errors.As(err, &multiple):
+		return ClassPermanent
+	case errors.As(err, &recErr):
+		if c := classOfCode(recErr.StatusCode); c != ClassNone {
+			return c
+		}
+		return ClassPermanent
+	case errors.As(err, &apiErr):
+		return apiErr.class()
+	}
+	// Everything else (a *ConfigError, a body that does not decode, a limiter's
+	// refusal) fails the same way when tried again.
+	return ClassPermanent
+}
+
+// classOfCode gives the meaning of one Salesforce error code, or ClassNone when the
+// code alone says nothing (the HTTP status then decides).
+func classOfCode(code string) Class {
+	switch code {
+	case CodeUnableToLockRow, CodeServerUnavailable:
+		return ClassRetryable
+	case CodeRequestLimitExceeded:
+		return ClassRateLimited
+	case CodeInvalidSessionID:
+		return ClassAuth
+	case "":
+		return ClassNone
+	}
+	return ClassPermanent
+}
+
+// ErrorDetail is one entry of a Salesforce REST error array. REST calls name the code
+// errorCode; sObject Collections results name it statusCode. Both land in Code.
+type ErrorDetail struct {
+	Code    string
+	Message string
+	Fields  []string
+}
+
+// wireErrorDetail is the JSON shape of one REST error; it exists so that both names of
+// the code decode.
+type wireErrorDetail struct {
+	ErrorCode  string   `json:"errorCode"`
+	StatusCode string   `json:"statusCode"`
+	Message    string   `json:"message"`
+	Fields     []string `json:"fields"`
+}
+
+func (w wireErrorDetail) detail() ErrorDetail {
+	code := w.ErrorCode
+	if code == "" {
+		code = w.StatusCode
+	}
+	return ErrorDetail{Code: code, Message: w.Message, Fields: w.Fields}
+}
+
+// maxRawBody bounds how much of a body that is not a Salesforce error array an APIError
+// keeps: enough to recognise a proxy's HTML page, not a whole download.
+const maxRawBody = 2048
+
+// APIError is an answer from Salesforce's REST API that is not a success. It keeps the
+// HTTP status and every error of the body; when the body is not a JSON error array (a
+// proxy's HTML page, an empty body) Details is nil and RawBody holds the trimmed body.
+type APIError struct {
+	Method     string
+	Path       string // the request path, without the query string (it may carry data)
+	StatusCode int
+	Details    []ErrorDetail
+	RawBody    string
+}
+
+// newAPIError builds the error for a failed answer, parsing body as a Salesforce error
+// array and falling back to the raw body.
+func newAPIError(method, path string, status int, body []byte) *APIError {
+	e := &APIError{Method: method, Path: path, StatusCode: status}
+	var arr []wireErrorDetail
+	var one wireErrorDetail
+	switch {
+	case json.Unmarshal(body, &arr) == nil && arr != nil:
+		e.Details = make([]ErrorDetail, 0, len(arr))
+		for _, w := range arr {
+			e.Details = append(e.Details, w.detail())
+		}
+	case json.Unmarshal(body, &one) == nil && (one.ErrorCode != "" || one.StatusCode != ""):
+		e.Details = []ErrorDetail{one.detail()}
+	}
+	if len(e.Details) == 0 {
+		e.Details = nil
+		e.RawBody = trimBody(body)
+	}
+	return e
+}
+
+// trimBody shortens a body for an error message, keeping it valid UTF-8.
+func trimBody(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) <= maxRawBody {
+		return strings.ToValidUTF8(s, "?")
+	}
+	return strings.ToValidUTF8(s[:maxRawBody], "?") + "…"
+}
+
+// Error describes the failed request and every error Salesforce gave.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "salesforce: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if len(e.Details) == 0 {
+		if e.RawBody == "" {
+			b.WriteString(" (empty body)")
+		} else {
+			fmt.Fprintf(&b, ": %q", e.RawBody)
+		}
+		return b.String()
+	}
+	for i, d := range e.Details {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.Code)
+		if d.Message != "" {
+			b.WriteString(" ")
+			b.WriteString(d.Message)
+		}
+		if len(d.Fields) > 0 {
+			fmt.Fprintf(&b, " (fields %s)", strings.Join(d.Fields, ", "))
+		}
+	}
+	return b.String()
+}
+
+// HasCode reports whether any of the error's details carries code.
+func (e *APIError) HasCode(code string) bool {
+	for _, d := range e.Details {
+		if d.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// class decides from the codes first and the status second. A 5xx answer to a
+// non-idempotent request that Salesforce itself did not explain (a gateway's 502/504,
+// an HTML 500) may come after the write was applied, so it is outcome-unknown.
+func (e *APIError) class() Class {
+	worst := ClassNone
+	for _, d := range e.Details {
+		c := classOfCode(d.Code)
+		// A rate limit or auth failure dominates; a retryable code only counts when
+		// nothing permanent accompanies it.
+		switch {
+		case c == ClassRateLimited || c == ClassAuth:
+			return c
+		case c == ClassPermanent:
+			worst = ClassPermanent
+		case c == ClassRetryable && worst == ClassNone:
+			worst = ClassRetryable
+		}
+	}
+	if worst != ClassNone {
+		return worst
+	}
+	switch {
+	case e.StatusCode == http.StatusTooManyRequests:
+		return ClassRateLimited
+	case e.StatusCode == http.StatusUnauthorized:
+		return ClassAuth
+	case e.StatusCode == http.StatusServiceUnavailable:
+		return ClassRetryable
+	case e.StatusCode >= 500:
+		if !idempotent(e.Method) {
+			return ClassOutcomeUnknown
+		}
+		return ClassRetryable
+	}
+	return ClassPermanent
+}
+
+// MultipleChoicesError is a 300 answer: an upsert (or a lookup by an idLookup field)
+// matched several records, and nothing was written.
+type MultipleChoicesError struct {
+	Method string
+	Path   string
+	URLs   []string // the matching records' URLs, when the body listed them
+	// RawBody holds the trimmed body when it was not a list of URLs.
+	RawBody string
+}
+
+// Error lists the matching records.
+func (e *MultipleChoicesError) Error() string {
+	if len(e.URLs) == 0 {
+		return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %q", e.Method, e.Path, e.RawBody)
+	}
+	return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %d records match: %s",
+		e.Method, e.Path, len(e.URLs), strings.Join(e.URLs, ", "))
+}
+
+func newMultipleChoicesError(method, path string, body []byte) *MultipleChoicesError {
+	e := &MultipleChoicesError{Method: method, Path: path}
+	if json.Unmarshal(body, &e.URLs) != nil || len(e.URLs) == 0 {
+		e.URLs = nil
+		e.RawBody = trimBody(body)
+	}
+	return e
+}
+
+// TransportError is a request that got no complete answer: the connection failed, was
+// reset or timed out. Written says whether the request had been fully sent, which
+// decides whether a non-idempotent write may have been applied.
+type TransportError struct {
+	Method     string
+	Path       string
+	Written    bool
+	Idempotent bool
+	Err        error
+}
+
+// Error names the request and the cause.
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("salesforce: %s %s: %v", e.Method, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// ReserveError is a request this client refused to send because the org's remaining
+// API allowance, as last reported in Sforce-Limit-Info, is below the configured reserve
+// kept for other integrations.
+type ReserveError struct {
+	Used, Max int64
+	Reserve   float64
+}
+
+// Error says how much is left and how much is reserved.
+func (e *ReserveError) Error() string {
+	return fmt.Sprintf("salesforce: request not sent: org API usage %d/%d leaves less than the reserved %.0f%%",
+		e.Used, e.Max, e.Reserve*100)
+}
+
+// RecordError is one failed record of an sObject Collections call, or of a single
+// record write that answered 2xx with success false.
+type RecordError struct {
+	StatusCode string
+	Message    string
+	Fields     []string
+}
+
+// Error returns the code and message.
+func (e *RecordError) Error() string {
+	if len(e.Fields) > 0 {
+		return fmt.Sprintf("%s: %s (fields %s)", e.StatusCode, e.Message, strings.Join(e.Fields, ", "))
+	}
+	return e.StatusCode + ": " + e.Message
+}
+
+// BatchError is a multi-call operation (Collections in chunks) that stopped at a call
+// that failed as a whole. Offset is the index of the first input record whose result is
+// unknown; results for the records before it were returned.
+type BatchError struct {
+	Offset int
+	Err    error
+}
+
+// Error names the first record of the failed call.
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("salesforce: batch starting at record %d: %v", e.Offset, e.Err)
+}
+
+// Unwrap returns the failed call's error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// ConfigError is a mistake in how the client or a call was set up, caught before
+// anything is sent.
+type ConfigError struct {
+	Field  string
+	Reason string
+}
+
+// Error names the setting and the problem.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("salesforce: %s: %s", e.Field, e.Reason)
+}
+
+// idempotent reports whether sending a request twice has the effect of sending it once.
+// PATCH is an update or an upsert by external id, both of which converge; POST creates.
+func idempotent(method string) bool {
+	return method != http.MethodPost
+}
