@@ -1,0 +1,213 @@
+// Single-record User writes through jsforce's SObject API: create, retrieve, update,
+// upsert by FederationIdentifier, the refused delete, and the validation errors.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  API_VERSION, DATETIME, SEED_PROFILE, assertId, assertRestError, connectWithClientCredentials,
+  idChecksum, newUser, profileId, recordUrl, rejection, seedFederationId, seedUsername,
+} from './lib.js';
+
+// REQUIRED_FIELDS are the nine fields Salesforce names for an empty User create.
+const REQUIRED_FIELDS = [
+  'Alias', 'Email', 'EmailEncodingKey', 'LanguageLocaleKey', 'LastName', 'LocaleSidKey',
+  'ProfileId', 'TimeZoneSidKey', 'Username',
+];
+
+let conn;
+let users;
+let profile;
+before(async () => {
+  ({ conn } = await connectWithClientCredentials());
+  users = conn.sobject('User');
+  profile = await profileId(conn, SEED_PROFILE);
+});
+
+describe('create and read', () => {
+  let id;
+
+  it('creates a user: 201 {id, success, errors}', async () => {
+    const res = await users.create(newUser(profile, 'single.one', { Username: 'Single.One@Interop.Example' }));
+    assert.deepEqual(Object.keys(res).sort(), ['errors', 'id', 'success']);
+    assert.equal(res.success, true);
+    assert.deepEqual(res.errors, []);
+    assertId(res.id, '005');
+    id = res.id;
+  });
+
+  it('retrieves it by 18-character Id, Username lower-cased and defaults filled', async () => {
+    const r = await users.retrieve(id);
+    assert.deepEqual(r.attributes, { type: 'User', url: recordUrl('User', id) });
+    assert.equal(r.Id, id);
+    assert.equal(r.Username, 'single.one@interop.example');
+    assert.equal(r.LastName, 'Last single.one');
+    assert.equal(r.IsActive, true);
+    assert.equal(r.ProfileId, profile);
+    assert.equal(r.UserType, 'Standard');
+    assert.equal(typeof r.CommunityNickname, 'string');
+    assert.notEqual(r.CommunityNickname, '');
+    assert.equal(r.LastLoginDate, null);
+    assert.match(r.CreatedDate, DATETIME);
+    assert.match(r.SystemModstamp, DATETIME);
+  });
+
+  it('retrieves it by 15-character Id', async () => {
+    const r = await users.retrieve(id.slice(0, 15));
+    assert.equal(r.Id, id);
+  });
+
+  it('retrieves only the fields asked for', async () => {
+    const r = await users.retrieve(id, { fields: ['Username', 'Email'] });
+    const { attributes, Id, ...fields } = r;
+    assert.deepEqual(attributes, { type: 'User', url: recordUrl('User', id) });
+    if (Id !== undefined) assert.equal(Id, id);
+    assert.deepEqual(fields, { Username: 'single.one@interop.example', Email: 'single.one@interop.example' });
+  });
+
+  it('updates it: 204, which jsforce turns into {id, success, errors}', async () => {
+    const res = await users.update({ Id: id, Title: 'Engineer', Department: 'R&D' });
+    assert.deepEqual(res, { id, success: true, errors: [] });
+    const r = await users.retrieve(id, { fields: ['Title', 'Department'] });
+    assert.deepEqual([r.Title, r.Department], ['Engineer', 'R&D']);
+  });
+
+  it('deactivates it with IsActive false', async () => {
+    const res = await users.update({ Id: id, IsActive: false });
+    assert.deepEqual(res, { id, success: true, errors: [] });
+    const r = await users.retrieve(id, { fields: ['IsActive'] });
+    assert.equal(r.IsActive, false);
+  });
+
+  it('refuses to delete a user with a Salesforce-shaped error and keeps it', async () => {
+    const err = await rejection(users.destroy(id));
+    assert.match(err.errorCode, /^[A-Z_]+$/);
+    assert.doesNotMatch(err.errorCode, /^ERROR_HTTP_/, `not a JSON error array: ${err.message}`);
+    assert.equal(err.data.errorCode, err.errorCode);
+    const r = await users.retrieve(id, { fields: ['Id'] });
+    assert.equal(r.Id, id);
+  });
+
+  it('answers an unknown Id with NOT_FOUND', async () => {
+    const unknown = `005000000000001`;
+    const err = await rejection(users.retrieve(unknown + idChecksum(unknown)));
+    assertRestError(err, { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' });
+  });
+
+  it('answers a malformed Id with MALFORMED_ID or NOT_FOUND', async () => {
+    const err = await rejection(users.retrieve('not-an-id'));
+    assert.ok(['MALFORMED_ID', 'NOT_FOUND'].includes(err.errorCode), `got ${err.errorCode}`);
+  });
+});
+
+describe('validation on create', () => {
+  const cases = [
+    {
+      name: 'a Username taken in the org',
+      user: () => newUser(profile, 'dup.single', { Username: seedUsername(1).toUpperCase() }),
+      errorCode: 'DUPLICATE_USERNAME',
+      message: /^Duplicate Username\./,
+      fields: ['Username'],
+    },
+    {
+      name: 'an Alias over 8 characters',
+      user: () => newUser(profile, 'long.alias', { Alias: 'jonathans' }),
+      errorCode: 'STRING_TOO_LONG',
+      message: 'Alias: data value too large: jonathans (max length=8)',
+      fields: ['Alias'],
+    },
+    {
+      name: 'a malformed Email',
+      user: () => newUser(profile, 'bad.email', { Email: 'not-an-email' }),
+      errorCode: 'INVALID_EMAIL_ADDRESS',
+      message: 'Email: invalid email address: not-an-email',
+      fields: ['Email'],
+    },
+    {
+      name: 'a FederationIdentifier already in use',
+      user: () => newUser(profile, 'dup.fed', { FederationIdentifier: seedFederationId(2) }),
+      errorCode: 'DUPLICATE_VALUE',
+      message: /^duplicate value found: FederationIdentifier duplicates value on record with id: 005/,
+    },
+    {
+      name: 'a ProfileId that points nowhere',
+      user: () => newUser(profile, 'no.profile', { ProfileId: `00e000000000009${idChecksum('00e000000000009')}` }),
+      errorCode: 'INVALID_CROSS_REFERENCE_KEY',
+    },
+    {
+      name: 'a missing LastName',
+      user: () => { const u = newUser(profile, 'no.last'); delete u.LastName; return u; },
+      errorCode: 'REQUIRED_FIELD_MISSING',
+      message: 'Required fields are missing: [LastName]',
+      fields: ['LastName'],
+    },
+    {
+      name: 'an unknown field',
+      user: () => newUser(profile, 'unknown.field', { Shoesize__c: 44 }),
+      errorCode: 'INVALID_FIELD',
+      message: /Shoesize__c/,
+    },
+  ];
+  for (const { name, user, ...want } of cases) {
+    it(`refuses ${name} with ${want.errorCode}`, async () => {
+      const u = user();
+      const err = await rejection(users.create(u));
+      assertRestError(err, want);
+      const left = await conn.query(`SELECT Id FROM User WHERE Email = '${u.Email}'`);
+      assert.equal(left.totalSize, 0, 'nothing half-written');
+    });
+  }
+
+  it('refuses an empty User naming all nine required fields', async () => {
+    const err = await rejection(users.create({}));
+    assert.equal(err.errorCode, 'REQUIRED_FIELD_MISSING');
+    assert.deepEqual([...err.data.fields].sort(), REQUIRED_FIELDS);
+    assert.match(err.message, /^Required fields are missing: \[.+\]$/);
+    for (const f of REQUIRED_FIELDS) assert.ok(err.message.includes(f), `message lacks ${f}`);
+  });
+});
+
+describe('upsert by FederationIdentifier', () => {
+  let id;
+
+  it('creates when nothing matches: 201 created true', async () => {
+    const { FederationIdentifier, ...rest } = newUser(profile, 'upsert.one', { FederationIdentifier: 'fed-upsert-1' });
+    const res = await users.upsert({ FederationIdentifier, ...rest }, 'FederationIdentifier');
+    assert.deepEqual(Object.keys(res).sort(), ['created', 'errors', 'id', 'success']);
+    assert.deepEqual({ ...res, id: undefined }, { id: undefined, success: true, errors: [], created: true });
+    assertId(res.id, '005');
+    id = res.id;
+  });
+
+  it('updates when one matches: 200 created false', async () => {
+    const res = await users.upsert({ FederationIdentifier: 'fed-upsert-1', Title: 'Lead' }, 'FederationIdentifier');
+    assert.deepEqual(res, { id, success: true, errors: [], created: false });
+    const r = await users.retrieve(id, { fields: ['Title', 'FederationIdentifier'] });
+    assert.deepEqual([r.Title, r.FederationIdentifier], ['Lead', 'fed-upsert-1']);
+  });
+
+  it('updates a seeded user found by its FederationIdentifier', async () => {
+    const res = await users.upsert({ FederationIdentifier: seedFederationId(4), Department: 'Ops' }, 'FederationIdentifier');
+    assert.equal(res.created, false);
+    const r = await conn.query(`SELECT Id, Department FROM User WHERE Username = '${seedUsername(4)}'`);
+    assert.deepEqual([r.records[0].Id, r.records[0].Department], [res.id, 'Ops']);
+  });
+
+  it('refuses an insert that misses required fields, writing nothing', async () => {
+    const err = await rejection(users.upsert({ FederationIdentifier: 'fed-upsert-2', Title: 'X' }, 'FederationIdentifier'));
+    assert.equal(err.errorCode, 'REQUIRED_FIELD_MISSING');
+    const r = await conn.query("SELECT Id FROM User WHERE FederationIdentifier = 'fed-upsert-2'");
+    assert.equal(r.totalSize, 0);
+  });
+});
+
+describe('versions', () => {
+  it('lists API versions without Sforce-Limit-Info', async () => {
+    conn.limitInfo = {};
+    const versions = await conn.request('/services/data/');
+    assert.ok(Array.isArray(versions));
+    const mine = versions.find((v) => v.version === API_VERSION);
+    assert.ok(mine, `v${API_VERSION} not listed`);
+    assert.equal(mine.url, `/services/data/v${API_VERSION}`);
+    assert.equal(typeof mine.label, 'string');
+    assert.deepEqual(conn.limitInfo, {}, 'the versions list carries no Sforce-Limit-Info');
+  });
+});
