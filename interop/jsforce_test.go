@@ -186,36 +186,56 @@ func writePEM(t *testing.T, path, blockType string, der []byte) {
 // The parts of sfsim's seed format (internal/sfsim/seed.go) the node tests rely on.
 type (
 	seedDoc struct {
-		Licenses []seedLicense `json:"licenses"`
-		Roles    []seedRole    `json:"roles"`
-		Users    []seedUser    `json:"users"`
+		Licenses       []seedLicense `json:"licenses"`
+		Profiles       []seedProfile `json:"profiles"`
+		Roles          []seedRole    `json:"roles"`
+		Users          []seedUser    `json:"users"`
+		TakenUsernames []string      `json:"takenUsernames"`
 	}
 	seedLicense struct {
 		Name  string `json:"name"`
 		Seats int    `json:"seats"`
 	}
+	seedProfile struct {
+		Name    string `json:"name"`
+		License string `json:"license"`
+	}
 	seedRole struct {
 		Name string `json:"name"`
 	}
 	seedUser struct {
-		Username             string `json:"Username"`
-		FirstName            string `json:"FirstName"`
-		LastName             string `json:"LastName"`
-		Profile              string `json:"Profile"`
-		Role                 string `json:"Role,omitempty"`
-		FederationIdentifier string `json:"FederationIdentifier"`
+		Username             string   `json:"Username"`
+		FirstName            string   `json:"FirstName,omitempty"`
+		LastName             string   `json:"LastName"`
+		Profile              string   `json:"Profile"`
+		Role                 string   `json:"Role,omitempty"`
+		FederationIdentifier string   `json:"FederationIdentifier,omitempty"`
+		Blockers             []string `json:"Blockers,omitempty"`
 	}
 )
 
 // writeSeed writes the seed of the main org: seededUsers Standard Users named as
-// jsforce/lib.js expects (seedUsername, seedFederationId, seedHasRole), and enough
-// Salesforce license seats for them and the users the tests create.
+// jsforce/lib.js expects (seedUsername, seedFederationId, seedHasRole), enough
+// Salesforce license seats for them and the users the tests create, and the fixtures
+// sobjects.test.js names: a license with one seat and a profile on it, two users
+// sharing a FederationIdentifier, a user who cannot be deactivated, and a username
+// taken in another org.
 func writeSeed(t *testing.T, dir string) string {
 	t.Helper()
 	const role = "Interop Engineering"
 	doc := seedDoc{
-		Licenses: []seedLicense{{Name: "Salesforce", Seats: seededUsers + 1000}},
+		Licenses: []seedLicense{
+			{Name: "Salesforce", Seats: seededUsers + 1000},
+			{Name: "Interop One Seat", Seats: 1},
+		},
+		Profiles: []seedProfile{{Name: "Interop One Seat User", License: "Interop One Seat"}},
 		Roles:    []seedRole{{Name: role}},
+		Users: []seedUser{
+			{Username: "twin.a@interop.example", LastName: "Twin A", Profile: "Standard User", FederationIdentifier: "fed-twin"},
+			{Username: "twin.b@interop.example", LastName: "Twin B", Profile: "Standard User", FederationIdentifier: "fed-twin"},
+			{Username: "case.owner@interop.example", LastName: "Case Owner", Profile: "Standard User", Blockers: []string{"the default owner of cases"}},
+		},
+		TakenUsernames: []string{"taken@elsewhere.example"},
 	}
 	for i := 1; i <= seededUsers; i++ {
 		u := seedUser{

@@ -199,6 +199,50 @@ describe('upsert by FederationIdentifier', () => {
   });
 });
 
+describe('org rules from the seed', () => {
+  it('refuses a username taken in another org with DUPLICATE_USERNAME', async () => {
+    const err = await rejection(users.create(newUser(profile, 'taken', { Username: 'taken@elsewhere.example' })));
+    assertRestError(err, { errorCode: 'DUPLICATE_USERNAME', message: /^Duplicate Username\./, fields: ['Username'] });
+  });
+
+  it('answers an upsert matching several records with 300, which jsforce refuses', async () => {
+    const err = await rejection(users.upsert({ FederationIdentifier: 'fed-twin', Title: 'X' }, 'FederationIdentifier'));
+    assert.equal(err.errorCode, 'MULTIPLE_CHOICES');
+    assert.equal(err.message, 'Multiple records found');
+    const twins = await conn.query("SELECT Id, Title FROM User WHERE FederationIdentifier = 'fed-twin'");
+    assert.equal(twins.totalSize, 2);
+    // The 300 body lists the matching records' URLs.
+    assert.deepEqual([...err.data].sort(), twins.records.map((r) => recordUrl('User', r.Id)).sort());
+    assert.deepEqual(twins.records.map((r) => r.Title), [null, null], 'neither twin changed');
+  });
+
+  it('refuses to deactivate a user wired into org configuration', async () => {
+    const res = await conn.query("SELECT Id FROM User WHERE Username = 'case.owner@interop.example'");
+    const [{ Id: id }] = res.records;
+    const err = await rejection(users.update({ Id: id, IsActive: false }));
+    assertRestError(err, {
+      errorCode: 'FIELD_INTEGRITY_EXCEPTION',
+      message: /You cannot deactivate a user who is the default owner of cases/,
+    });
+    const after = await users.retrieve(id, { fields: ['IsActive'] });
+    assert.equal(after.IsActive, true);
+  });
+
+  it('counts license seats: LICENSE_LIMIT_EXCEEDED when full, freed by deactivation', async () => {
+    const oneSeat = await profileId(conn, 'Interop One Seat User');
+    const first = await users.create(newUser(oneSeat, 'seat.one'));
+    assert.equal(first.success, true);
+    const err = await rejection(users.create(newUser(oneSeat, 'seat.two')));
+    assertRestError(err, { errorCode: 'LICENSE_LIMIT_EXCEEDED', message: 'License Limit Exceeded' });
+
+    await users.update({ Id: first.id, IsActive: false });
+    const second = await users.create(newUser(oneSeat, 'seat.two'));
+    assert.equal(second.success, true);
+    const back = await rejection(users.update({ Id: first.id, IsActive: true }));
+    assertRestError(back, { errorCode: 'LICENSE_LIMIT_EXCEEDED' });
+  });
+});
+
 describe('versions', () => {
   it('lists API versions without Sforce-Limit-Info', async () => {
     conn.limitInfo = {};
