@@ -74,7 +74,9 @@ func TestJsforce(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	args := append([]string{"--test", "--test-reporter=spec"}, files...)
+	// The files run in parallel: they mostly wait on sfsim, and none depends on another's
+	// writes (each uses its own users, or its own sfsim).
+	args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=" + strconv.Itoa(len(files))}, files...)
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = "jsforce"
 	cmd.Env = append(os.Environ(),

@@ -96,7 +96,8 @@ describe('JWT bearer', () => {
     {
       name: 'a signature by a key other than the certificate\'s',
       claims: () => ({
-        key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+        // Any other RSA key will do; a small one is quick to generate.
+        key: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey,
       }),
       error: 'invalid_grant',
       description: 'invalid assertion',
