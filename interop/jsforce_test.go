@@ -213,11 +213,13 @@ type (
 		Role                 string   `json:"Role,omitempty"`
 		FederationIdentifier string   `json:"FederationIdentifier,omitempty"`
 		Blockers             []string `json:"Blockers,omitempty"`
+		PermissionSets       []string `json:"PermissionSets,omitempty"`
 	}
 )
 
 // writeSeed writes the seed of the main org: seededUsers Standard Users named as
-// jsforce/lib.js expects (seedUsername, seedFederationId, seedHasRole), enough
+// jsforce/lib.js expects (seedUsername, seedFederationId, seedHasRole; the tenth has
+// the permission set Sales_Ops), enough
 // Salesforce license seats for them and the users the tests create, and the fixtures
 // sobjects.test.js names: a license with one seat and a profile on it, two users
 // sharing a FederationIdentifier, a user who cannot be deactivated, and a username
@@ -249,6 +251,9 @@ func writeSeed(t *testing.T, dir string) string {
 		}
 		if i%5 == 0 {
 			u.Role = role
+		}
+		if i == 10 {
+			u.PermissionSets = []string{"Sales_Ops"} // a permission set of the fresh org
 		}
 		doc.Users = append(doc.Users, u)
 	}

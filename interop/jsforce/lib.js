@@ -46,10 +46,10 @@ export const seedHasRole = (i) => i % 5 === 0;
 
 // connectWithClientCredentials authorizes a new connection with the OAuth 2.0 client
 // credentials grant, the way a jsforce user does it.
-export async function connectWithClientCredentials(url = sim.url) {
+export async function connectWithClientCredentials(url = sim.url, version = API_VERSION) {
   const conn = new jsforce.Connection({
     oauth2: { loginUrl: url, clientId: sim.clientId, clientSecret: sim.clientSecret },
-    version: API_VERSION,
+    version,
   });
   const userInfo = await conn.authorize({ grant_type: 'client_credentials' });
   return { conn, userInfo };

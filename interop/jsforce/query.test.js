@@ -169,6 +169,30 @@ describe('records', () => {
     assert.equal(r.UserType, 'Standard');
   });
 
+  it('counts with SELECT COUNT(), as jsforce\'s count() asks', async () => {
+    const n = await conn.sobject('User').count({ Username: { $like: 'seed.%' } });
+    assert.equal(n, sim.seededUsers);
+  });
+
+  it('answers queryAll like query for users', async () => {
+    const res = await conn.query(`${SEEDED} AND FederationIdentifier IN ('${seedFederationId(1)}', '${seedFederationId(2)}')`, { scanAll: true });
+    assert.deepEqual(res.records.map((r) => r.Username).sort(), [seedUsername(1), seedUsername(2)]);
+  });
+
+  it('reads permission set assignments with both parents', async () => {
+    const res = await conn.query(
+      'SELECT PermissionSet.Name, Assignee.Username FROM PermissionSetAssignment'
+      + ` WHERE Assignee.Username = '${seedUsername(10)}' AND PermissionSet.IsOwnedByProfile = false`,
+    );
+    assert.equal(res.totalSize, 1);
+    const [a] = res.records;
+    assert.equal(a.PermissionSet.Name, 'Sales_Ops');
+    assert.equal(a.PermissionSet.attributes.type, 'PermissionSet');
+    assert.equal(a.Assignee.Username, seedUsername(10));
+    assert.equal(a.Assignee.attributes.type, 'User');
+    assertId(a.attributes.url.split('/').pop(), '0Pa');
+  });
+
   it('runs the SOQL jsforce\'s query builder writes', async () => {
     const feds = [seedFederationId(3), seedFederationId(7), seedFederationId(42)];
     // jsforce writes: SELECT Id, Username FROM User WHERE Username LIKE 'seed.00%'

@@ -243,6 +243,24 @@ describe('org rules from the seed', () => {
   });
 });
 
+describe('freezing', () => {
+  it('freezes a user through UserLogin', async () => {
+    const user = await conn.query(`SELECT Id FROM User WHERE Username = '${seedUsername(11)}'`);
+    const userId = user.records[0].Id;
+    const find = () => conn.query(`SELECT Id, UserId, IsFrozen FROM UserLogin WHERE UserId = '${userId}'`);
+    const before = await find();
+    assert.equal(before.totalSize, 1);
+    const [login] = before.records;
+    assertId(login.Id, '060');
+    assert.deepEqual([login.UserId, login.IsFrozen], [userId, false]);
+
+    const res = await conn.sobject('UserLogin').update({ Id: login.Id, IsFrozen: true });
+    assert.deepEqual(res, { id: login.Id, success: true, errors: [] });
+    const after = await find();
+    assert.equal(after.records[0].IsFrozen, true);
+  });
+});
+
 describe('versions', () => {
   it('lists API versions without Sforce-Limit-Info', async () => {
     conn.limitInfo = {};
