@@ -1,0 +1,302 @@
+package sfsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// UserInfo is a user as tests inspect it.
+type UserInfo struct {
+	ID          string
+	Username    string
+	IsActive    bool
+	IsFrozen    bool
+	ProfileName string
+	RoleName    string // "" without a role
+	// Fields holds every User field by its API name: nil, string, bool or time.Time.
+	Fields map[string]any
+}
+
+// AddUsers adds users directly, as a seed does, and returns their Ids. It is meant for
+// tests that need large orgs fast: no HTTP, no JSON. Seats are enforced, so raise a
+// license's seats (SetSeats) before adding more users than it has.
+func (s *Server) AddUsers(users ...SeedUser) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.org.addUsers(users, s.now())
+}
+
+// ApplySeed adds a seed document's records to the org.
+func (s *Server) ApplySeed(seed *Seed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.org.applySeed(seed, s.now())
+}
+
+// SetSeats sets the number of seats of a license.
+func (s *Server) SetSeats(license string, seats int64) error {
+	return s.ApplySeed(&Seed{Licenses: []SeedLicense{{Name: license, Seats: seats}}})
+}
+
+// Seats returns the used and total seats of a license.
+func (s *Server) Seats(license string) (used, total int64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.org.findByName(s.schema.license, license)
+	if !ok {
+		return 0, 0, false
+	}
+	used, total = s.org.seats(l)
+	return used, total, true
+}
+
+// findUser finds a user by Id (15 or 18 characters) or username. s.mu held.
+func (s *Server) findUser(idOrUsername string) (*row, bool) {
+	if r, ok := s.org.usernames[strings.ToLower(idOrUsername)]; ok {
+		return r, true
+	}
+	if id, err := normalizeID(idOrUsername); err == nil {
+		r, ok := s.org.tables[s.schema.user].byID[id]
+		return r, ok
+	}
+	return nil, false
+}
+
+// User returns a user by Id or username.
+func (s *Server) User(idOrUsername string) (UserInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.findUser(idOrUsername)
+	if !ok {
+		return UserInfo{}, false
+	}
+	f := s.org.uf
+	info := UserInfo{ID: r.id(), Username: r.str(f.username), IsActive: r.flag(f.isActive), Fields: map[string]any{}}
+	for i := range r.def.fields {
+		info.Fields[r.def.fields[i].name] = r.vals[i]
+	}
+	if p := s.org.parentOf(r, "Profile"); p != nil {
+		info.ProfileName = p.str(s.schema.profile.mustIndex("Name"))
+	}
+	if role := s.org.parentOf(r, "UserRole"); role != nil {
+		info.RoleName = role.str(s.schema.role.mustIndex("Name"))
+	}
+	if l := s.org.loginByUser[r.id()]; l != nil {
+		info.IsFrozen = l.flag(s.schema.login.mustIndex("IsFrozen"))
+	}
+	return info, true
+}
+
+// UserCount is the number of users in the org, active or not.
+func (s *Server) UserCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.org.tables[s.schema.user].rows)
+}
+
+// ProfileID returns the Id of the profile with the given name.
+func (s *Server) ProfileID(name string) (string, bool) { return s.idByName(s.schema.profile, name) }
+
+// RoleID returns the Id of the role with the given name.
+func (s *Server) RoleID(name string) (string, bool) { return s.idByName(s.schema.role, name) }
+
+func (s *Server) idByName(d *objectDef, name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.org.findByName(d, name)
+	if !ok {
+		return "", false
+	}
+	return r.id(), true
+}
+
+// OrgID is the simulated org's Id.
+func (s *Server) OrgID() string { return s.org.id }
+
+// IntegrationUserID is the Id of the user tokens act as.
+func (s *Server) IntegrationUserID() string { return s.integration }
+
+// AddBlocker makes a user impossible to deactivate for the given reason, which
+// completes "You cannot deactivate a user who is ..." (see the Blocker constants).
+func (s *Server) AddBlocker(idOrUsername, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.findUser(idOrUsername)
+	if !ok {
+		return fmt.Errorf("no user %q", idOrUsername)
+	}
+	s.org.blockers[r.id()] = append(s.org.blockers[r.id()], reason)
+	return nil
+}
+
+// AddTakenUsernames marks usernames as used in other orgs.
+func (s *Server) AddTakenUsernames(usernames ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range usernames {
+		s.org.takenElsewhere[strings.ToLower(u)] = true
+	}
+}
+
+// SetOtherUsage sets the API calls that other integrations spent in the current 24
+// hours; they count against the same allowance.
+func (s *Server) SetOtherUsage(calls int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage.other = calls
+}
+
+// APIUsage returns the calls spent over the rolling 24 hours and the allowance.
+func (s *Server) APIUsage() (used, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage.used(s.now()), s.opts.APIMax
+}
+
+// ExpireSessions invalidates every access token, as a session timeout or an admin
+// revoking them would.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
+}
+
+// Calls returns how many requests each endpoint received (see FaultRule.Endpoint for
+// the names), whatever their outcome.
+func (s *Server) Calls() map[string]int {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	return maps.Clone(s.counters)
+}
+
+// ResetCalls zeroes the call counters.
+func (s *Server) ResetCalls() {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	clear(s.counters)
+}
+
+// controlState is the answer of GET /__sim/state.
+type controlState struct {
+	OrgID             string         `json:"orgId"`
+	IntegrationUserID string         `json:"integrationUserId"`
+	APIUsage          int64          `json:"apiUsage"`
+	APIMax            int64          `json:"apiMax"`
+	Users             int            `json:"users"`
+	Calls             map[string]int `json:"calls"`
+}
+
+// serveControl exposes the test controls over HTTP for the binary:
+//
+//	GET    /__sim/state                   usage, user count, call counters
+//	POST   /__sim/faults                  queue a FaultRule (JSON; latency in nanoseconds)
+//	DELETE /__sim/faults                  drop queued faults
+//	POST   /__sim/sessions/expire         invalidate every access token
+//	POST   /__sim/usage                   {"other": N}: calls spent by other integrations
+//	POST   /__sim/seed                    apply a seed document
+//	POST   /__sim/users                   [SeedUser, ...] → {"ids": [...]}
+//	GET    /__sim/users/{id or username}  a user's fields
+//	POST   /__sim/blockers                {"user": id or username, "reason": "..."}
+//	DELETE /__sim/calls                   zero the call counters
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/__sim/"), "/")
+	fail := func(status int, err error) {
+		s.writeJSON(w, "", status, map[string]string{"error": err.Error()})
+	}
+	decode := func(v any) bool {
+		body, apiErr := readBody(w, r, s.opts.MaxBodyBytes*16)
+		if apiErr != nil {
+			fail(apiErr.Status, apiErr)
+			return false
+		}
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			fail(http.StatusBadRequest, fmt.Errorf("decode %s body: %w", path, err))
+			return false
+		}
+		return true
+	}
+	ok := func(v any) { s.writeJSON(w, "", http.StatusOK, v) }
+	switch route := r.Method + " " + path; {
+	case route == "GET state":
+		used, limit := s.APIUsage()
+		ok(controlState{OrgID: s.OrgID(), IntegrationUserID: s.integration, APIUsage: used, APIMax: limit,
+			Users: s.UserCount(), Calls: s.Calls()})
+	case route == "POST faults":
+		var rule FaultRule
+		if decode(&rule) {
+			s.InjectFault(rule)
+			ok(map[string]bool{"queued": true})
+		}
+	case route == "DELETE faults":
+		s.ClearFaults()
+		ok(map[string]bool{"cleared": true})
+	case route == "POST sessions/expire":
+		s.ExpireSessions()
+		ok(map[string]bool{"expired": true})
+	case route == "POST usage":
+		var body struct {
+			Other int64 `json:"other"`
+		}
+		if decode(&body) {
+			s.SetOtherUsage(body.Other)
+			ok(map[string]int64{"other": body.Other})
+		}
+	case route == "POST seed":
+		var seed Seed
+		if decode(&seed) {
+			if err := s.ApplySeed(&seed); err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+			ok(map[string]bool{"applied": true})
+		}
+	case route == "POST users":
+		var users []SeedUser
+		if decode(&users) {
+			ids, err := s.AddUsers(users...)
+			if err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+			ok(map[string][]string{"ids": ids})
+		}
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "users/"):
+		info, found := s.User(strings.TrimPrefix(path, "users/"))
+		if !found {
+			fail(http.StatusNotFound, fmt.Errorf("no user %q", strings.TrimPrefix(path, "users/")))
+			return
+		}
+		fields := map[string]any{}
+		for k, v := range info.Fields {
+			if t, isTime := v.(time.Time); isTime {
+				v = t.Format(dateTimeLayout)
+			}
+			fields[k] = v
+		}
+		ok(map[string]any{"id": info.ID, "username": info.Username, "isActive": info.IsActive,
+			"isFrozen": info.IsFrozen, "profile": info.ProfileName, "role": info.RoleName, "fields": fields})
+	case route == "POST blockers":
+		var body struct {
+			User   string `json:"user"`
+			Reason string `json:"reason"`
+		}
+		if decode(&body) {
+			if err := s.AddBlocker(body.User, body.Reason); err != nil {
+				fail(http.StatusNotFound, err)
+				return
+			}
+			ok(map[string]bool{"added": true})
+		}
+	case route == "DELETE calls":
+		s.ResetCalls()
+		ok(map[string]bool{"reset": true})
+	default:
+		fail(http.StatusNotFound, fmt.Errorf("no control %s /__sim/%s", r.Method, path))
+	}
+}

@@ -1,0 +1,76 @@
+// Package sfsim simulates a Salesforce org over HTTP, so that syncd's client, its tests,
+// its demo and its benchmarks run without a real org. It is written from
+// salesforce-api.md alone and shares no code with internal/salesforce: the two are
+// checked against each other and against jsforce.
+//
+// A Server is an http.Handler; put it behind httptest.NewServer in a test, or run the
+// sfsim binary. It serves, with Salesforce's paths, status codes, JSON and headers:
+//
+//	POST /services/oauth2/token                       client_credentials and JWT bearer
+//	GET  /services/data/                               the versions list (v20.0 to v67.0)
+//	GET  /services/data/vNN.0/limits
+//	GET  /services/data/vNN.0/query?q=SOQL             also queryAll; paged by nextRecordsUrl
+//	GET  /services/data/vNN.0/query/{locator}-{offset}
+//	POST /services/data/vNN.0/sobjects/User
+//	GET  /services/data/vNN.0/sobjects/{type}/{id}[?fields=A,B]
+//	PATCH /services/data/vNN.0/sobjects/User/{id}      and UserLogin/{id} (IsFrozen)
+//	PATCH /services/data/vNN.0/sobjects/User/{field}/{value}   upsert (201, 200, 300)
+//	POST|PATCH /services/data/vNN.0/composite/sobjects         Collections create, update
+//	PATCH /services/data/vNN.0/composite/sobjects/User/{field} Collections upsert
+//	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
+//	GET  /id/{orgId}/{userId}                                   the token's identity URL
+//
+// Every REST answer but the versions list carries Sforce-Limit-Info; every
+// authenticated call spends one call of the daily allowance. Queries run against the
+// objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet and
+// PermissionSetAssignment through the soql subpackage.
+//
+// # The org
+//
+// A fresh org has the licenses Salesforce (1000 seats), Salesforce Platform (100),
+// Chatter Free (5000, UserType CsnOnly) and Identity (100); the standard profiles
+// (System Administrator, Standard User, Read Only, Solution Manager, Marketing User,
+// Contract Manager, Minimum Access - Salesforce, Standard Platform User, Chatter Free
+// User, Identity User); the roles CEO, VP Sales, VP Marketing and Sales Rep; two
+// permission sets; and the integration user (Options.Username, a System
+// Administrator) that every token acts as.
+//
+// # Seeds
+//
+// A seed document (Options.Seed, ParseSeed, Server.ApplySeed, the binary's --seed)
+// adds licenses or seat counts, profiles, roles, permission sets, users and usernames
+// taken in other orgs. Users name their profile, role and manager by name and may
+// carry LastLoginDate, CreatedDate, Frozen, PermissionSets and deactivation Blockers.
+// A seed, unlike the API, may repeat a FederationIdentifier so that an upsert
+// matching several users (300) can be reproduced. Example (testdata/seed.json):
+//
+//	{
+//	  "licenses": [{"name": "Salesforce", "seats": 50}],
+//	  "profiles": [{"name": "Support Agent", "license": "Salesforce"}],
+//	  "roles": [{"name": "Support Lead", "parent": "CEO"}],
+//	  "takenUsernames": ["taken@elsewhere.example.com"],
+//	  "users": [
+//	    {"Username": "lead@acme.example.com", "FirstName": "Lin", "LastName": "Lead",
+//	     "Profile": "Support Agent", "Role": "Support Lead", "FederationIdentifier": "E0002",
+//	     "LastLoginDate": "2026-11-20T08:15:00Z", "Blockers": ["the default owner of cases"]},
+//	    {"Username": "gone@acme.example.com", "LastName": "Timer", "IsActive": false}
+//	  ]
+//	}
+//
+// # Faults and controls
+//
+// Tests steer the simulator in-process (AddUsers, User, ExpireSessions,
+// SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
+// under /__sim/ (see Server.serveControl's list). A FaultRule answers the next
+// matching requests with a Salesforce error, a raw body (an HTML page, an empty
+// array), a dropped connection or a delay; Options.FaultRate adds random faults from
+// a seeded generator.
+//
+// # Trying it
+//
+//	go run ./cmd/sfsim --addr 127.0.0.1:8080 &
+//	curl -s -d grant_type=client_credentials -d client_id=sfsim-client-id \
+//	     -d client_secret=sfsim-client-secret http://127.0.0.1:8080/services/oauth2/token
+//	curl -s -H "Authorization: Bearer $TOKEN" \
+//	     'http://127.0.0.1:8080/services/data/v67.0/query?q=SELECT+Id,Username,Profile.Name+FROM+User'
+package sfsim

@@ -1,0 +1,510 @@
+package sfsim
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults of Options.
+const (
+	DefaultClientID        = "sfsim-client-id"
+	DefaultClientSecret    = "sfsim-client-secret"
+	DefaultUsername        = "integration@sfsim.example.com"
+	DefaultAPIMax          = 100000
+	DefaultSessionTTL      = 2 * time.Hour
+	DefaultMaxBodyBytes    = 4 << 20
+	DefaultQueryBatchSize  = 2000
+	MinQueryBatchSize      = 200
+	LatestAPIVersion       = 67 // Summer '26
+	OldestAPIVersion       = 20 // Winter '11
+	collectionsRecordLimit = 200
+	maxOpenCursors         = 256
+	cursorIdleTimeout      = 15 * time.Minute
+)
+
+// Options configure a simulated org. The zero value is usable: it gives a fresh org
+// with the default client, integration user and allowance.
+type Options struct {
+	// ClientID and ClientSecret are the connected app's consumer key and secret.
+	ClientID, ClientSecret string
+	// Username is the integration user's username: the user every token acts as,
+	// created as a System Administrator.
+	Username string
+	// JWTCertificate verifies JWT bearer assertions; without it the JWT flow fails
+	// with invalid_grant.
+	JWTCertificate *x509.Certificate
+	// APIMax is the daily API allowance over a rolling 24 hours.
+	APIMax int64
+	// SessionTTL is how long an access token lives after it is issued.
+	SessionTTL time.Duration
+	// Clock is the simulator's time; time.Now when nil.
+	Clock func() time.Time
+	// Latency delays every request before it is handled.
+	Latency time.Duration
+	// FaultRate is the probability that a REST request under /services/data/vNN.0 gets
+	// one of RandomFaults instead of its answer. The draws come from a generator
+	// seeded with RandSeed, so a run is reproducible.
+	FaultRate float64
+	// RandomFaults are the faults FaultRate picks from; by default UNABLE_TO_LOCK_ROW,
+	// 503 SERVER_UNAVAILABLE and a dropped connection.
+	RandomFaults []Fault
+	RandSeed     uint64
+	// Seed adds records to the fresh org.
+	Seed *Seed
+	// MaxBodyBytes limits request bodies; larger ones get a 413.
+	MaxBodyBytes int64
+	// Logger receives one debug line per request; nothing is logged when nil.
+	Logger *zap.Logger
+}
+
+// ParseCertificatePEM reads the first CERTIFICATE block of PEM data, the form in which
+// a connected app's certificate is uploaded.
+func ParseCertificatePEM(data []byte) (*x509.Certificate, error) {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return nil, errors.New("no CERTIFICATE block in the PEM data")
+		}
+		if block.Type == "CERTIFICATE" {
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("parse certificate: %w", err)
+			}
+			return cert, nil
+		}
+	}
+}
+
+// Server is a simulated Salesforce org behind an http.Handler. It is safe for
+// concurrent use.
+type Server struct {
+	opts   Options
+	schema *schema
+	clock  func() time.Time
+	log    *zap.Logger
+
+	mu          sync.Mutex // guards everything below up to ctl
+	org         *org
+	sessions    map[string]session
+	usage       usage
+	cursors     map[string]*cursor
+	nextCursor  uint64
+	integration string // the integration user's Id
+
+	ctl      sync.Mutex // guards the fault queue, the generator and the counters
+	faults   []*FaultRule
+	rng      *rand.Rand
+	counters map[string]int
+}
+
+type session struct {
+	userID  string
+	expires time.Time
+}
+
+// New builds a simulated org: the standard profiles and roles, the integration user,
+// and then opts.Seed.
+func New(opts Options) (*Server, error) {
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = DefaultClientSecret
+	}
+	if opts.Username == "" {
+		opts.Username = DefaultUsername
+	}
+	if opts.APIMax <= 0 {
+		opts.APIMax = DefaultAPIMax
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.FaultRate < 0 || opts.FaultRate > 1 {
+		return nil, fmt.Errorf("fault rate %v is not between 0 and 1", opts.FaultRate)
+	}
+	if opts.RandomFaults == nil {
+		opts.RandomFaults = []Fault{LockRowFault(), UnavailableFault(), DropFault()}
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Server{
+		opts:     opts,
+		schema:   newSchema(),
+		clock:    clock,
+		log:      log,
+		sessions: map[string]session{},
+		cursors:  map[string]*cursor{},
+		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)),
+		counters: map[string]int{},
+	}
+	o, integration, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
+	if err != nil {
+		return nil, err
+	}
+	s.org, s.integration = o, integration
+	if opts.Seed != nil {
+		if err := o.applySeed(opts.Seed, clock().UTC()); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.clock().UTC() }
+
+var versionSegment = regexp.MustCompile(`^v(\d{2,3})\.0$`)
+
+// call is one REST request under /services/data/vNN.0.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	version int
+	base    string   // "/services/data/v67.0"
+	segs    []string // the path after base
+	user    string   // the acting user's Id, once authenticated
+	limit   string   // the Sforce-Limit-Info value for the answer
+}
+
+// ServeHTTP routes a request: OAuth, the versions list, REST under a version, and the
+// simulator's own controls under /__sim/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Duration("took", time.Since(start)))
+	}()
+	path := r.URL.Path
+	if strings.HasPrefix(path, "/__sim/") {
+		s.serveControl(w, r)
+		return
+	}
+	if len(path) > 1 {
+		path = strings.TrimSuffix(path, "/")
+	}
+	switch {
+	case path == "/services/oauth2/token":
+		if s.intercept(w, r, "token", false) {
+			return
+		}
+		s.serveToken(w, r)
+		return
+	case strings.HasPrefix(path, "/id/"):
+		if s.intercept(w, r, "identity", false) {
+			return
+		}
+		s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
+		return
+	case path == "/services/data":
+		if s.intercept(w, r, "versions", false) {
+			return
+		}
+		s.serveVersions(w, r)
+		return
+	case !strings.HasPrefix(path, "/services/data/"):
+		s.count("unknown")
+		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
+		return
+	}
+	rest := strings.Split(strings.TrimPrefix(path, "/services/data/"), "/")
+	m := versionSegment.FindStringSubmatch(rest[0])
+	version := 0
+	if m != nil {
+		version, _ = strconv.Atoi(m[1])
+	}
+	if version < OldestAPIVersion || version > LatestAPIVersion {
+		s.count("unknown")
+		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
+		return
+	}
+	c := &call{w: w, r: r, version: version, base: "/services/data/" + rest[0], segs: rest[1:]}
+	endpoint, handler := s.route(c)
+	if s.intercept(w, r, endpoint, true) {
+		return
+	}
+	if !s.authenticate(c) {
+		return
+	}
+	handler(c)
+}
+
+// route picks the handler of a REST request and names its endpoint for the counters
+// and fault rules.
+func (s *Server) route(c *call) (string, func(*call)) {
+	segs, method := c.segs, c.r.Method
+	methods := func(allowed string, m map[string]func(*call)) func(*call) {
+		if h, ok := m[method]; ok {
+			return h
+		}
+		return func(c *call) {
+			s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+				Message: fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", method, allowed)})
+		}
+	}
+	n := len(segs)
+	switch {
+	case n == 0:
+		return "resources", methods("GET,HEAD", map[string]func(*call){"GET": s.serveResources, "HEAD": s.serveResources})
+	case n == 1 && segs[0] == "limits":
+		return "limits", methods("GET,HEAD", map[string]func(*call){"GET": s.serveLimits, "HEAD": s.serveLimits})
+	case n == 1 && (segs[0] == "query" || segs[0] == "queryAll"):
+		return "query", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQuery, "HEAD": s.serveQuery})
+	case n == 2 && (segs[0] == "query" || segs[0] == "queryAll"):
+		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
+	case n == 2 && segs[0] == "sobjects":
+		return "sobject.create", methods("POST", map[string]func(*call){"POST": s.serveCreate})
+	case n == 3 && segs[0] == "sobjects":
+		switch method {
+		case http.MethodPatch:
+			return "sobject.update", s.serveUpdate
+		case http.MethodDelete:
+			return "sobject.delete", s.serveDelete
+		}
+		return "sobject.get", methods("GET,HEAD,PATCH,DELETE", map[string]func(*call){"GET": s.serveGet, "HEAD": s.serveGet})
+	case n == 4 && segs[0] == "sobjects":
+		if method == http.MethodGet || method == http.MethodHead {
+			return "sobject.getByExternalId", s.serveGetByExternalID
+		}
+		return "sobject.upsert", methods("GET,HEAD,PATCH", map[string]func(*call){"PATCH": s.serveUpsert})
+	case n == 2 && segs[0] == "composite" && segs[1] == "sobjects":
+		if method == http.MethodPatch {
+			return "collections.update", s.serveCollectionsUpdate
+		}
+		return "collections.create", methods("POST,PATCH", map[string]func(*call){"POST": s.serveCollectionsCreate})
+	case n == 3 && segs[0] == "composite" && segs[1] == "sobjects":
+		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
+	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":
+		return "collections.upsert", methods("PATCH", map[string]func(*call){"PATCH": s.serveCollectionsUpsert})
+	}
+	return "unknown", func(c *call) {
+		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
+	}
+}
+
+// authenticate checks the bearer token and spends one call of the allowance. On
+// failure it answers and returns false.
+func (s *Server) authenticate(c *call) bool {
+	token, ok := bearerToken(c.r)
+	now := s.now()
+	s.mu.Lock()
+	sess, found := s.sessions[token]
+	if found && !now.Before(sess.expires) {
+		delete(s.sessions, token)
+		found = false
+	}
+	used := s.usage.used(now)
+	if !ok || !found {
+		c.limit = s.limitInfo(used)
+		s.mu.Unlock()
+		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusUnauthorized, Code: "INVALID_SESSION_ID", Message: "Session expired or invalid"})
+		return false
+	}
+	if used >= s.opts.APIMax {
+		c.limit = s.limitInfo(used)
+		s.mu.Unlock()
+		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusForbidden, Code: "REQUEST_LIMIT_EXCEEDED", Message: "TotalRequests Limit exceeded."})
+		return false
+	}
+	s.usage.add(now)
+	c.limit = s.limitInfo(used + 1)
+	c.user = sess.userID
+	s.mu.Unlock()
+	return true
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	for _, scheme := range []string{"Bearer ", "OAuth "} {
+		if len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) {
+			return strings.TrimSpace(h[len(scheme):]), true
+		}
+	}
+	return "", false
+}
+
+func (s *Server) limitInfo(used int64) string {
+	return fmt.Sprintf("api-usage=%d/%d", used, s.opts.APIMax)
+}
+
+// currentLimitInfo is the Sforce-Limit-Info of an answer that spent no call.
+func (s *Server) currentLimitInfo() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limitInfo(s.usage.used(s.now()))
+}
+
+const contentTypeJSON = "application/json;charset=UTF-8"
+
+// writeJSON answers with a JSON body. limit is the Sforce-Limit-Info value; "" leaves
+// the header out (the versions list and OAuth answers).
+func (s *Server) writeJSON(w http.ResponseWriter, limit string, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("sfsim: marshal answer: %v", err)) // our own types always marshal
+	}
+	s.writeRaw(w, limit, status, body)
+}
+
+func (s *Server) writeRaw(w http.ResponseWriter, limit string, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	if limit != "" {
+		h.Set("Sforce-Limit-Info", limit)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// wireError is one entry of a REST error array.
+type wireError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields,omitempty"`
+}
+
+// writeErrors answers with Salesforce's error array; the status is the first error's.
+func (s *Server) writeErrors(w http.ResponseWriter, limit string, errs ...apiError) {
+	if limit == "" {
+		limit = s.currentLimitInfo()
+	}
+	out := make([]wireError, len(errs))
+	for i, e := range errs {
+		out[i] = wireError{Message: e.Message, ErrorCode: e.Code, Fields: e.Fields}
+	}
+	s.writeJSON(w, limit, errs[0].Status, out)
+}
+
+// serveVersions lists every API version, oldest first, as /services/data/ does. It
+// needs no token and carries no Sforce-Limit-Info.
+func (s *Server) serveVersions(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writeJSON(w, "", http.StatusMethodNotAllowed, []wireError{{ErrorCode: "METHOD_NOT_ALLOWED",
+			Message: fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are GET,HEAD", r.Method)}})
+		return
+	}
+	type version struct {
+		Label   string `json:"label"`
+		URL     string `json:"url"`
+		Version string `json:"version"`
+	}
+	var out []version
+	for v := OldestAPIVersion; v <= LatestAPIVersion; v++ {
+		out = append(out, version{Label: releaseName(v), URL: fmt.Sprintf("/services/data/v%d.0", v), Version: fmt.Sprintf("%d.0", v)})
+	}
+	s.writeJSON(w, "", http.StatusOK, out)
+}
+
+// releaseName names the release of an API version: three releases a year, v20.0
+// being Winter '11.
+func releaseName(v int) string {
+	season := [...]string{"Winter", "Spring", "Summer"}[(v-20)%3]
+	return fmt.Sprintf("%s '%02d", season, 11+(v-20)/3)
+}
+
+func (s *Server) serveResources(c *call) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, name := range []string{"limits", "query", "queryAll", "sobjects", "composite"} {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%q", name, c.base+"/"+name)
+	}
+	b.WriteByte('}')
+	s.writeRaw(c.w, c.limit, http.StatusOK, b.Bytes())
+}
+
+// limitEntry is one entry of /limits.
+type limitEntry struct {
+	Max       int64 `json:"Max"`
+	Remaining int64 `json:"Remaining"`
+}
+
+func (s *Server) serveLimits(c *call) {
+	s.mu.Lock()
+	used := s.usage.used(s.now())
+	s.mu.Unlock()
+	full := func(n int64) limitEntry { return limitEntry{Max: n, Remaining: n} }
+	out := struct {
+		ConcurrentAsyncGetReportInstances limitEntry
+		ConcurrentSyncReportRuns          limitEntry
+		DailyApiRequests                  limitEntry
+		DailyAsyncApexExecutions          limitEntry
+		DailyBulkApiBatches               limitEntry
+		DailyBulkV2QueryFileStorageMB     limitEntry
+		DailyBulkV2QueryJobs              limitEntry
+		DataStorageMB                     limitEntry
+		FileStorageMB                     limitEntry
+	}{
+		ConcurrentAsyncGetReportInstances: full(200),
+		ConcurrentSyncReportRuns:          full(20),
+		DailyApiRequests:                  limitEntry{Max: s.opts.APIMax, Remaining: max(s.opts.APIMax-used, 0)},
+		DailyAsyncApexExecutions:          full(250000),
+		DailyBulkApiBatches:               full(15000),
+		DailyBulkV2QueryFileStorageMB:     full(976562),
+		DailyBulkV2QueryJobs:              full(10000),
+		DataStorageMB:                     limitEntry{Max: 1024, Remaining: 1019},
+		FileStorageMB:                     limitEntry{Max: 2048, Remaining: 2048},
+	}
+	s.writeJSON(c.w, c.limit, http.StatusOK, out)
+}
+
+// usage counts API calls per minute over a rolling 24 hours, plus the calls that
+// other integrations are said to have made.
+type usage struct {
+	minutes []minuteCount // oldest first
+	total   int64         // sum of minutes
+	other   int64
+}
+
+type minuteCount struct {
+	minute int64
+	n      int64
+}
+
+func (u *usage) prune(now time.Time) {
+	oldest := now.Add(-24*time.Hour).Unix() / 60
+	drop := 0
+	for drop < len(u.minutes) && u.minutes[drop].minute <= oldest {
+		u.total -= u.minutes[drop].n
+		drop++
+	}
+	u.minutes = u.minutes[drop:]
+}
+
+func (u *usage) used(now time.Time) int64 {
+	u.prune(now)
+	return u.total + u.other
+}
+
+func (u *usage) add(now time.Time) {
+	m := now.Unix() / 60
+	if k := len(u.minutes); k > 0 && u.minutes[k-1].minute == m {
+		u.minutes[k-1].n++
+	} else {
+		u.minutes = append(u.minutes, minuteCount{minute: m, n: 1})
+	}
+	u.total++
+}
