@@ -158,6 +158,29 @@ describe('JWT bearer', () => {
   });
 });
 
+describe('identity', () => {
+  it('answers the identity URL with the integration user', async () => {
+    const { conn, userInfo } = await connectWithClientCredentials();
+    const id = await conn.identity();
+    assert.equal(id.user_id, userInfo.id);
+    assert.equal(id.organization_id, userInfo.organizationId);
+    assert.equal(id.id, userInfo.url);
+    assert.equal(id.username, sim.username.toLowerCase());
+  });
+
+  it('lists the identity URL among the version\'s resources', async () => {
+    const { conn, userInfo } = await connectWithClientCredentials();
+    // A connection built from a bare token knows no identity URL: jsforce looks it up
+    // in GET /services/data/vNN.0.
+    const bare = new jsforce.Connection({
+      instanceUrl: conn.instanceUrl, accessToken: conn.accessToken, version: API_VERSION,
+    });
+    const id = await bare.identity();
+    assert.equal(id.user_id, userInfo.id);
+    assert.equal(id.organization_id, userInfo.organizationId);
+  });
+});
+
 describe('sessions', () => {
   it('answers an unknown access token with 401 INVALID_SESSION_ID', async () => {
     const conn = new jsforce.Connection({

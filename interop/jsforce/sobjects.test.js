@@ -63,6 +63,20 @@ describe('create and read', () => {
     assert.deepEqual(fields, { Username: 'single.one@interop.example', Email: 'single.one@interop.example' });
   });
 
+  it('retrieves several records in one Collections call, null for an unknown Id', async () => {
+    const seed = await conn.query(`SELECT Id FROM User WHERE Username = '${seedUsername(1)}'`);
+    const seedId = seed.records[0].Id;
+    const unknown = `005000000000002${idChecksum('005000000000002')}`;
+    const records = await users.retrieve([id, unknown, seedId], { fields: ['Username', 'IsActive'] });
+    assert.equal(records.length, 3);
+    assert.equal(records[1], null);
+    const strip = ({ attributes, Id, ...rest }) => ({ attributes, ...rest });
+    assert.deepEqual([records[0], records[2]].map(strip), [
+      { attributes: { type: 'User', url: recordUrl('User', id) }, Username: 'single.one@interop.example', IsActive: true },
+      { attributes: { type: 'User', url: recordUrl('User', seedId) }, Username: seedUsername(1), IsActive: true },
+    ]);
+  });
+
   it('updates it: 204, which jsforce turns into {id, success, errors}', async () => {
     const res = await users.update({ Id: id, Title: 'Engineer', Department: 'R&D' });
     assert.deepEqual(res, { id, success: true, errors: [] });
