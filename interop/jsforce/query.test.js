@@ -84,6 +84,11 @@ describe('paging', () => {
     assert.equal(new Set(res.records.map((r) => r.Id)).size, 2100);
   });
 
+  it('answers an empty result as done with no records', async () => {
+    const page = await conn.request(`/query?q=${encodeURIComponent("SELECT Id FROM User WHERE Username = 'nobody@interop.example'")}`);
+    assert.deepEqual(page, { totalSize: 0, done: true, records: [] });
+  });
+
   it('keeps totalSize of the whole result when LIMIT cuts it', async () => {
     const res = await conn.query(`${SEEDED} ORDER BY Username LIMIT 3`);
     assert.deepEqual(

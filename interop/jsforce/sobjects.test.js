@@ -205,6 +205,14 @@ describe('upsert by FederationIdentifier', () => {
     assert.deepEqual([r.records[0].Id, r.records[0].Department], [res.id, 'Ops']);
   });
 
+  it('answers an update with 204 before v46.0, which jsforce turns into {success, errors}', async () => {
+    const { conn: old } = await connectWithClientCredentials(undefined, '45.0');
+    const res = await old.sobject('User').upsert({ FederationIdentifier: 'fed-upsert-1', Title: 'Old API' }, 'FederationIdentifier');
+    assert.deepEqual(res, { success: true, errors: [] });
+    const r = await users.retrieve(id, { fields: ['Title'] });
+    assert.equal(r.Title, 'Old API');
+  });
+
   it('refuses an insert that misses required fields, writing nothing', async () => {
     const err = await rejection(users.upsert({ FederationIdentifier: 'fed-upsert-2', Title: 'X' }, 'FederationIdentifier'));
     assert.equal(err.errorCode, 'REQUIRED_FIELD_MISSING');
