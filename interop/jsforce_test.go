@@ -1,3 +1,5 @@
+//go:build unix
+
 package interop
 
 import (
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,9 +63,9 @@ func TestJsforce(t *testing.T) {
 		"--username", integrationID,
 		"--jwt-cert", certPath,
 	}
-	seeded := startSfsim(t, bin, append(common, "--seed", seedPath, "--api-max", strconv.Itoa(apiMax))...)
-	limited := startSfsim(t, bin, append(common, "--api-max", strconv.Itoa(limitedAPIMax))...)
-	expiring := startSfsim(t, bin, append(common, "--session-ttl", sessionTTL.String())...)
+	seeded := startSfsim(t, bin, slices.Concat(common, []string{"--seed", seedPath, "--api-max", strconv.Itoa(apiMax)}))
+	limited := startSfsim(t, bin, slices.Concat(common, []string{"--api-max", strconv.Itoa(limitedAPIMax)}))
+	expiring := startSfsim(t, bin, slices.Concat(common, []string{"--session-ttl", sessionTTL.String()}))
 
 	files, err := filepath.Glob(filepath.Join("jsforce", "*.test.js"))
 	if err != nil || len(files) == 0 {
@@ -79,6 +82,10 @@ func TestJsforce(t *testing.T) {
 	args := append([]string{"--test", "--test-reporter=spec", "--test-concurrency=" + strconv.Itoa(len(files))}, files...)
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = "jsforce"
+	// node runs each file in a child process that shares our output pipe: on timeout,
+	// kill the whole process group so that the pipe closes and the test ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Env = append(os.Environ(),
 		"SFSIM_URL="+seeded,
 		"SFSIM_CLIENT_ID="+clientID,
@@ -271,7 +278,7 @@ func writeSeed(t *testing.T, dir string) string {
 // startSfsim starts the sfsim binary with args and returns the base URL it prints on
 // its first stdout line. It stops the process with SIGTERM when the test ends, expects
 // a clean exit, and logs sfsim's output if the test failed.
-func startSfsim(t *testing.T, bin string, args ...string) string {
+func startSfsim(t *testing.T, bin string, args []string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	var logs lockedBuffer
