@@ -9,6 +9,7 @@
 //	POST /services/oauth2/token                       client_credentials and JWT bearer
 //	GET  /services/data/                               the versions list (v20.0 to v67.0)
 //	GET  /services/data/vNN.0/limits
+//	GET  /services/data/vNN.0/sobjects[/{type}/describe]      describe (the fields clients read)
 //	GET  /services/data/vNN.0/query?q=SOQL             also queryAll; paged by nextRecordsUrl
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User
@@ -63,8 +64,9 @@
 // SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
 // under /__sim/ (see Server.serveControl's list). A FaultRule answers the next
 // matching requests with a Salesforce error, a raw body (an HTML page, an empty
-// array), a dropped connection or a delay; Options.FaultRate adds random faults from
-// a seeded generator.
+// array), a connection dropped before the request is handled or after (the write
+// happens, the answer is lost), or a delay; Options.FaultRate adds random faults from
+// a seeded generator. Faulted requests spend no API allowance.
 //
 // # Trying it
 //

@@ -9,7 +9,8 @@ import (
 
 // Fault is what an injected failure does to a request. Exactly one of its forms is
 // used: a Salesforce error (ErrorCode set), a raw body (Body or Status without
-// ErrorCode), a dropped connection (Drop), or only a delay (Latency, after which the
+// ErrorCode), a connection dropped before the request is handled (Drop) or after it
+// was handled, its answer lost (DropAfter), or only a delay (Latency, after which the
 // request proceeds normally unless another form is set).
 type Fault struct {
 	Status      int           `json:"status,omitempty"`
@@ -18,6 +19,7 @@ type Fault struct {
 	Body        string        `json:"body,omitempty"`
 	ContentType string        `json:"contentType,omitempty"`
 	Drop        bool          `json:"drop,omitempty"`
+	DropAfter   bool          `json:"dropAfter,omitempty"`
 	Latency     time.Duration `json:"latency,omitempty"`
 }
 
@@ -48,8 +50,12 @@ func RawFault(status int, contentType, body string) Fault {
 	return Fault{Status: status, ContentType: contentType, Body: body}
 }
 
-// DropFault closes the connection without an answer.
+// DropFault closes the connection without an answer, before handling the request.
 func DropFault() Fault { return Fault{Drop: true} }
+
+// LostAnswerFault handles the request (a write takes effect) and then closes the
+// connection without the answer, as a network failure after the fact would.
+func LostAnswerFault() Fault { return Fault{DropAfter: true} }
 
 // LatencyFault delays the request, which then proceeds.
 func LatencyFault(d time.Duration) Fault { return Fault{Latency: d} }
@@ -57,10 +63,11 @@ func LatencyFault(d time.Duration) Fault { return Fault{Latency: d} }
 // FaultRule injects a fault into matching requests: after Skip matching requests
 // pass, the next Count (at least 1) get Fault. Empty matchers match everything.
 type FaultRule struct {
-	// Endpoint names the kind of request: token, versions, resources, limits, query,
-	// queryMore, sobject.create, sobject.get, sobject.getByExternalId, sobject.update,
-	// sobject.delete, sobject.upsert, collections.create, collections.update,
-	// collections.upsert, unknown.
+	// Endpoint names the kind of request: token, identity, versions, resources,
+	// limits, describeGlobal, describe, query, queryMore, sobject.create, sobject.get,
+	// sobject.getByExternalId, sobject.update, sobject.delete, sobject.upsert,
+	// collections.create, collections.update, collections.upsert,
+	// collections.retrieve, unknown.
 	Endpoint   string `json:"endpoint,omitempty"`
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`
@@ -125,26 +132,29 @@ func (s *Server) pickFault(r *http.Request, endpoint string, rest bool) (Fault, 
 }
 
 // intercept counts a request, applies the configured latency and any fault. It
-// returns true when the request was answered (or dropped) here.
-func (s *Server) intercept(w http.ResponseWriter, r *http.Request, endpoint string, rest bool) bool {
+// returns true when the request was answered (or dropped) here; otherwise the writer
+// to answer through, which swallows the answer of a DropAfter fault.
+func (s *Server) intercept(w http.ResponseWriter, r *http.Request, endpoint string, rest bool) (http.ResponseWriter, bool) {
 	s.count(endpoint)
 	if !sleep(r.Context(), s.opts.Latency) {
-		return true
+		return w, true
 	}
 	f, ok := s.pickFault(r, endpoint, rest)
 	if !ok {
-		return false
+		return w, false
 	}
 	if !sleep(r.Context(), f.Latency) {
-		return true
+		return w, true
 	}
 	switch {
 	case f.Drop:
 		// net/http closes the connection without an answer on this panic.
 		panic(http.ErrAbortHandler)
+	case f.DropAfter:
+		return &lostAnswer{header: http.Header{}}, false
 	case f.ErrorCode != "":
 		s.writeErrors(w, "", apiError{Status: f.Status, Code: f.ErrorCode, Message: f.Message})
-		return true
+		return w, true
 	case f.Status != 0 || f.Body != "":
 		status := f.Status
 		if status == 0 {
@@ -155,10 +165,18 @@ func (s *Server) intercept(w http.ResponseWriter, r *http.Request, endpoint stri
 		}
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(f.Body))
-		return true
+		return w, true
 	}
-	return false
+	return w, false
 }
+
+// lostAnswer swallows the answer to a request that a DropAfter fault processes but
+// never answers.
+type lostAnswer struct{ header http.Header }
+
+func (l *lostAnswer) Header() http.Header         { return l.header }
+func (l *lostAnswer) Write(p []byte) (int, error) { return len(p), nil }
+func (l *lostAnswer) WriteHeader(int)             {}
 
 // sleep waits for d unless the request is cancelled first; it reports whether the
 // whole delay passed.

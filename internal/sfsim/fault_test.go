@@ -240,3 +240,21 @@ func mustUser(t *testing.T, s *Server, username string) string {
 	}
 	return u.ID
 }
+
+func TestLostAnswer(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.sim.InjectFault(FaultRule{Endpoint: "sobject.create", Fault: LostAnswerFault()})
+	resp, err := h.send("POST", testVersion+"/sobjects/User", h.newUser("lost@acme.example.com"))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer %d, want a dropped connection", resp.StatusCode)
+	}
+	if _, ok := h.sim.User("lost@acme.example.com"); !ok {
+		t.Fatal("the write behind the lost answer did not happen")
+	}
+	// A blind retry meets the user it created.
+	status, _, body := h.do("POST", testVersion+"/sobjects/User", h.newUser("lost@acme.example.com"))
+	if status != 400 || !cmp.Equal(errorCodes(t, body), []string{"DUPLICATE_USERNAME"}) {
+		t.Errorf("retry: %d %s", status, body)
+	}
+}

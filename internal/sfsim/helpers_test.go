@@ -140,16 +140,6 @@ func readResponse(t *testing.T, resp *http.Response) (int, http.Header, []byte) 
 	return resp.StatusCode, resp.Header, data
 }
 
-// decodeJSON decodes a body into a generic value.
-func decodeJSON(t *testing.T, body []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("body %q is not JSON: %v", body, err)
-	}
-	return v
-}
-
 // errorCodes extracts the errorCode of each entry of a REST error array.
 func errorCodes(t *testing.T, body []byte) []string {
 	t.Helper()

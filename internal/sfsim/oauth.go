@@ -83,9 +83,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			fail(code, description)
 			return
 		}
-	case "":
-		fail("unsupported_grant_type", "grant type not supported")
-		return
 	default:
 		fail("unsupported_grant_type", "grant type not supported")
 		return
@@ -97,6 +94,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	token := s.org.id[:15] + "!AQ" + strings.ReplaceAll(rand.Text()+rand.Text()+rand.Text(), "=", "")
 	s.mu.Lock()
+	for t, sess := range s.sessions {
+		if !now.Before(sess.expires) {
+			delete(s.sessions, t)
+		}
+	}
 	s.sessions[token] = session{userID: userID, expires: now.Add(s.opts.SessionTTL)}
 	s.mu.Unlock()
 	base := baseURL(r)

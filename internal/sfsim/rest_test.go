@@ -188,7 +188,54 @@ func TestResources(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil || status != 200 {
 		t.Fatalf("status %d body %s", status, body)
 	}
-	if got["query"] != "/services/data/v60.0/query" || got["limits"] != "/services/data/v60.0/limits" {
+	if got["query"] != "/services/data/v60.0/query" || got["limits"] != "/services/data/v60.0/limits" ||
+		got["identity"] != h.http.URL+"/id/"+h.sim.OrgID()+"/"+h.sim.IntegrationUserID() {
 		t.Errorf("resources %v", got)
+	}
+	// jsforce follows the identity URL with ?format=json.
+	req, _ := http.NewRequest("GET", got["identity"]+"?format=json", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := readResponse(t, resp); status != 200 || !strings.Contains(string(body), `"user_id":"`+h.sim.IntegrationUserID()+`"`) {
+		t.Errorf("identity: %d %s", status, body)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	h := newHarness(t, Options{})
+	status, _, body := h.do("GET", testVersion+"/sobjects", nil)
+	var global struct {
+		Sobjects []describeObject `json:"sobjects"`
+	}
+	if err := json.Unmarshal(body, &global); err != nil || status != 200 || len(global.Sobjects) != 7 {
+		t.Fatalf("describe global: %d %s", status, body)
+	}
+	status, _, body = h.do("GET", testVersion+"/sobjects/User/describe", nil)
+	var user describeObject
+	if err := json.Unmarshal(body, &user); err != nil || status != 200 || user.KeyPrefix != "005" || !user.Createable {
+		t.Fatalf("describe User: %d %.300s", status, body)
+	}
+	byName := map[string]describeField{}
+	for _, f := range user.Fields {
+		byName[f.Name] = f
+	}
+	profile := "Profile"
+	want := map[string]describeField{
+		"Alias":     {Name: "Alias", Label: "Alias", Type: "string", Length: 8, Createable: true, Updateable: true, ReferenceTo: []string{}},
+		"ProfileId": {Name: "ProfileId", Label: "Profile ID", Type: "reference", Length: 18, Createable: true, Updateable: true, ReferenceTo: []string{"Profile"}, Relationship: &profile},
+		"UserType":  {Name: "UserType", Label: "User Type", Type: "picklist", Length: 40, Nillable: true, ReferenceTo: []string{}},
+		"IsActive":  {Name: "IsActive", Label: "Active", Type: "boolean", Createable: true, Updateable: true, ReferenceTo: []string{}},
+		"Username":  {Name: "Username", Label: "Username", Type: "string", Length: 80, Createable: true, Updateable: true, IDLookup: true, Unique: true, ReferenceTo: []string{}},
+	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, byName[name]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	if status, _, _ := h.do("GET", testVersion+"/sobjects/Nope/describe", nil); status != 404 {
+		t.Errorf("unknown object: %d", status)
 	}
 }

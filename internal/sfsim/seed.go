@@ -1,6 +1,7 @@
 package sfsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ const (
 // ParseSeed reads a seed document, refusing unknown keys so that a typo is not
 // silently ignored.
 func ParseSeed(data []byte) (*Seed, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var s Seed
 	if err := dec.Decode(&s); err != nil {

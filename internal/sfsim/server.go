@@ -20,16 +20,29 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultClientID        = "sfsim-client-id"
-	DefaultClientSecret    = "sfsim-client-secret"
-	DefaultUsername        = "integration@sfsim.example.com"
-	DefaultAPIMax          = 100000
-	DefaultSessionTTL      = 2 * time.Hour
-	DefaultMaxBodyBytes    = 4 << 20
-	DefaultQueryBatchSize  = 2000
-	MinQueryBatchSize      = 200
-	LatestAPIVersion       = 67 // Summer '26
-	OldestAPIVersion       = 20 // Winter '11
+	DefaultClientID     = "sfsim-client-id"
+	DefaultClientSecret = "sfsim-client-secret"
+	DefaultUsername     = "integration@sfsim.example.com"
+	DefaultAPIMax       = 100000
+	DefaultSessionTTL   = 2 * time.Hour
+	DefaultMaxBodyBytes = 4 << 20
+)
+
+// The API versions the simulator accepts in paths: v20.0 (Winter '11) to v67.0
+// (Summer '26). Others get 404 NOT_FOUND, as Salesforce answers for unknown versions.
+const (
+	OldestAPIVersion = 20
+	LatestAPIVersion = 67
+)
+
+// Query page sizes: Sforce-Query-Options batchSize is bounded to this range, and the
+// default is the maximum.
+const (
+	MinQueryBatchSize     = 200
+	DefaultQueryBatchSize = 2000
+)
+
+const (
 	collectionsRecordLimit = 200
 	maxOpenCursors         = 256
 	cursorIdleTimeout      = 15 * time.Minute
@@ -196,58 +209,61 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Duration("took", time.Since(start)))
 	}()
-	path := r.URL.Path
-	if strings.HasPrefix(path, "/__sim/") {
+	if strings.HasPrefix(r.URL.Path, "/__sim/") {
 		s.serveControl(w, r)
 		return
 	}
+	endpoint, rest, handle := s.dispatch(r)
+	w, answered := s.intercept(w, r, endpoint, rest)
+	if answered {
+		return
+	}
+	handle(w)
+	if _, lost := w.(*lostAnswer); lost {
+		// net/http closes the connection without an answer on this panic.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// dispatch names the endpoint of a request for the counters and fault rules, says
+// whether it is a REST call under /services/data/vNN.0, and returns its handler.
+func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle func(http.ResponseWriter)) {
+	path := r.URL.Path
 	if len(path) > 1 {
 		path = strings.TrimSuffix(path, "/")
 	}
+	notFound := func(w http.ResponseWriter) {
+		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
+	}
 	switch {
 	case path == "/services/oauth2/token":
-		if s.intercept(w, r, "token", false) {
-			return
-		}
-		s.serveToken(w, r)
-		return
+		return "token", false, func(w http.ResponseWriter) { s.serveToken(w, r) }
 	case strings.HasPrefix(path, "/id/"):
-		if s.intercept(w, r, "identity", false) {
-			return
+		return "identity", false, func(w http.ResponseWriter) {
+			s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
 		}
-		s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
-		return
 	case path == "/services/data":
-		if s.intercept(w, r, "versions", false) {
-			return
-		}
-		s.serveVersions(w, r)
-		return
+		return "versions", false, func(w http.ResponseWriter) { s.serveVersions(w, r) }
 	case !strings.HasPrefix(path, "/services/data/"):
-		s.count("unknown")
-		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
-		return
+		return "unknown", false, notFound
 	}
-	rest := strings.Split(strings.TrimPrefix(path, "/services/data/"), "/")
-	m := versionSegment.FindStringSubmatch(rest[0])
+	segs := strings.Split(strings.TrimPrefix(path, "/services/data/"), "/")
+	m := versionSegment.FindStringSubmatch(segs[0])
 	version := 0
 	if m != nil {
 		version, _ = strconv.Atoi(m[1])
 	}
 	if version < OldestAPIVersion || version > LatestAPIVersion {
-		s.count("unknown")
-		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
-		return
+		return "unknown", false, notFound
 	}
-	c := &call{w: w, r: r, version: version, base: "/services/data/" + rest[0], segs: rest[1:]}
+	c := &call{r: r, version: version, base: "/services/data/" + segs[0], segs: segs[1:]}
 	endpoint, handler := s.route(c)
-	if s.intercept(w, r, endpoint, true) {
-		return
+	return endpoint, true, func(w http.ResponseWriter) {
+		c.w = w
+		if s.authenticate(c) {
+			handler(c)
+		}
 	}
-	if !s.authenticate(c) {
-		return
-	}
-	handler(c)
 }
 
 // route picks the handler of a REST request and names its endpoint for the counters
@@ -273,6 +289,10 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "query", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQuery, "HEAD": s.serveQuery})
 	case n == 2 && (segs[0] == "query" || segs[0] == "queryAll"):
 		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
+	case n == 1 && segs[0] == "sobjects":
+		return "describeGlobal", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribeGlobal, "HEAD": s.serveDescribeGlobal})
+	case n == 3 && segs[0] == "sobjects" && segs[2] == "describe":
+		return "describe", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribe, "HEAD": s.serveDescribe})
 	case n == 2 && segs[0] == "sobjects":
 		return "sobject.create", methods("POST", map[string]func(*call){"POST": s.serveCreate})
 	case n == 3 && segs[0] == "sobjects":
@@ -423,14 +443,13 @@ func releaseName(v int) string {
 	return fmt.Sprintf("%s '%02d", season, 11+(v-20)/3)
 }
 
+// serveResources lists the resources of a version: relative paths, and the absolute
+// identity URL of the token's user (jsforce's identity() reads it from here).
 func (s *Server) serveResources(c *call) {
 	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, name := range []string{"limits", "query", "queryAll", "sobjects", "composite"} {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:%q", name, c.base+"/"+name)
+	fmt.Fprintf(&b, `{"identity":%q`, baseURL(c.r)+"/id/"+s.org.id+"/"+c.user)
+	for _, name := range []string{"limits", "query", "queryAll", "sobjects", "composite"} {
+		fmt.Fprintf(&b, ",%q:%q", name, c.base+"/"+name)
 	}
 	b.WriteByte('}')
 	s.writeRaw(c.w, c.limit, http.StatusOK, b.Bytes())
