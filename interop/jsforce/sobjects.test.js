@@ -283,6 +283,46 @@ describe('freezing', () => {
   });
 });
 
+describe('describe', () => {
+  it('describes User with the field types and lengths clients read', async () => {
+    const d = await users.describe();
+    assert.equal(d.name, 'User');
+    assert.equal(d.keyPrefix, '005');
+    const field = (name) => {
+      const f = d.fields.find((x) => x.name === name);
+      assert.ok(f, `no field ${name}`);
+      return f;
+    };
+    const pick = (name, keys) => Object.fromEntries(keys.map((k) => [k, field(name)[k]]));
+    assert.deepEqual(pick('Id', ['type', 'length']), { type: 'id', length: 18 });
+    assert.deepEqual(pick('Username', ['type', 'length', 'idLookup']), { type: 'string', length: 80, idLookup: true });
+    assert.deepEqual(pick('Email', ['type', 'length', 'idLookup']), { type: 'email', length: 128, idLookup: true });
+    assert.deepEqual(pick('Alias', ['type', 'length']), { type: 'string', length: 8 });
+    assert.deepEqual(pick('FederationIdentifier', ['type', 'length', 'idLookup']), { type: 'string', length: 512, idLookup: true });
+    assert.deepEqual(pick('ProfileId', ['type', 'referenceTo', 'relationshipName']), { type: 'reference', referenceTo: ['Profile'], relationshipName: 'Profile' });
+    assert.deepEqual(pick('IsActive', ['type']), { type: 'boolean' });
+    assert.deepEqual(pick('TimeZoneSidKey', ['type']), { type: 'picklist' });
+    assert.deepEqual(pick('CreatedDate', ['type', 'createable', 'updateable']), { type: 'datetime', createable: false, updateable: false });
+  });
+
+  it('lists User in the global describe', async () => {
+    const g = await conn.describeGlobal();
+    const user = g.sobjects.find((o) => o.name === 'User');
+    assert.ok(user, 'User not listed');
+    assert.equal(user.keyPrefix, '005');
+  });
+
+  it('retrieves several records with every field, as jsforce does after a describe', async () => {
+    const seed = await conn.query(`SELECT Id FROM User WHERE Username IN ('${seedUsername(1)}', '${seedUsername(2)}') ORDER BY Username`);
+    const ids = seed.records.map((r) => r.Id);
+    const records = await users.retrieve(ids);
+    assert.deepEqual(records.map((r) => [r.Id, r.Username, r.FederationIdentifier]), [
+      [ids[0], seedUsername(1), seedFederationId(1)],
+      [ids[1], seedUsername(2), seedFederationId(2)],
+    ]);
+  });
+});
+
 describe('versions', () => {
   it('lists API versions without Sforce-Limit-Info', async () => {
     conn.limitInfo = {};
