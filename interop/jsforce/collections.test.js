@@ -4,7 +4,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SEED_PROFILE, assertId, assertRestError, connectWithClientCredentials, newUser, profileId,
+  SEED_PROFILE, assertRestError, assertSaved, connectWithClientCredentials, newUser, profileId,
   rejection, seedFederationId, seedUsername,
 } from './lib.js';
 
@@ -64,8 +64,7 @@ describe('create, allOrNone false', () => {
   });
 
   it('creates the valid record', () => {
-    assert.deepEqual({ ...results[0], id: undefined }, { id: undefined, success: true, errors: [] });
-    assertId(results[0].id, '005');
+    assertSaved(results[0], '005');
   });
 
   it('refuses the duplicate Username with a DUPLICATE_USERNAME statusCode', () => {
@@ -191,8 +190,7 @@ describe('upsert by FederationIdentifier', () => {
       { FederationIdentifier: seedFederationId(24), Title: 'Upserted' },
     ], 'FederationIdentifier', { allOrNone: false });
     assert.equal(results.length, 2);
-    assert.deepEqual({ ...results[0], id: undefined }, { id: undefined, success: true, errors: [], created: true });
-    assertId(results[0].id, '005');
+    assertSaved(results[0], '005', { created: true });
     const seededUser = await conn.query(`SELECT Id, Title FROM User WHERE Username = '${seedUsername(24)}'`);
     assert.deepEqual(results[1], { id: seededUser.records[0].Id, success: true, errors: [], created: false });
     assert.equal(seededUser.records[0].Title, 'Upserted');

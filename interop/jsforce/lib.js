@@ -102,6 +102,15 @@ export function assertId(id, prefix) {
   assert.equal(id.slice(15), idChecksum(id.slice(0, 15)), `Id ${id} has a wrong checksum suffix`);
 }
 
+// assertSaved checks a successful save result: a valid Id with the given prefix, no
+// errors, and exactly the other keys of want (e.g. created). It returns the Id.
+export function assertSaved(result, prefix, want = {}) {
+  const { id, ...rest } = result;
+  assertId(id, prefix);
+  assert.deepEqual(rest, { success: true, errors: [], ...want });
+  return id;
+}
+
 // DATETIME is the shape of every datetime in a REST answer.
 export const DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/;
 

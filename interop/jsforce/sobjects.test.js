@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  API_VERSION, DATETIME, SEED_PROFILE, assertId, assertRestError, connectWithClientCredentials,
+  API_VERSION, DATETIME, SEED_PROFILE, assertId, assertRestError, assertSaved, connectWithClientCredentials,
   idChecksum, newUser, profileId, recordUrl, rejection, seedFederationId, seedUsername,
 } from './lib.js';
 
@@ -27,11 +27,7 @@ describe('create and read', () => {
 
   it('creates a user: 201 {id, success, errors}', async () => {
     const res = await users.create(newUser(profile, 'single.one', { Username: 'Single.One@Interop.Example' }));
-    assert.deepEqual(Object.keys(res).sort(), ['errors', 'id', 'success']);
-    assert.equal(res.success, true);
-    assert.deepEqual(res.errors, []);
-    assertId(res.id, '005');
-    id = res.id;
+    id = assertSaved(res, '005');
   });
 
   it('retrieves it by 18-character Id, Username lower-cased and defaults filled', async () => {
@@ -185,10 +181,7 @@ describe('upsert by FederationIdentifier', () => {
   it('creates when nothing matches: 201 created true', async () => {
     const { FederationIdentifier, ...rest } = newUser(profile, 'upsert.one', { FederationIdentifier: 'fed-upsert-1' });
     const res = await users.upsert({ FederationIdentifier, ...rest }, 'FederationIdentifier');
-    assert.deepEqual(Object.keys(res).sort(), ['created', 'errors', 'id', 'success']);
-    assert.deepEqual({ ...res, id: undefined }, { id: undefined, success: true, errors: [], created: true });
-    assertId(res.id, '005');
-    id = res.id;
+    id = assertSaved(res, '005', { created: true });
   });
 
   it('updates when one matches: 200 created false', async () => {
@@ -253,13 +246,13 @@ describe('org rules from the seed', () => {
   it('counts license seats: LICENSE_LIMIT_EXCEEDED when full, freed by deactivation', async () => {
     const oneSeat = await profileId(conn, 'Interop One Seat User');
     const first = await users.create(newUser(oneSeat, 'seat.one'));
-    assert.equal(first.success, true);
+    assertSaved(first, '005');
     const err = await rejection(users.create(newUser(oneSeat, 'seat.two')));
     assertRestError(err, { errorCode: 'LICENSE_LIMIT_EXCEEDED', message: 'License Limit Exceeded' });
 
     await users.update({ Id: first.id, IsActive: false });
     const second = await users.create(newUser(oneSeat, 'seat.two'));
-    assert.equal(second.success, true);
+    assertSaved(second, '005');
     const back = await rejection(users.update({ Id: first.id, IsActive: true }));
     assertRestError(back, { errorCode: 'LICENSE_LIMIT_EXCEEDED' });
   });
