@@ -175,6 +175,52 @@ describe('validation on create', () => {
   });
 });
 
+describe('bad requests', () => {
+  let seedId;
+  before(async () => {
+    const res = await conn.query(`SELECT Id FROM User WHERE Username = '${seedUsername(12)}'`);
+    seedId = res.records[0].Id;
+  });
+
+  it('answers a body that is not JSON with JSON_PARSER_ERROR', async () => {
+    const err = await rejection(conn.request({
+      method: 'POST', url: '/sobjects/User', body: '{not json', headers: { 'content-type': 'application/json' },
+    }));
+    assertRestError(err, { errorCode: 'JSON_PARSER_ERROR' });
+  });
+
+  it('answers a value of the wrong JSON type with JSON_PARSER_ERROR', async () => {
+    const err = await rejection(users.update({ Id: seedId, IsActive: 'yes' }));
+    assertRestError(err, { errorCode: 'JSON_PARSER_ERROR' });
+  });
+
+  it('refuses to write a read-only field with INVALID_FIELD_FOR_INSERT_UPDATE', async () => {
+    const err = await rejection(users.update({ Id: seedId, CreatedDate: '2020-01-01T00:00:00.000+0000' }));
+    assertRestError(err, { errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE', message: /CreatedDate/, fields: ['CreatedDate'] });
+  });
+
+  it('refuses an unknown field on update with INVALID_FIELD', async () => {
+    const err = await rejection(users.update({ Id: seedId, Shoesize__c: 44 }));
+    assertRestError(err, { errorCode: 'INVALID_FIELD', message: /Shoesize__c/ });
+  });
+
+  it('answers a query on an unknown object with INVALID_TYPE', async () => {
+    const err = await rejection(conn.query('SELECT Id FROM Spaceship'));
+    assertRestError(err, { errorCode: 'INVALID_TYPE', message: /sObject type 'Spaceship' is not supported/ });
+  });
+
+  it('answers an unknown sObject resource with NOT_FOUND', async () => {
+    const err = await rejection(conn.sobject('Spaceship').create({ Name: 'x' }));
+    assertRestError(err, { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' });
+  });
+
+  it('left the user untouched', async () => {
+    const r = await users.retrieve(seedId, { fields: ['IsActive', 'CreatedDate'] });
+    assert.equal(r.IsActive, true);
+    assert.notEqual(r.CreatedDate, '2020-01-01T00:00:00.000+0000');
+  });
+});
+
 describe('upsert by FederationIdentifier', () => {
   let id;
 
