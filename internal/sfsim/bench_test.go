@@ -50,7 +50,7 @@ func BenchmarkFullRead100k(b *testing.B) {
 	if _, err := sim.AddUsers(benchUsers(100000)...); err != nil {
 		b.Fatal(err)
 	}
-	sim.sessions["bench"] = session{userID: sim.integration, expires: sim.now().AddDate(1, 0, 0)}
+	sim.sessions["bench"] = session{userID: sim.IntegrationUserID(), expires: sim.now().AddDate(1, 0, 0)}
 	q := testVersion + "/query?q=" + url.QueryEscape("SELECT Id, Username, FirstName, LastName, Email, IsActive, FederationIdentifier, Department, Profile.Name, SystemModstamp FROM User")
 	get := func(target string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "http://sfsim.test"+target, nil)

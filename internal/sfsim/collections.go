@@ -242,32 +242,15 @@ func (s *Server) serveCollectionsUpsert(c *call) {
 		if value == "" {
 			return saveResult{}, nil, []apiError{badRequest("MISSING_ARGUMENT", fd.name+" not specified", fd.name)}
 		}
-		matches := s.org.usersByField(field, value)
-		switch len(matches) {
-		case 0:
-			if fd.name == "Id" {
-				return saveResult{}, nil, []apiError{badRequest("INVALID_CROSS_REFERENCE_KEY", msgInvalidCrossRef, "Id")}
+		res, undo, matches, errs := s.org.upsert(field, value, values, w)
+		if len(matches) > 1 {
+			ids := make([]string, len(matches))
+			for k, m := range matches {
+				ids[k] = m.id()
 			}
-			r, undo, errs := s.org.createUser(values, w)
-			if errs != nil {
-				return saveResult{}, nil, errs
-			}
-			created := true
-			return saveResult{ID: r.id(), Success: true, Errors: []recordError{}, Created: &created}, undo, nil
-		case 1:
-			delete(values, field)
-			undo, errs := s.org.updateUser(matches[0], values, w)
-			if errs != nil {
-				return saveResult{ID: matches[0].id()}, nil, errs
-			}
-			created := false
-			return saveResult{ID: matches[0].id(), Success: true, Errors: []recordError{}, Created: &created}, undo, nil
+			errs = []apiError{badRequest("DUPLICATE_EXTERNAL_ID", fmt.Sprintf(
+				"%s: more than one record found for external id field: [%s]", fd.name, strings.Join(ids, ", ")), fd.name)}
 		}
-		ids := make([]string, len(matches))
-		for k, m := range matches {
-			ids[k] = m.id()
-		}
-		return saveResult{}, nil, []apiError{badRequest("DUPLICATE_EXTERNAL_ID", fmt.Sprintf(
-			"%s: more than one record found for external id field: [%s]", fd.name, strings.Join(ids, ", ")), fd.name)}
+		return res, undo, errs
 	})
 }

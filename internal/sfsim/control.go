@@ -118,7 +118,7 @@ func (s *Server) idByName(d *objectDef, name string) (string, bool) {
 func (s *Server) OrgID() string { return s.org.id }
 
 // IntegrationUserID is the Id of the user tokens act as.
-func (s *Server) IntegrationUserID() string { return s.integration }
+func (s *Server) IntegrationUserID() string { return s.org.integrationUser }
 
 // AddBlocker makes a user impossible to deactivate for the given reason, which
 // completes "You cannot deactivate a user who is ..." (see the Blocker constants).
@@ -225,7 +225,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch route := r.Method + " " + path; {
 	case route == "GET state":
 		used, limit := s.APIUsage()
-		ok(controlState{OrgID: s.OrgID(), IntegrationUserID: s.integration, APIUsage: used, APIMax: limit,
+		ok(controlState{OrgID: s.OrgID(), IntegrationUserID: s.IntegrationUserID(), APIUsage: used, APIMax: limit,
 			Users: s.UserCount(), Calls: s.Calls()})
 	case route == "POST faults":
 		var rule FaultRule

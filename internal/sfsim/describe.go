@@ -36,13 +36,6 @@ type describeObject struct {
 	Fields       []describeField   `json:"fields,omitempty"`
 }
 
-// Fields whose describe type is more specific than their kind says.
-var (
-	picklistFields = []string{"TimeZoneSidKey", "LocaleSidKey", "EmailEncodingKey", "LanguageLocaleKey", "UserType"}
-	phoneFields    = []string{"Phone", "MobilePhone"}
-	lookupFields   = []string{"Id", "Username", "Email", "FederationIdentifier", "CommunityNickname"}
-)
-
 func (s *Server) describe(d *objectDef, base string, withFields bool) describeObject {
 	url := base + "/sobjects/" + d.name
 	out := describeObject{
@@ -83,15 +76,16 @@ func (s *Server) describe(d *objectDef, base string, withFields bool) describeOb
 			f.Type = "datetime"
 		case fd.kind == kindDate:
 			f.Type = "date"
-		case slices.Contains(picklistFields, fd.name):
+		case fd.name == "TimeZoneSidKey" || fd.name == "LocaleSidKey" || fd.name == "EmailEncodingKey" ||
+			fd.name == "LanguageLocaleKey" || fd.name == "UserType":
 			f.Type = "picklist"
-		case slices.Contains(phoneFields, fd.name):
+		case fd.name == "Phone" || fd.name == "MobilePhone":
 			f.Type = "phone"
 		default:
 			f.Type = "string"
 		}
 		if d == s.schema.user {
-			f.IDLookup = slices.Contains(lookupFields, fd.name)
+			_, _, f.IDLookup = s.externalIDField(fd.name)
 			f.Unique = fd.name == "Username" || fd.name == "FederationIdentifier" || fd.name == "CommunityNickname"
 		}
 		out.Fields = append(out.Fields, f)

@@ -75,4 +75,8 @@
 //	     -d client_secret=sfsim-client-secret http://127.0.0.1:8080/services/oauth2/token
 //	curl -s -H "Authorization: Bearer $TOKEN" \
 //	     'http://127.0.0.1:8080/services/data/v67.0/query?q=SELECT+Id,Username,Profile.Name+FROM+User'
+//	# the next two creates get UNABLE_TO_LOCK_ROW; then look at the counters
+//	curl -s -d '{"endpoint":"sobject.create","count":2,"fault":{"status":500,"errorCode":"UNABLE_TO_LOCK_ROW","message":"unable to obtain exclusive access to this record"}}' \
+//	     http://127.0.0.1:8080/__sim/faults
+//	curl -s http://127.0.0.1:8080/__sim/state
 package sfsim

@@ -20,7 +20,7 @@ func newFuzzServer(t testing.TB) *fuzzServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.sessions["fuzz"] = session{userID: sim.integration, expires: sim.now().AddDate(1, 0, 0)}
+	sim.sessions["fuzz"] = session{userID: sim.IntegrationUserID(), expires: sim.now().AddDate(1, 0, 0)}
 	if _, err := sim.AddUsers(SeedUser{Username: "existing@acme.example.com", LastName: "Existing", FederationIdentifier: "F1"}); err != nil {
 		t.Fatal(err)
 	}

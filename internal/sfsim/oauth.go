@@ -75,7 +75,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			fail("invalid_client", "invalid client credentials")
 			return
 		}
-		userID = s.integration
+		userID = s.org.integrationUser
 	case grantJWTBearer:
 		var code, description string
 		userID, code, description = s.checkAssertion(r, form.Get("assertion"))
@@ -177,7 +177,7 @@ func (s *Server) checkAssertion(r *http.Request, assertion string) (userID, code
 		userID = u.id()
 	}
 	s.mu.Unlock()
-	if userID != s.integration {
+	if userID != s.org.integrationUser {
 		return "", "invalid_grant", "user hasn't approved this consumer"
 	}
 	return userID, "", ""

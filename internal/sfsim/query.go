@@ -19,6 +19,7 @@ type cursor struct {
 	records  [][]byte
 	batch    int
 	lastUsed time.Time
+	useOrder uint64 // s.cursorUses when last used: the eviction order, even when the clock stands still
 }
 
 // view adapts a row to the SOQL evaluator. The org's mutex must be held while a view
@@ -126,7 +127,8 @@ func (s *Server) serveQuery(c *call) {
 		s.pruneCursors(now)
 		s.nextCursor++
 		locator = newID(prefixQueryLocator, s.nextCursor)
-		s.cursors[locator] = &cursor{records: records, batch: batch, lastUsed: now}
+		s.cursorUses++
+		s.cursors[locator] = &cursor{records: records, batch: batch, lastUsed: now, useOrder: s.cursorUses}
 	}
 	s.mu.Unlock()
 	s.writePage(c, records, 0, batch, locator)
@@ -145,6 +147,8 @@ func (s *Server) serveQueryMore(c *call) {
 		return
 	}
 	cur.lastUsed = now
+	s.cursorUses++
+	cur.useOrder = s.cursorUses
 	batch := batchSize(c.r)
 	if batch == 0 {
 		batch = cur.batch
@@ -154,7 +158,8 @@ func (s *Server) serveQueryMore(c *call) {
 	s.writePage(c, records, offset, batch, locator)
 }
 
-// pruneCursors forgets idle cursors and, past the limit, the oldest ones. s.mu held.
+// pruneCursors forgets idle cursors and, past the limit, the least recently used
+// ones. s.mu held.
 func (s *Server) pruneCursors(now time.Time) {
 	for loc, cur := range s.cursors {
 		if now.Sub(cur.lastUsed) > cursorIdleTimeout {
@@ -164,7 +169,7 @@ func (s *Server) pruneCursors(now time.Time) {
 	for len(s.cursors) >= maxOpenCursors {
 		oldest := ""
 		for loc, cur := range s.cursors {
-			if oldest == "" || cur.lastUsed.Before(s.cursors[oldest].lastUsed) {
+			if oldest == "" || cur.useOrder < s.cursors[oldest].useOrder {
 				oldest = loc
 			}
 		}

@@ -274,3 +274,20 @@ func TestWriteJSONString(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenCursorsAreBounded(t *testing.T) {
+	h := newHarness(t, Options{})
+	seedUsers(t, h.sim, 300)
+	small := []string{"Sforce-Query-Options", "batchSize=200"}
+	_, first, _ := h.query("SELECT Id FROM User", small...)
+	var last page
+	for range maxOpenCursors {
+		_, last, _ = h.query("SELECT Id FROM User", small...)
+	}
+	if status, _, body := h.next(first); status != 400 || !cmp.Equal(errorCodes(t, body), []string{"INVALID_QUERY_LOCATOR"}) {
+		t.Errorf("oldest cursor after %d newer ones: %d %.300s", maxOpenCursors, status, body)
+	}
+	if status, p, _ := h.next(last); status != 200 || !p.Done || len(p.Records) != 101 {
+		t.Errorf("newest cursor: %d %+v", status, p.TotalSize)
+	}
+}

@@ -110,45 +110,47 @@ func ParseSeed(data []byte) (*Seed, error) {
 	return &s, nil
 }
 
-// standard licenses, profiles and roles of a fresh org.
-var (
-	freshLicenses = []SeedLicense{
-		{Name: "Salesforce", Seats: 1000, UserType: "Standard"},
-		{Name: "Salesforce Platform", Seats: 100, UserType: "Standard"},
-		{Name: "Chatter Free", Seats: 5000, UserType: "CsnOnly"},
-		{Name: "Identity", Seats: 100, UserType: "Standard"},
+// freshSeed is what a fresh org holds besides the integration user: the standard
+// licenses, profiles and roles, and two permission sets.
+func freshSeed() *Seed {
+	return &Seed{
+		Licenses: []SeedLicense{
+			{Name: "Salesforce", Seats: 1000, UserType: "Standard"},
+			{Name: "Salesforce Platform", Seats: 100, UserType: "Standard"},
+			{Name: "Chatter Free", Seats: 5000, UserType: "CsnOnly"},
+			{Name: "Identity", Seats: 100, UserType: "Standard"},
+		},
+		Profiles: []SeedProfile{
+			{Name: "System Administrator", License: "Salesforce"},
+			{Name: "Standard User", License: "Salesforce"},
+			{Name: "Read Only", License: "Salesforce"},
+			{Name: "Solution Manager", License: "Salesforce"},
+			{Name: "Marketing User", License: "Salesforce"},
+			{Name: "Contract Manager", License: "Salesforce"},
+			{Name: "Minimum Access - Salesforce", License: "Salesforce"},
+			{Name: "Standard Platform User", License: "Salesforce Platform"},
+			{Name: "Chatter Free User", License: "Chatter Free"},
+			{Name: "Identity User", License: "Identity"},
+		},
+		Roles: []SeedRole{
+			{Name: "CEO"},
+			{Name: "VP Sales", Parent: "CEO"},
+			{Name: "VP Marketing", Parent: "CEO"},
+			{Name: "Sales Rep", Parent: "VP Sales"},
+		},
+		PermissionSets: []SeedPermissionSet{
+			{Name: "Sales_Ops", Label: "Sales Ops"},
+			{Name: "API_Only", Label: "API Only"},
+		},
 	}
-	freshProfiles = []SeedProfile{
-		{Name: "System Administrator", License: "Salesforce"},
-		{Name: "Standard User", License: "Salesforce"},
-		{Name: "Read Only", License: "Salesforce"},
-		{Name: "Solution Manager", License: "Salesforce"},
-		{Name: "Marketing User", License: "Salesforce"},
-		{Name: "Contract Manager", License: "Salesforce"},
-		{Name: "Minimum Access - Salesforce", License: "Salesforce"},
-		{Name: "Standard Platform User", License: "Salesforce Platform"},
-		{Name: "Chatter Free User", License: "Chatter Free"},
-		{Name: "Identity User", License: "Identity"},
-	}
-	freshRoles = []SeedRole{
-		{Name: "CEO"},
-		{Name: "VP Sales", Parent: "CEO"},
-		{Name: "VP Marketing", Parent: "CEO"},
-		{Name: "Sales Rep", Parent: "VP Sales"},
-	}
-	freshPermissionSets = []SeedPermissionSet{
-		{Name: "Sales_Ops", Label: "Sales Ops"},
-		{Name: "API_Only", Label: "API Only"},
-	}
-)
+}
 
 // newFreshOrg builds an org with the standard licenses, profiles and roles and the
 // integration user (a System Administrator).
-func newFreshOrg(s *schema, integrationUser string, now time.Time) (*org, string, error) {
+func newFreshOrg(s *schema, integrationUser string, now time.Time) (*org, error) {
 	o := newOrg(s)
-	seed := &Seed{Licenses: freshLicenses, Profiles: freshProfiles, Roles: freshRoles, PermissionSets: freshPermissionSets}
-	if err := o.applySeed(seed, now); err != nil {
-		return nil, "", err
+	if err := o.applySeed(freshSeed(), now); err != nil {
+		return nil, err
 	}
 	p, _ := o.findByName(s.profile, "System Administrator")
 	o.sysAdminID = p.id()
@@ -157,10 +159,10 @@ func newFreshOrg(s *schema, integrationUser string, now time.Time) (*org, string
 		Alias: "integ", Profile: "System Administrator", Title: "API integration",
 	}}, now)
 	if err != nil {
-		return nil, "", fmt.Errorf("integration user: %w", err)
+		return nil, fmt.Errorf("integration user: %w", err)
 	}
 	o.integrationUser = ids[0]
-	return o, ids[0], nil
+	return o, nil
 }
 
 // applySeed adds a seed document's records. It stops at the first bad entry; the org

@@ -74,7 +74,8 @@ type Options struct {
 	// RandomFaults are the faults FaultRate picks from; by default UNABLE_TO_LOCK_ROW,
 	// 503 SERVER_UNAVAILABLE and a dropped connection.
 	RandomFaults []Fault
-	RandSeed     uint64
+	// RandSeed seeds the generator of random faults.
+	RandSeed uint64
 	// Seed adds records to the fresh org.
 	Seed *Seed
 	// MaxBodyBytes limits request bodies; larger ones get a 413.
@@ -110,13 +111,13 @@ type Server struct {
 	clock  func() time.Time
 	log    *zap.Logger
 
-	mu          sync.Mutex // guards everything below up to ctl
-	org         *org
-	sessions    map[string]session
-	usage       usage
-	cursors     map[string]*cursor
-	nextCursor  uint64
-	integration string // the integration user's Id
+	mu         sync.Mutex // guards everything below up to ctl
+	org        *org
+	sessions   map[string]session
+	usage      usage
+	cursors    map[string]*cursor
+	nextCursor uint64
+	cursorUses uint64
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
 	faults   []*FaultRule
@@ -174,11 +175,11 @@ func New(opts Options) (*Server, error) {
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)),
 		counters: map[string]int{},
 	}
-	o, integration, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
+	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
 	if err != nil {
 		return nil, err
 	}
-	s.org, s.integration = o, integration
+	s.org = o
 	if opts.Seed != nil {
 		if err := o.applySeed(opts.Seed, clock().UTC()); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)

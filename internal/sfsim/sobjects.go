@@ -57,14 +57,8 @@ func (s *Server) serveCreate(c *call) {
 			Message: fmt.Sprintf("HTTP Method 'POST' not allowed. Allowed are GET,HEAD (the simulator creates only User records, not %s)", d.name)})
 		return
 	}
-	raw, errs := s.readRecord(c)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
-		return
-	}
-	values, errs := decodeFields(d, raw, skipMeta)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
+	values, ok := s.readFields(c, d)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -79,6 +73,20 @@ func (s *Server) serveCreate(c *call) {
 		return
 	}
 	s.writeJSON(c.w, c.limit, http.StatusCreated, saveResult{ID: id, Success: true, Errors: []recordError{}})
+}
+
+// readFields reads a record body and decodes its fields for d, answering when it
+// cannot.
+func (s *Server) readFields(c *call, d *objectDef) (map[int]any, bool) {
+	raw, errs := s.readRecord(c)
+	if errs == nil {
+		var values map[int]any
+		if values, errs = decodeFields(d, raw, skipMeta); errs == nil {
+			return values, true
+		}
+	}
+	s.writeErrors(c.w, c.limit, errs...)
+	return nil, false
 }
 
 // readRecord reads a body that must be one JSON object.
@@ -151,14 +159,8 @@ func (s *Server) serveUpdate(c *call) {
 			Message: "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD"})
 		return
 	}
-	raw, errs := s.readRecord(c)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
-		return
-	}
-	values, errs := decodeFields(d, raw, skipMeta)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
+	values, ok := s.readFields(c, d)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -167,7 +169,7 @@ func (s *Server) serveUpdate(c *call) {
 		s.mu.Unlock()
 		return
 	}
-	_, errs = s.org.update(r, values, s.writeContext(c))
+	_, errs := s.org.update(r, values, s.writeContext(c))
 	s.mu.Unlock()
 	if errs != nil {
 		s.writeErrors(c.w, c.limit, errs...)
@@ -264,14 +266,8 @@ func (s *Server) serveUpsert(c *call) {
 	if !ok {
 		return
 	}
-	raw, errs := s.readRecord(c)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
-		return
-	}
-	values, errs := decodeFields(s.schema.user, raw, skipMeta)
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
+	values, ok := s.readFields(c, s.schema.user)
+	if !ok {
 		return
 	}
 	if _, ok := values[field]; ok {
@@ -282,7 +278,7 @@ func (s *Server) serveUpsert(c *call) {
 		return
 	}
 	s.mu.Lock()
-	res, multiple, errs := s.org.upsert(field, value, values, s.writeContext(c))
+	res, _, multiple, errs := s.org.upsert(field, value, values, s.writeContext(c))
 	s.mu.Unlock()
 	switch {
 	case errs != nil:
@@ -299,31 +295,32 @@ func (s *Server) serveUpsert(c *call) {
 	}
 }
 
-// upsert creates or updates the user whose field equals value. With several matches
-// it changes nothing and returns them.
-func (o *org) upsert(field int, value string, values map[int]any, w writeContext) (saveResult, []*row, []apiError) {
+// upsert creates or updates the user whose field equals value, returning the undo of
+// the write. With several matches it changes nothing and returns them.
+func (o *org) upsert(field int, value string, values map[int]any, w writeContext) (saveResult, func(), []*row, []apiError) {
 	matches := o.usersByField(field, value)
 	switch len(matches) {
 	case 0:
 		if field == o.uf.id {
-			return saveResult{}, nil, []apiError{notFound()}
+			return saveResult{}, nil, nil, []apiError{notFound()}
 		}
 		values[field] = value
-		r, _, errs := o.createUser(values, w)
+		r, undo, errs := o.createUser(values, w)
 		if errs != nil {
-			return saveResult{}, nil, errs
+			return saveResult{}, nil, nil, errs
 		}
 		created := true
-		return saveResult{ID: r.id(), Success: true, Errors: []recordError{}, Created: &created}, nil, nil
+		return saveResult{ID: r.id(), Success: true, Errors: []recordError{}, Created: &created}, undo, nil, nil
 	case 1:
 		delete(values, field)
-		if _, errs := o.updateUser(matches[0], values, w); errs != nil {
-			return saveResult{}, nil, errs
+		undo, errs := o.updateUser(matches[0], values, w)
+		if errs != nil {
+			return saveResult{ID: matches[0].id()}, nil, nil, errs
 		}
 		created := false
-		return saveResult{ID: matches[0].id(), Success: true, Errors: []recordError{}, Created: &created}, nil, nil
+		return saveResult{ID: matches[0].id(), Success: true, Errors: []recordError{}, Created: &created}, undo, nil, nil
 	}
-	return saveResult{}, matches, nil
+	return saveResult{}, nil, matches, nil
 }
 
 // serveCollectionsRetrieve is GET .../composite/sobjects/{type}?ids=&fields= and its

@@ -417,3 +417,35 @@ func TestBodyLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestUpsertByOtherFields(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.create(h.newUser("jd@acme.example.com"))
+	for _, tt := range []struct{ path, wantTitle string }{
+		{"/sobjects/User/Email/JD@acme.example.com", "by email"},
+		{"/sobjects/User/Username/jd@acme.example.com", "by username"},
+		{"/sobjects/User/Id/" + id[:15], "by id"},
+	} {
+		status, _, body := h.do("PATCH", testVersion+tt.path, `{"Title":"`+tt.wantTitle+`"}`)
+		if status != 200 || !strings.Contains(string(body), `"created":false`) {
+			t.Errorf("%s: %d %s", tt.path, status, body)
+		}
+		if u, _ := h.sim.User(id); u.Fields["Title"] != tt.wantTitle {
+			t.Errorf("%s: title %v", tt.path, u.Fields["Title"])
+		}
+	}
+	records := []any{typed(map[string]any{"Id": id, "Department": "Ops"}, "User"), typed(map[string]any{"Id": "005Sm0000000001", "Department": "x"}, "User")}
+	status, got, data := h.collection("PATCH", "/composite/sobjects/User/Id", map[string]any{"records": records})
+	if status != 200 || !got[0].Success || got[1].Success || got[1].Errors[0].StatusCode != "NOT_FOUND" {
+		t.Errorf("collections upsert by Id: %d %s", status, data)
+	}
+	profile, _ := h.sim.ProfileID("Read Only")
+	if status, _, body := h.do("POST", testVersion+"/sobjects/Profile", map[string]any{"Name": "x"}); status != 405 ||
+		!cmp.Equal(errorCodes(t, body), []string{"METHOD_NOT_ALLOWED"}) {
+		t.Errorf("create a Profile: %d %s", status, body)
+	}
+	if status, _, _ := h.do("PATCH", testVersion+"/sobjects/Profile/Name/x", `{}`); status != 404 {
+		t.Errorf("upsert a Profile: %d", status)
+	}
+	_ = profile
+}
