@@ -80,8 +80,8 @@ func TestJsforce(t *testing.T) {
 	args := []string{"--test", "--test-reporter=spec"}
 	if nodeAtLeast(t, node, 20, 10) {
 		// The files run in parallel: they mostly wait on sfsim, and none depends on
-		// another's writes (each uses its own users, or its own sfsim). Older nodes (a
-		// distribution's node 18) lack the flag and run them one or two at a time.
+		// another's writes (each uses its own users, or its own sfsim). Older nodes lack
+		// the flag and keep their default.
 		args = append(args, "--test-concurrency="+strconv.Itoa(len(files)))
 	}
 	args = append(args, files...)
