@@ -254,3 +254,42 @@ func (s *Server) serveCollectionsUpsert(c *call) {
 		return res, undo, errs
 	})
 }
+
+// serveCollectionsDelete is DELETE .../composite/sobjects?ids=...: none of the
+// simulated objects can be deleted (users are deactivated instead), so every record
+// fails on its own, as Collections reports per record.
+func (s *Server) serveCollectionsDelete(c *call) {
+	ids := splitList(c.r.URL.Query().Get("ids"))
+	switch {
+	case len(ids) == 0:
+		s.writeErrors(c.w, c.limit, badRequest("MISSING_ARGUMENT", "ids not specified"))
+		return
+	case len(ids) > collectionsRecordLimit:
+		s.writeErrors(c.w, c.limit, badRequest("EXCEEDED_ID_LIMIT",
+			fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", collectionsRecordLimit)))
+		return
+	}
+	results := make([]saveResult, len(ids))
+	s.mu.Lock()
+	for i, raw := range ids {
+		res := saveResult{ID: raw}
+		id, err := normalizeID(raw)
+		var r *row
+		if err == nil {
+			res.ID = id
+			r, _ = s.org.get(id)
+		}
+		switch {
+		case err != nil:
+			res.Errors = []recordError{{StatusCode: "MALFORMED_ID", Message: "malformed id " + raw, Fields: []string{}}}
+		case r == nil:
+			res.Errors = []recordError{{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted", Fields: []string{}}}
+		default:
+			res.Errors = []recordError{{StatusCode: "INVALID_TYPE_FOR_OPERATION",
+				Message: fmt.Sprintf("entity type cannot be deleted: %s (deactivate users instead)", r.def.name), Fields: []string{}}}
+		}
+		results[i] = res
+	}
+	s.mu.Unlock()
+	s.writeJSON(c.w, c.limit, http.StatusOK, results)
+}

@@ -257,3 +257,28 @@ func TestCollectionsRetrieve(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectionsDelete(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := h.create(h.newUser("a@acme.example.com"))
+	status, got, data := h.collection("DELETE", "/composite/sobjects?ids="+a[:15]+",005Sm0000000001,bogus&allOrNone=true", nil)
+	codes := []string{}
+	for _, r := range got {
+		if r.Success {
+			t.Errorf("deleted %s", r.ID)
+		}
+		codes = append(codes, r.Errors[0].StatusCode)
+	}
+	if diff := cmp.Diff([]string{"INVALID_TYPE_FOR_OPERATION", "ENTITY_IS_DELETED", "MALFORMED_ID"}, codes); status != 200 || diff != "" {
+		t.Errorf("%d %s (-want +got):\n%s", status, data, diff)
+	}
+	if got[0].ID != a {
+		t.Errorf("id %q, want %q", got[0].ID, a)
+	}
+	if _, ok := h.sim.User(a); !ok {
+		t.Error("user gone")
+	}
+	if status, _, data := h.collection("DELETE", "/composite/sobjects", nil); status != 400 || !cmp.Equal(errorCodes(t, data), []string{"MISSING_ARGUMENT"}) {
+		t.Errorf("no ids: %d %s", status, data)
+	}
+}

@@ -14,10 +14,12 @@
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User
 //	GET  /services/data/vNN.0/sobjects/{type}/{id}[?fields=A,B]
+//	GET  /services/data/vNN.0/sobjects/User/updated/?start=&end=  Ids written in a window
 //	PATCH /services/data/vNN.0/sobjects/User/{id}      and UserLogin/{id} (IsFrozen)
 //	PATCH /services/data/vNN.0/sobjects/User/{field}/{value}   upsert (201, 200, 300)
 //	POST|PATCH /services/data/vNN.0/composite/sobjects         Collections create, update
 //	PATCH /services/data/vNN.0/composite/sobjects/User/{field} Collections upsert
+//	DELETE /services/data/vNN.0/composite/sobjects?ids=         refused per record (no deletes)
 //	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
 //	GET  /id/{orgId}/{userId}                                   the token's identity URL
 //
@@ -35,6 +37,22 @@
 // User, Identity User); the roles CEO, VP Sales, VP Marketing and Sales Rep; two
 // permission sets; and the integration user (Options.Username, a System
 // Administrator) that every token acts as.
+//
+// # Validation
+//
+// Writes are checked as Salesforce checks them and refused with its error codes:
+// unknown fields (INVALID_FIELD), read-only ones (INVALID_FIELD_FOR_INSERT_UPDATE),
+// JSON of the wrong shape (JSON_PARSER_ERROR), the nine required fields
+// (REQUIRED_FIELD_MISSING), lengths (STRING_TOO_LONG), email shape
+// (INVALID_EMAIL_ADDRESS), restricted picklists (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST;
+// locale and language keys by shape only), references (MALFORMED_ID,
+// FIELD_INTEGRITY_EXCEPTION, INVALID_CROSS_REFERENCE_KEY), uniqueness
+// (DUPLICATE_USERNAME, also against usernames taken in other orgs; DUPLICATE_VALUE;
+// DUPLICATE_COMM_NICKNAME), license seats (LICENSE_LIMIT_EXCEEDED), deactivation
+// blockers (FIELD_INTEGRITY_EXCEPTION) and the last active System Administrator
+// (CANNOT_DISABLE_LAST_ADMIN). Usernames are stored lower-case; CommunityNickname is
+// generated when absent; UserType follows the profile's license; CreatedDate,
+// LastModifiedDate and SystemModstamp follow Options.Clock.
 //
 // # Seeds
 //

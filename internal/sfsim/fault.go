@@ -64,10 +64,10 @@ func LatencyFault(d time.Duration) Fault { return Fault{Latency: d} }
 // pass, the next Count (at least 1) get Fault. Empty matchers match everything.
 type FaultRule struct {
 	// Endpoint names the kind of request: token, identity, versions, resources,
-	// limits, describeGlobal, describe, query, queryMore, sobject.create, sobject.get,
-	// sobject.getByExternalId, sobject.update, sobject.delete, sobject.upsert,
-	// collections.create, collections.update, collections.upsert,
-	// collections.retrieve, unknown.
+	// limits, describeGlobal, describe, updated, query, queryMore, sobject.create,
+	// sobject.get, sobject.getByExternalId, sobject.update, sobject.delete,
+	// sobject.upsert, collections.create, collections.update, collections.upsert,
+	// collections.retrieve, collections.delete, unknown.
 	Endpoint   string `json:"endpoint,omitempty"`
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`

@@ -326,6 +326,11 @@ func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiErro
 				fmt.Sprintf("%s: data value too large: %s (max length=%d)", fd.label, s, fd.length), fd.name))
 			continue
 		}
+		if fd.allowed != nil && !fd.allowed(s) {
+			errs = append(errs, badRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+				fmt.Sprintf("%s: bad value for restricted picklist field: %s", fd.label, s), fd.name))
+			continue
+		}
 		switch fd.kind {
 		case kindEmail, kindUsername:
 			if !emailShape.MatchString(s) {

@@ -2,6 +2,8 @@ package sfsim
 
 import (
 	"strings"
+	"time"
+	_ "time/tzdata" // validTimeZone must not depend on the host's zone files
 
 	"github.com/syncd-io/syncd/internal/sfsim/soql"
 )
@@ -37,6 +39,8 @@ type fieldDef struct {
 	access   access
 	required bool   // on create
 	ref      string // the referenced object for kindRef
+	// allowed checks the value of a restricted picklist; nil for other fields.
+	allowed func(string) bool
 }
 
 // soqlType maps a field's kind to the parser's types.
@@ -119,6 +123,43 @@ func text(name, label string, length int) fieldDef {
 
 func required(f fieldDef) fieldDef { f.required = true; return f }
 
+// picklist restricts a text field to the values allowed accepts.
+func picklist(f fieldDef, allowed func(string) bool) fieldDef { f.allowed = allowed; return f }
+
+// validTimeZone accepts the IANA zone names Salesforce's Time Zone picklist holds
+// (and GMT). The zone database is embedded in the binary through time/tzdata.
+func validTimeZone(v string) bool {
+	if v != "GMT" && !strings.Contains(v, "/") {
+		return false
+	}
+	_, err := time.LoadLocation(v)
+	return err == nil
+}
+
+// validLocale accepts locale and language keys of Salesforce's shape: en, en_US,
+// zh_CN, sr_Latn_RS. The simulator checks the shape, not Salesforce's exact list.
+func validLocale(v string) bool {
+	parts := strings.Split(v, "_")
+	if len(parts) > 3 || len(parts[0]) < 2 || len(parts[0]) > 3 || strings.ToLower(parts[0]) != parts[0] {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) < 2 || len(p) > 4 {
+			return false
+		}
+	}
+	return true
+}
+
+// validEmailEncoding accepts the values of Salesforce's Email Encoding picklist.
+func validEmailEncoding(v string) bool {
+	switch v {
+	case "UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-JP", "ks_c_5601-1987", "Big5", "GB2312", "Big5-HKSCS", "x-SJIS_0213":
+		return true
+	}
+	return false
+}
+
 func readonly(f fieldDef) fieldDef { f.access = readOnly; return f }
 
 func ref(name, label, object string) fieldDef {
@@ -168,10 +209,10 @@ func newSchema() *schema {
 		text("CommunityNickname", "Nickname", 40),
 		required(ref("ProfileId", "Profile ID", "Profile")),
 		ref("UserRoleId", "Role ID", "UserRole"),
-		required(text("TimeZoneSidKey", "Time Zone", 40)),
-		required(text("LocaleSidKey", "Locale", 40)),
-		required(text("EmailEncodingKey", "Email Encoding", 40)),
-		required(text("LanguageLocaleKey", "Language", 40)),
+		required(picklist(text("TimeZoneSidKey", "Time Zone", 40), validTimeZone)),
+		required(picklist(text("LocaleSidKey", "Locale", 40), validLocale)),
+		required(picklist(text("EmailEncodingKey", "Email Encoding", 40), validEmailEncoding)),
+		required(picklist(text("LanguageLocaleKey", "Language", 40), validLocale)),
 		boolean("IsActive", "Active"),
 		text("FederationIdentifier", "SAML Federation ID", 512),
 		text("Title", "Title", 80),

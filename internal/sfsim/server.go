@@ -292,6 +292,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "queryMore", methods("GET,HEAD", map[string]func(*call){"GET": s.serveQueryMore, "HEAD": s.serveQueryMore})
 	case n == 1 && segs[0] == "sobjects":
 		return "describeGlobal", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribeGlobal, "HEAD": s.serveDescribeGlobal})
+	case n == 3 && segs[0] == "sobjects" && segs[2] == "updated":
+		return "updated", methods("GET,HEAD", map[string]func(*call){"GET": s.serveUpdated, "HEAD": s.serveUpdated})
 	case n == 3 && segs[0] == "sobjects" && segs[2] == "describe":
 		return "describe", methods("GET,HEAD", map[string]func(*call){"GET": s.serveDescribe, "HEAD": s.serveDescribe})
 	case n == 2 && segs[0] == "sobjects":
@@ -310,10 +312,13 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		}
 		return "sobject.upsert", methods("GET,HEAD,PATCH", map[string]func(*call){"PATCH": s.serveUpsert})
 	case n == 2 && segs[0] == "composite" && segs[1] == "sobjects":
-		if method == http.MethodPatch {
+		switch method {
+		case http.MethodPatch:
 			return "collections.update", s.serveCollectionsUpdate
+		case http.MethodDelete:
+			return "collections.delete", s.serveCollectionsDelete
 		}
-		return "collections.create", methods("POST,PATCH", map[string]func(*call){"POST": s.serveCollectionsCreate})
+		return "collections.create", methods("POST,PATCH,DELETE", map[string]func(*call){"POST": s.serveCollectionsCreate})
 	case n == 3 && segs[0] == "composite" && segs[1] == "sobjects":
 		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
 	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":

@@ -3,6 +3,7 @@ package sfsim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,12 @@ func TestCreateValidation(t *testing.T) {
 		{"read-only fields", with("UserType", "Guest", "CreatedDate", "2020-01-01T00:00:00Z"), 400, []wireError{{
 			Message:   "Unable to create/update fields: CreatedDate, UserType. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
 			ErrorCode: "INVALID_FIELD_FOR_INSERT_UPDATE", Fields: []string{"CreatedDate", "UserType"}}}},
+		{"bad picklist values", with("TimeZoneSidKey", "Mars/Olympus", "EmailEncodingKey", "EBCDIC", "LocaleSidKey", "English", "LanguageLocaleKey", "en-US"), 400, []wireError{
+			{Message: "Time Zone: bad value for restricted picklist field: Mars/Olympus", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"TimeZoneSidKey"}},
+			{Message: "Locale: bad value for restricted picklist field: English", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"LocaleSidKey"}},
+			{Message: "Email Encoding: bad value for restricted picklist field: EBCDIC", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"EmailEncodingKey"}},
+			{Message: "Language: bad value for restricted picklist field: en-US", ErrorCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", Fields: []string{"LanguageLocaleKey"}},
+		}},
 		{"duplicate username", with("Username", "TAKEN@acme.example.com"), 400, []wireError{{
 			Message: msgDuplicateUsername, ErrorCode: "DUPLICATE_USERNAME", Fields: []string{"Username"}}}},
 		{"username taken in another org", with("Username", "elsewhere@other.example.com"), 400, []wireError{{
@@ -145,7 +152,8 @@ func TestCreateValidation(t *testing.T) {
 		})
 	}
 	// Coercions Salesforce accepts: numbers as text, "true" as a boolean.
-	ok := with("EmployeeNumber", 4711, "IsActive", "false", "UserRoleId", role[:15])
+	ok := with("EmployeeNumber", 4711, "IsActive", "false", "UserRoleId", role[:15], "TimeZoneSidKey", "GMT",
+		"LocaleSidKey", "sr_Latn_RS", "LanguageLocaleKey", "zh_CN", "EmailEncodingKey", "Shift_JIS")
 	u, _ := h.sim.User(h.create(ok))
 	if u.Fields["EmployeeNumber"] != "4711" || u.IsActive || u.RoleName != "CEO" || u.Fields["UserRoleId"] != role {
 		t.Errorf("coerced user %v", u.Fields)
@@ -448,4 +456,52 @@ func TestUpsertByOtherFields(t *testing.T) {
 		t.Errorf("upsert a Profile: %d", status)
 	}
 	_ = profile
+}
+
+func TestGetUpdated(t *testing.T) {
+	h := newHarness(t, Options{})
+	t0 := h.clock.Now()
+	a := h.create(h.newUser("a@acme.example.com"))
+	h.clock.Advance(10 * time.Minute)
+	b := h.create(h.newUser("b@acme.example.com"))
+	h.clock.Advance(10 * time.Minute)
+	h.do("PATCH", testVersion+"/sobjects/User/"+a, `{"Title":"again"}`)
+	h.clock.Advance(90 * time.Second)
+	window := func(start, end time.Time) string {
+		return testVersion + "/sobjects/User/updated/?start=" + url.QueryEscape(start.Format(time.RFC3339)) + "&end=" + url.QueryEscape(end.Format(time.RFC3339))
+	}
+	type updated struct {
+		IDs               []string `json:"ids"`
+		LatestDateCovered string   `json:"latestDateCovered"`
+	}
+	for _, tt := range []struct {
+		name       string
+		start, end time.Time
+		want       updated
+	}{
+		{"the org's creation (a was written again later)", t0.Add(-time.Minute), t0.Add(5 * time.Minute),
+			updated{[]string{h.sim.IntegrationUserID()}, "2026-11-27T09:35:00.000+0000"}},
+		{"both, a rewritten", t0.Add(5 * time.Minute), t0.Add(time.Hour), updated{[]string{a, b}, "2026-11-27T09:51:00.000+0000"}},
+		{"nothing", t0.Add(11 * time.Minute), t0.Add(19 * time.Minute), updated{[]string{}, "2026-11-27T09:49:00.000+0000"}},
+	} {
+		status, _, body := h.do("GET", window(tt.start, tt.end), nil)
+		var got updated
+		if err := json.Unmarshal(body, &got); err != nil || status != 200 {
+			t.Fatalf("%s: %d %s", tt.name, status, body)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	_ = b
+	for name, path := range map[string]string{
+		"start after end":  window(t0, t0.Add(-time.Minute)),
+		"over 30 days ago": window(t0.AddDate(0, 0, -31), t0),
+		"not a date":       testVersion + "/sobjects/User/updated/?start=yesterday&end=today",
+	} {
+		status, _, body := h.do("GET", path, nil)
+		if status != 400 || !cmp.Equal(errorCodes(t, body), []string{"INVALID_REPLICATION_DATE"}) {
+			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
 }
