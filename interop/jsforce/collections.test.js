@@ -197,6 +197,23 @@ describe('upsert by FederationIdentifier', () => {
   });
 });
 
+describe('delete', () => {
+  it('refuses to delete users record by record, and keeps them', async () => {
+    const ids = [seeded[seedUsername(21)].Id, seeded[seedUsername(22)].Id];
+    const results = await users.destroy(ids);
+    assert.equal(results.length, 2);
+    results.forEach((r, i) => {
+      assert.equal(r.success, false);
+      if (r.id !== undefined && r.id !== null) assert.equal(r.id, ids[i]);
+      assert.equal(r.errors.length, 1);
+      assert.match(r.errors[0].statusCode, /^[A-Z_]+$/);
+      assert.equal(typeof r.errors[0].message, 'string');
+    });
+    const left = await conn.query(`SELECT Id FROM User WHERE Id IN ('${ids.join("', '")}')`);
+    assert.equal(left.totalSize, 2);
+  });
+});
+
 describe('request limits', () => {
   it('refuses more than 200 records with a 400', async () => {
     const records = Array.from({ length: 201 }, (_, i) => newUser(profile, `coll.big${i}`));

@@ -143,6 +143,13 @@ describe('validation on create', () => {
       errorCode: 'INVALID_CROSS_REFERENCE_KEY',
     },
     {
+      name: 'a time zone outside the restricted picklist',
+      user: () => newUser(profile, 'bad.tz', { TimeZoneSidKey: 'Mars/Olympus_Mons' }),
+      errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+      message: /Mars\/Olympus_Mons/,
+      fields: ['TimeZoneSidKey'],
+    },
+    {
       name: 'a missing LastName',
       user: () => { const u = newUser(profile, 'no.last'); delete u.LastName; return u; },
       errorCode: 'REQUIRED_FIELD_MISSING',
@@ -319,6 +326,24 @@ describe('freezing', () => {
     assert.deepEqual(res, { id: login.Id, success: true, errors: [] });
     const after = await find();
     assert.equal(after.records[0].IsFrozen, true);
+  });
+});
+
+describe('get updated', () => {
+  it('lists the Ids written in a window, as jsforce formats its dates', async () => {
+    const end = new Date();
+    const res = await users.updated(new Date(end.getTime() - 24 * 3600 * 1000), end);
+    assert.deepEqual(Object.keys(res).sort(), ['ids', 'latestDateCovered']);
+    assert.ok(Array.isArray(res.ids));
+    for (const id of res.ids) assertId(id, '005');
+    assert.match(res.latestDateCovered, DATETIME);
+    assert.ok(Date.parse(res.latestDateCovered.replace('+0000', 'Z')) <= end.getTime());
+  });
+
+  it('refuses a window starting more than 30 days back with INVALID_REPLICATION_DATE', async () => {
+    const end = new Date();
+    const err = await rejection(users.updated(new Date(end.getTime() - 31 * 24 * 3600 * 1000), end));
+    assertRestError(err, { errorCode: 'INVALID_REPLICATION_DATE' });
   });
 });
 
