@@ -99,16 +99,18 @@ func (s *Server) applyCollection(c *call, req *collectionRequest, op func(i int)
 			undos[i]()
 		}
 		for i := range results {
-			if results[i].Success {
-				results[i] = saveResult{ID: results[i].ID, Errors: []recordError{{
-					StatusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-					Message:    "Record rolled back because not all records were valid and the request was using AllOrNone header",
-					Fields:     []string{},
-				}}}
-				if c.r.Method == http.MethodPost {
-					results[i].ID = ""
-				}
+			if !results[i].Success {
+				continue
 			}
+			id := results[i].ID
+			if created := results[i].Created; c.r.Method == http.MethodPost || created != nil && *created {
+				id = "" // the record it created no longer exists
+			}
+			results[i] = saveResult{ID: id, Errors: []recordError{{
+				StatusCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+				Message:    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+				Fields:     []string{},
+			}}}
 		}
 	}
 	s.mu.Unlock()

@@ -221,6 +221,25 @@ func TestCollectionsUpsert(t *testing.T) {
 	if u, _ := h.sim.User(ceo.ID); u.Fields["Title"] != "Chief" || u.Fields["FederationIdentifier"] != "E0001" {
 		t.Errorf("ceo %v", u.Fields)
 	}
+	// allOrNone: the created record is gone (no id), the updated one keeps its id.
+	count := h.sim.UserCount()
+	rollback := []any{
+		typed(map[string]any{"FederationIdentifier": "E0001", "Title": "Rolled back"}, "User"),
+		typed(func() map[string]any {
+			u := h.newUser("gone2@acme.example.com")
+			u["FederationIdentifier"] = "F-GONE"
+			return u
+		}(), "User"),
+		typed(map[string]any{"FederationIdentifier": "SHARED-1", "Title": "x"}, "User"),
+	}
+	status, got, data = h.collection("PATCH", "/composite/sobjects/User/FederationIdentifier", map[string]any{"allOrNone": true, "records": rollback})
+	if status != 200 || len(got) != 3 || got[0].ID != ceo.ID || got[1].ID != "" ||
+		got[0].Errors[0].StatusCode != "ALL_OR_NONE_OPERATION_ROLLED_BACK" || got[1].Errors[0].StatusCode != "ALL_OR_NONE_OPERATION_ROLLED_BACK" {
+		t.Errorf("allOrNone upsert: %d %s", status, data)
+	}
+	if u, _ := h.sim.User(ceo.ID); u.Fields["Title"] != "Chief" || h.sim.UserCount() != count {
+		t.Errorf("after rollback: title %v, %d users (want %d)", u.Fields["Title"], h.sim.UserCount(), count)
+	}
 	for _, path := range []string{"/composite/sobjects/User/Department", "/composite/sobjects/Account/Name"} {
 		status, _, data := h.collection("PATCH", path, map[string]any{"records": records})
 		if status < 400 || len(errorCodes(t, data)) != 1 {
