@@ -74,6 +74,8 @@ type org struct {
 	blockers       map[string][]string
 	sysAdminID     string // the System Administrator profile's Id
 	activeAdmins   int
+	// validPicklist remembers the picklist values found valid, as "Field=value".
+	validPicklist map[string]bool
 	// licenseUserType is the UserType a license gives its users' profiles.
 	licenseUserType map[string]string
 	// integrationUser is the Id of the user the API acts as; "" while the fresh org is
@@ -104,6 +106,7 @@ func newOrg(s *schema) *org {
 		takenElsewhere:  map[string]bool{},
 		blockers:        map[string][]string{},
 		licenseUserType: map[string]string{},
+		validPicklist:   map[string]bool{},
 		nextSeq:         0x2A0000,
 	}
 	for _, d := range s.objects {
@@ -326,7 +329,7 @@ func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiErro
 				fmt.Sprintf("%s: data value too large: %s (max length=%d)", fd.label, s, fd.length), fd.name))
 			continue
 		}
-		if fd.allowed != nil && !fd.allowed(s) {
+		if fd.allowed != nil && !o.picklistAllows(fd, s) {
 			errs = append(errs, badRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
 				fmt.Sprintf("%s: bad value for restricted picklist field: %s", fd.label, s), fd.name))
 			continue
@@ -391,6 +394,20 @@ func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiErro
 		return []apiError{badRequest("CANNOT_DISABLE_LAST_ADMIN", msgLastAdmin, "IsActive")}
 	}
 	return nil
+}
+
+// picklistAllows checks a restricted picklist value, remembering the values found
+// valid (a bounded set), since checking a time zone loads it.
+func (o *org) picklistAllows(fd *fieldDef, v string) bool {
+	key := fd.name + "=" + v
+	if o.validPicklist[key] {
+		return true
+	}
+	if !fd.allowed(v) {
+		return false
+	}
+	o.validPicklist[key] = true
+	return true
 }
 
 // checkRef validates an Id written into a reference field: its shape, its object type
