@@ -1,4 +1,23 @@
 // Package source pulls the desired set of people from an identity provider (export
 // files, HTTP URLs, SCIM) and says whether the pull is complete. An incomplete pull must
 // never lead to a deactivation, so completeness is part of every snapshot.
+//
+// The contract of Source.Pull: it always returns a Snapshot, and its error is non-nil
+// exactly when Snapshot.Complete is false. An incomplete snapshot carries the records
+// read so far and, in Reasons, why it is incomplete (with the line, array element or
+// page where that applies): an empty or header-only file, a row or object that does not
+// parse, a ragged CSV row, an unreadable active flag, a failed or short HTTP read, a
+// non-2xx answer, a SCIM page whose totalResults disagrees, a repeated id or page, an
+// empty page before the end, a cancelled context.
+//
+// Parsing streams: a file or download is never held in memory as a whole, only the
+// records built from it (CSV fields share one string per row).
+//
+// Which record attribute a CSV column or JSON key fills is configurable
+// (source.columns); by default the names of the common exports are recognised, matched
+// case-insensitively and ignoring punctuation and bracketed notes: Entra's
+// (objectId, userPrincipalName, givenName, surname, mail, jobTitle, accountEnabled),
+// Google's ("First Name [Required]", "Email Address [Required]", "Employee ID",
+// "Manager Email"), Okta's (login, firstName, lastName, email, status, and profile.*
+// in JSON). Without an id column the id falls back to the login, then the email.
 package source

@@ -1,0 +1,163 @@
+//go:build unix
+
+package mapping
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// BenchmarkPullAndMap1M parses a 1,000,000-row CSV export (Entra column names, written
+// into b.TempDir()) and maps every row with the default fields plus two templated ones
+// and a profile rule, then resolves the profile names to Ids: the desired-state half of
+// a cycle at the 1M-user target. It
+// reports the heap's peak while it runs (sampled every 2ms from runtime/metrics) and
+// the heap still live afterwards with the snapshot and the mapping result both held,
+// and the wall and CPU time (all threads, GC included) of the pull and of the mapping:
+// wall time alone misleads on a shared machine.
+func BenchmarkPullAndMap1M(b *testing.B) {
+	benchmarkPullAndMap(b, 1_000_000)
+}
+
+func benchmarkPullAndMap(b *testing.B, rows int) {
+	path := filepath.Join(b.TempDir(), "people.csv")
+	size := writeBenchCSV(b, path, rows)
+	src, err := source.New(source.Config{Type: source.TypeFile, Path: path, Format: source.FormatCSV}, source.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(Config{
+		Fields: map[string]FieldConfig{
+			"Title":                {From: "{{ .Title }}"},
+			"Department":           {From: "{{ .Department | default \"General\" }}"},
+			"FederationIdentifier": {From: "{{ .UserName | lower }}"},
+		},
+		Profile: AssignmentConfig{
+			Rules:   []Rule{{When: map[string]string{"department": "Dept 7"}, Profile: "Sales User"}},
+			Default: "Standard User",
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var peak, live uint64
+	var pullTime, mapTime, pullCPU, mapCPU time.Duration
+	for b.Loop() {
+		runtime.GC()
+		stop := samplePeakHeap(&peak)
+		cpu0, start := cpuUsed(b), time.Now()
+		snap, err := src.Pull(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu1, pulled := cpuUsed(b), time.Now()
+		res := m.Map(snap.Records)
+		if err := m.ResolveIDs(res.Desired, map[string]string{"Sales User": "00e000000000001AAA", "Standard User": "00e000000000002AAA"}, nil); err != nil {
+			b.Fatal(err)
+		}
+		pullTime += pulled.Sub(start)
+		mapTime += time.Since(pulled)
+		pullCPU += cpu1 - cpu0
+		mapCPU += cpuUsed(b) - cpu1
+		stop()
+		if len(res.Desired)+len(res.Inactive) != rows || len(res.Rejected) != 0 {
+			b.Fatalf("desired %d inactive %d rejected %d", len(res.Desired), len(res.Inactive), len(res.Rejected))
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = ms.HeapAlloc
+		runtime.KeepAlive(snap)
+		runtime.KeepAlive(res)
+	}
+	n := float64(b.N)
+	b.ReportMetric(pullTime.Seconds()/n, "pull-s")
+	b.ReportMetric(mapTime.Seconds()/n, "map-s")
+	b.ReportMetric(pullCPU.Seconds()/n, "pull-cpu-s")
+	b.ReportMetric(mapCPU.Seconds()/n, "map-cpu-s")
+	b.ReportMetric(float64(size)/(1<<20), "file-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(live)/(1<<20), "live-heap-MiB")
+	b.ReportMetric(float64(live)/float64(rows), "live-B/user")
+}
+
+// cpuUsed returns the user and system CPU time the process has used so far.
+func cpuUsed(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// samplePeakHeap records the largest heap object size seen until stop is called.
+func samplePeakHeap(peak *uint64) (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > *peak {
+			*peak = v
+		}
+	}
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-tick.C:
+				read()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// writeBenchCSV writes n people in Entra's column names and returns the file's size.
+func writeBenchCSV(tb testing.TB, path string, n int) int64 {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "objectId,userPrincipalName,givenName,surname,mail,jobTitle,department,accountEnabled,usageLocation")
+	for i := range n {
+		fmt.Fprintf(w, "%08x-0000-4000-8000-%012d,user%d@acme.example,Given%d,Family%d,User%d@acme.example,Engineer,Dept %d,%t,DE\n",
+			i, i, i, i, i, i, i%50, i%20 != 0)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return info.Size()
+}
+
+// BenchmarkPullAndMap100k is the same at 100,000 rows, quick enough to profile.
+func BenchmarkPullAndMap100k(b *testing.B) {
+	benchmarkPullAndMap(b, 100_000)
+}

@@ -1,0 +1,398 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+	"unicode/utf8"
+
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// Mapper turns records into desired users. It is built once from configuration (all
+// templates parsed and probed there), is read-only afterwards, and so is safe for
+// concurrent use.
+type Mapper struct {
+	fields         []compiledField // sorted by name
+	usernameSuffix string
+	profile        assignment
+	role           assignment
+	match          []string
+	// at holds the positions in fields (and so in every Desired.Fields, until
+	// ResolveIDs inserts more) of the fields that validation reads.
+	at struct{ email, username, firstName, lastName int }
+	// usernameFromEmail is true when the Username template mentions .Email, so a
+	// missing email need not be reported twice.
+	usernameFromEmail bool
+}
+
+type fieldKind uint8
+
+const (
+	kindFixed fieldKind = iota
+	kindTemplate
+	kindAlias // generated from the mapped names
+)
+
+type compiledField struct {
+	name   string
+	kind   fieldKind
+	value  string
+	tmpl   *template.Template
+	fast   *fastTemplate // nil when the template needs text/template
+	mode   Mode
+	maxLen int // 0: no known limit
+}
+
+type assignment struct {
+	rules   []compiledRule
+	def     string
+	mode    Mode
+	idField string
+}
+
+type compiledRule struct {
+	conditions []condition
+	name       string
+}
+
+type condition struct {
+	key, value string
+}
+
+// New compiles the configuration. Its error lists every problem, as Config.Validate.
+func New(cfg Config) (*Mapper, error) { return compile(&cfg) }
+
+func compile(c *Config) (*Mapper, error) {
+	errs := c.validateStatic()
+	m := &Mapper{usernameSuffix: c.UsernameSuffix, match: slices.Clone(c.Match)}
+	if len(m.match) == 0 {
+		m.match = DefaultMatch()
+	}
+	merged := DefaultFields()
+	for name, f := range c.Fields {
+		if reservedField(name) == "" {
+			merged[name] = f
+		}
+	}
+	sample := sampleData(c.UsernameSuffix)
+	names := make([]string, 0, len(merged))
+	for name := range merged {
+		names = append(names, name)
+	}
+	sort.Strings(names) // errors in a stable order
+	for _, name := range names {
+		f := merged[name]
+		cf := compiledField{name: name, mode: parseMode(f.Mode, Always), maxLen: fieldLength(name)}
+		if f.MaxLength > 0 {
+			cf.maxLen = f.MaxLength
+		}
+		switch {
+		case f.Value != "":
+			cf.kind, cf.value = kindFixed, f.Value
+		case f.From != "":
+			t, err := template.New(name).Funcs(templateFuncs()).Option("missingkey=error").Parse(f.From)
+			if err == nil {
+				err = t.Execute(&bytes.Buffer{}, sample)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("mapping.fields.%s.from: %w", name, err))
+				continue
+			}
+			cf.kind, cf.tmpl, cf.fast = kindTemplate, t, compileFast(t)
+		default:
+			continue // reported by validateStatic
+		}
+		m.fields = append(m.fields, cf)
+	}
+	if _, ok := merged["Alias"]; !ok {
+		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength})
+	}
+	slices.SortFunc(m.fields, func(a, b compiledField) int { return strings.Compare(a.name, b.name) })
+	for i, f := range m.fields {
+		switch f.name {
+		case "Email":
+			m.at.email = i
+		case "Username":
+			m.at.username = i
+			m.usernameFromEmail = f.kind == kindTemplate && strings.Contains(f.tmpl.Root.String(), ".Email")
+		case "FirstName":
+			m.at.firstName = i
+		case "LastName":
+			m.at.lastName = i
+		}
+	}
+	m.profile = compileAssignment(&c.Profile, func(r Rule) string { return r.Profile }, "ProfileId")
+	m.role = compileAssignment(&c.Role, func(r Rule) string { return r.Role }, "UserRoleId")
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func compileAssignment(a *AssignmentConfig, target func(Rule) string, idField string) assignment {
+	out := assignment{def: a.Default, mode: parseMode(a.Mode, OnCreate), idField: idField}
+	for _, r := range a.Rules {
+		cr := compiledRule{name: target(r)}
+		for k, v := range r.When {
+			cr.conditions = append(cr.conditions, condition{key: k, value: v})
+		}
+		sort.Slice(cr.conditions, func(i, j int) bool { return cr.conditions[i].key < cr.conditions[j].key })
+		out.rules = append(out.rules, cr)
+	}
+	return out
+}
+
+// choose returns the name the first matching rule gives, else the default.
+func (a *assignment) choose(r *source.Record) string {
+	for _, rule := range a.rules {
+		if rule.matches(r) {
+			return rule.name
+		}
+	}
+	return a.def
+}
+
+func (rule *compiledRule) matches(r *source.Record) bool {
+	for _, c := range rule.conditions {
+		if strings.EqualFold(c.key, "group") {
+			if !r.InGroup(c.value) {
+				return false
+			}
+			continue
+		}
+		v, ok := r.Lookup(c.key)
+		if !ok || !strings.EqualFold(strings.TrimSpace(v), c.value) {
+			return false
+		}
+	}
+	return true
+}
+
+// sampleData is a fully populated record that every template must render without
+// error at configuration time, so a misspelt field name fails the configuration
+// instead of every record.
+func sampleData(suffix string) *templateData {
+	rec := source.Record{
+		ID: "00u1sample", UserName: "sample.user@example.com",
+		Emails:    []source.Email{{Value: "sample.user@example.com", Type: "work", Primary: true}, {Value: "sample@home.example", Type: "home"}},
+		GivenName: "Sample", FamilyName: "User", DisplayName: "Sample User", Active: true,
+		Title: "Title", Department: "Department", ManagerID: "00u2sample", EmployeeNumber: "1",
+		Groups:     []source.Group{{ID: "00g1sample", Name: "Group"}},
+		Attributes: []source.Attribute{{Name: "attribute", Value: "value"}},
+	}
+	d := &templateData{UsernameSuffix: suffix}
+	d.load(&rec)
+	return d
+}
+
+// MatchKeys returns the configured match keys in order (the default when unset).
+func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
+
+// Map maps every record of a snapshot. Invalid records are rejected with their reasons
+// and never stop the others. Records that share an IdP id are all rejected, and so are
+// active records that share an Email or a Username (case-insensitively), whatever else
+// is wrong with them: syncd cannot tell which one is meant. Inactive records take no
+// part in the Email and Username checks, so a rehire under a new id with the address
+// of an old, deactivated account is desired.
+func (m *Mapper) Map(records []source.Record) Result {
+	idCount := make(map[string]int32, len(records))
+	for i := range records {
+		if id := records[i].ID; id != "" {
+			idCount[id]++
+		}
+	}
+	res := Result{Desired: make([]Desired, 0, len(records))}
+	c := collisions{ // sized up front: growing million-entry maps rehashes them repeatedly
+		emails:    make(map[string]int32, len(records)),
+		usernames: make(map[string]int32, len(records)),
+		keys:      make([]collisionKey, 0, len(records)),
+	}
+	var buf bytes.Buffer
+	data := templateData{UsernameSuffix: m.usernameSuffix}
+	for i := range records {
+		rec := &records[i]
+		var reasons []Reason
+		switch {
+		case rec.ID == "":
+			reasons = append(reasons, Reason{Code: NoID, Detail: "the record has no IdP id"})
+		case idCount[rec.ID] > 1:
+			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have id %q", idCount[rec.ID], rec.ID)})
+		}
+		if !rec.Active {
+			if len(reasons) == 0 {
+				res.Inactive = append(res.Inactive, rec.ID)
+			} else {
+				res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
+			}
+			continue
+		}
+		d, more := m.mapRecord(rec, &data, &buf)
+		reasons = append(reasons, more...)
+		c.add(d.Fields[m.at.email].Value, d.Fields[m.at.username].Value, i+1, len(reasons) == 0)
+		if len(reasons) == 0 {
+			res.Desired = append(res.Desired, d)
+			continue
+		}
+		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
+	}
+	c.apply(&res, m.at.email)
+	return res
+}
+
+// collisions finds active records that share an Email or Username.
+type collisions struct {
+	emails, usernames map[string]int32
+	keys              []collisionKey // one per active record, in source order
+}
+
+type collisionKey struct {
+	email, username string // lower-case; "" takes no part
+	position        int
+	desired         bool
+}
+
+func (c *collisions) add(email, username string, position int, desired bool) {
+	k := collisionKey{email: strings.ToLower(email), username: strings.ToLower(username), position: position, desired: desired}
+	if k.email != "" {
+		c.emails[k.email]++
+	}
+	if k.username != "" {
+		c.usernames[k.username]++
+	}
+	c.keys = append(c.keys, k)
+}
+
+func (c *collisions) reasons(k *collisionKey) []Reason {
+	var reasons []Reason
+	if n := c.emails[k.email]; n > 1 {
+		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", n, k.email)})
+	}
+	if n := c.usernames[k.username]; n > 1 {
+		reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", n, k.username)})
+	}
+	return reasons
+}
+
+// apply adds the collision reasons: to rejected records as further reasons, and by
+// moving desired users to Rejected. emailAt is the position of Email in Desired.Fields.
+func (c *collisions) apply(res *Result, emailAt int) {
+	kept := res.Desired[:0]
+	var moved []Rejection
+	desired, rejected := 0, 0
+	for i := range c.keys {
+		k := &c.keys[i]
+		if !k.desired {
+			for res.Rejected[rejected].Position != k.position {
+				rejected++ // skip inactive records rejected for their id
+			}
+			res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
+			continue
+		}
+		d := res.Desired[desired]
+		desired++
+		if reasons := c.reasons(k); len(reasons) > 0 {
+			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
+			continue
+		}
+		kept = append(kept, d)
+	}
+	clear(res.Desired[len(kept):])
+	res.Desired = kept
+	if len(moved) > 0 {
+		res.Rejected = append(res.Rejected, moved...)
+		slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Position - b.Position })
+	}
+}
+
+// mapRecord renders every field of one active record and validates the result.
+func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Buffer) (Desired, []Reason) {
+	data.load(rec)
+	// Room for ProfileId and UserRoleId, so that ResolveIDs does not copy every user's
+	// fields once more.
+	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields), len(m.fields)+2)}
+	var reasons []Reason
+	for i, f := range m.fields {
+		d.Fields[i] = Field{Name: f.name, Mode: f.mode}
+		switch f.kind {
+		case kindFixed:
+			d.Fields[i].Value = f.value
+		case kindTemplate:
+			v, err := f.render(data, buf)
+			if err != nil {
+				reasons = append(reasons, Reason{Code: TemplateFailed, Field: f.name, Detail: err.Error()})
+				continue
+			}
+			v = strings.TrimSpace(v)
+			if f.name == "Username" {
+				v = strings.ToLower(v) // Salesforce stores Usernames lower-case
+			}
+			d.Fields[i].Value = v
+		}
+	}
+	for i, f := range m.fields {
+		if f.kind == kindAlias {
+			d.Fields[i].Value = generateAlias(d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
+		}
+	}
+	reasons = append(reasons, m.check(&d, reasons)...)
+	if d.Profile = m.profile.choose(rec); d.Profile == "" {
+		reasons = append(reasons, Reason{Code: NoProfile, Field: "ProfileId", Detail: "no profile rule matches and mapping.profile.default is empty"})
+	}
+	d.Role = m.role.choose(rec)
+	return d, reasons
+}
+
+// render runs the field's template on one record, by the fast path when it can.
+func (f *compiledField) render(data *templateData, buf *bytes.Buffer) (string, error) {
+	if f.fast != nil {
+		return f.fast.render(data, buf), nil
+	}
+	buf.Reset()
+	if err := f.tmpl.Execute(buf, data); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// check validates the required fields and every length limit. Fields whose template
+// failed (listed in earlier) are not reported again.
+func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
+	failed := func(field string) bool {
+		return slices.ContainsFunc(earlier, func(r Reason) bool { return r.Code == TemplateFailed && r.Field == field })
+	}
+	var reasons []Reason
+	emailOK := true
+	if email := d.Fields[m.at.email].Value; !failed("Email") {
+		switch problem := emailProblem(email); {
+		case email == "":
+			reasons = append(reasons, Reason{Code: NoEmail, Field: "Email", Detail: "the record has no email"})
+			emailOK = false
+		case problem != "":
+			reasons = append(reasons, Reason{Code: MalformedEmail, Field: "Email", Detail: fmt.Sprintf("%q %s", email, problem)})
+			emailOK = false
+		}
+	}
+	// A Username derived from a missing or bad email would only repeat that reason.
+	if username := d.Fields[m.at.username].Value; !failed("Username") && (emailOK || !m.usernameFromEmail) {
+		switch problem := emailProblem(username); {
+		case username == "":
+			reasons = append(reasons, Reason{Code: NoUsername, Field: "Username", Detail: "the Username template gives nothing"})
+		case problem != "":
+			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: fmt.Sprintf("%q is not email-shaped: %s", username, problem)})
+		}
+	}
+	if last := d.Fields[m.at.lastName].Value; last == "" && !failed("LastName") {
+		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
+	}
+	for i, f := range m.fields {
+		if n := utf8.RuneCountInString(d.Fields[i].Value); f.maxLen > 0 && n > f.maxLen {
+			reasons = append(reasons, Reason{Code: TooLong, Field: f.name, Detail: fmt.Sprintf("%d characters, at most %d allowed", n, f.maxLen)})
+		}
+	}
+	return reasons
+}

@@ -1,0 +1,126 @@
+package mapping
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Mode says when a desired field value is written to Salesforce.
+type Mode uint8
+
+const (
+	// Always: the field is kept in step; drift in Salesforce is reverted.
+	Always Mode = iota
+	// OnCreate: the field is set when the user is created and left alone afterwards,
+	// so Salesforce admins may change it (ProfileId, TimeZoneSidKey, ...).
+	OnCreate
+)
+
+// String returns the configuration spelling of m.
+func (m Mode) String() string {
+	if m == OnCreate {
+		return modeOnCreate
+	}
+	return modeAlways
+}
+
+// Field is one desired Salesforce field value.
+type Field struct {
+	// Name is the Salesforce API name (Username, LastName, ProfileId, Cost_Center__c).
+	Name string
+	// Value is the desired value; "" means the field should be empty.
+	Value string
+	Mode  Mode
+}
+
+// Desired is one person as Salesforce should have them: the reconcile engine's input.
+type Desired struct {
+	// ID is the IdP's stable id, the key of the link between IdP and Salesforce user.
+	ID string
+	// Fields sorted by Name. ProfileId and UserRoleId are added by ResolveIDs.
+	Fields []Field
+	// Profile and Role are the names chosen by the rules (Role "" means none), kept for
+	// reports and for ResolveIDs.
+	Profile string
+	Role    string
+}
+
+// Value returns the desired value of the named field.
+func (d *Desired) Value(name string) (string, bool) {
+	i, ok := slices.BinarySearchFunc(d.Fields, name, func(f Field, n string) int { return strings.Compare(f.Name, n) })
+	if !ok {
+		return "", false
+	}
+	return d.Fields[i].Value, true
+}
+
+// setField replaces or inserts a field, keeping Fields sorted.
+func (d *Desired) setField(f Field) {
+	i, ok := slices.BinarySearchFunc(d.Fields, f.Name, func(x Field, n string) int { return strings.Compare(x.Name, n) })
+	if ok {
+		d.Fields[i] = f
+		return
+	}
+	d.Fields = slices.Insert(d.Fields, i, f)
+}
+
+// ReasonCode classifies why a record was rejected.
+type ReasonCode string
+
+// Reasons a record is rejected. Rejected records are reported and skipped, never fatal.
+const (
+	NoID              ReasonCode = "no_id"
+	DuplicateID       ReasonCode = "duplicate_id"
+	NoEmail           ReasonCode = "no_email"
+	MalformedEmail    ReasonCode = "malformed_email"
+	DuplicateEmail    ReasonCode = "duplicate_email"
+	NoUsername        ReasonCode = "no_username"
+	MalformedUsername ReasonCode = "malformed_username"
+	DuplicateUsername ReasonCode = "duplicate_username"
+	NoLastName        ReasonCode = "no_last_name"
+	TooLong           ReasonCode = "too_long"
+	TemplateFailed    ReasonCode = "template_failed"
+	NoProfile         ReasonCode = "no_profile"
+)
+
+// Reason is one problem with a record.
+type Reason struct {
+	Code ReasonCode
+	// Field is the Salesforce field concerned, "" when none.
+	Field  string
+	Detail string
+}
+
+// String renders the reason for logs and reports: "code (Field): detail".
+func (r Reason) String() string {
+	if r.Field != "" {
+		return fmt.Sprintf("%s (%s): %s", r.Code, r.Field, r.Detail)
+	}
+	return fmt.Sprintf("%s: %s", r.Code, r.Detail)
+}
+
+// Rejection is a record that is not desired because it is invalid.
+type Rejection struct {
+	// ID is the record's IdP id ("" when it has none). The reconcile engine must not
+	// treat a linked user whose record was rejected as gone: the person is still in
+	// the source, only their data is bad.
+	ID string
+	// Email helps find the record: its primary address (its mapped Email when it was
+	// rejected only for sharing that address or Username with another record).
+	Email string
+	// Position is the record's 1-based position in the snapshot.
+	Position int
+	Reasons  []Reason
+}
+
+// Result is what Map makes of a snapshot.
+type Result struct {
+	// Desired users in source order.
+	Desired []Desired
+	// Inactive lists the ids of records the IdP marks inactive: present in the source
+	// but not desired in Salesforce (not an error).
+	Inactive []string
+	// Rejected records in source order.
+	Rejected []Rejection
+}

@@ -1,0 +1,287 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxSCIMPageBytes bounds one page's body; a larger page is treated as an error rather
+// than read into memory without limit.
+const maxSCIMPageBytes = 64 << 20
+
+// SCIMSource lists users from a SCIM 2.0 service provider (RFC 7644 §3.4.2), page by
+// page. A pull is complete only when the rule of idp-apis.md holds: pages are fetched
+// until the collected count reaches the first page's totalResults (index paging) or
+// nextCursor is absent (cursor paging, RFC 9865); every page is a 2xx that parses; every
+// page's totalResults equals the first; no id repeats and no page repeats the previous
+// one; no page comes back empty before the total is reached (or, with cursors, while a
+// nextCursor is still given). Every page must bring new users, so a pull ends after at
+// most totalResults pages whatever the server does (cursor paging: at the caller's
+// deadline).
+type SCIMSource struct {
+	base     string
+	filter   string
+	pageSize int
+	cursor   bool
+	client   *http.Client
+	auth     authenticator
+	timeout  time.Duration
+	clock    func() time.Time
+}
+
+// listResponse is one page. encoding/json matches field names case-insensitively, as
+// SCIM requires.
+type listResponse struct {
+	Schemas      []string         `json:"schemas"`
+	TotalResults *int             `json:"totalResults"`
+	StartIndex   *int             `json:"startIndex"`
+	NextCursor   *string          `json:"nextCursor"`
+	Resources    []map[string]any `json:"Resources"`
+}
+
+// Pull lists every user; Config.Timeout bounds each page request. See Source for the
+// meaning of the result.
+func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
+	var (
+		p        pullResult
+		ids      = idSet{}
+		total    = -1 // from the first page; -1 when not (yet) known
+		start    = 1
+		cursor   string
+		cursors  = map[string]bool{}
+		previous []string
+	)
+	for page := 1; ; page++ {
+		where := fmt.Sprintf("page %d (startIndex %d)", page, start)
+		if s.cursor {
+			where = fmt.Sprintf("page %d", page)
+		}
+		lr, err := s.fetch(ctx, s.pageURL(start, cursor, page == 1))
+		if err != nil {
+			p.fail(err, fmt.Sprintf("%s: %v", where, err))
+			break
+		}
+		if lr.Schemas != nil && !hasSchema(lr.Schemas, scimListResponse) {
+			p.fail(nil, where+": schemas does not name "+scimListResponse)
+			break
+		}
+		// totalResults: required with index paging, optional with cursors, and never
+		// allowed to change between pages.
+		switch {
+		case page == 1 && lr.TotalResults != nil:
+			total = *lr.TotalResults
+		case page == 1 && !s.cursor:
+			p.fail(nil, where+": no totalResults")
+		case lr.TotalResults != nil && *lr.TotalResults != total:
+			p.fail(nil, fmt.Sprintf("%s: totalResults changed from %d to %d", where, total, *lr.TotalResults))
+		case lr.TotalResults == nil && total >= 0:
+			p.fail(nil, where+": totalResults missing on a later page")
+		}
+		if !s.cursor && lr.StartIndex != nil && *lr.StartIndex != start {
+			p.fail(nil, fmt.Sprintf("%s: server answered startIndex %d", where, *lr.StartIndex))
+		}
+		if len(p.reasons) > 0 {
+			break
+		}
+		pageIDs := make([]string, 0, len(lr.Resources))
+		for i, res := range lr.Resources {
+			rec, err := scimUser(res)
+			if err != nil {
+				p.fail(nil, fmt.Sprintf("%s: resource %d: %v", where, i+1, err))
+				break
+			}
+			pageIDs = append(pageIDs, rec.ID)
+			if !ids.add(rec.ID) {
+				if previous != nil && slices.Equal(lr.resourceIDs(), previous) {
+					p.fail(nil, fmt.Sprintf("%s repeats the previous page", where))
+				} else {
+					p.fail(nil, fmt.Sprintf("%s: id %s was already listed", where, quote(rec.ID)))
+				}
+				break
+			}
+			p.records = append(p.records, rec)
+		}
+		if len(p.reasons) > 0 {
+			break
+		}
+		previous = pageIDs
+		collected := len(p.records)
+		if total >= 0 && collected > total {
+			p.fail(nil, fmt.Sprintf("%s: %d users received but totalResults is %d", where, collected, total))
+			break
+		}
+		if s.cursor {
+			next := ""
+			if lr.NextCursor != nil {
+				next = *lr.NextCursor
+			}
+			if next == "" {
+				if total >= 0 && collected != total {
+					p.fail(nil, fmt.Sprintf("%s: last page (no nextCursor) after %d of totalResults %d", where, collected, total))
+				}
+				break
+			}
+			if len(lr.Resources) == 0 {
+				p.fail(nil, fmt.Sprintf("%s: empty page that is not the last (nextCursor present) after %d users", where, collected))
+				break
+			}
+			if cursors[next] {
+				p.fail(nil, fmt.Sprintf("%s: nextCursor %s repeats an earlier one", where, quote(next)))
+				break
+			}
+			cursors[next] = true
+			cursor = next
+			continue
+		}
+		if collected == total {
+			break
+		}
+		if len(lr.Resources) == 0 {
+			p.fail(nil, fmt.Sprintf("%s: empty page after %d of totalResults %d", where, collected, total))
+			break
+		}
+		start += len(lr.Resources) // by what was received, never by the count asked for
+	}
+	if len(p.reasons) == 0 && len(p.records) == 0 {
+		p.fail(nil, "the SCIM service lists no users")
+	}
+	return p.snapshot(s.clock())
+}
+
+// resourceIDs lists the ids of a page as given (for the repeated-page check).
+func (lr *listResponse) resourceIDs() []string {
+	out := make([]string, len(lr.Resources))
+	for i, r := range lr.Resources {
+		out[i] = str(foldKeys(r), "id")
+	}
+	return out
+}
+
+func (s *SCIMSource) pageURL(start int, cursor string, first bool) string {
+	q := url.Values{}
+	q.Set("count", strconv.Itoa(s.pageSize))
+	if s.filter != "" {
+		q.Set("filter", s.filter)
+	}
+	query := q.Encode()
+	switch {
+	case s.cursor && first:
+		query += "&cursor" // RFC 9865: a bare cursor parameter asks for the first page
+	case s.cursor:
+		query += "&cursor=" + url.QueryEscape(cursor)
+	default:
+		query += "&startIndex=" + strconv.Itoa(start)
+	}
+	return s.base + "/Users?" + query
+}
+
+// fetch GETs one page and parses it; a non-2xx answer becomes an error carrying the
+// SCIM error's status, scimType and detail.
+func (s *SCIMSource) fetch(ctx context.Context, u string) (*listResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/scim+json, application/json;q=0.9")
+	if err := s.auth.apply(req); err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, transportError(err) // the page is named by the caller; the URL may hold a filter
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSCIMPageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the response: %w", err)
+	}
+	if len(body) > maxSCIMPageBytes {
+		return nil, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, parseSCIMError(resp.StatusCode, body)
+	}
+	return parseSCIMPage(body)
+}
+
+// parseSCIMPage parses one ListResponse page.
+func parseSCIMPage(body []byte) (*listResponse, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var lr listResponse
+	if err := dec.Decode(&lr); err != nil {
+		return nil, fmt.Errorf("parsing the ListResponse: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("parsing the ListResponse: unexpected data after the document")
+	}
+	return &lr, nil
+}
+
+// SCIMError is a non-2xx answer from a SCIM service provider (RFC 7644 §3.12).
+type SCIMError struct {
+	// HTTPStatus is the response's status code.
+	HTTPStatus int
+	// Status is the body's own status, 0 when the body gave none; it normally equals
+	// HTTPStatus and is shown when it does not.
+	Status int
+	// ScimType is the error's scimType (invalidFilter, tooMany, invalidCursor, ...).
+	ScimType string
+	Detail   string
+}
+
+// Error renders the status, the scimType and the detail.
+func (e *SCIMError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
+	if e.Status != 0 && e.Status != e.HTTPStatus {
+		fmt.Fprintf(&b, " (body status %d)", e.Status)
+	}
+	if e.ScimType != "" {
+		fmt.Fprintf(&b, " (%s)", e.ScimType)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	return b.String()
+}
+
+// parseSCIMError reads an error body; its status may be a string (as the RFC says) or a
+// number (as some servers send). A body that is not a SCIM error is quoted instead.
+func parseSCIMError(status int, body []byte) error {
+	var e struct {
+		Schemas  []string        `json:"schemas"`
+		Status   json.RawMessage `json:"status"`
+		ScimType string          `json:"scimType"`
+		Detail   string          `json:"detail"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || (e.Detail == "" && e.ScimType == "" && len(e.Status) == 0) {
+		return &SCIMError{HTTPStatus: status, Detail: bodyExcerpt(bytes.NewReader(body))}
+	}
+	return &SCIMError{HTTPStatus: status, Status: scimStatus(e.Status), ScimType: e.ScimType, Detail: strings.TrimSpace(e.Detail)}
+}
+
+// scimStatus reads "400" or 400; 0 when it is neither.
+func scimStatus(raw json.RawMessage) int {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = string(raw)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0
+	}
+	return n
+}

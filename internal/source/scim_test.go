@@ -1,0 +1,315 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeSCIM is a SCIM 2.0 service provider over an in-memory user list, with the faults
+// real servers have been seen to show.
+type fakeSCIM struct {
+	scimFaults
+
+	mu       sync.Mutex
+	requests []string
+}
+
+// scimFaults describes the fake's users and misbehaviour; pages count from 1.
+type scimFaults struct {
+	users    int
+	maxPage  int    // the server's own page cap (fewer than asked)
+	token    string // required bearer token
+	failPage int    // this page answers 500 with a SCIM error body
+	// numericStatus makes the error body's status a number, as some servers send.
+	numericStatus bool
+	totalLieOn    int // this page reports totalResults one higher
+	repeatLastOn  int // this page starts with the previous page's last user
+	samePageOn    int // this page repeats the previous page exactly
+	emptyOn       int // this page comes back empty
+	// repeatCursorOn makes this page hand out the cursor of the page before.
+	repeatCursorOn int
+	shortTotal     int // report this totalResults (with every page), hiding users
+	slow           time.Duration
+}
+
+func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests = append(f.requests, r.URL.RequestURI())
+	page := len(f.requests)
+	f.mu.Unlock()
+	if f.slow > 0 {
+		select {
+		case <-time.After(f.slow):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if r.URL.Path != "/scim/v2/Users" || r.Header.Get("Accept") == "" || !strings.Contains(r.Header.Get("Accept"), "application/scim+json") {
+		http.Error(w, "bad request "+r.URL.Path, http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	if f.token != "" && r.Header.Get("Authorization") != "Bearer "+f.token {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401","detail":"bad token"}`)
+		return
+	}
+	if page == f.failPage {
+		w.WriteHeader(http.StatusInternalServerError)
+		status := `"500"`
+		if f.numericStatus {
+			status = `500`
+		}
+		fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":%s,"scimType":"tooMany","detail":"try again"}`, status)
+		return
+	}
+	q := r.URL.Query()
+	count, _ := strconv.Atoi(q.Get("count"))
+	if f.maxPage > 0 && count > f.maxPage {
+		count = f.maxPage
+	}
+	var start int
+	var nextCursor string
+	if _, ok := q["cursor"]; ok {
+		start, _ = strconv.Atoi(q.Get("cursor")) // the cursor is the next start index
+		if start == 0 {
+			start = 1
+		}
+	} else if start, _ = strconv.Atoi(q.Get("startIndex")); start < 1 {
+		start = 1
+	}
+	from := start - 1
+	switch page {
+	case f.repeatLastOn:
+		from--
+	case f.samePageOn:
+		from -= count
+	}
+	to := min(from+count, f.users)
+	if page == f.emptyOn {
+		to = from
+	}
+	resources := []map[string]any{}
+	for i := from; i < to; i++ {
+		resources = append(resources, map[string]any{
+			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+			"id":       fmt.Sprintf("id-%04d", i),
+			"userName": fmt.Sprintf("user%d", i),
+			"name":     map[string]any{"givenName": "Given", "familyName": fmt.Sprintf("Family%d", i)},
+			"emails":   []map[string]any{{"value": fmt.Sprintf("user%d@acme.example", i), "type": "work"}},
+			"active":   true,
+		})
+	}
+	total := f.users
+	if f.shortTotal > 0 {
+		total = f.shortTotal
+	}
+	if page == f.totalLieOn {
+		total++
+	}
+	body := map[string]any{
+		"schemas":      []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
+		"totalResults": total, "startIndex": start, "itemsPerPage": len(resources), "Resources": resources,
+	}
+	if _, ok := q["cursor"]; ok {
+		delete(body, "startIndex")
+		if to < f.users || page == f.emptyOn {
+			nextCursor = strconv.Itoa(to + 1)
+			if page == f.repeatCursorOn {
+				nextCursor = strconv.Itoa(start)
+			}
+			body["nextCursor"] = nextCursor
+		}
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (f *fakeSCIM) requestLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.requests...)
+}
+
+func newSCIMSource(t *testing.T, fake *fakeSCIM, mutate func(*Config)) Source {
+	t.Helper()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Type: TypeSCIM, URL: srv.URL + "/scim/v2/", Auth: AuthConfig{Method: "bearer", TokenFile: tokenFile},
+		SCIM: SCIMConfig{PageSize: 10}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	src, err := New(cfg, Options{HTTPClient: srv.Client(), Clock: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func TestSCIMPaging(t *testing.T) {
+	tests := []struct {
+		name         string
+		faults       scimFaults
+		cfg          func(*Config)
+		wantRequests []string
+	}{
+		{
+			name:   "pages of the asked size",
+			faults: scimFaults{users: 25},
+			wantRequests: []string{"/scim/v2/Users?count=10&startIndex=1", "/scim/v2/Users?count=10&startIndex=11",
+				"/scim/v2/Users?count=10&startIndex=21"},
+		},
+		{
+			name:   "server sends fewer than asked: advance by what was received",
+			faults: scimFaults{users: 12, maxPage: 4},
+			wantRequests: []string{"/scim/v2/Users?count=10&startIndex=1", "/scim/v2/Users?count=10&startIndex=5",
+				"/scim/v2/Users?count=10&startIndex=9"},
+		},
+		{
+			name:         "filter is sent",
+			faults:       scimFaults{users: 3},
+			cfg:          func(c *Config) { c.SCIM.Filter = `userType eq "Employee"` },
+			wantRequests: []string{"/scim/v2/Users?count=10&filter=userType+eq+%22Employee%22&startIndex=1"},
+		},
+		{
+			name:         "cursor paging until nextCursor is absent",
+			faults:       scimFaults{users: 15},
+			cfg:          func(c *Config) { c.SCIM.Paging = "cursor" },
+			wantRequests: []string{"/scim/v2/Users?count=10&cursor", "/scim/v2/Users?count=10&cursor=11"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSCIM{scimFaults: tt.faults}
+			fake.token = "s3cret"
+			src := newSCIMSource(t, fake, tt.cfg)
+			snap, err := src.Pull(context.Background())
+			if err != nil {
+				t.Fatalf("Pull: %v", err)
+			}
+			if !snap.Complete || snap.Count != fake.users {
+				t.Fatalf("Complete %v Count %d, want complete with %d", snap.Complete, snap.Count, fake.users)
+			}
+			for i, r := range snap.Records {
+				if want := fmt.Sprintf("id-%04d", i); r.ID != want || r.PrimaryEmail() != fmt.Sprintf("user%d@acme.example", i) {
+					t.Fatalf("record %d = %+v, want id %s", i, r, want)
+				}
+			}
+			if diff := cmp.Diff(tt.wantRequests, fake.requestLog()); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSCIMIncomplete(t *testing.T) {
+	tests := []struct {
+		name        string
+		faults      scimFaults
+		cfg         func(*Config)
+		wantRecords int
+		wantReason  string
+	}{
+		{"a failing page", scimFaults{users: 25, failPage: 2}, nil, 10,
+			"page 2 (startIndex 11): HTTP 500 (tooMany): try again"},
+		{"a failing page with a numeric status in the body", scimFaults{users: 25, failPage: 1, numericStatus: true}, nil, 0,
+			"page 1 (startIndex 1): HTTP 500 (tooMany): try again"},
+		{"totalResults changes between pages", scimFaults{users: 25, totalLieOn: 2}, nil, 10,
+			"page 2 (startIndex 11): totalResults changed from 25 to 26"},
+		{"the last user of a page repeated on the next", scimFaults{users: 25, repeatLastOn: 2}, nil, 10,
+			`page 2 (startIndex 11): id "id-0009" was already listed`},
+		{"a page equal to the previous one", scimFaults{users: 25, samePageOn: 2}, nil, 10,
+			"page 2 (startIndex 11) repeats the previous page"},
+		{"an empty page before the total", scimFaults{users: 25, emptyOn: 2}, nil, 10,
+			"page 2 (startIndex 11): empty page after 10 of totalResults 25"},
+		{"cursor paging with an empty page that is not the last", scimFaults{users: 25, emptyOn: 2}, func(c *Config) { c.SCIM.Paging = "cursor" }, 10,
+			"page 2: empty page that is not the last (nextCursor present) after 10 users"},
+		{"cursor paging with a repeated cursor", scimFaults{users: 25, repeatCursorOn: 2}, func(c *Config) { c.SCIM.Paging = "cursor" }, 20,
+			`page 2: nextCursor "11" repeats an earlier one`},
+		{"totalResults below the users sent", scimFaults{users: 25, shortTotal: 5}, nil, 10,
+			"page 1 (startIndex 1): 10 users received but totalResults is 5"},
+		{"no users at all", scimFaults{users: 0}, nil, 0, "the SCIM service lists no users"},
+		{"wrong token", scimFaults{users: 3, token: "other"}, nil, 0, "HTTP 401: bad token"},
+		{"cursor paging with a failing page", scimFaults{users: 25, failPage: 3}, func(c *Config) { c.SCIM.Paging = "cursor" }, 20,
+			"page 3: HTTP 500"},
+		{"cursor paging ending before totalResults", scimFaults{users: 15, shortTotal: 16}, func(c *Config) { c.SCIM.Paging = "cursor" }, 15,
+			"page 2: last page (no nextCursor) after 15 of totalResults 16"},
+		{"bearer token file missing", scimFaults{users: 3}, func(c *Config) { c.Auth.TokenFile = "/nonexistent/token" }, 0,
+			"bearer token: open /nonexistent/token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSCIM{scimFaults: tt.faults}
+			if fake.token == "" {
+				fake.token = "s3cret"
+			}
+			src := newSCIMSource(t, fake, tt.cfg)
+			snap, err := src.Pull(context.Background())
+			assertIncomplete(t, snap, err, tt.wantReason)
+			if snap.Count != tt.wantRecords {
+				t.Errorf("Count %d, want %d", snap.Count, tt.wantRecords)
+			}
+		})
+	}
+}
+
+func TestSCIMSlowServer(t *testing.T) {
+	t.Run("request timeout", func(t *testing.T) {
+		fake := &fakeSCIM{scimFaults: scimFaults{users: 3, token: "s3cret", slow: 5 * time.Second}}
+		src := newSCIMSource(t, fake, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+		snap, err := src.Pull(context.Background())
+		assertIncomplete(t, snap, err, "page 1 (startIndex 1)")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v does not wrap context.DeadlineExceeded", err)
+		}
+	})
+	t.Run("caller's context", func(t *testing.T) {
+		fake := &fakeSCIM{scimFaults: scimFaults{users: 3, token: "s3cret", slow: 5 * time.Second}}
+		src := newSCIMSource(t, fake, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		snap, err := src.Pull(ctx)
+		assertIncomplete(t, snap, err, "page 1 (startIndex 1)")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v does not wrap context.DeadlineExceeded", err)
+		}
+	})
+}
+
+func TestParseSCIMError(t *testing.T) {
+	tests := []struct {
+		name string
+		code int
+		body string
+		want string
+	}{
+		{"string status", 400, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidFilter","detail":"bad filter"}`,
+			"HTTP 400 (invalidFilter): bad filter"},
+		{"numeric status", 400, `{"status":400,"detail":"bad filter"}`, "HTTP 400: bad filter"},
+		{"disagreeing status", 502, `{"status":"503","detail":"upstream"}`, "HTTP 502 (body status 503): upstream"},
+		{"not JSON", 502, "<html>\n<b>Bad gateway</b>\n</html>", "HTTP 502: <html> <b>Bad gateway</b> </html>"},
+		{"empty", 503, "", "HTTP 503: (empty body)"},
+	}
+	for _, tt := range tests {
+		if got := parseSCIMError(tt.code, []byte(tt.body)).Error(); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Source pulls the full desired set of people from an identity provider.
+//
+// Pull always returns a Snapshot, and its error is non-nil exactly when the snapshot is
+// not Complete: a caller that only checks the error and a caller that only checks
+// Complete both see an incomplete pull. An incomplete snapshot still carries whatever
+// records were read (useful for creates and updates, and for reporting) together with
+// the reasons; it must never lead to a deactivation. The error then wraps ErrIncomplete
+// (and, where there is one, the underlying cause such as context.DeadlineExceeded).
+type Source interface {
+	Pull(ctx context.Context) (Snapshot, error)
+}
+
+// ErrIncomplete is wrapped by every error Pull returns: the pull did not produce a
+// trustworthy full list.
+var ErrIncomplete = errors.New("source pull incomplete")
+
+// Snapshot is the result of one pull.
+type Snapshot struct {
+	// Records in source order. Shared, read-only: a NotModified snapshot returns the same
+	// slice as the pull it repeats.
+	Records []Record
+	// Complete is true only when the source's own end-of-list signal was reached, every
+	// page or line parsed, and the counts agreed. The zero Snapshot is incomplete.
+	Complete bool
+	// Reasons says why the snapshot is incomplete, with the line or page where it
+	// applies; empty when Complete.
+	Reasons []string
+	// Count is len(Records), kept for the shrink gate and reports.
+	Count int
+	// Digest is an order-independent hash of the records (hex SHA-256): two pulls of the
+	// same people in any order have the same digest, so change detection and the shrink
+	// gate can compare pulls without keeping them.
+	Digest string
+	// FetchedAt is when the pull finished, from the injected clock.
+	FetchedAt time.Time
+	// NotModified is true when the server answered 304 to If-None-Match: Records,
+	// Count and Digest are those of the previous complete pull.
+	NotModified bool
+}
+
+// IncompleteError is the error Pull returns with an incomplete snapshot.
+type IncompleteError struct {
+	Reasons []string
+	// Cause is the underlying error when a single failure ended the pull (a transport
+	// error, a cancelled context); nil otherwise.
+	Cause error
+}
+
+// Error lists every reason, so a log line says why the pull cannot be trusted.
+func (e *IncompleteError) Error() string {
+	return ErrIncomplete.Error() + ": " + strings.Join(e.Reasons, "; ")
+}
+
+// Unwrap lets errors.Is find both ErrIncomplete and the cause.
+func (e *IncompleteError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{ErrIncomplete, e.Cause}
+	}
+	return []error{ErrIncomplete}
+}
+
+// pullResult accumulates records and problems while a pull runs.
+type pullResult struct {
+	records []Record
+	reasons []string
+	cause   error
+}
+
+// fail records a reason why the pull is incomplete. The first error given is kept as
+// the cause so that callers can test for context errors.
+func (p *pullResult) fail(cause error, reason string) {
+	p.reasons = append(p.reasons, reason)
+	if p.cause == nil {
+		p.cause = cause
+	}
+}
+
+// snapshot seals the result: Complete is derived from the reasons, never set directly.
+func (p *pullResult) snapshot(now time.Time) (Snapshot, error) {
+	s := Snapshot{
+		Records:   p.records,
+		Complete:  len(p.reasons) == 0,
+		Reasons:   p.reasons,
+		Count:     len(p.records),
+		Digest:    Digest(p.records),
+		FetchedAt: now,
+	}
+	if !s.Complete {
+		return s, &IncompleteError{Reasons: p.reasons, Cause: p.cause}
+	}
+	return s, nil
+}
+
+// Digest returns the order-independent hash of records: each record is hashed on its
+// own and the hashes are added lane by lane (a multiset hash, so a record twice differs
+// from once), then the sum and the count are hashed again.
+func Digest(records []Record) string {
+	var sum [4]uint64
+	var buf []byte
+	for i := range records {
+		buf = appendCanonical(buf[:0], &records[i])
+		h := sha256.Sum256(buf)
+		for lane := range sum {
+			sum[lane] += binary.BigEndian.Uint64(h[lane*8:])
+		}
+	}
+	final := sha256.New()
+	var b [8]byte
+	for _, v := range sum {
+		binary.BigEndian.PutUint64(b[:], v)
+		final.Write(b[:])
+	}
+	binary.BigEndian.PutUint64(b[:], uint64(len(records)))
+	final.Write(b[:])
+	return hex.EncodeToString(final.Sum(nil))
+}
+
+// appendCanonical encodes every field of r, length-prefixed so that no two different
+// records encode alike.
+func appendCanonical(buf []byte, r *Record) []byte {
+	str := func(s string) {
+		buf = strconv.AppendInt(buf, int64(len(s)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, s...)
+	}
+	str(r.ID)
+	str(r.UserName)
+	buf = strconv.AppendInt(buf, int64(len(r.Emails)), 10)
+	for _, e := range r.Emails {
+		str(e.Value)
+		str(e.Type)
+		buf = strconv.AppendBool(buf, e.Primary)
+	}
+	str(r.GivenName)
+	str(r.FamilyName)
+	str(r.DisplayName)
+	buf = strconv.AppendBool(buf, r.Active)
+	str(r.Title)
+	str(r.Department)
+	str(r.ManagerID)
+	str(r.EmployeeNumber)
+	buf = strconv.AppendInt(buf, int64(len(r.Groups)), 10)
+	for _, g := range r.Groups {
+		str(g.ID)
+		str(g.Name)
+	}
+	buf = strconv.AppendInt(buf, int64(len(r.Attributes)), 10)
+	for _, a := range r.Attributes {
+		str(a.Name)
+		str(a.Value)
+	}
+	return buf
+}

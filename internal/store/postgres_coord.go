@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dedicatedConn opens a connection outside the pool, for a lease or a listener: the
+// pool would recycle or share it. The server is asked to probe the client with TCP
+// keepalives, so that a vanished holder's session, and its lock, end within seconds
+// rather than hours. (Unix-socket connections ignore these settings. Session advisory
+// locks and LISTEN need a real session: point syncd at PostgreSQL itself or at a
+// session-pooling proxy, not at a transaction pooler.)
+func (s *postgresStore) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
+	cfg := s.connConfig.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	for k, v := range map[string]string{
+		"tcp_keepalives_idle":     "5",
+		"tcp_keepalives_interval": "2",
+		"tcp_keepalives_count":    "3",
+		"tcp_user_timeout":        "10000",
+	} {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// pgLease holds the leader lock: a session advisory lock on a dedicated connection.
+// PostgreSQL releases the lock when the session ends, whatever ends it, so another
+// instance can take over. A watchdog checks the connection every checkInterval; when
+// the check fails the lease is lost at once, because the lock may already be gone.
+type pgLease struct {
+	*lostSignal
+	conn     *pgx.Conn
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func (s *postgresStore) TryLeaderLock(ctx context.Context) (Lease, error) {
+	conn, err := s.dedicatedConn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("leader lock: connect: %w", err)
+	}
+	var held bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, leaderLockKey).Scan(&held); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("leader lock: %w", err)
+	}
+	if !held {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("leader lock: %w", ErrLocked)
+	}
+	l := &pgLease{lostSignal: newLostSignal(), conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.watch(s.checkInterval)
+	return l, nil
+}
+
+// watch pings the lock's connection until the lease is released or the connection
+// fails. A ping gets twice the interval, and at least two seconds, to answer, so a
+// busy server is not mistaken for a dead one.
+func (l *pgLease) watch(interval time.Duration) {
+	defer close(l.done)
+	timeout := max(2*interval, 2*time.Second)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-ticker.C:
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			err := l.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				l.lose()
+				l.conn.Close(context.Background())
+				return
+			}
+		}
+	}
+}
+
+func (l *pgLease) Release(ctx context.Context) error {
+	var err error
+	l.stopOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		select {
+		case <-l.Lost():
+			return // the watchdog found the connection dead and closed it
+		default:
+		}
+		l.lose()
+		_, unlockErr := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, leaderLockKey)
+		err = errors.Join(unlockErr, l.conn.Close(ctx))
+	})
+	if err != nil {
+		return fmt.Errorf("release leader lock: %w", err)
+	}
+	return nil
+}
+
+// ReconcileRequests LISTENs on a dedicated connection. The first LISTEN happens before
+// it returns, so a request made after the call is delivered. When the connection
+// breaks it reconnects with backoff and then delivers one request, because requests
+// sent while it was away are lost to it.
+func (s *postgresStore) ReconcileRequests(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closed, cancel)
+	conn, err := s.listen(ctx)
+	s.listeners.Add(1)
+	go func() {
+		defer s.listeners.Done()
+		defer close(ch)
+		defer stop()
+		defer cancel()
+		missed := err != nil
+		backoff := 50 * time.Millisecond
+		for {
+			if conn != nil {
+				if missed {
+					signal(ch)
+				}
+				backoff = 50 * time.Millisecond
+				for {
+					if _, err := conn.WaitForNotification(ctx); err != nil {
+						break
+					}
+					signal(ch)
+				}
+				conn.Close(context.Background())
+				conn = nil
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			missed = true
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			conn, _ = s.listen(ctx)
+		}
+	}()
+	return ch
+}
+
+func (s *postgresStore) listen(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := s.dedicatedConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+reconcileChannel); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
+}

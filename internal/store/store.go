@@ -1,0 +1,344 @@
+// Package store is syncd's memory: runs, actions, links, source snapshots and
+// approvals, behind one Store interface with PostgreSQL and SQLite backends that pass
+// one conformance suite (package storetest).
+//
+// A cycle uses the store in this order: StartRun; SavePlan with every intended action,
+// held ones included, before Salesforce is touched; RecordResults once per applied
+// batch; FinishRun. Held actions wait until Approve releases them; the apply loop then
+// finds them with Actions(ActionFilter{Statuses: []ActionStatus{ActionApproved}}).
+//
+// Every timestamp the store records comes from the clock in Config, never from the
+// database server, so tests and replicas agree on time. Times are kept to the
+// microsecond and returned in UTC.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the persistence syncd's reconcile engine and daemon need. Implementations
+// are safe for concurrent use. Methods return errors wrapping the sentinels below
+// (ErrNotFound, ErrConflict, ...) so callers classify with errors.Is.
+type Store interface {
+	// StartRun records the start of a cycle, before anything is pulled, so that a
+	// cycle that fails early is still on record. The run is RunRunning.
+	StartRun(ctx context.Context, r NewRun) (Run, error)
+	// SavePlan stores every intended action of a run in one transaction, before any
+	// of them is applied. The i-th action gets Seq i+1; its RunID, Seq, Attempts
+	// and outcome fields are ignored. A run's plan is saved once: a second call, or
+	// a call for a finished run, is ErrConflict. An action must be ActionPlanned,
+	// ActionHeld or ActionSkipped.
+	SavePlan(ctx context.Context, runID int64, actions []Action) error
+	// RecordResults stores the outcome of one applied batch in one transaction:
+	// all results are written, or none. Only planned, approved or failed actions
+	// take a result (a held action is ErrConflict: it was not released).
+	RecordResults(ctx context.Context, results []ActionResult) error
+	// FinishRun closes a running run with its final status and cycle statistics.
+	FinishRun(ctx context.Context, runID int64, f RunFinish) (Run, error)
+	// Run returns one run with its action counts, or ErrNotFound.
+	Run(ctx context.Context, id int64) (Run, error)
+	// Runs lists runs, newest first.
+	Runs(ctx context.Context, f RunFilter) ([]Run, error)
+	// Actions lists journal entries, newest run first and in plan order within a
+	// run.
+	Actions(ctx context.Context, f ActionFilter) ([]Action, error)
+	// Approve releases held actions of one run: those named in req.Seqs, or all of
+	// them when req.Seqs is empty. Nothing is re-planned: the released actions are
+	// exactly the ones stored. Errors: ErrNotFound (no such run or action),
+	// ErrAlreadyApproved (approved before), ErrNothingToApprove (the run never held
+	// anything), ErrConflict (a named action is not held).
+	Approve(ctx context.Context, runID int64, req ApprovalRequest) (Approval, error)
+
+	// Links returns every link, ordered by IdP id.
+	Links(ctx context.Context) ([]Link, error)
+	// LinkByIdPID returns the link of one IdP identity, or ErrNotFound.
+	LinkByIdPID(ctx context.Context, idpID string) (Link, error)
+	// LinkBySalesforceID returns the link of one Salesforce user, or ErrNotFound.
+	LinkBySalesforceID(ctx context.Context, salesforceID string) (Link, error)
+	// UpsertLink links an IdP id to a Salesforce Id, replacing the IdP id's previous
+	// link. A Salesforce Id already linked to another IdP id is ErrConflict.
+	UpsertLink(ctx context.Context, l Link) (Link, error)
+	// DeleteLink removes the link of one IdP id, or returns ErrNotFound.
+	DeleteLink(ctx context.Context, idpID string) error
+
+	// SaveSnapshot records the size and digest of one source pull.
+	SaveSnapshot(ctx context.Context, s NewSnapshot) (Snapshot, error)
+	// LastGoodSnapshot returns the newest complete snapshot, the shrink gate's
+	// baseline, or ErrNotFound when no pull has been complete yet.
+	LastGoodSnapshot(ctx context.Context) (Snapshot, error)
+
+	// Prune deletes runs started before cutoff with their actions and approvals,
+	// and snapshots taken before cutoff except the last good one.
+	Prune(ctx context.Context, cutoff time.Time) (PruneResult, error)
+
+	// TryLeaderLock takes the leader lock without waiting. It returns ErrLocked
+	// when another instance holds it. The holder must stop writing as soon as the
+	// lease's Lost channel is closed.
+	TryLeaderLock(ctx context.Context) (Lease, error)
+	// RequestReconcile asks the leader to reconcile now. On PostgreSQL it reaches
+	// every instance on the database (NOTIFY); on SQLite, which serves a single
+	// instance, only this Store's subscribers.
+	RequestReconcile(ctx context.Context) error
+	// ReconcileRequests delivers reconcile requests until ctx is done. Requests
+	// that arrive while one is pending are coalesced into it. A spurious request
+	// may be delivered (after a reconnect, for instance); a request is never lost
+	// silently while the channel is being read.
+	ReconcileRequests(ctx context.Context) <-chan struct{}
+
+	// Close releases the store's connections. Leases must be released first.
+	Close() error
+}
+
+// Lease is a held leader lock.
+type Lease interface {
+	// Lost is closed when the lock is no longer held, whether released or lost
+	// because its connection died; the holder must stop writing at once.
+	Lost() <-chan struct{}
+	// Release gives the lock up so another instance can take it. Releasing a lost
+	// or released lease does nothing.
+	Release(ctx context.Context) error
+}
+
+// Errors returned (wrapped) by every backend.
+var (
+	// ErrNotFound: the run, action, link or snapshot does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write contradicts what is stored (a second plan for a run, a
+	// result for a held action, a Salesforce Id linked twice).
+	ErrConflict = errors.New("conflict")
+	// ErrAlreadyApproved: the held actions were approved before.
+	ErrAlreadyApproved = errors.New("already approved")
+	// ErrNothingToApprove: the run never held any action.
+	ErrNothingToApprove = errors.New("nothing to approve")
+	// ErrLocked: another instance holds the leader lock.
+	ErrLocked = errors.New("leader lock held by another instance")
+	// ErrInvalid: the caller passed a value the store cannot record.
+	ErrInvalid = errors.New("invalid")
+	// ErrSchemaOutdated: the database needs migrations this binary carries.
+	ErrSchemaOutdated = errors.New("database schema is behind this syncd; run `syncd migrate` or enable automatic migration")
+)
+
+// RunStatus is where a run stands.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	// RunFailed: the cycle stopped on an error (incomplete pull, Salesforce down).
+	RunFailed RunStatus = "failed"
+	// RunAborted: the cycle stopped because leadership was lost or syncd shut down.
+	RunAborted RunStatus = "aborted"
+)
+
+// NewRun is what StartRun needs.
+type NewRun struct {
+	// Trigger says why the cycle ran: "schedule", "manual", "api", "signal".
+	Trigger string
+	// Mode is the policy mode in force: "sync", "upsert-only", "create-only".
+	Mode string
+}
+
+// RunStats are numbers about a cycle that are not actions.
+type RunStats struct {
+	SourceRecords   int // records the source returned
+	RejectedRecords int // records mapping rejected
+	SalesforceUsers int // users read from Salesforce
+	UnmanagedUsers  int // Salesforce users no record claims and syncd never linked
+	Disputed        int // keys with more than one candidate
+}
+
+// RunFinish is what FinishRun records.
+type RunFinish struct {
+	Status RunStatus // RunSucceeded, RunFailed or RunAborted
+	Error  string    // why, when not succeeded
+	Stats  RunStats
+}
+
+// ActionCounts counts a run's actions by status.
+type ActionCounts struct {
+	Planned, Held, Approved, Applied, Failed, Skipped int
+}
+
+// Total is the number of actions in the plan.
+func (c ActionCounts) Total() int {
+	return c.Planned + c.Held + c.Approved + c.Applied + c.Failed + c.Skipped
+}
+
+// Run is one reconcile cycle.
+type Run struct {
+	ID         int64
+	Trigger    string
+	Mode       string
+	Status     RunStatus
+	Error      string
+	StartedAt  time.Time
+	PlannedAt  time.Time // zero until SavePlan
+	FinishedAt time.Time // zero while running
+	Stats      RunStats
+	Counts     ActionCounts
+}
+
+// RunFilter selects runs for Runs.
+type RunFilter struct {
+	// BeforeID, when non-zero, lists runs older than this one (paging).
+	BeforeID int64
+	// Limit caps the number of runs; zero means 50.
+	Limit int
+}
+
+// ActionKind says what an action does to a Salesforce user. The store keeps any
+// non-empty kind; these are the ones the reconcile engine plans.
+type ActionKind string
+
+// Action kinds.
+const (
+	KindCreate     ActionKind = "create"
+	KindUpdate     ActionKind = "update"
+	KindDeactivate ActionKind = "deactivate"
+	KindReactivate ActionKind = "reactivate"
+	// KindAdopt links an existing, unlinked Salesforce user to its IdP identity.
+	KindAdopt ActionKind = "adopt"
+	// KindFreeze freezes a user whose deactivation Salesforce blocks.
+	KindFreeze ActionKind = "freeze"
+)
+
+// ActionStatus is where an action stands.
+type ActionStatus string
+
+// Action statuses. An action is saved planned, held or skipped; Approve moves held to
+// approved; RecordResults moves planned, approved or failed to applied, failed or
+// skipped.
+const (
+	ActionPlanned  ActionStatus = "planned"
+	ActionHeld     ActionStatus = "held"
+	ActionApproved ActionStatus = "approved"
+	ActionApplied  ActionStatus = "applied"
+	ActionFailed   ActionStatus = "failed"
+	ActionSkipped  ActionStatus = "skipped"
+)
+
+// FieldChange is one Salesforce field an action changes.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Action is one journal entry: an intended change to one Salesforce user and, once
+// applied, its outcome.
+type Action struct {
+	RunID int64
+	Seq   int // 1-based position in the run's plan
+	Kind  ActionKind
+	// Keys of the person, as many as are known: explain looks actions up by each.
+	IdPID        string
+	SalesforceID string // empty for a create until its result says
+	Username     string
+	Email        string
+	Changes      []FieldChange
+	// Reason explains the action (or why it is held or skipped) to a human.
+	Reason        string
+	Status        ActionStatus
+	ErrorCode     string // Salesforce's error code, e.g. DUPLICATE_USERNAME
+	ErrorMessage  string
+	Attempts      int
+	NextAttemptAt time.Time // zero when no retry is scheduled
+	UpdatedAt     time.Time
+	ApprovalID    int64 // the approval that released it, if any
+}
+
+// ActionRef names one action.
+type ActionRef struct {
+	RunID int64
+	Seq   int
+}
+
+// ActionFilter selects actions for Actions. Zero fields do not filter.
+type ActionFilter struct {
+	RunID    int64
+	Statuses []ActionStatus
+	// Key matches an action whose IdP id or Salesforce Id equals it, or whose email
+	// or username equals it ignoring case: what `syncd explain KEY` asks. Every
+	// match is found through an index. A Salesforce Id that only a result recorded
+	// (a created user's) is found through the link from the action's IdP id to
+	// it, so it matches while that link stands; an Id known when the plan was
+	// saved always matches.
+	Key string
+	// Limit caps the number of actions; zero means no limit.
+	Limit int
+}
+
+// ActionResult is the outcome of one applied action.
+type ActionResult struct {
+	Action ActionRef
+	Status ActionStatus // ActionApplied, ActionFailed or ActionSkipped
+	// SalesforceID, when set, is recorded on the action (the Id of a created user).
+	SalesforceID string
+	ErrorCode    string
+	ErrorMessage string
+	// NextAttemptAt schedules a retry of a failed action; zero for none.
+	NextAttemptAt time.Time
+	// Link, when set, is upserted in the same transaction, so a created or adopted
+	// user is never on record without its link.
+	Link *Link
+}
+
+// ApprovalRequest is what an operator approves.
+type ApprovalRequest struct {
+	By      string // who approved; required
+	Comment string
+	// Seqs are the held actions reviewed; empty means every held action of the run.
+	Seqs []int
+}
+
+// Approval records one release of held actions.
+type Approval struct {
+	ID      int64
+	RunID   int64
+	By      string
+	Comment string
+	At      time.Time
+	Actions int // how many actions it released
+}
+
+// LinkOrigin says how syncd came to own a Salesforce user.
+type LinkOrigin string
+
+// Link origins.
+const (
+	OriginCreated LinkOrigin = "created" // syncd created the user
+	OriginAdopted LinkOrigin = "adopted" // syncd matched an existing user and took it over
+)
+
+// Link ties an IdP identity to the Salesforce user syncd manages for it.
+type Link struct {
+	IdPID        string
+	SalesforceID string
+	Origin       LinkOrigin
+	CreatedAt    time.Time // set by the store
+	UpdatedAt    time.Time // set by the store
+}
+
+// NewSnapshot is what SaveSnapshot records about one source pull.
+type NewSnapshot struct {
+	Count    int    // records in the pull
+	Digest   string // digest of the pull's content, to tell changed from unchanged
+	Complete bool   // every page fetched and consistent; only complete pulls are baselines
+}
+
+// Snapshot is a recorded source pull.
+type Snapshot struct {
+	ID       int64
+	TakenAt  time.Time
+	Count    int
+	Digest   string
+	Complete bool
+}
+
+// PruneResult says what Prune deleted.
+type PruneResult struct {
+	Runs, Actions, Snapshots int
+}
