@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+apt_updated=
+apt_install() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test-deps: installing $* needs root (apt-get install $*)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$apt_updated" ]; then
+		apt-get update -qq
+		apt_updated=1
+	fi
+	apt-get install -y -qq --no-install-recommends "$@"
+}
+
 # PostgreSQL server binaries: the store tests start a private throwaway server from
 # them (internal/store/pgtest). Debian/Ubuntu install them under
 # /usr/lib/postgresql/<version>/bin; the tests look there and on PATH. Skipped when
@@ -14,34 +28,21 @@ have_postgres() {
 }
 if [ -z "${SYNCD_TEST_POSTGRES_DSN:-}" ] && ! have_postgres; then
 	echo "test-deps: installing PostgreSQL server binaries" >&2
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "test-deps: PostgreSQL is missing and installing it needs root (apt-get install postgresql)" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update
-	apt-get install -y --no-install-recommends postgresql
+	apt_install postgresql
 	have_postgres || { echo "test-deps: postgresql installed but no initdb found" >&2; exit 1; }
 fi
 
-# node and the npm packages of the jsforce interop test (interop/jsforce_test.go),
-# locked in interop/jsforce/package-lock.json. npm ci runs only when node_modules is
-# missing or was installed from another lock file.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "test-deps: installing node and npm" >&2
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "test-deps: node is missing and installing it needs root (apt-get install nodejs npm)" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update
-	apt-get install -y --no-install-recommends nodejs npm
+# The jsforce interop test (interop/jsforce_test.go) runs node tests against sfsim with
+# the npm packages locked in interop/jsforce/package-lock.json. npm ci runs only when
+# node_modules is missing or was installed from another lock file.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "test-deps: installing Node.js and npm" >&2
+	apt_install nodejs npm
 fi
 jsforce_dir=interop/jsforce
 lock_sum=$(sha256sum "$jsforce_dir/package-lock.json" | cut -d' ' -f1)
 stamp="$jsforce_dir/node_modules/.syncd-lock-sha256"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-	echo "test-deps: installing the npm packages of $jsforce_dir" >&2
 	(cd "$jsforce_dir" && npm ci --no-audit --no-fund --loglevel=error)
 	echo "$lock_sum" >"$stamp"
 fi
