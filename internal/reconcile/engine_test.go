@@ -540,3 +540,144 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
 }
+
+// TestApprovedActions approves the deactivations an incomplete pull held. The next
+// cycle applies the one its plan still contains, closing the approved action of the
+// earlier run with the same result, and skips the one it no longer contains as stale.
+func TestApprovedActions(t *testing.T) {
+	org := newSimOrg(t, nil)
+	e := newEnv(t, org, people(0, 3), nil)
+	e.runOnce(t)
+	e.src.set(people(0, 1))
+	e.src.reasons = []string{"truncated"}
+	e.runOnce(t)
+	want := []outcome{
+		{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "held"},
+		{Kind: reconcile.KindDeactivate, IdPID: "E0002", Status: "held"},
+	}
+	if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+		t.Fatalf("run 2 (-want +got):\n%s", diff)
+	}
+	e.journal.approve(2)
+	e.src.set([]source.Record{person(0), person(2)}) // E0002 is back: its approval is stale
+
+	e.runOnce(t)
+	want = []outcome{
+		{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "applied"},
+		{Kind: reconcile.KindDeactivate, IdPID: "E0002", Status: "skipped"},
+	}
+	if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+		t.Errorf("run 2 after approval (-want +got):\n%s", diff)
+	}
+	want = []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "applied"}}
+	if diff := cmp.Diff(want, e.journal.outcomes(3)); diff != "" {
+		t.Errorf("run 3 (-want +got):\n%s", diff)
+	}
+	for username, active := range map[string]bool{"p0001@acme.example.com": false, "p0002@acme.example.com": true} {
+		if u, _ := org.Sim.User(username); u.IsActive != active {
+			t.Errorf("%s active = %v, want %v", username, u.IsActive, active)
+		}
+	}
+}
+
+// TestReserveReachedBeforeWriting pauses a cycle whose reads already find the org's
+// remaining allowance below the reserve: no plan, nothing written.
+func TestReserveReachedBeforeWriting(t *testing.T) {
+	org := newSimOrg(t, func(c *salesforce.Config) { c.Reserve = 0.2 })
+	org.Sim.SetOtherUsage(sfsim.DefaultAPIMax * 9 / 10)
+	e := newEnv(t, org, people(0, 2), nil)
+	s, err := e.engine.RunOnce(context.Background(), "schedule")
+	if err != nil || s.Status != reconcile.RunPaused || !strings.HasPrefix(s.Error, "paused: ") {
+		t.Errorf("RunOnce = %+v, %v; want paused", s, err)
+	}
+	if f := e.journal.run(1).finish; f == nil || f.Status != reconcile.RunPaused || e.journal.run(1).entries != nil {
+		t.Errorf("run finished as %+v, want paused without a plan", f)
+	}
+}
+
+// TestWholeCallFailureStopsTheCycle makes Salesforce answer 503 to every attempt of
+// an update batch: its actions fail without back-off (the people are not at fault),
+// no further batch is sent and the run fails.
+func TestWholeCallFailureStopsTheCycle(t *testing.T) {
+	org := newSimOrg(t, nil)
+	e := newEnv(t, org, people(0, 2), nil)
+	e.runOnce(t)
+	renamed := people(0, 2)
+	for i := range renamed {
+		renamed[i].GivenName = "Sam"
+	}
+	e.src.set(renamed)
+	org.Sim.InjectFault(sfsim.FaultRule{Endpoint: "collections.update", Count: 100, Fault: sfsim.UnavailableFault()})
+
+	s, err := e.engine.RunOnce(context.Background(), "schedule")
+	if err == nil || s.Status != reconcile.RunFailed || !strings.Contains(s.Error, "update batch of 2 failed") {
+		t.Errorf("RunOnce = %+v, %v; want a failed run", s, err)
+	}
+	want := []outcome{
+		{Kind: reconcile.KindUpdate, IdPID: "E0000", Status: "failed"},
+		{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "failed"},
+	}
+	if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+		t.Errorf("run 2 (-want +got):\n%s", diff)
+	}
+}
+
+// conflictingJournal records results and then reports err, as a store does when
+// some links conflict (or fails outright).
+type conflictingJournal struct {
+	*memJournal
+	err error
+}
+
+func (j *conflictingJournal) RecordResults(ctx context.Context, results []reconcile.Result) error {
+	if err := j.memJournal.RecordResults(ctx, results); err != nil {
+		return err
+	}
+	return j.err
+}
+
+// TestRecordingFailures carries on past link conflicts, which the journal reports
+// after recording the other results, and stops on any other journal failure.
+func TestRecordingFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus reconcile.RunStatus
+		wantSent   int
+	}{
+		{"a link conflict is reported and the cycle goes on", fmt.Errorf("run 1 action 3: %w", reconcile.ErrLinkConflict), reconcile.RunSucceeded, 2},
+		{"any other failure stops the cycle", errors.New("disk full"), reconcile.RunFailed, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := newSimOrg(t, nil)
+			var j *conflictingJournal
+			e := newEnv(t, org, people(0, 201), func(c *reconcile.Config) {
+				j = &conflictingJournal{memJournal: c.Journal.(*memJournal), err: tt.err}
+				c.Journal, c.Concurrency = j, 1
+			})
+			s, _ := e.engine.RunOnce(context.Background(), "schedule")
+			if s.Status != tt.wantStatus {
+				t.Errorf("status = %s (%s), want %s", s.Status, s.Error, tt.wantStatus)
+			}
+			if got := org.Sim.Calls()["collections.create"]; got != tt.wantSent {
+				t.Errorf("%d create calls, want %d", got, tt.wantSent)
+			}
+		})
+	}
+}
+
+// TestBackoffGrows retries a create refused for a Username taken elsewhere once its
+// back-off has passed; failing again doubles the wait.
+func TestBackoffGrows(t *testing.T) {
+	org := newSimOrg(t, nil)
+	org.Sim.AddTakenUsernames("p0001@acme.example.com")
+	e := newEnv(t, org, []source.Record{person(1)}, nil)
+	e.runOnce(t)
+	e.at = testNow.Add(time.Hour)
+	e.runOnce(t)
+	res := e.journal.result(t, 2, "E0001")
+	if want := e.at.Add(2 * time.Hour); res.Status != reconcile.ResultFailed || !res.NextAttemptAt.Equal(want) {
+		t.Errorf("second attempt = %+v, want failed and backed off until %v", res, want)
+	}
+}

@@ -350,6 +350,7 @@ func testPlan(in reconcile.Input, p reconcile.Policy) reconcile.Plan {
 		}
 		add(a, u.ProfileID)
 	}
+	releaseApproved(&plan, in.Approved)
 	slices.SortStableFunc(plan.Actions, func(a, b reconcile.Action) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.IdPID, b.IdPID))
 	})
@@ -368,21 +369,51 @@ func newSimOrg(t *testing.T, mod func(*salesforce.Config)) *simOrg {
 	return &simOrg{Org: org, Directory: app.NewDirectory(org.Client)}
 }
 
+// releaseApproved releases the held actions an operator approved and lists the
+// approvals no action matches any more as stale.
+func releaseApproved(plan *reconcile.Plan, approved []reconcile.Approved) {
+	for _, ap := range approved {
+		i := slices.IndexFunc(plan.Actions, func(a reconcile.Action) bool {
+			return a.Kind == ap.Kind && a.IdPID == ap.IdPID && a.SalesforceID == ap.SalesforceID
+		})
+		if i < 0 {
+			plan.Stale = append(plan.Stale, ap)
+			continue
+		}
+		plan.Actions[i].Held, plan.Actions[i].Approval = false, &ap
+	}
+}
+
+// approve releases every held action of a run, as `syncd approve RUN` does.
+func (j *memJournal) approve(runID int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, e := range j.runs[runID-1].entries {
+		if e.Status == reconcile.EntryHeld {
+			j.runs[runID-1].entries[i].Status = "approved"
+			j.approved = append(j.approved, reconcile.Approved{RunID: runID, Seq: i + 1, Kind: e.Action.Kind,
+				IdPID: e.Action.IdPID, SalesforceID: e.Action.SalesforceID})
+		}
+	}
+}
+
 // env is an engine over a simulated org, a fake source and an in-memory journal.
 type env struct {
 	org     *simOrg
 	src     *fakeSource
 	journal *memJournal
 	engine  *reconcile.Engine
+	// at is the engine's clock; tests move it between cycles.
+	at time.Time
 }
 
 // newEnv builds an env; mod adjusts the engine's Config.
 func newEnv(t *testing.T, org *simOrg, records []source.Record, mod func(*reconcile.Config)) *env {
 	t.Helper()
-	e := &env{org: org, src: &fakeSource{records: records}, journal: newJournal()}
+	e := &env{org: org, src: &fakeSource{records: records}, journal: newJournal(), at: testNow}
 	cfg := reconcile.Config{
 		Source: e.src, Mapper: newMapper(t), Directory: org.Directory, Journal: e.journal,
-		Plan: testPlan, Policy: reconcile.Policy{Mode: reconcile.ModeSync}, Now: clock,
+		Plan: testPlan, Policy: reconcile.Policy{Mode: reconcile.ModeSync}, Now: func() time.Time { return e.at },
 	}
 	if mod != nil {
 		mod(&cfg)
