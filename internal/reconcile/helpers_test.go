@@ -71,10 +71,10 @@ func (s *fakeSource) Pull(context.Context) (source.Snapshot, error) {
 
 // newMapper maps records with the default fields plus FederationIdentifier from the
 // IdP id, on the Standard User profile.
-func newMapper(t *testing.T) *mapping.Mapper { return mapperWithProfile(t, "Standard User") }
+func newMapper(t testing.TB) *mapping.Mapper { return mapperWithProfile(t, "Standard User") }
 
 // mapperWithProfile is newMapper with another profile.
-func mapperWithProfile(t *testing.T, profile string) *mapping.Mapper {
+func mapperWithProfile(t testing.TB, profile string) *mapping.Mapper {
 	t.Helper()
 	m, err := mapping.New(mapping.Config{
 		Fields:  map[string]mapping.FieldConfig{"FederationIdentifier": {From: "{{ .ID }}"}},
@@ -364,7 +364,7 @@ type simOrg struct {
 }
 
 // newSimOrg starts a simulated org on the test clock; mod adjusts the client.
-func newSimOrg(t *testing.T, mod func(*salesforce.Config)) *simOrg {
+func newSimOrg(t testing.TB, mod func(*salesforce.Config)) *simOrg {
 	org := apptest.NewOrg(t, sfsim.Options{Clock: clock}, mod)
 	return &simOrg{Org: org, Directory: app.NewDirectory(org.Client)}
 }
@@ -408,7 +408,7 @@ type env struct {
 }
 
 // newEnv builds an env; mod adjusts the engine's Config.
-func newEnv(t *testing.T, org *simOrg, records []source.Record, mod func(*reconcile.Config)) *env {
+func newEnv(t testing.TB, org *simOrg, records []source.Record, mod func(*reconcile.Config)) *env {
 	t.Helper()
 	e := &env{org: org, src: &fakeSource{records: records}, journal: newJournal(), at: testNow}
 	cfg := reconcile.Config{
