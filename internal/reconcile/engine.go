@@ -94,7 +94,8 @@ type Summary struct {
 	Held    int
 	Skipped int
 	// Applied and Failed count the actions with a result; Pending the planned ones
-	// never sent (a pause, a cancellation, a failure that stopped the cycle).
+	// never sent (a pause, a cancellation, a failure that stopped the cycle), or in
+	// a preview every action that would be sent.
 	Applied, Failed, Pending int
 	Stats                    Stats
 	// Usage is the org's API usage when the cycle ended, if known.

@@ -681,3 +681,33 @@ func TestBackoffGrows(t *testing.T) {
 		t.Errorf("second attempt = %+v, want failed and backed off until %v", res, want)
 	}
 }
+
+// TestNewChecksConfig refuses a configuration that cannot run, saying what is wrong.
+func TestNewChecksConfig(t *testing.T) {
+	org := newSimOrg(t, nil)
+	valid := func() reconcile.Config {
+		return reconcile.Config{Source: &fakeSource{}, Mapper: newMapper(t), Directory: org.Directory, Journal: newJournal(), Plan: testPlan}
+	}
+	tests := []struct {
+		name    string
+		mod     func(*reconcile.Config)
+		wantErr string
+	}{
+		{"missing parts are named", func(c *reconcile.Config) { c.Journal, c.Plan = nil, nil }, "reconcile: Config needs [Journal Plan]"},
+		{"concurrency above Salesforce's 25", func(c *reconcile.Config) { c.Concurrency = 26 }, "reconcile: concurrency 26 is outside 1..25"},
+		{"unknown blocked-deactivation policy", func(c *reconcile.Config) { c.OnBlocked = "delete" }, `reconcile: on_blocked_deactivation "delete" is neither freeze nor report`},
+		{"back-off cap below its start", func(c *reconcile.Config) { c.BackoffInitial, c.BackoffMax = 2*time.Hour, time.Hour }, "reconcile: back-off max 1h0m0s is below its initial 2h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid()
+			tt.mod(&cfg)
+			if _, err := reconcile.New(cfg); err == nil || err.Error() != tt.wantErr {
+				t.Errorf("New = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := reconcile.New(valid()); err != nil {
+		t.Errorf("New(valid) = %v", err)
+	}
+}
