@@ -8,9 +8,10 @@ import (
 )
 
 // Config is syncd's whole configuration, one YAML file. Load returns it with every
-// default applied, so consumers never guess what an unset key means; the pointer
-// fields (where 0 is a meaningful setting distinct from "unset") are never nil after
-// Load.
+// default applied, so consumers never guess what an unset key means. A zero number or
+// duration means "unset, use the default", except in the pointer fields, where 0 is a
+// setting of its own (no reserve, no deactivation without approval, no jitter); those
+// are never nil after Load.
 //
 // The source and mapping sections are those packages' own types: there is one
 // vocabulary, and a key added there is accepted here without a change.

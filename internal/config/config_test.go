@@ -341,6 +341,29 @@ log: {level: trace, format: xml}
 			},
 		},
 		{
+			name: "the remaining checks: URL form, variable names, driver, negative durations, port",
+			yaml: `salesforce:
+  login_url: ftp://user:hunter2@login.salesforce.com
+  auth:
+    method: client_credentials
+    client_id: id
+    client_secret_env: 1SECRET
+store: {driver: mysql}
+schedule: {interval: -1m}
+server: {listen: ":http"}
+policy:
+  retry: {initial_backoff: -1h}
+`,
+			want: []string{
+				"t.yaml:2: salesforce.login_url: is not an absolute https URL",
+				`t.yaml:6: salesforce.auth.client_secret_env: "1SECRET" is not an environment variable name`,
+				`t.yaml:7: store.driver: "mysql" is not one of sqlite, postgres`,
+				"t.yaml:8: schedule.interval: must be positive",
+				`t.yaml:9: server.listen: ":http": the port is not a number from 0 to 65535`,
+				"t.yaml:11: policy.retry.initial_backoff: must be positive",
+			},
+		},
+		{
 			name: "an unset variable is reported where it is used, and only there",
 			yaml: `salesforce:
   login_url: https://login.salesforce.com
@@ -523,5 +546,21 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
+	}
+}
+
+func TestValidateAfterAChangeStillPointsAtTheFile(t *testing.T) {
+	cfg := loadFile(t, "testdata/minimal.yaml", testEnv)
+	cfg.Salesforce.Budget.Share = 2
+	cfg.Source.Path = ""
+	want := []string{
+		"testdata/minimal.yaml:2: salesforce.budget.share: 2 is not a fraction in (0, 1]",
+		"testdata/minimal.yaml:11: source.path: required for type file",
+	}
+	if diff := cmp.Diff(want, problemLines(t, cfg.Validate())); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if err := (&Config{}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "config: salesforce.login_url: required") {
+		t.Errorf("Validate of an empty Config built in code = %v", err)
 	}
 }

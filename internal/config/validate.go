@@ -91,7 +91,7 @@ func validateLoginURL(ps *problems, path, raw string) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		ps.add(path, "%q is not an absolute https URL", raw)
+		ps.add(path, "is not an absolute https URL") // not quoted: it may carry credentials
 		return
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
