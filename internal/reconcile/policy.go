@@ -45,7 +45,7 @@ func ParseMode(s string) (Mode, error) {
 // matchOrder returns the keys other than the link to match by, in the configured order.
 // The link is always tried first, wherever Match lists it: it is the record of what
 // syncd owns, and a later key must never hand a linked user to another person.
-func (p *Policy) matchOrder() []MatchKey {
+func (p Policy) matchOrder() []MatchKey {
 	keys := p.Match
 	if len(keys) == 0 {
 		keys = []MatchKey{MatchLink, MatchFederationID, MatchEmail, MatchUsername}
@@ -74,7 +74,7 @@ func matchField(k MatchKey) string {
 
 // Validate reports every problem with the policy, each with its configuration path:
 // an unknown mode or match key, a key listed twice, a percentage above 100.
-func (p *Policy) Validate() error {
+func (p Policy) Validate() error {
 	var errs []error
 	if p.Mode != "" {
 		if _, err := ParseMode(string(p.Mode)); err != nil {
