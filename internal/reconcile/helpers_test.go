@@ -69,6 +69,10 @@ func userOf(d mapping.Desired, id string, edits ...func(*Existing)) Existing {
 // setUserField sets a field of a user as Salesforce would store it, keeping Fields
 // sorted and the identifying fields in step.
 func setUserField(e *Existing, name, value string) {
+	if name == "IsActive" {
+		e.IsActive = value == "true"
+		return
+	}
 	i, ok := slices.BinarySearchFunc(e.Fields, name, func(f FieldValue, n string) int { return strings.Compare(f.Name, n) })
 	if ok {
 		e.Fields[i].Value = value
@@ -84,8 +88,6 @@ func setUserField(e *Existing, name, value string) {
 		e.FederationIdentifier = value
 	case "ProfileId":
 		e.ProfileID = value
-	case "IsActive":
-		e.IsActive = value == "true"
 	}
 }
 

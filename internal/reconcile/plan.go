@@ -685,16 +685,15 @@ func newProtection(p *Protection) protection {
 }
 
 // refuses says why an action must not touch its user, "" when it may: the user is
-// not of type Standard, or is protected by Id, Username or profile. A create is
-// refused when its Username is protected, since it would stand for that user.
+// not of type Standard, or is protected by Id, Username or profile. An action that
+// would give a user a protected Username is refused too: that user would stand for
+// the protected one.
 func (p *protection) refuses(a *Action, e *Existing) string {
-	if e == nil {
-		if p.usernames[foldKey(a.Username)] {
-			return "the Username is protected"
-		}
-		return ""
-	}
 	switch {
+	case p.usernames[foldKey(a.Username)]:
+		return "the Username is protected"
+	case e == nil:
+		return ""
 	case e.UserType != "Standard":
 		return "the user's type is " + cmp.Or(e.UserType, "unknown") + ", not Standard: syncd never acts on it"
 	case p.users[idKey(e.ID)]:
