@@ -81,6 +81,7 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 		return
 	}
 	layout := newCSVLayout(header, byName, opts.groupSeparator)
+	layout.ids.configured = opts.columns.ID
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
@@ -134,6 +135,7 @@ type csvLayout struct {
 	header     []string
 	hasID      bool
 	builder    recordBuilder
+	ids        idRule
 }
 
 func newCSVLayout(header []string, byName map[string]attr, groupSeparator string) *csvLayout {
@@ -185,8 +187,8 @@ func (l *csvLayout) record(row []string) (Record, error) {
 			}
 		}
 	}
-	if !l.hasID {
-		rec.ID = fallbackID(&rec)
+	if err := l.ids.check(&rec, l.hasID); err != nil {
+		return Record{}, err
 	}
 	rec.normalize()
 	return rec, nil
@@ -212,13 +214,14 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 		return
 	}
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
+	ids := idRule{configured: opts.columns.ID}
 	for i := 1; dec.More(); i++ {
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil || obj == nil {
 			p.fail(err, fmt.Sprintf("JSON array element %d: %s", i, errorOr(err, "not an object")))
 			return
 		}
-		rec, err := flatRecord(obj, &opts.columns, b)
+		rec, err := flatRecord(obj, &opts.columns, b, &ids)
 		if err != nil {
 			p.fail(nil, fmt.Sprintf("JSON array element %d: %v", i, err))
 			return
@@ -246,6 +249,7 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
 	br := bufio.NewReader(r)
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
+	ids := idRule{configured: opts.columns.ID}
 	for line := 1; ; line++ {
 		text, err := br.ReadBytes('\n')
 		if err != nil && err != io.EOF {
@@ -258,7 +262,7 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 				p.fail(perr, fmt.Sprintf("line %d: %v", line, perr))
 				return
 			}
-			rec, perr := flatRecord(obj, &opts.columns, b)
+			rec, perr := flatRecord(obj, &opts.columns, b, &ids)
 			if perr != nil {
 				p.fail(nil, fmt.Sprintf("line %d: %v", line, perr))
 				return
@@ -316,8 +320,9 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 
 // flatRecord builds a record from a JSON object whose keys name attributes: nested
 // objects are addressed with dots ("profile.email", "name.givenName"), emails and
-// groups may be arrays of strings or of SCIM-style objects.
-func flatRecord(obj map[string]any, cols *Columns, b recordBuilder) (Record, error) {
+// groups may be arrays of strings or of SCIM-style objects. ids checks the record's
+// identity against the export's earlier records.
+func flatRecord(obj map[string]any, cols *Columns, b recordBuilder, ids *idRule) (Record, error) {
 	var flat []flatValue
 	flatten("", obj, &flat)
 	// Sort so that lookups and attribute order do not depend on map iteration.
@@ -355,8 +360,8 @@ func flatRecord(obj map[string]any, cols *Columns, b recordBuilder) (Record, err
 			return Record{}, fmt.Errorf("key %s: %w", quote(f.key), err)
 		}
 	}
-	if !hasID {
-		rec.ID = fallbackID(&rec)
+	if err := ids.check(&rec, hasID); err != nil {
+		return Record{}, err
 	}
 	rec.normalize()
 	return rec, nil

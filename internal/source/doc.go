@@ -19,5 +19,14 @@
 // (objectId, userPrincipalName, givenName, surname, mail, jobTitle, accountEnabled),
 // Google's ("First Name [Required]", "Email Address [Required]", "Employee ID",
 // "Manager Email"), Okta's (login, firstName, lastName, email, status, and profile.*
-// in JSON). Without an id column the id falls back to the login, then the email.
+// in JSON).
+//
+// Identity never changes silently: links to Salesforce users are keyed on the record's
+// id, so a record that lacks its id would make its linked user look gone. When
+// source.columns.id is configured every record must carry it; otherwise the first
+// record decides whether the export has ids (a CSV id column, a JSON id key) and every
+// later record must agree, and a present id must not be blank (a blank CSV cell
+// included). A record that breaks this makes the pull incomplete, with its line or
+// array element named. Only an export without any id column or key falls back, for
+// every record alike, to the login, then the email.
 package source

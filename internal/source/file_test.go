@@ -163,6 +163,15 @@ func TestFileIncomplete(t *testing.T) {
 		{"broken NDJSON line", Config{Path: "bad-line.ndjson", Format: FormatNDJSON}, 1, "line 2"},
 		{"empty NDJSON", Config{Path: "empty.csv", Format: FormatNDJSON}, 0, "the NDJSON file has no records"},
 		{"SCIM document with totalResults above its resources", Config{Path: "scim-partial.json", Format: FormatSCIM}, 2, "totalResults is 3 but it holds 2 resources"},
+		{"NDJSON line without the id key others have", Config{Path: "missing-id.ndjson", Format: FormatNDJSON}, 1,
+			"line 2: no id: the record lacks the id key that the first record has"},
+		{"NDJSON line with an id where the first has none", Config{Path: "mixed-id.ndjson", Format: FormatNDJSON}, 1,
+			"line 2: an id key where the first record has none"},
+		{"JSON element with a blank id", Config{Path: "blank-id.json", Format: FormatJSON}, 1, "JSON array element 2: no id: the id is blank"},
+		{"JSON element without the configured id key", Config{Path: "configured-id.json", Format: FormatJSON, Columns: Columns{ID: "employeeId"}}, 1,
+			`JSON array element 2: no id: the record lacks "employeeId" (source.columns.id)`},
+		{"CSV row with a blank id cell", Config{Path: "blank-id.csv", Format: FormatCSV}, 1, "line 3: no id: the id is blank"},
+		{"CSV without ids, logins or emails", Config{Path: "no-identity.csv", Format: FormatCSV}, 0, "line 2: no id: the export has no id column"},
 		{"SCIM document repeating an id", Config{Path: "scim-dup.json", Format: FormatSCIM}, 1, `resource 2 repeats id "2819c223-7f76-453a-919d-413861904646"`},
 	}
 	for _, tt := range tests {
