@@ -50,6 +50,17 @@ type Config struct {
 	// Timeout bounds each HTTP request (default 30s); the caller's context bounds the pull.
 	Timeout time.Duration `yaml:"timeout"`
 	SCIM    SCIMConfig    `yaml:"scim"`
+	// MaxBytes caps what one pull reads, in bytes (default 1 GiB): the whole file or
+	// download for types file and http, the sum of all pages for type scim. A larger
+	// export is not read further and the pull is incomplete (no deactivation), with an
+	// error that names the cap; raise it if the export really is that large.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// CountTrailer (csv and ndjson only) requires the export to end with a line
+	// `#count=N`, N being the number of records (the CSV header and blank lines not
+	// counted). CSV and NDJSON have no end marker of their own, so a truncated export
+	// would otherwise look complete; with the trailer, a missing line, a wrong count or
+	// a record after it makes the pull incomplete. Have the exporter write it last.
+	CountTrailer bool `yaml:"count_trailer"`
 }
 
 // Columns maps record attributes to the header (CSV) or key (JSON) that holds them.
@@ -165,6 +176,12 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		bad("timeout", "must not be negative")
 	}
+	if c.MaxBytes < 0 {
+		bad("max_bytes", "must not be negative")
+	}
+	if c.CountTrailer && c.Format != FormatCSV && c.Format != FormatNDJSON {
+		bad("count_trailer", "only csv and ndjson exports have a count trailer (json and scim documents have an end of their own)")
+	}
 	switch c.Auth.Method {
 	case "", "none":
 		if c.Auth != (AuthConfig{Method: c.Auth.Method}) {
@@ -221,7 +238,11 @@ func New(cfg Config, opts Options) (Source, error) {
 	if cfg.SCIM.PageSize == 0 {
 		cfg.SCIM.PageSize = DefaultSCIMPageSize
 	}
-	dec := decoderOptions{columns: cfg.Columns, delimiter: ',', groupSeparator: ";"}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	dec := decoderOptions{columns: cfg.Columns, delimiter: ',', groupSeparator: ";",
+		maxBytes: cfg.MaxBytes, countTrailer: cfg.CountTrailer}
 	if cfg.CSV.Delimiter != "" {
 		dec.delimiter, _ = utf8.DecodeRuneInString(cfg.CSV.Delimiter)
 	}
@@ -237,7 +258,7 @@ func New(cfg Config, opts Options) (Source, error) {
 			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
 	default:
 		return &SCIMSource{base: strings.TrimRight(cfg.URL, "/"), filter: cfg.SCIM.Filter,
-			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", client: opts.HTTPClient,
+			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", maxBytes: cfg.MaxBytes, client: opts.HTTPClient,
 			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
 	}
 }

@@ -20,6 +20,8 @@ type decoderOptions struct {
 	columns        Columns
 	delimiter      rune
 	groupSeparator string
+	maxBytes       int64 // source.max_bytes; 0: no cap
+	countTrailer   bool  // source.count_trailer
 }
 
 // ctxCheckEvery is how many records a decoder reads between context checks.
@@ -30,6 +32,9 @@ const ctxCheckEvery = 1024
 // input's length when known (0 otherwise), used to size the record slice. Any problem
 // ends the read with a reason in p; records read before it stay in p.
 func decode(ctx context.Context, format string, r io.Reader, size int64, opts decoderOptions, p *pullResult) {
+	if opts.maxBytes > 0 {
+		r = newCappedReader(r, opts.maxBytes)
+	}
 	r = skipBOM(r)
 	switch format {
 	case FormatCSV:
@@ -82,6 +87,7 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 	}
 	layout := newCSVLayout(header, byName, opts.groupSeparator)
 	layout.ids.configured = opts.columns.ID
+	trailer := countTrailer{required: opts.countTrailer}
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
@@ -92,6 +98,19 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 			return
 		}
 		line, _ := cr.FieldPos(0)
+		if len(row) == 1 {
+			if isTrailer, err := trailer.match(row[0]); isTrailer {
+				if err != nil {
+					p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
+					return
+				}
+				continue
+			}
+		}
+		if trailer.seen {
+			p.fail(nil, fmt.Sprintf("line %d: %v", line, errAfterTrailer))
+			return
+		}
 		rec, err := layout.record(row)
 		if err != nil {
 			p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
@@ -109,6 +128,9 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 				}
 			}
 		}
+	}
+	if err := trailer.finish(len(p.records)); err != nil {
+		p.fail(nil, err.Error())
 	}
 	if len(p.records) == 0 {
 		p.fail(nil, "the file has a header row but no records")
@@ -245,18 +267,37 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 	}
 }
 
-// decodeNDJSON reads one JSON object a line; blank lines are skipped.
+// decodeNDJSON reads one JSON object a line; blank lines are skipped. A line longer
+// than maxLineBytes ends the read.
 func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, maxLineBytes)
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
 	ids := idRule{configured: opts.columns.ID}
+	trailer := countTrailer{required: opts.countTrailer}
 	for line := 1; ; line++ {
-		text, err := br.ReadBytes('\n')
+		text, err := br.ReadSlice('\n') // valid until the next read; decodeObject copies what it keeps
+		if errors.Is(err, bufio.ErrBufferFull) {
+			p.fail(nil, fmt.Sprintf("line %d: longer than %d bytes, the most one record may take", line, maxLineBytes))
+			return
+		}
 		if err != nil && err != io.EOF {
 			p.fail(err, fmt.Sprintf("line %d: %v", line, err))
 			return
 		}
 		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
+			if trailer.required && trimmed[0] == '#' {
+				if isTrailer, terr := trailer.match(string(trimmed)); isTrailer {
+					if terr != nil {
+						p.fail(nil, fmt.Sprintf("line %d: %v", line, terr))
+						return
+					}
+					continue
+				}
+			}
+			if trailer.seen {
+				p.fail(nil, fmt.Sprintf("line %d: %v", line, errAfterTrailer))
+				return
+			}
 			obj, perr := decodeObject(trimmed)
 			if perr != nil {
 				p.fail(perr, fmt.Sprintf("line %d: %v", line, perr))
@@ -276,6 +317,9 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 			p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
 			return
 		}
+	}
+	if err := trailer.finish(len(p.records)); err != nil {
+		p.fail(nil, err.Error())
 	}
 	if len(p.records) == 0 {
 		p.fail(nil, "the NDJSON file has no records")

@@ -8,7 +8,25 @@
 // page where that applies): an empty or header-only file, a row or object that does not
 // parse, a ragged CSV row, an unreadable active flag, a failed or short HTTP read, a
 // non-2xx answer, a SCIM page whose totalResults disagrees, a repeated id or page, an
-// empty page before the end, a cancelled context.
+// empty page before the end, a missing or blank id, a count trailer that is missing or
+// disagrees, an input larger than its bound, a cancelled context.
+//
+// CSV and NDJSON have no end marker, so a truncated export looks complete to any
+// reader. Exports must therefore be replaced atomically: the exporter writes a
+// temporary file in the same directory and renames it over the old one (or the server
+// publishes a download only once written), never overwriting in place. Where a format
+// or transport offers a check, it is used: an HTTP answer shorter than its
+// Content-Length fails the read (unexpected EOF); JSON arrays and SCIM documents must
+// close; source.count_trailer makes a CSV or NDJSON export end with a `#count=N` line
+// that must match the records read. The named backstop for what no check can see (an
+// export cut at a line boundary without a trailer, a SCIM server that truncates
+// consistently) is the shrink gate, implemented by the reconcile engine: a pull that
+// shrank by more than the configured share holds every deactivation.
+//
+// Every read of outside input is bounded: source.max_bytes (default 1 GiB) caps a file,
+// a download and the sum of a SCIM pull's pages; one NDJSON line may take at most
+// 4 MiB and one SCIM page 64 MiB. Going past a bound ends the read as incomplete, with
+// a reason that names the bound.
 //
 // Parsing streams: a file or download is never held in memory as a whole, only the
 // records built from it (CSV fields share one string per row).

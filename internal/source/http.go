@@ -70,6 +70,10 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		p.fail(nil, fmt.Sprintf("%s: HTTP %d: %s", where, resp.StatusCode, bodyExcerpt(resp.Body)))
 		return p.snapshot(s.clock())
+	case resp.ContentLength > s.dec.maxBytes:
+		err := tooLarge(s.dec.maxBytes)
+		p.fail(err, fmt.Sprintf("%s: Content-Length %d: %v", where, resp.ContentLength, err))
+		return p.snapshot(s.clock())
 	}
 	decode(ctx, s.format, resp.Body, max(resp.ContentLength, 0), s.dec, &p)
 	snap, err := p.snapshot(s.clock())
