@@ -89,7 +89,9 @@ type CSVConfig struct {
 
 // AuthConfig says how to authenticate HTTP and SCIM requests. Secrets are never inline:
 // they are read from a file (mounted Kubernetes secret) or an environment variable at
-// every pull, so a rotated secret is picked up without a restart.
+// every pull, so a rotated secret is picked up without a restart. With bearer or basic,
+// source.url must be https unless it points at loopback (127.0.0.0/8, ::1, localhost):
+// plain http would send the credential in clear text.
 type AuthConfig struct {
 	// Method is none (default), bearer or basic.
 	Method       string `yaml:"method"`
@@ -131,6 +133,8 @@ func (c *Config) Validate() error {
 			bad("url", "%q is not an absolute http or https URL", c.URL)
 		} else if u.User != nil {
 			bad("url", "must not carry credentials; use source.auth with a file or environment variable")
+		} else if a := (authenticator{cfg: c.Auth}); a.hasCredentials() && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			bad("url", "plain http would send the %s credentials in clear text; use https (plain http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)", c.Auth.Method)
 		}
 		if c.Path != "" {
 			bad("path", "not used by type %s (use url)", c.Type)
@@ -250,60 +254,19 @@ func New(cfg Config, opts Options) (Source, error) {
 		dec.groupSeparator = cfg.CSV.GroupSeparator
 	}
 	auth := authenticator{cfg: cfg.Auth, lookupEnv: opts.LookupEnv}
+	client := *opts.HTTPClient // a copy: the redirect rule is this source's, not the caller's
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = checkRedirect(auth.hasCredentials())
+	}
 	switch cfg.Type {
 	case TypeFile:
 		return &FileSource{path: cfg.Path, format: cfg.Format, dec: dec, clock: opts.Clock}, nil
 	case TypeHTTP:
-		return &HTTPSource{url: cfg.URL, format: cfg.Format, dec: dec, client: opts.HTTPClient,
-			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
+		return &HTTPSource{url: cfg.URL, format: cfg.Format, dec: dec, client: &client,
+			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock}, nil
 	default:
 		return &SCIMSource{base: strings.TrimRight(cfg.URL, "/"), filter: cfg.SCIM.Filter,
-			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", maxBytes: cfg.MaxBytes, client: opts.HTTPClient,
-			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
+			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", maxBytes: cfg.MaxBytes, client: &client,
+			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock}, nil
 	}
-}
-
-// authenticator adds credentials to requests, reading the secret at each use.
-type authenticator struct {
-	cfg       AuthConfig
-	lookupEnv func(string) (string, bool)
-}
-
-func (a authenticator) apply(req *http.Request) error {
-	switch a.cfg.Method {
-	case "bearer":
-		token, err := a.secret(a.cfg.TokenFile, a.cfg.TokenEnv)
-		if err != nil {
-			return fmt.Errorf("bearer token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	case "basic":
-		password, err := a.secret(a.cfg.PasswordFile, a.cfg.PasswordEnv)
-		if err != nil {
-			return fmt.Errorf("basic auth password: %w", err)
-		}
-		req.SetBasicAuth(a.cfg.Username, password)
-	}
-	return nil
-}
-
-func (a authenticator) secret(file, env string) (string, error) {
-	var v string
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", err
-		}
-		v = strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s is empty", file)
-		}
-		return v, nil
-	}
-	v, ok := a.lookupEnv(env)
-	v = strings.TrimSpace(v)
-	if !ok || v == "" {
-		return "", fmt.Errorf("environment variable %s is unset or empty", env)
-	}
-	return v, nil
 }

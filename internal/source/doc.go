@@ -28,6 +28,15 @@
 // 4 MiB and one SCIM page 64 MiB. Going past a bound ends the read as incomplete, with
 // a reason that names the bound.
 //
+// Credentials: a source URL used with a bearer token or basic password must be https,
+// except on loopback (127.0.0.0/8, ::1, localhost), and a redirect to plain http off
+// loopback is not followed. The token and password are read from their file or
+// environment variable at every pull and held as secret.Secret until the header is
+// set. No reason or error keeps them: a server's error body is quoted only with the
+// credential just sent, its base64 form and the URL's query values (8 characters or
+// longer) replaced by "<secret>", and a transport error (*url.Error, whose text repeats
+// the full URL) is kept as a cause only with its URL cut to scheme, host and path.
+//
 // Parsing streams: a file or download is never held in memory as a whole, only the
 // records built from it (CSV fields share one string per row).
 //

@@ -49,6 +49,7 @@ type SCIMSource struct {
 	maxBytes int64 // source.max_bytes, over all pages of one pull
 	client   *http.Client
 	auth     authenticator
+	redact   redactor // the URL's query values; the credential is added per request
 	timeout  time.Duration
 	clock    func() time.Time
 }
@@ -238,12 +239,15 @@ func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listRe
 		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/scim+json, application/json;q=0.9")
-	if err := s.auth.apply(req); err != nil {
+	credentials, err := s.auth.apply(req)
+	if err != nil {
 		return nil, 0, err
 	}
+	redact := s.redact.with(credentials)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, 0, transportError(err) // the page is named by the caller; the URL may hold a filter
+		cause, _ := redact.transportError(err) // its URL has no query: the filter stays out
+		return nil, 0, cause
 	}
 	defer resp.Body.Close()
 	limit := min(maxSCIMPageBytes, budget)
@@ -251,13 +255,16 @@ func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listRe
 	n := int64(len(body))
 	switch {
 	case err != nil:
-		return nil, n, fmt.Errorf("reading the response: %w", err)
+		_, inner := redact.transportError(err)
+		return nil, n, fmt.Errorf("reading the response: %w", inner)
 	case n > limit && limit == budget:
 		return nil, n, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
 	case n > limit:
 		return nil, n, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, n, parseSCIMError(resp.StatusCode, body)
+		e := parseSCIMError(resp.StatusCode, body)
+		e.Detail = redact.text(e.Detail)
+		return nil, n, e
 	}
 	lr, err := parseSCIMPage(body)
 	return lr, n, err
@@ -307,7 +314,7 @@ func (e *SCIMError) Error() string {
 
 // parseSCIMError reads an error body; its status may be a string (as the RFC says) or a
 // number (as some servers send). A body that is not a SCIM error is quoted instead.
-func parseSCIMError(status int, body []byte) error {
+func parseSCIMError(status int, body []byte) *SCIMError {
 	var e struct {
 		Schemas  []string        `json:"schemas"`
 		Status   json.RawMessage `json:"status"`

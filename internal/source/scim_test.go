@@ -272,7 +272,7 @@ func TestSCIMIncomplete(t *testing.T) {
 		{"cursor paging ending before totalResults", scimFaults{users: 15, shortTotal: 16}, func(c *Config) { c.SCIM.Paging = "cursor" }, 15,
 			"page 2: last page (no nextCursor) after 15 of totalResults 16"},
 		{"bearer token file missing", scimFaults{users: 3}, func(c *Config) { c.Auth.TokenFile = "/nonexistent/token" }, 0,
-			"bearer token: open /nonexistent/token"},
+			"bearer token: read secret file /nonexistent/token: open /nonexistent/token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
