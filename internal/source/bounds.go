@@ -67,6 +67,32 @@ type countTrailer struct {
 // trailerPrefix starts the trailer line.
 const trailerPrefix = "#count="
 
+// check reads one line (a CSV row of one field, an NDJSON line) that may be the
+// trailer: it reports whether it is, and fails for an unreadable or second trailer and
+// for a record after the trailer. candidate is false for lines that cannot be the
+// trailer (a CSV row of several fields).
+func (t *countTrailer) check(line string, candidate bool) (bool, error) {
+	if candidate {
+		if isTrailer, err := t.match(line); isTrailer {
+			return true, err
+		}
+	}
+	if t.seen {
+		return false, errAfterTrailer
+	}
+	return false, nil
+}
+
+// checkBytes is check for a trimmed NDJSON line; it converts the line to a string only
+// when it may be the trailer.
+func (t *countTrailer) checkBytes(line []byte) (bool, error) {
+	candidate := t.required && len(line) > 0 && line[0] == '#'
+	if !candidate {
+		return t.check("", false)
+	}
+	return t.check(string(line), true)
+}
+
 // match reports whether line is the trailer (only when the trailer is required, so
 // that without it such a line is read as data) and parses it.
 func (t *countTrailer) match(line string) (bool, error) {

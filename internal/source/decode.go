@@ -98,18 +98,12 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 			return
 		}
 		line, _ := cr.FieldPos(0)
-		if len(row) == 1 {
-			if isTrailer, err := trailer.match(row[0]); isTrailer {
-				if err != nil {
-					p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
-					return
-				}
-				continue
+		if isTrailer, err := trailer.check(row[0], len(row) == 1); isTrailer || err != nil {
+			if err != nil {
+				p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
+				return
 			}
-		}
-		if trailer.seen {
-			p.fail(nil, fmt.Sprintf("line %d: %v", line, errAfterTrailer))
-			return
+			continue
 		}
 		rec, err := layout.record(row)
 		if err != nil {
@@ -285,18 +279,12 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 			return
 		}
 		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
-			if trailer.required && trimmed[0] == '#' {
-				if isTrailer, terr := trailer.match(string(trimmed)); isTrailer {
-					if terr != nil {
-						p.fail(nil, fmt.Sprintf("line %d: %v", line, terr))
-						return
-					}
-					continue
+			if isTrailer, terr := trailer.checkBytes(trimmed); isTrailer || terr != nil {
+				if terr != nil {
+					p.fail(nil, fmt.Sprintf("line %d: %v", line, terr))
+					return
 				}
-			}
-			if trailer.seen {
-				p.fail(nil, fmt.Sprintf("line %d: %v", line, errAfterTrailer))
-				return
+				continue
 			}
 			obj, perr := decodeObject(trimmed)
 			if perr != nil {
