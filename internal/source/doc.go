@@ -35,7 +35,8 @@
 // set. No reason or error keeps them: a server's error body is quoted only with the
 // credential just sent, its base64 form and the URL's query values (8 characters or
 // longer) replaced by "<secret>", and a transport error (*url.Error, whose text repeats
-// the full URL) is kept as a cause only with its URL cut to scheme, host and path.
+// the full URL) is kept as a cause only with its URL cut to scheme, host and path. The
+// http and scim sources print, with any verb, as their kind and URL without query.
 //
 // Parsing streams: a file or download is never held in memory as a whole, only the
 // records built from it (CSV fields share one string per row).

@@ -88,6 +88,13 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	return snap, err
 }
 
+// Format shows the source as its kind and URL without query, whatever the verb: the
+// struct holds the URL's query (which may carry a token) and the redactor's secrets,
+// and fmt prints unexported fields raw, without calling secret.Secret's own Format.
+func (s *HTTPSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "http source %s", withoutQuery(s.url))
+}
+
 func acceptFor(format string) string {
 	switch format {
 	case FormatCSV:

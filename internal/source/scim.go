@@ -54,6 +54,12 @@ type SCIMSource struct {
 	clock    func() time.Time
 }
 
+// Format shows the source as its kind and base URL, whatever the verb, for the reason
+// given at HTTPSource.Format.
+func (s *SCIMSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "scim source %s", withoutQuery(s.base))
+}
+
 // listResponse is one page. encoding/json matches field names case-insensitively, as
 // SCIM requires.
 type listResponse struct {

@@ -84,7 +84,7 @@ func echoServer(t *testing.T, fault string) *httptest.Server {
 // TestNoSecretInAnyFailure drives every failure path of the http and scim sources with
 // distinctive credentials (a bearer token from a file, a basic password from the
 // environment, a token in the URL query) and scans everything a caller could log: the
-// error, each error in its chain, each reason, the snapshot.
+// error, each error in its chain, each reason, the snapshot, the source itself.
 func TestNoSecretInAnyFailure(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(leakToken+"\n"), 0o600); err != nil {
@@ -126,7 +126,8 @@ func TestNoSecretInAnyFailure(t *testing.T) {
 				if err == nil || snap.Complete {
 					t.Fatalf("fault %q gave a complete pull", fault)
 				}
-				texts := append([]string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", snap)}, snap.Reasons...)
+				texts := append([]string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", snap),
+					fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s)}, snap.Reasons...)
 				texts = append(texts, chainTexts(err)...)
 				for _, text := range texts {
 					for _, leak := range leakForms() {
