@@ -13,7 +13,7 @@
 //  3. The engine (engine.go, apply.go) saves the plan before Salesforce is touched,
 //     applies it in sObject Collections batches under the API budget, and records
 //     each batch's results as they land, through the small interfaces it declares
-//     (UserDirectory, Journal). The wiring adapts internal/salesforce and
+//     (Directory, Journal). The wiring adapts internal/salesforce and
 //     internal/store to them; this package imports neither.
 //
 // A change is data before it is an action: the Changes of an Action are what `syncd

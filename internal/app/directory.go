@@ -1,0 +1,327 @@
+// Package app wires syncd's parts together: adapters that fit internal/salesforce
+// (and, after the store's fencing lands, internal/store) to the interfaces
+// internal/reconcile declares, and the API budget that paces the client. It holds no
+// business logic: what to do lives in reconcile, how to talk to Salesforce in
+// salesforce.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/salesforce"
+)
+
+// baseFields returns the User fields every Existing carries outside Fields.
+func baseFields() []string {
+	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId"}
+}
+
+// isBoolean reports whether a User field is written as a JSON boolean; every other
+// managed field is written as a string, "" as null.
+func isBoolean(field string) bool { return field == "IsActive" }
+
+// Directory adapts a *salesforce.Client to reconcile.Directory.
+type Directory struct {
+	c *salesforce.Client
+}
+
+// NewDirectory returns the org behind c as the reconcile engine sees it.
+func NewDirectory(c *salesforce.Client) *Directory { return &Directory{c: c} }
+
+var _ reconcile.Directory = (*Directory)(nil)
+
+// callError classifies a client error once, through salesforce.ClassOf.
+func callError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &reconcile.CallError{Class: classOf(err), Err: err}
+}
+
+// classOf maps the client's error classes onto the engine's.
+func classOf(err error) reconcile.ErrorClass {
+	switch salesforce.ClassOf(err) {
+	case salesforce.ClassRetryable:
+		return reconcile.ClassTransient
+	case salesforce.ClassRateLimited:
+		return reconcile.ClassBudget
+	case salesforce.ClassAuth:
+		return reconcile.ClassAuth
+	case salesforce.ClassOutcomeUnknown:
+		return reconcile.ClassOutcomeUnknown
+	}
+	return reconcile.ClassPermanent
+}
+
+// named is a row of SELECT Id, Name.
+type named struct {
+	ID   string `json:"Id"`
+	Name string `json:"Name"`
+}
+
+// ResolveNames reads every profile and role: two queries.
+func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
+	profiles, err := salesforce.QueryAll[named](ctx, d.c, salesforce.ProfilesQuery())
+	if err != nil {
+		return reconcile.Names{}, callError(fmt.Errorf("reading profiles: %w", err))
+	}
+	roles, err := salesforce.QueryAll[named](ctx, d.c, salesforce.RolesQuery())
+	if err != nil {
+		return reconcile.Names{}, callError(fmt.Errorf("reading roles: %w", err))
+	}
+	byName := func(rows []named) map[string]string {
+		m := make(map[string]string, len(rows))
+		for _, r := range rows {
+			m[r.Name] = r.ID
+		}
+		return m
+	}
+	return reconcile.Names{Profiles: byName(profiles), Roles: byName(roles)}, nil
+}
+
+// ReadUsers pages through every Standard user with the base fields and the managed
+// ones, one query page per 2000 users.
+func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress func(read, total int)) ([]reconcile.Existing, error) {
+	soql, err := salesforce.UsersQuery(selectFields(fields)...)
+	if err != nil {
+		return nil, callError(err)
+	}
+	var users []reconcile.Existing
+	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
+		if err != nil {
+			return nil, callError(fmt.Errorf("reading users: %w", err))
+		}
+		if users == nil {
+			users = make([]reconcile.Existing, 0, page.TotalSize)
+		}
+		for _, rec := range page.Records {
+			u, err := existing(rec, fields)
+			if err != nil {
+				return nil, callError(err)
+			}
+			users = append(users, u)
+		}
+		if progress != nil {
+			progress(len(users), page.TotalSize)
+		}
+	}
+	return users, nil
+}
+
+// FindUsers re-reads the users whose field equals one of values, with the base
+// fields only, in as few queries as the URL length allows.
+func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
+	queries, err := salesforce.UsersWhereInQueries(field, values, baseFields()...)
+	if err != nil {
+		return nil, callError(err)
+	}
+	var users []reconcile.Existing
+	for _, q := range queries {
+		rows, err := salesforce.QueryAll[map[string]json.RawMessage](ctx, d.c, q)
+		if err != nil {
+			return nil, callError(fmt.Errorf("re-reading users by %s: %w", field, err))
+		}
+		for _, rec := range rows {
+			u, err := existing(rec, nil)
+			if err != nil {
+				return nil, callError(err)
+			}
+			users = append(users, u)
+		}
+	}
+	return users, nil
+}
+
+// selectFields returns the base fields followed by the managed ones not among them.
+func selectFields(managed []string) []string {
+	out := baseFields()
+	for _, f := range managed {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// existing decodes one User record generically: the base fields into Existing's
+// own fields, the managed ones into Fields sorted by name, every value as a string
+// ("true"/"false" for booleans, "" for null, numbers as Salesforce wrote them).
+func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Existing, error) {
+	value := func(name string) (string, error) {
+		v, err := normalise(rec[name])
+		if err != nil {
+			return "", fmt.Errorf("user %s: field %s: %w", strings.Trim(string(rec["Id"]), `"`), name, err)
+		}
+		return v, nil
+	}
+	var u reconcile.Existing
+	var errs []error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"Id", &u.ID}, {"Username", &u.Username}, {"Email", &u.Email},
+		{"FederationIdentifier", &u.FederationIdentifier}, {"UserType", &u.UserType}, {"ProfileId", &u.ProfileID},
+	} {
+		v, err := value(f.name)
+		errs = append(errs, err)
+		*f.dst = v
+	}
+	active, err := value("IsActive")
+	errs = append(errs, err)
+	u.IsActive = active == "true"
+	for _, name := range managed {
+		v, err := value(name)
+		errs = append(errs, err)
+		u.Fields = append(u.Fields, reconcile.FieldValue{Name: name, Value: v})
+	}
+	slices.SortFunc(u.Fields, func(a, b reconcile.FieldValue) int { return strings.Compare(a.Name, b.Name) })
+	return u, errors.Join(errs...)
+}
+
+// normalise renders one JSON field value as a string. Objects and arrays
+// (relationships) are not field values a mapping manages.
+func normalise(raw json.RawMessage) (string, error) {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "" || s == "null":
+		return "", nil
+	case s == "true" || s == "false":
+		return s, nil
+	case s[0] == '"':
+		var v string
+		err := json.Unmarshal(raw, &v)
+		return v, err
+	case s[0] == '{' || s[0] == '[':
+		return "", errors.New("is an object, not a field value")
+	}
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return "", fmt.Errorf("%q is not a JSON value", s)
+	}
+	return s, nil
+}
+
+// CreateUsers creates up to 200 users in one Collections call.
+func (d *Directory) CreateUsers(ctx context.Context, users []reconcile.UserWrite) ([]reconcile.WriteResult, error) {
+	records := make([]salesforce.Fields, len(users))
+	for i, u := range users {
+		records[i] = fields(u.Fields)
+	}
+	rs, err := d.c.CreateRecords(ctx, "User", records)
+	if err != nil {
+		return nil, callError(err)
+	}
+	return writeResults(rs), nil
+}
+
+// UpdateUsers updates up to 200 users in one Collections call.
+func (d *Directory) UpdateUsers(ctx context.Context, users []reconcile.UserWrite) ([]reconcile.WriteResult, error) {
+	records := make([]salesforce.RecordUpdate, len(users))
+	for i, u := range users {
+		records[i] = salesforce.RecordUpdate{ID: u.ID, Fields: fields(u.Fields)}
+	}
+	rs, err := d.c.UpdateRecords(ctx, "User", records)
+	if err != nil {
+		return nil, callError(err)
+	}
+	return writeResults(rs), nil
+}
+
+// FreezeUsers freezes users through their UserLogin rows (a query and an update).
+func (d *Directory) FreezeUsers(ctx context.Context, userIDs []string) ([]reconcile.WriteResult, error) {
+	rs, err := d.c.SetFrozen(ctx, userIDs, true)
+	if err != nil {
+		return nil, callError(err)
+	}
+	return writeResults(rs), nil
+}
+
+// seatRow is a Profile with its license's seat counts.
+type seatRow struct {
+	ID            string `json:"Id"`
+	UserLicenseID string `json:"UserLicenseId"`
+	UserLicense   *struct {
+		TotalLicenses int `json:"TotalLicenses"`
+		UsedLicenses  int `json:"UsedLicenses"`
+	} `json:"UserLicense"`
+}
+
+// FreeSeats reads the licenses behind the profiles, with their seat counts, in one
+// query on Profile.
+func (d *Directory) FreeSeats(ctx context.Context, profileIDs []string) (reconcile.Seats, error) {
+	seats := reconcile.Seats{LicenseOf: map[string]string{}, Free: map[string]int{}}
+	if len(profileIDs) == 0 {
+		return seats, nil
+	}
+	ids := make([]string, len(profileIDs))
+	for i, id := range profileIDs {
+		q, err := salesforce.Quote(id)
+		if err != nil {
+			return seats, callError(err)
+		}
+		ids[i] = q
+	}
+	soql := "SELECT Id, UserLicenseId, UserLicense.TotalLicenses, UserLicense.UsedLicenses FROM Profile WHERE Id IN (" + strings.Join(ids, ", ") + ")"
+	rows, err := salesforce.QueryAll[seatRow](ctx, d.c, soql)
+	if err != nil {
+		return seats, callError(fmt.Errorf("reading license seats: %w", err))
+	}
+	for _, r := range rows {
+		if r.UserLicense == nil || r.UserLicenseID == "" {
+			continue
+		}
+		seats.LicenseOf[r.ID] = r.UserLicenseID
+		seats.Free[r.UserLicenseID] = r.UserLicense.TotalLicenses - r.UserLicense.UsedLicenses
+	}
+	if len(seats.LicenseOf) == 0 {
+		return seats, reconcile.ErrSeatsUnknown
+	}
+	return seats, nil
+}
+
+// Usage returns the org's usage from the client's latest answer.
+func (d *Directory) Usage() (reconcile.Usage, bool) {
+	u, ok := d.c.Usage()
+	return reconcile.Usage{Used: u.Used, Max: u.Max}, ok
+}
+
+// fields turns the engine's string values into a Collections record: "" clears the
+// field (null), booleans are sent as JSON booleans.
+func fields(values []reconcile.FieldValue) salesforce.Fields {
+	f := make(salesforce.Fields, len(values))
+	for _, v := range values {
+		switch {
+		case v.Value == "":
+			f[v.Name] = nil
+		case isBoolean(v.Name):
+			f[v.Name] = v.Value == "true"
+		default:
+			f[v.Name] = v.Value
+		}
+	}
+	return f
+}
+
+// writeResults turns the client's per-record results into the engine's, keeping
+// Salesforce's first error code and message and classifying the failure.
+func writeResults(rs []salesforce.RecordResult) []reconcile.WriteResult {
+	out := make([]reconcile.WriteResult, len(rs))
+	for i, r := range rs {
+		w := reconcile.WriteResult{ID: r.ID, OK: r.Success}
+		if !r.Success {
+			w.Class = classOf(r.Err())
+			if len(r.Errors) > 0 {
+				w.Code, w.Message = r.Errors[0].StatusCode, r.Errors[0].Message
+			}
+		}
+		out[i] = w
+	}
+	return out
+}

@@ -1,0 +1,414 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd-io/syncd/internal/mapping"
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// OnBlocked says what to do when Salesforce refuses a deactivation (a blocker).
+type OnBlocked string
+
+// What to do with a blocked deactivation (policy on_blocked_deactivation).
+const (
+	// OnBlockedFreeze freezes the user, so access is cut while the blocker stands.
+	OnBlockedFreeze OnBlocked = "freeze"
+	// OnBlockedReport only records the refusal.
+	OnBlockedReport OnBlocked = "report"
+)
+
+// Defaults of Config.
+const (
+	DefaultConcurrency    = 4
+	MaxConcurrency        = 25 // Salesforce allows 25 concurrent long requests per org
+	DefaultBackoffInitial = time.Hour
+	DefaultBackoffMax     = 24 * time.Hour
+	DefaultGrace          = 30 * time.Second
+)
+
+// Config is what an Engine is built from. Source, Mapper, Directory, Journal and Plan
+// are required.
+type Config struct {
+	Source    source.Source
+	Mapper    Mapper
+	Directory Directory
+	Journal   Journal
+	// Plan computes a cycle's plan, guardrails included: Calculate once the planner
+	// is merged; tests may give their own.
+	Plan func(Input, Policy) Plan
+	// Policy is how cycles decide. Its Protect.ProfileIDs are completed each cycle
+	// from ProtectedProfiles.
+	Policy Policy
+	// ProtectedProfiles are profile names whose users syncd never acts on; an
+	// unknown name fails the cycle.
+	ProtectedProfiles []string
+	// OnBlocked is OnBlockedFreeze or OnBlockedReport (the default).
+	OnBlocked OnBlocked
+	// Concurrency bounds the batches in flight: default 4, at most 25.
+	Concurrency int
+	// BackoffInitial and BackoffMax bound the wait before a person's failed write of
+	// one kind is tried again: initial × 2^attempts, capped (default 1 h to 24 h).
+	BackoffInitial, BackoffMax time.Duration
+	// Grace is how long a batch in flight may take to finish once the cycle's
+	// context is cancelled, and bounds the journal writes made after it; default 30 s.
+	Grace time.Duration
+	// Progress, when set, is told how reading and applying advance (for the CLI).
+	Progress func(Progress)
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger; default zap.NewNop().
+	Logger *zap.Logger
+}
+
+// Stage names a part of a cycle that reports progress.
+type Stage string
+
+// Stages that report progress.
+const (
+	StageRead  Stage = "read"  // Salesforce users read, of the query's total
+	StageApply Stage = "apply" // batches applied, of the plan's total
+)
+
+// Progress is how far a stage has come.
+type Progress struct {
+	Stage       Stage
+	Done, Total int
+}
+
+// Summary is what one cycle (or a preview) did.
+type Summary struct {
+	// RunID is the journal's run; 0 for a preview.
+	RunID  int64
+	Status RunStatus
+	// Error says why the run did not succeed ("paused: ..." when paused).
+	Error string
+	// Planned counts the actions to apply by kind (held ones excluded).
+	Planned map[Kind]int
+	Held    int
+	Skipped int
+	// Applied and Failed count the actions with a result; Pending the planned ones
+	// never sent (a pause, a cancellation, a failure that stopped the cycle), or in
+	// a preview every action that would be sent.
+	Applied, Failed, Pending int
+	Stats                    Stats
+	// Usage is the org's API usage when the cycle ended, if known.
+	Usage Usage
+}
+
+// Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
+// runs one cycle after another.
+type Engine struct {
+	cfg Config
+	log *zap.Logger
+}
+
+// New checks cfg, applies defaults and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Source": cfg.Source != nil, "Mapper": cfg.Mapper != nil, "Directory": cfg.Directory != nil,
+		"Journal": cfg.Journal != nil, "Plan": cfg.Plan != nil,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("reconcile: Config needs %v", missing)
+	}
+	switch {
+	case cfg.Concurrency == 0:
+		cfg.Concurrency = DefaultConcurrency
+	case cfg.Concurrency < 0 || cfg.Concurrency > MaxConcurrency:
+		return nil, fmt.Errorf("reconcile: concurrency %d is outside 1..%d", cfg.Concurrency, MaxConcurrency)
+	}
+	switch cfg.OnBlocked {
+	case "":
+		cfg.OnBlocked = OnBlockedReport
+	case OnBlockedFreeze, OnBlockedReport:
+	default:
+		return nil, fmt.Errorf("reconcile: on_blocked_deactivation %q is neither freeze nor report", cfg.OnBlocked)
+	}
+	if cfg.BackoffInitial <= 0 {
+		cfg.BackoffInitial = DefaultBackoffInitial
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.BackoffMax < cfg.BackoffInitial {
+		return nil, fmt.Errorf("reconcile: back-off max %v is below its initial %v", cfg.BackoffMax, cfg.BackoffInitial)
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return &Engine{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Preview pulls both sides and plans, writing nothing: no run, no plan, no snapshot.
+// It serves `syncd plan` and dry runs.
+func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
+	c, err := e.gather(ctx)
+	if err != nil {
+		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
+	}
+	plan := e.cfg.Plan(c.input, c.policy)
+	s := Summary{Status: RunSucceeded, Stats: stats(c, plan)}
+	countPlan(&s, plan)
+	s.Pending = planned(plan)
+	s.Usage, _ = e.cfg.Directory.Usage()
+	return plan, s, nil
+}
+
+// RunOnce runs one whole cycle in DESIGN.md's order: start the run, pull the source,
+// map, resolve names, read the org, load what earlier cycles left, plan, save the
+// plan, apply it and finish the run. The error is non-nil exactly when the run
+// failed or was aborted; a paused run returns a nil error and Status RunPaused.
+func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
+	runID, err := e.cfg.Journal.StartRun(ctx, RunStart{Trigger: trigger, Mode: e.cfg.Policy.Mode})
+	if err != nil {
+		return Summary{Status: RunFailed, Error: err.Error()}, fmt.Errorf("reconcile: starting the run: %w", err)
+	}
+	s := Summary{RunID: runID, Status: RunSucceeded}
+	err = e.cycle(ctx, &s)
+	switch {
+	case ctx.Err() != nil:
+		s.Status, s.Error = RunAborted, fmt.Sprintf("aborted: %v", context.Cause(ctx))
+		if err != nil {
+			s.Error += ": " + err.Error()
+		}
+		err = errors.Join(ctx.Err(), err)
+	case err != nil && classOf(err) == ClassBudget:
+		s.Status, s.Error, err = RunPaused, "paused: "+err.Error(), nil
+	case err != nil:
+		s.Status, s.Error = RunFailed, err.Error()
+	}
+	s.Usage, _ = e.cfg.Directory.Usage()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Grace)
+	defer cancel()
+	if ferr := e.cfg.Journal.FinishRun(fctx, runID, Finish{Status: s.Status, Error: s.Error, Stats: s.Stats}); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("reconcile: finishing run %d: %w", runID, ferr))
+	}
+	e.log.Info("cycle finished", zap.Int64("run", runID), zap.String("status", string(s.Status)),
+		zap.String("error", s.Error), zap.Int("applied", s.Applied), zap.Int("failed", s.Failed),
+		zap.Int("pending", s.Pending), zap.Int("held", s.Held))
+	return s, err
+}
+
+// cycle is RunOnce between StartRun and FinishRun. A pause is reported in s.
+func (e *Engine) cycle(ctx context.Context, s *Summary) error {
+	c, err := e.gather(ctx)
+	if c != nil {
+		s.Stats = stats(c, Plan{})
+	}
+	if err != nil {
+		return err
+	}
+	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: c.snapshot.Complete}
+	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
+		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
+	}
+	plan := e.cfg.Plan(c.input, c.policy)
+	s.Stats = stats(c, plan)
+	countPlan(s, plan)
+	entries := entriesOf(plan)
+	if err := e.cfg.Journal.SavePlan(ctx, s.RunID, entries); err != nil {
+		return fmt.Errorf("reconcile: saving the plan: %w", err)
+	}
+	if len(plan.Stale) > 0 {
+		if err := e.cfg.Journal.RecordResults(ctx, staleResults(plan.Stale)); err != nil {
+			return fmt.Errorf("reconcile: recording stale approvals: %w", err)
+		}
+	}
+	a := newApplier(e, s.RunID, c)
+	err = a.apply(ctx, plan)
+	s.Applied, s.Failed, s.Pending = a.counts()
+	if reason := a.pauseReason(); reason != "" && err == nil {
+		s.Status, s.Error = RunPaused, "paused: "+reason
+	}
+	return err
+}
+
+// cycleData is what a cycle gathered before planning.
+type cycleData struct {
+	snapshot source.Snapshot
+	mapped   mapping.Result
+	input    Input
+	policy   Policy
+}
+
+// gather pulls the source and the org and loads what earlier cycles left, in
+// DESIGN.md's order. An incomplete pull continues (the plan then deactivates
+// nothing); a pull that failed with no records fails the cycle. The returned data is
+// partial when the error is not nil.
+func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
+	c := &cycleData{policy: e.cfg.Policy}
+	c.input.Now = e.cfg.Now()
+	snap, err := e.cfg.Source.Pull(ctx)
+	if err != nil && len(snap.Records) == 0 {
+		return nil, fmt.Errorf("reconcile: pulling the source: %w", err)
+	}
+	if err != nil {
+		e.log.Warn("source pull incomplete: creating and updating from what was read, deactivating nothing",
+			zap.Int("records", len(snap.Records)), zap.Error(err))
+	}
+	c.snapshot = snap
+	c.mapped = e.cfg.Mapper.Map(snap.Records)
+	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
+	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
+
+	names, err := e.cfg.Directory.ResolveNames(ctx)
+	if err != nil {
+		return c, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
+	}
+	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
+		return c, fmt.Errorf("reconcile: resolving profile and role names: %w", err)
+	}
+	if c.policy.Protect.ProfileIDs, err = protectedProfileIDs(c.policy.Protect.ProfileIDs, e.cfg.ProtectedProfiles, names.Profiles); err != nil {
+		return c, err
+	}
+	progress := func(read, total int) { e.progress(StageRead, read, total) }
+	if c.input.Existing, err = e.cfg.Directory.ReadUsers(ctx, managedFields(c.input.Desired), progress); err != nil {
+		return c, fmt.Errorf("reconcile: reading Salesforce users: %w", err)
+	}
+	j := e.cfg.Journal
+	if c.input.Links, err = j.Links(ctx); err != nil {
+		return c, fmt.Errorf("reconcile: loading links: %w", err)
+	}
+	if c.input.Backoffs, err = j.Backoffs(ctx); err != nil {
+		return c, fmt.Errorf("reconcile: loading back-offs: %w", err)
+	}
+	if c.input.Approved, err = j.Approved(ctx); err != nil {
+		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
+	}
+	base, ok, err := j.LastGoodSnapshot(ctx)
+	if err != nil {
+		return c, fmt.Errorf("reconcile: loading the last good snapshot: %w", err)
+	}
+	if ok {
+		c.input.Source.Baseline = base.Count
+	}
+	return c, nil
+}
+
+// protectedProfileIDs adds the Ids of the named profiles to ids; an unknown name is a
+// configuration error.
+func protectedProfileIDs(ids, names []string, profiles map[string]string) ([]string, error) {
+	out := slices.Clone(ids)
+	var unknown []string
+	for _, n := range names {
+		id, ok := profiles[n]
+		if !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", n))
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("reconcile: policy.protect.profiles: Salesforce has no profile named %v", unknown)
+	}
+	return out, nil
+}
+
+// managedFields returns the names of every field the desired users carry, sorted:
+// the fields ReadUsers must return for the plan to compare.
+func managedFields(desired []mapping.Desired) []string {
+	seen := map[string]bool{}
+	var names []string
+	for i := range desired {
+		for _, f := range desired[i].Fields {
+			if !seen[f.Name] {
+				seen[f.Name] = true
+				names = append(names, f.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// progress reports a stage's progress when a callback is set.
+func (e *Engine) progress(stage Stage, done, total int) {
+	if e.cfg.Progress != nil {
+		e.cfg.Progress(Progress{Stage: stage, Done: done, Total: total})
+	}
+}
+
+// stats returns the numbers FinishRun records.
+func stats(c *cycleData, plan Plan) Stats {
+	return Stats{
+		SourceRecords:   len(c.snapshot.Records),
+		RejectedRecords: len(c.mapped.Rejected),
+		SalesforceUsers: len(c.input.Existing),
+		UnmanagedUsers:  plan.Unmanaged,
+		Disputed:        len(plan.Disputed),
+	}
+}
+
+// countPlan fills the plan's counts of s.
+func countPlan(s *Summary, plan Plan) {
+	s.Planned = map[Kind]int{}
+	for _, a := range plan.Actions {
+		if a.Held {
+			s.Held++
+			continue
+		}
+		s.Planned[a.Kind]++
+	}
+	s.Skipped = len(plan.Skipped)
+}
+
+// planned counts the actions a plan would apply.
+func planned(plan Plan) int {
+	n := 0
+	for _, a := range plan.Actions {
+		if !a.Held {
+			n++
+		}
+	}
+	return n
+}
+
+// entriesOf turns a plan into journal entries: its actions (planned or held) in plan
+// order, then its skips. Action i is Seq i+1, as the journal numbers them.
+func entriesOf(plan Plan) []Entry {
+	entries := make([]Entry, 0, len(plan.Actions)+len(plan.Skipped))
+	for _, a := range plan.Actions {
+		e := Entry{Action: a, Status: EntryPlanned, Reason: a.Reason}
+		if a.Held {
+			e.Status, e.Reason = EntryHeld, a.HeldReason
+		}
+		entries = append(entries, e)
+	}
+	for _, s := range plan.Skipped {
+		entries = append(entries, Entry{Action: s.Action, Status: EntrySkipped, Reason: s.Reason})
+	}
+	return entries
+}
+
+// staleResults closes approved actions of earlier runs that this plan no longer
+// contains: they are skipped, never applied.
+func staleResults(stale []Approved) []Result {
+	out := make([]Result, len(stale))
+	for i, a := range stale {
+		out[i] = Result{
+			Action:       ActionRef{RunID: a.RunID, Seq: a.Seq},
+			Status:       ResultSkipped,
+			ErrorMessage: "stale approval: this cycle's plan no longer contains the action",
+		}
+	}
+	return out
+}
