@@ -1,7 +1,8 @@
 package config
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -430,20 +431,14 @@ server:
 // problemLines returns the formatted problems of an *Error.
 func problemLines(t *testing.T, err error) []string {
 	t.Helper()
-	var cerr *Error
 	if err == nil {
 		return nil
 	}
-	if !asError(err, &cerr) {
+	var cerr *Error
+	if !errors.As(err, &cerr) {
 		t.Fatalf("error %T is not a *config.Error: %v", err, err)
 	}
 	return strings.Split(cerr.Error(), "\n")
-}
-
-func asError(err error, target **Error) bool {
-	e, ok := err.(*Error)
-	*target = e
-	return ok
 }
 
 // withClientID is a salesforce section whose client_id is written as given.
@@ -534,18 +529,8 @@ func TestPercentAcceptsBothSpellings(t *testing.T) {
 
 func TestLoadReportsAnUnreadableFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
-	if !os.IsNotExist(unwrapAll(err)) {
-		t.Errorf("Load of a missing file = %v, want a wrapped not-exist error", err)
-	}
-}
-
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		err = u.Unwrap()
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load of a missing file = %v, want a wrapped fs.ErrNotExist", err)
 	}
 }
 

@@ -23,6 +23,7 @@ type Error struct {
 	Problems []Problem
 }
 
+// Error formats every problem, one a line.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
