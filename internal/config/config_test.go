@@ -387,6 +387,12 @@ server:
 			},
 		},
 		{
+			name: "a key is never expanded",
+			yaml: "${SECTION}: {level: debug}\n",
+			env:  env{"SECTION": "log"},
+			want: []string{"t.yaml:1: ${SECTION}: unknown key; valid keys here: salesforce, source, mapping, policy, store, schedule, server, log"},
+		},
+		{
 			name: "a syntax error stops with its line",
 			yaml: "salesforce:\n\tlogin_url: https://login.salesforce.com\n",
 			want: []string{"t.yaml:2: found character that cannot start any token"},
@@ -468,8 +474,6 @@ func TestParseExpandsEnvironmentVariablesInValues(t *testing.T) {
 		{"a value cannot inject YAML", withClientID("${INJECT}"),
 			func(c *Config) any { return []string{c.Salesforce.Auth.ClientID, c.Log.Level} },
 			[]string{"x\nlevel: debug", "info"}},
-		{"a key is never expanded", withBase("mapping:\n  profile:\n    default: P\n    rules:\n      - profile: Q\n        when:\n          ${ID}: x\n"),
-			func(c *Config) any { return c.Mapping.Profile.Rules[0].When }, map[string]string{"${ID}": "x"}},
 		{"a quoted value stays a string", withBase("mapping:\n  profile: {default: P}\n  fields:\n    Title: {value: \"${N}\"}\n"),
 			func(c *Config) any { return c.Mapping.Fields["Title"].Value }, "8"},
 		{"a number from the environment", withBase("policy:\n  guardrails:\n    max_deactivations: ${N}\n"),
