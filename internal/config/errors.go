@@ -13,6 +13,9 @@ type Problem struct {
 	Path    string
 	Line    int
 	Message string
+	// Err is the underlying error, when there is one (a secret file that cannot be
+	// read); Error unwraps to it, so errors.Is(err, fs.ErrNotExist) works.
+	Err error
 }
 
 // Error lists every problem found in a configuration file, so that an operator fixes
@@ -23,12 +26,24 @@ type Error struct {
 	Problems []Problem
 }
 
+// Error formats every problem, one a line.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		lines[i] = e.format(p)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the underlying errors of the problems that have one.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	for _, p := range e.Problems {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
 }
 
 func (e *Error) format(p Problem) string {

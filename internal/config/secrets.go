@@ -62,7 +62,7 @@ func (a *Auth) loadSecrets(ps *problems, path string, lookupEnv LookupEnv) AuthS
 func readSecretFile(ps *problems, path, file string) secret.Secret {
 	s, err := secret.FromFile(file)
 	if err != nil {
-		ps.add(path, "%v", err)
+		*ps = append(*ps, Problem{Path: path, Message: err.Error(), Err: err})
 	}
 	return s
 }

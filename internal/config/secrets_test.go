@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
 // writeFile writes content under dir and returns its path.
@@ -129,6 +133,7 @@ func TestLoadSecretsReportsEveryProblemAtItsKey(t *testing.T) {
 		yaml string
 		env  env
 		want []string
+		is   error // an error the *Error unwraps to
 	}{
 		{
 			name: "a private key file that is not PEM, an empty token file",
@@ -146,6 +151,7 @@ server:
 				fmt.Sprintf("t.yaml:7: salesforce.auth.private_key_file: %s holds no PEM block; want the private key that signs the connected app's JWTs", notPEM),
 				fmt.Sprintf("t.yaml:9: server.token_file: secret file %s: secret is empty", empty),
 			},
+			is: secret.ErrEmpty,
 		},
 		{
 			name: "a missing client secret file",
@@ -156,6 +162,7 @@ server:
 			want: []string{
 				fmt.Sprintf("t.yaml:3: salesforce.auth.client_secret_file: read secret file %[1]s: open %[1]s: no such file or directory", missing),
 			},
+			is: fs.ErrNotExist,
 		},
 		{
 			name: "an unset client secret variable",
@@ -178,6 +185,9 @@ server:
 			secrets, err := cfg.LoadSecrets(tt.env.lookup)
 			if diff := cmp.Diff(tt.want, problemLines(t, err)); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error does not unwrap to %v", tt.is)
 			}
 			if secrets != (Secrets{}) {
 				t.Errorf("LoadSecrets returned secrets with its error")

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Field modes, as written in configuration.
@@ -36,6 +37,14 @@ type Config struct {
 	Profile AssignmentConfig `yaml:"profile"`
 	// Role chooses the UserRoleId by name; optional (no rules and no default: no role).
 	Role AssignmentConfig `yaml:"role"`
+	// Attributes declares the additional record attributes (extra CSV columns, JSON
+	// keys such as profile.costCenter, other SCIM attributes) that profile and role
+	// rules test, e.g. [costCenter, employeeType]. A rule's `when` may name group, the
+	// standard attributes (id, userName, email, givenName, familyName, displayName,
+	// title, department, managerId, employeeNumber, active) and these; any other name
+	// is a configuration error, since a misspelt name would make a rule that silently
+	// matches nobody. Names compare case-insensitively.
+	Attributes []string `yaml:"attributes"`
 }
 
 // FieldConfig says how one Salesforce field is filled: from a template over the record
@@ -65,7 +74,8 @@ type AssignmentConfig struct {
 // Rule assigns a profile (in profile.rules) or role (in role.rules) to records that meet
 // every condition of When. A condition's key is "group" (membership by group name or
 // id) or the name of a record attribute (department, title, userName, email,
-// employeeNumber, or any other attribute); values compare case-insensitively.
+// employeeNumber, or another attribute declared in mapping.attributes); values compare
+// case-insensitively.
 type Rule struct {
 	When    map[string]string `yaml:"when"`
 	Profile string            `yaml:"profile"`
@@ -74,17 +84,22 @@ type Rule struct {
 
 // DefaultFields returns the fields mapping fills when the configuration does not
 // mention them: the ones Salesforce requires on create (REQUIRED_FIELD_MISSING names
-// them), and FirstName. Alias is generated from the names when not configured.
+// them), FirstName, and FederationIdentifier from the IdP id. The last is there because
+// federation_id is in the default match order: after a crash between a create and its
+// recorded result, the next cycle must find the new user by FederationIdentifier (the
+// stable id), not only by an email that may have changed. Alias is generated from the
+// names when not configured.
 func DefaultFields() map[string]FieldConfig {
 	return map[string]FieldConfig{
-		"Username":          {From: "{{ .Email }}{{ .UsernameSuffix }}"},
-		"Email":             {From: "{{ .Email }}"},
-		"FirstName":         {From: "{{ .GivenName }}"},
-		"LastName":          {From: "{{ .FamilyName }}"},
-		"TimeZoneSidKey":    {Value: "America/New_York", Mode: modeOnCreate},
-		"LocaleSidKey":      {Value: "en_US", Mode: modeOnCreate},
-		"EmailEncodingKey":  {Value: "UTF-8", Mode: modeOnCreate},
-		"LanguageLocaleKey": {Value: "en_US", Mode: modeOnCreate},
+		"FederationIdentifier": {From: "{{ .ID }}"},
+		"Username":             {From: "{{ .Email }}{{ .UsernameSuffix }}"},
+		"Email":                {From: "{{ .Email }}"},
+		"FirstName":            {From: "{{ .GivenName }}"},
+		"LastName":             {From: "{{ .FamilyName }}"},
+		"TimeZoneSidKey":       {Value: "America/New_York", Mode: modeOnCreate},
+		"LocaleSidKey":         {Value: "en_US", Mode: modeOnCreate},
+		"EmailEncodingKey":     {Value: "UTF-8", Mode: modeOnCreate},
+		"LanguageLocaleKey":    {Value: "en_US", Mode: modeOnCreate},
 	}
 }
 
@@ -161,15 +176,21 @@ func (c *Config) validateStatic() []error {
 			bad(key+".max_length", "must not be negative")
 		}
 	}
-	errs = append(errs, c.Profile.validate("profile", "profile")...)
-	errs = append(errs, c.Role.validate("role", "role")...)
+	for i, name := range c.Attributes {
+		if strings.TrimSpace(name) == "" {
+			bad(fmt.Sprintf("attributes[%d]", i), "must not be empty")
+		}
+	}
+	attrs := newAttributeNames(c.Attributes)
+	errs = append(errs, c.Profile.validate("profile", "profile", attrs)...)
+	errs = append(errs, c.Role.validate("role", "role", attrs)...)
 	if c.Profile.Default == "" && len(c.Profile.Rules) == 0 {
 		bad("profile", "needs a default or rules: Salesforce requires a profile on every user")
 	}
 	return errs
 }
 
-func (a *AssignmentConfig) validate(section, target string) []error {
+func (a *AssignmentConfig) validate(section, target string, attrs attributeNames) []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("mapping.%s: %s", key, fmt.Sprintf(format, args...)))
@@ -192,9 +213,17 @@ func (a *AssignmentConfig) validate(section, target string) []error {
 		if len(r.When) == 0 {
 			bad(key+".when", "needs at least one condition (use %s.default for everyone else)", section)
 		}
-		for k, v := range r.When {
-			if k == "" || v == "" {
+		conditions := make([]string, 0, len(r.When))
+		for k := range r.When {
+			conditions = append(conditions, k)
+		}
+		sort.Strings(conditions) // errors in a stable order
+		for _, k := range conditions {
+			switch v := r.When[k]; {
+			case k == "" || v == "":
 				bad(key+".when", "condition %q: %q needs a name and a value", k, v)
+			case !attrs.known(k):
+				bad(key+".when."+k, "%s", attrs.unknown(k))
 			}
 		}
 	}

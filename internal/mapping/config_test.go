@@ -32,7 +32,8 @@ func TestConfigYAML(t *testing.T) {
 		UsernameSuffix: ".uat",
 		Profile: AssignmentConfig{Rules: []Rule{{When: map[string]string{"department": "Sales"}, Profile: "Sales User"}},
 			Default: "Standard User", Mode: "on_create"},
-		Role: AssignmentConfig{Rules: []Rule{{When: map[string]string{"group": "EMEA Sales"}, Role: "EMEA Sales Rep"}}, Mode: "always"},
+		Role:       AssignmentConfig{Rules: []Rule{{When: map[string]string{"group": "EMEA Sales"}, Role: "EMEA Sales Rep"}}, Mode: "always"},
+		Attributes: []string{"costCenter"},
 	}
 	if diff := cmp.Diff(want, cfg, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Fields" }, cmp.Ignore())); diff != "" {
 		t.Errorf("decoded (-want +got):\n%s", diff)

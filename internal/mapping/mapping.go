@@ -221,7 +221,7 @@ func (m *Mapper) Map(records []source.Record) Result {
 		case rec.ID == "":
 			reasons = append(reasons, Reason{Code: NoID, Detail: "the record has no IdP id"})
 		case idCount[rec.ID] > 1:
-			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have id %q", idCount[rec.ID], rec.ID)})
+			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have this id", idCount[rec.ID]), Value: rec.ID})
 		}
 		if !rec.Active {
 			if len(reasons) == 0 {
@@ -270,10 +270,10 @@ func (c *collisions) add(email, username string, position int, desired bool) {
 func (c *collisions) reasons(k *collisionKey) []Reason {
 	var reasons []Reason
 	if n := c.emails[k.email]; n > 1 {
-		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", n, k.email)})
+		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have this email", n), Value: k.email})
 	}
 	if n := c.usernames[k.username]; n > 1 {
-		reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to username %q", n, k.username)})
+		reasons = append(reasons, Reason{Code: DuplicateUsername, Field: "Username", Detail: fmt.Sprintf("%d records map to this Username", n), Value: k.username})
 	}
 	return reasons
 }
@@ -373,7 +373,7 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 			reasons = append(reasons, Reason{Code: NoEmail, Field: "Email", Detail: "the record has no email"})
 			emailOK = false
 		case problem != "":
-			reasons = append(reasons, Reason{Code: MalformedEmail, Field: "Email", Detail: fmt.Sprintf("%q %s", email, problem)})
+			reasons = append(reasons, Reason{Code: MalformedEmail, Field: "Email", Detail: "the address " + problem, Value: email})
 			emailOK = false
 		}
 	}
@@ -383,7 +383,7 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		case username == "":
 			reasons = append(reasons, Reason{Code: NoUsername, Field: "Username", Detail: "the Username template gives nothing"})
 		case problem != "":
-			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: fmt.Sprintf("%q is not email-shaped: %s", username, problem)})
+			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: "not email-shaped: it " + problem, Value: username})
 		}
 	}
 	if last := d.Fields[m.at.lastName].Value; last == "" && !failed("LastName") {

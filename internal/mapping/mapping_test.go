@@ -38,6 +38,7 @@ func TestMapDefaults(t *testing.T) {
 			{Name: "Alias", Value: "znunez"},
 			{Name: "Email", Value: "Zoe.Nunez@Acme.example"},
 			{Name: "EmailEncodingKey", Value: "UTF-8", Mode: OnCreate},
+			{Name: "FederationIdentifier", Value: "00u1"}, // found again by it after a crash between create and record
 			{Name: "FirstName", Value: "Zoë"},
 			{Name: "LanguageLocaleKey", Value: "en_US", Mode: OnCreate},
 			{Name: "LastName", Value: "Núñez"},
@@ -143,6 +144,7 @@ func TestProfileAndRoleRules(t *testing.T) {
 			Rules: []Rule{{When: map[string]string{"group": "g-emea"}, Role: "EMEA Sales"}},
 			Mode:  modeAlways,
 		},
+		Attributes: []string{"costcenter"}, // declared in any case
 	}
 	m := mustNew(t, cfg)
 	sales := person("1", "A", "A", "a@acme.example")
@@ -242,7 +244,7 @@ func TestModes(t *testing.T) {
 	for _, f := range res.Desired[0].Fields {
 		got[f.Name] = f.Mode
 	}
-	want := map[string]Mode{"Alias": OnCreate, "Email": Always, "EmailEncodingKey": OnCreate, "FirstName": Always,
+	want := map[string]Mode{"Alias": OnCreate, "Email": Always, "EmailEncodingKey": OnCreate, "FederationIdentifier": Always, "FirstName": Always,
 		"LanguageLocaleKey": OnCreate, "LastName": Always, "LocaleSidKey": OnCreate, "TimeZoneSidKey": Always,
 		"Username": Always, "Title": Always, "Department": OnCreate}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -437,7 +439,7 @@ func TestConfigValidate(t *testing.T) {
 			`mapping.role.rules[0].profile: belongs in mapping.profile.rules`,
 		}, "\n")},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(tests, ruleAttributeTests()...) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
 			got := ""
@@ -484,5 +486,85 @@ func TestDuplicateIDAcrossActiveAndInactive(t *testing.T) {
 		if r.Position != i+1 || len(r.Reasons) != 1 || r.Reasons[0].Code != DuplicateID {
 			t.Errorf("rejection %+v", r)
 		}
+	}
+}
+
+// ruleAttributeTests are TestConfigValidate cases for the names a rule's `when` tests.
+func ruleAttributeTests() []struct {
+	name string
+	cfg  Config
+	want string
+} {
+	rules := func(when ...map[string]string) []Rule {
+		var out []Rule
+		for _, w := range when {
+			out = append(out, Rule{When: w, Profile: "P"})
+		}
+		return out
+	}
+	return []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"standard names in any case", Config{Profile: AssignmentConfig{Rules: rules(
+			map[string]string{"Department": "x", "GROUP": "g", "employeenumber": "1", "managerId": "m", "active": "true"})}}, ""},
+		{"a misspelt standard name", Config{Profile: AssignmentConfig{Default: "P", Rules: rules(
+			map[string]string{"group": "g"}, map[string]string{"title": "t"}, map[string]string{"departmnet": "Sales"})}},
+			`mapping.profile.rules[2].when.departmnet: unknown attribute "departmnet": a rule on it would silently match nobody; did you mean "department"? (other attributes must be listed in mapping.attributes)`},
+		{"a misspelt declared name in a role rule", Config{Profile: AssignmentConfig{Default: "P"}, Attributes: []string{"costCenter"},
+			Role: AssignmentConfig{Rules: []Rule{{When: map[string]string{"costCentre": "CC-1", "costcenter": "CC-1"}, Role: "R"}}}},
+			`mapping.role.rules[0].when.costCentre: unknown attribute "costCentre": a rule on it would silently match nobody; did you mean "costCenter"? (other attributes must be listed in mapping.attributes)`},
+		{"an undeclared name far from any known one", Config{Profile: AssignmentConfig{Default: "P", Rules: rules(map[string]string{"shoeSize": "44"})}},
+			`mapping.profile.rules[0].when.shoeSize: unknown attribute "shoeSize": a rule on it would silently match nobody (other attributes must be listed in mapping.attributes)`},
+		{"an empty declared name", Config{Profile: AssignmentConfig{Default: "P"}, Attributes: []string{"a", " "}},
+			`mapping.attributes[1]: must not be empty`},
+	}
+}
+
+// TestReasonsKeepValuesOutOfText checks that no email, Username or id from the source
+// is baked into a reason's text: each is in Reason.Value, which String leaves out and
+// StringWithValue shows.
+func TestReasonsKeepValuesOutOfText(t *testing.T) {
+	m := mustNew(t, Config{Fields: map[string]FieldConfig{"Username": {From: "{{ .UserName }}"}}})
+	bad := person("1", "B", "Bad", "bad@@acme.example")
+	bad.UserName = "bad.user@acme.example"
+	shapeless := person("2", "S", "Shape", "shape@acme.example")
+	shapeless.UserName = "not an address"
+	twinA, twinB := person("3", "T", "A", "twin@acme.example"), person("4", "T", "B", "TWIN@acme.example")
+	twinA.UserName, twinB.UserName = "twin.login@acme.example", "Twin.Login@acme.example"
+	dupA, dupB := person("00u-dup", "D", "A", "d1@acme.example"), person("00u-dup", "D", "B", "d2@acme.example")
+	dupA.UserName, dupB.UserName = "d1@acme.example", "d2@acme.example"
+	res := m.Map([]source.Record{bad, shapeless, twinA, twinB, dupA, dupB})
+
+	type reason struct{ Code, Value, Text, WithValue string }
+	var got []reason
+	for _, r := range res.Rejected {
+		for _, why := range r.Reasons {
+			got = append(got, reason{string(why.Code), why.Value, why.String(), why.StringWithValue()})
+		}
+	}
+	want := []reason{
+		{"malformed_email", "bad@@acme.example", "malformed_email (Email): the address has more than one @",
+			`malformed_email (Email): the address has more than one @: "bad@@acme.example"`},
+		{"malformed_username", "not an address", "malformed_username (Username): not email-shaped: it has spaces or control characters",
+			`malformed_username (Username): not email-shaped: it has spaces or control characters: "not an address"`},
+		{"duplicate_email", "twin@acme.example", "duplicate_email (Email): 2 records have this email",
+			`duplicate_email (Email): 2 records have this email: "twin@acme.example"`},
+		{"duplicate_username", "twin.login@acme.example", "duplicate_username (Username): 2 records map to this Username",
+			`duplicate_username (Username): 2 records map to this Username: "twin.login@acme.example"`},
+		{"duplicate_email", "twin@acme.example", "duplicate_email (Email): 2 records have this email",
+			`duplicate_email (Email): 2 records have this email: "twin@acme.example"`},
+		{"duplicate_username", "twin.login@acme.example", "duplicate_username (Username): 2 records map to this Username",
+			`duplicate_username (Username): 2 records map to this Username: "twin.login@acme.example"`},
+		{"duplicate_id", "00u-dup", "duplicate_id: 2 records have this id", `duplicate_id: 2 records have this id: "00u-dup"`},
+		{"duplicate_id", "00u-dup", "duplicate_id: 2 records have this id", `duplicate_id: 2 records have this id: "00u-dup"`},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+	no := Reason{Code: NoEmail, Field: "Email", Detail: "the record has no email"}
+	if no.StringWithValue() != no.String() {
+		t.Errorf("a reason without a value renders differently with it: %q", no.StringWithValue())
 	}
 }

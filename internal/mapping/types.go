@@ -88,16 +88,32 @@ const (
 type Reason struct {
 	Code ReasonCode
 	// Field is the Salesforce field concerned, "" when none.
-	Field  string
+	Field string
+	// Detail says what is wrong without quoting the record: it holds no email, name
+	// or other value from the source, so it can be logged whatever the PII setting.
 	Detail string
+	// Value is the offending value (an email, a Username, an id shared by several
+	// records), "" when there is none. It is personal data: kept apart from Detail so
+	// that the service shows it only when configured to (log.pii).
+	Value string
 }
 
-// String renders the reason for logs and reports: "code (Field): detail".
+// String renders the reason for logs and reports without its value:
+// "code (Field): detail".
 func (r Reason) String() string {
 	if r.Field != "" {
 		return fmt.Sprintf("%s (%s): %s", r.Code, r.Field, r.Detail)
 	}
 	return fmt.Sprintf("%s: %s", r.Code, r.Detail)
+}
+
+// StringWithValue renders the reason with its value, "code (Field): detail: "value"",
+// for reports where personal data may be shown (log.pii).
+func (r Reason) StringWithValue() string {
+	if r.Value == "" {
+		return r.String()
+	}
+	return fmt.Sprintf("%s: %q", r.String(), r.Value)
 }
 
 // Rejection is a record that is not desired because it is invalid.
@@ -107,7 +123,8 @@ type Rejection struct {
 	// the source, only their data is bad.
 	ID string
 	// Email helps find the record: its primary address (its mapped Email when it was
-	// rejected only for sharing that address or Username with another record).
+	// rejected only for sharing that address or Username with another record). It is
+	// personal data, like Reason.Value.
 	Email string
 	// Position is the record's 1-based position in the snapshot.
 	Position int

@@ -9,6 +9,7 @@
 package secret
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"os"
@@ -18,21 +19,41 @@ import (
 // Redacted is what a Secret shows instead of its value.
 const Redacted = "<secret>"
 
-// Secret is a credential. The zero value is the empty secret. It is comparable, and
-// equal secrets have equal values.
+// Secret is a credential. The zero value is the empty secret.
+//
+// The value sits behind a pointer: fmt cannot call String or Format on a Secret held
+// in another struct's unexported field, and would print a string field's content
+// there; behind a pointer it prints only an address. Compare secrets with Equal.
 type Secret struct {
-	value string
+	value *string
 }
 
 // New wraps a value.
-func New(value string) Secret { return Secret{value: value} }
+func New(value string) Secret {
+	if value == "" {
+		return Secret{}
+	}
+	return Secret{value: &value}
+}
 
 // Reveal returns the value. Call it only where the value is sent to the party that
 // checks it (an Authorization header, a token request), never to build a message.
-func (s Secret) Reveal() string { return s.value }
+func (s Secret) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
+func (s Secret) IsZero() bool { return s.value == nil }
+
+// Equal reports whether two secrets hold the same value, in constant time, so
+// that comparing a presented token with the expected one leaks nothing through
+// timing.
+func (s Secret) Equal(o Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(o.Reveal())) == 1
+}
 
 // String returns Redacted, so that %s, %v, %q and loggers that use Stringer show
 // no value.

@@ -14,12 +14,15 @@ import (
 
 const value = "s3cr3t-VALUE-42"
 
-// holder embeds a Secret the way configuration and clients do.
+// holder embeds a Secret the way configuration and clients do, in exported and
+// unexported fields alike.
 type holder struct {
-	Name   string `json:"name" yaml:"name"`
-	Token  Secret `json:"token" yaml:"token"`
-	Ptr    *Secret
-	Nested struct{ Key Secret }
+	Name    string `json:"name" yaml:"name"`
+	Token   Secret `json:"token" yaml:"token"`
+	Ptr     *Secret
+	Nested  struct{ Key Secret }
+	private Secret
+	inner   struct{ key Secret }
 }
 
 func TestSecretNeverShowsItsValue(t *testing.T) {
@@ -27,6 +30,8 @@ func TestSecretNeverShowsItsValue(t *testing.T) {
 	p := s
 	h := holder{Name: "x", Token: s, Ptr: &p}
 	h.Nested.Key = s
+	h.private = s
+	h.inner.key = s
 
 	var renders []string
 	for _, verb := range []string{"%s", "%v", "%+v", "%#v", "%q", "%x", "%X", "%d", "%T %v"} {
@@ -63,8 +68,8 @@ func TestSecretZero(t *testing.T) {
 	if !(Secret{}).IsZero() || New("x").IsZero() {
 		t.Error("IsZero is wrong")
 	}
-	if New("a") != New("a") || New("a") == New("b") {
-		t.Error("secrets should compare by value")
+	if !New("a").Equal(New("a")) || New("a").Equal(New("b")) || !New("").Equal(Secret{}) {
+		t.Error("Equal should compare by value")
 	}
 }
 

@@ -50,6 +50,17 @@ type Config struct {
 	// Timeout bounds each HTTP request (default 30s); the caller's context bounds the pull.
 	Timeout time.Duration `yaml:"timeout"`
 	SCIM    SCIMConfig    `yaml:"scim"`
+	// MaxBytes caps what one pull reads, in bytes (default 1 GiB): the whole file or
+	// download for types file and http, the sum of all pages for type scim. A larger
+	// export is not read further and the pull is incomplete (no deactivation), with an
+	// error that names the cap; raise it if the export really is that large.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// CountTrailer (csv and ndjson only) requires the export to end with a line
+	// `#count=N`, N being the number of records (the CSV header and blank lines not
+	// counted). CSV and NDJSON have no end marker of their own, so a truncated export
+	// would otherwise look complete; with the trailer, a missing line, a wrong count or
+	// a record after it makes the pull incomplete. Have the exporter write it last.
+	CountTrailer bool `yaml:"count_trailer"`
 }
 
 // Columns maps record attributes to the header (CSV) or key (JSON) that holds them.
@@ -78,7 +89,9 @@ type CSVConfig struct {
 
 // AuthConfig says how to authenticate HTTP and SCIM requests. Secrets are never inline:
 // they are read from a file (mounted Kubernetes secret) or an environment variable at
-// every pull, so a rotated secret is picked up without a restart.
+// every pull, so a rotated secret is picked up without a restart. With bearer or basic,
+// source.url must be https unless it points at loopback (127.0.0.0/8, ::1, localhost):
+// plain http would send the credential in clear text.
 type AuthConfig struct {
 	// Method is none (default), bearer or basic.
 	Method       string `yaml:"method"`
@@ -120,6 +133,8 @@ func (c *Config) Validate() error {
 			bad("url", "%q is not an absolute http or https URL", c.URL)
 		} else if u.User != nil {
 			bad("url", "must not carry credentials; use source.auth with a file or environment variable")
+		} else if a := (authenticator{cfg: c.Auth}); a.hasCredentials() && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			bad("url", "plain http would send the %s credentials in clear text; use https (plain http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)", c.Auth.Method)
 		}
 		if c.Path != "" {
 			bad("path", "not used by type %s (use url)", c.Type)
@@ -164,6 +179,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		bad("timeout", "must not be negative")
+	}
+	if c.MaxBytes < 0 {
+		bad("max_bytes", "must not be negative")
+	}
+	if c.CountTrailer && c.Format != FormatCSV && c.Format != FormatNDJSON {
+		bad("count_trailer", "only csv and ndjson exports have a count trailer (json and scim documents have an end of their own)")
 	}
 	switch c.Auth.Method {
 	case "", "none":
@@ -221,7 +242,11 @@ func New(cfg Config, opts Options) (Source, error) {
 	if cfg.SCIM.PageSize == 0 {
 		cfg.SCIM.PageSize = DefaultSCIMPageSize
 	}
-	dec := decoderOptions{columns: cfg.Columns, delimiter: ',', groupSeparator: ";"}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	dec := decoderOptions{columns: cfg.Columns, delimiter: ',', groupSeparator: ";",
+		maxBytes: cfg.MaxBytes, countTrailer: cfg.CountTrailer}
 	if cfg.CSV.Delimiter != "" {
 		dec.delimiter, _ = utf8.DecodeRuneInString(cfg.CSV.Delimiter)
 	}
@@ -229,60 +254,19 @@ func New(cfg Config, opts Options) (Source, error) {
 		dec.groupSeparator = cfg.CSV.GroupSeparator
 	}
 	auth := authenticator{cfg: cfg.Auth, lookupEnv: opts.LookupEnv}
+	client := *opts.HTTPClient // a copy: the redirect rule is this source's, not the caller's
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = checkRedirect(auth.hasCredentials())
+	}
 	switch cfg.Type {
 	case TypeFile:
 		return &FileSource{path: cfg.Path, format: cfg.Format, dec: dec, clock: opts.Clock}, nil
 	case TypeHTTP:
-		return &HTTPSource{url: cfg.URL, format: cfg.Format, dec: dec, client: opts.HTTPClient,
-			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
+		return &HTTPSource{url: cfg.URL, format: cfg.Format, dec: dec, client: &client,
+			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock}, nil
 	default:
 		return &SCIMSource{base: strings.TrimRight(cfg.URL, "/"), filter: cfg.SCIM.Filter,
-			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", client: opts.HTTPClient,
-			auth: auth, timeout: cfg.Timeout, clock: opts.Clock}, nil
+			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", maxBytes: cfg.MaxBytes, client: &client,
+			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock}, nil
 	}
-}
-
-// authenticator adds credentials to requests, reading the secret at each use.
-type authenticator struct {
-	cfg       AuthConfig
-	lookupEnv func(string) (string, bool)
-}
-
-func (a authenticator) apply(req *http.Request) error {
-	switch a.cfg.Method {
-	case "bearer":
-		token, err := a.secret(a.cfg.TokenFile, a.cfg.TokenEnv)
-		if err != nil {
-			return fmt.Errorf("bearer token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	case "basic":
-		password, err := a.secret(a.cfg.PasswordFile, a.cfg.PasswordEnv)
-		if err != nil {
-			return fmt.Errorf("basic auth password: %w", err)
-		}
-		req.SetBasicAuth(a.cfg.Username, password)
-	}
-	return nil
-}
-
-func (a authenticator) secret(file, env string) (string, error) {
-	var v string
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", err
-		}
-		v = strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s is empty", file)
-		}
-		return v, nil
-	}
-	v, ok := a.lookupEnv(env)
-	v = strings.TrimSpace(v)
-	if !ok || v == "" {
-		return "", fmt.Errorf("environment variable %s is unset or empty", env)
-	}
-	return v, nil
 }

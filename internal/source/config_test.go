@@ -30,14 +30,15 @@ func TestConfigYAML(t *testing.T) {
 			Department: "department", ManagerID: "manager", EmployeeNumber: "employeeId", Groups: "memberOf"},
 		CSV:     CSVConfig{Delimiter: ",", GroupSeparator: "|"},
 		Auth:    AuthConfig{Method: "bearer", TokenFile: "/etc/syncd/idp-token"},
-		Timeout: 45 * time.Second,
-		SCIM:    SCIMConfig{Filter: `userType eq "Employee"`, PageSize: 200, Paging: "cursor"},
+		Timeout: 45 * time.Second, MaxBytes: 512 << 20, CountTrailer: true,
+		SCIM: SCIMConfig{Filter: `userType eq "Employee"`, PageSize: 200, Paging: "cursor"},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("decoded (-want +got):\n%s", diff)
 	}
 	// The file mixes every key; no single type uses them all.
-	if err := cfg.Validate(); err == nil || err.Error() != "source.columns: not used by type scim (SCIM attribute names are fixed)" {
+	if err := cfg.Validate(); err == nil || err.Error() != "source.columns: not used by type scim (SCIM attribute names are fixed)\n"+
+		"source.count_trailer: only csv and ndjson exports have a count trailer (json and scim documents have an end of their own)" {
 		t.Errorf("Validate: %v", err)
 	}
 	cfg.Type, cfg.Format, cfg.SCIM = TypeHTTP, FormatCSV, SCIMConfig{}

@@ -20,6 +20,8 @@ type decoderOptions struct {
 	columns        Columns
 	delimiter      rune
 	groupSeparator string
+	maxBytes       int64 // source.max_bytes; 0: no cap
+	countTrailer   bool  // source.count_trailer
 }
 
 // ctxCheckEvery is how many records a decoder reads between context checks.
@@ -30,6 +32,9 @@ const ctxCheckEvery = 1024
 // input's length when known (0 otherwise), used to size the record slice. Any problem
 // ends the read with a reason in p; records read before it stay in p.
 func decode(ctx context.Context, format string, r io.Reader, size int64, opts decoderOptions, p *pullResult) {
+	if opts.maxBytes > 0 {
+		r = newCappedReader(r, opts.maxBytes)
+	}
 	r = skipBOM(r)
 	switch format {
 	case FormatCSV:
@@ -81,6 +86,8 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 		return
 	}
 	layout := newCSVLayout(header, byName, opts.groupSeparator)
+	layout.ids.configured = opts.columns.ID
+	trailer := countTrailer{required: opts.countTrailer}
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
@@ -91,6 +98,13 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 			return
 		}
 		line, _ := cr.FieldPos(0)
+		if isTrailer, err := trailer.check(row[0], len(row) == 1); isTrailer || err != nil {
+			if err != nil {
+				p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
+				return
+			}
+			continue
+		}
 		rec, err := layout.record(row)
 		if err != nil {
 			p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
@@ -108,6 +122,9 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 				}
 			}
 		}
+	}
+	if err := trailer.finish(len(p.records)); err != nil {
+		p.fail(nil, err.Error())
 	}
 	if len(p.records) == 0 {
 		p.fail(nil, "the file has a header row but no records")
@@ -134,6 +151,7 @@ type csvLayout struct {
 	header     []string
 	hasID      bool
 	builder    recordBuilder
+	ids        idRule
 }
 
 func newCSVLayout(header []string, byName map[string]attr, groupSeparator string) *csvLayout {
@@ -185,8 +203,8 @@ func (l *csvLayout) record(row []string) (Record, error) {
 			}
 		}
 	}
-	if !l.hasID {
-		rec.ID = fallbackID(&rec)
+	if err := l.ids.check(&rec, l.hasID); err != nil {
+		return Record{}, err
 	}
 	rec.normalize()
 	return rec, nil
@@ -212,13 +230,14 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 		return
 	}
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
+	ids := idRule{configured: opts.columns.ID}
 	for i := 1; dec.More(); i++ {
 		var obj map[string]any
 		if err := dec.Decode(&obj); err != nil || obj == nil {
 			p.fail(err, fmt.Sprintf("JSON array element %d: %s", i, errorOr(err, "not an object")))
 			return
 		}
-		rec, err := flatRecord(obj, &opts.columns, b)
+		rec, err := flatRecord(obj, &opts.columns, b, &ids)
 		if err != nil {
 			p.fail(nil, fmt.Sprintf("JSON array element %d: %v", i, err))
 			return
@@ -242,23 +261,37 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 	}
 }
 
-// decodeNDJSON reads one JSON object a line; blank lines are skipped.
+// decodeNDJSON reads one JSON object a line; blank lines are skipped. A line longer
+// than maxLineBytes ends the read.
 func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pullResult) {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, maxLineBytes)
 	b := recordBuilder{groupSeparator: opts.groupSeparator}
+	ids := idRule{configured: opts.columns.ID}
+	trailer := countTrailer{required: opts.countTrailer}
 	for line := 1; ; line++ {
-		text, err := br.ReadBytes('\n')
+		text, err := br.ReadSlice('\n') // valid until the next read; decodeObject copies what it keeps
+		if errors.Is(err, bufio.ErrBufferFull) {
+			p.fail(nil, fmt.Sprintf("line %d: longer than %d bytes, the most one record may take", line, maxLineBytes))
+			return
+		}
 		if err != nil && err != io.EOF {
 			p.fail(err, fmt.Sprintf("line %d: %v", line, err))
 			return
 		}
 		if trimmed := bytes.TrimSpace(text); len(trimmed) > 0 {
+			if isTrailer, terr := trailer.checkBytes(trimmed); isTrailer || terr != nil {
+				if terr != nil {
+					p.fail(nil, fmt.Sprintf("line %d: %v", line, terr))
+					return
+				}
+				continue
+			}
 			obj, perr := decodeObject(trimmed)
 			if perr != nil {
 				p.fail(perr, fmt.Sprintf("line %d: %v", line, perr))
 				return
 			}
-			rec, perr := flatRecord(obj, &opts.columns, b)
+			rec, perr := flatRecord(obj, &opts.columns, b, &ids)
 			if perr != nil {
 				p.fail(nil, fmt.Sprintf("line %d: %v", line, perr))
 				return
@@ -272,6 +305,9 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 			p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
 			return
 		}
+	}
+	if err := trailer.finish(len(p.records)); err != nil {
+		p.fail(nil, err.Error())
 	}
 	if len(p.records) == 0 {
 		p.fail(nil, "the NDJSON file has no records")
@@ -316,8 +352,9 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 
 // flatRecord builds a record from a JSON object whose keys name attributes: nested
 // objects are addressed with dots ("profile.email", "name.givenName"), emails and
-// groups may be arrays of strings or of SCIM-style objects.
-func flatRecord(obj map[string]any, cols *Columns, b recordBuilder) (Record, error) {
+// groups may be arrays of strings or of SCIM-style objects. ids checks the record's
+// identity against the export's earlier records.
+func flatRecord(obj map[string]any, cols *Columns, b recordBuilder, ids *idRule) (Record, error) {
 	var flat []flatValue
 	flatten("", obj, &flat)
 	// Sort so that lookups and attribute order do not depend on map iteration.
@@ -355,8 +392,8 @@ func flatRecord(obj map[string]any, cols *Columns, b recordBuilder) (Record, err
 			return Record{}, fmt.Errorf("key %s: %w", quote(f.key), err)
 		}
 	}
-	if !hasID {
-		rec.ID = fallbackID(&rec)
+	if err := ids.check(&rec, hasID); err != nil {
+		return Record{}, err
 	}
 	rec.normalize()
 	return rec, nil

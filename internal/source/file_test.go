@@ -89,6 +89,22 @@ func TestFileFormats(t *testing.T) {
 			},
 		},
 		{
+			name: "CSV with a count trailer that matches",
+			cfg:  Config{Path: "trailer.csv", Format: FormatCSV, CountTrailer: true},
+			want: []Record{
+				{ID: "u1", FamilyName: "A", Emails: []Email{{Value: "a@acme.example", Primary: true}}, Active: true},
+				{ID: "u2", FamilyName: "B", Emails: []Email{{Value: "b@acme.example", Primary: true}}, Active: true},
+			},
+		},
+		{
+			name: "NDJSON with a blank line and a count trailer that matches",
+			cfg:  Config{Path: "trailer.ndjson", Format: FormatNDJSON, CountTrailer: true},
+			want: []Record{
+				{ID: "u1", FamilyName: "A", Emails: []Email{{Value: "a@acme.example", Primary: true}}, Active: true},
+				{ID: "u2", FamilyName: "B", Emails: []Email{{Value: "b@acme.example", Primary: true}}, Active: true},
+			},
+		},
+		{
 			name: "JSON array with BOM and CRLF",
 			cfg:  Config{Path: "bom.json", Format: FormatJSON},
 			want: []Record{{ID: "1", FamilyName: "Ä", Emails: []Email{{Value: "a@acme.example", Primary: true}}, Active: true}},
@@ -163,6 +179,27 @@ func TestFileIncomplete(t *testing.T) {
 		{"broken NDJSON line", Config{Path: "bad-line.ndjson", Format: FormatNDJSON}, 1, "line 2"},
 		{"empty NDJSON", Config{Path: "empty.csv", Format: FormatNDJSON}, 0, "the NDJSON file has no records"},
 		{"SCIM document with totalResults above its resources", Config{Path: "scim-partial.json", Format: FormatSCIM}, 2, "totalResults is 3 but it holds 2 resources"},
+		{"NDJSON line without the id key others have", Config{Path: "missing-id.ndjson", Format: FormatNDJSON}, 1,
+			"line 2: no id: the record lacks the id key that the first record has"},
+		{"NDJSON line with an id where the first has none", Config{Path: "mixed-id.ndjson", Format: FormatNDJSON}, 1,
+			"line 2: an id key where the first record has none"},
+		{"JSON element with a blank id", Config{Path: "blank-id.json", Format: FormatJSON}, 1, "JSON array element 2: no id: the id is blank"},
+		{"JSON element without the configured id key", Config{Path: "configured-id.json", Format: FormatJSON, Columns: Columns{ID: "employeeId"}}, 1,
+			`JSON array element 2: no id: the record lacks "employeeId" (source.columns.id)`},
+		{"CSV row with a blank id cell", Config{Path: "blank-id.csv", Format: FormatCSV}, 1, "line 3: no id: the id is blank"},
+		{"CSV without ids, logins or emails", Config{Path: "no-identity.csv", Format: FormatCSV}, 0, "line 2: no id: the export has no id column"},
+		{"count trailer required but absent", Config{Path: "entra.csv", Format: FormatCSV, CountTrailer: true}, 3,
+			"no #count=N line at the end (source.count_trailer): the export may be truncated"},
+		{"count trailer disagrees", Config{Path: "trailer-wrong.csv", Format: FormatCSV, CountTrailer: true}, 2,
+			"the count trailer says 3 records but the export holds 2"},
+		{"count trailer unreadable", Config{Path: "trailer-bad.csv", Format: FormatCSV, CountTrailer: true}, 1,
+			`line 3: count trailer "#count=two" is not #count=N with N a number`},
+		{"a record after the count trailer", Config{Path: "trailer-after.ndjson", Format: FormatNDJSON, CountTrailer: true}, 1,
+			"line 3: a record after the count trailer, which must be the last line"},
+		{"a trailer line read as data when no trailer is configured", Config{Path: "trailer.csv", Format: FormatCSV}, 2,
+			"line 4: 1 fields where the header has 3"},
+		{"file larger than max_bytes", Config{Path: "trailer.csv", Format: FormatCSV, MaxBytes: 40}, 1,
+			"input larger than source.max_bytes (40 bytes): the read stopped there; raise source.max_bytes if the export really is that large"},
 		{"SCIM document repeating an id", Config{Path: "scim-dup.json", Format: FormatSCIM}, 1, `resource 2 repeats id "2819c223-7f76-453a-919d-413861904646"`},
 	}
 	for _, tt := range tests {
@@ -191,6 +228,26 @@ func assertIncomplete(t *testing.T, snap Snapshot, err error, want string) {
 	}
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not mention %q", err, want)
+	}
+}
+
+// TestNDJSONLineBound reads an NDJSON export whose second line is longer than one
+// record may be: the read stops there, naming the line, instead of buffering it.
+func TestNDJSONLineBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "long.ndjson")
+	long := `{"id":"u2","email":"b@acme.example","familyName":"` + strings.Repeat("B", maxLineBytes) + `"}`
+	body := `{"id":"u1","email":"a@acme.example","familyName":"A"}` + "\n" + long + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(Config{Type: TypeFile, Path: path, Format: FormatNDJSON}, Options{Clock: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Pull(context.Background())
+	assertIncomplete(t, snap, err, fmt.Sprintf("line 2: longer than %d bytes, the most one record may take", maxLineBytes))
+	if snap.Count != 1 {
+		t.Errorf("Count %d, want 1", snap.Count)
 	}
 }
 

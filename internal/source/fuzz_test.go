@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,9 @@ func fuzzDecode(t *testing.T, format string, data []byte, opts decoderOptions) {
 		t.Fatal("an empty snapshot claims to be complete")
 	}
 	for _, r := range snap.Records {
+		if snap.Complete && r.ID == "" {
+			t.Fatalf("a complete snapshot holds a record without id: %+v", r)
+		}
 		if !slices.IsSortedFunc(r.Attributes, func(a, b Attribute) int { return strings.Compare(a.Name, b.Name) }) {
 			t.Fatalf("attributes not sorted: %v", r.Attributes)
 		}
@@ -95,5 +99,40 @@ func FuzzSCIMPage(f *testing.F) {
 			}
 		}
 		lr.resourceIDs()
+	})
+}
+
+// FuzzCountedExport reads CSV or NDJSON with the count trailer required and a byte cap,
+// and checks that a complete read really ended with a matching trailer within the cap.
+func FuzzCountedExport(f *testing.F) {
+	for _, name := range []string{"trailer.csv", "trailer.ndjson", "trailer-wrong.csv", "trailer-after.ndjson", "trailer-bad.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, strings.HasSuffix(name, ".ndjson"), uint16(len(b)))
+	}
+	f.Add([]byte("id,email\n1,a@x\n#count=1"), false, uint16(20))
+	f.Fuzz(func(t *testing.T, data []byte, ndjson bool, maxBytes uint16) {
+		format := FormatCSV
+		if ndjson {
+			format = FormatNDJSON
+		}
+		opts := defaultDecoderOptions()
+		opts.countTrailer, opts.maxBytes = true, int64(maxBytes)+1
+		fuzzDecode(t, format, data, opts)
+		var p pullResult
+		decode(context.Background(), format, bytes.NewReader(data), int64(len(data)), opts, &p)
+		snap, _ := p.snapshot(testNow)
+		if !snap.Complete {
+			return
+		}
+		if int64(len(data)) > opts.maxBytes {
+			t.Fatalf("%d bytes read complete past a cap of %d", len(data), opts.maxBytes)
+		}
+		lines := strings.Fields(string(data))
+		if want := trailerPrefix + strconv.Itoa(snap.Count); len(lines) == 0 || lines[len(lines)-1] != want {
+			t.Fatalf("complete with %d records, but the export does not end with %s", snap.Count, want)
+		}
 	})
 }

@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +24,7 @@ type HTTPSource struct {
 	dec     decoderOptions
 	client  *http.Client
 	auth    authenticator
+	redact  redactor // the URL's query values; the credential is added per pull
 	timeout time.Duration
 	clock   func() time.Time
 
@@ -51,13 +51,16 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	if s.last != nil && s.etag != "" {
 		req.Header.Set("If-None-Match", s.etag)
 	}
-	if err := s.auth.apply(req); err != nil {
+	credentials, err := s.auth.apply(req)
+	if err != nil {
 		p.fail(err, fmt.Sprintf("%s: %v", where, err))
 		return p.snapshot(s.clock())
 	}
+	redact := s.redact.with(credentials)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		p.fail(err, fmt.Sprintf("%s: %v", where, transportError(err)))
+		cause, inner := redact.transportError(err)
+		p.fail(cause, fmt.Sprintf("%s: %v", where, inner))
 		return p.snapshot(s.clock())
 	}
 	defer resp.Body.Close()
@@ -68,16 +71,28 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 		snap.FetchedAt = s.clock()
 		return snap, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		p.fail(nil, fmt.Sprintf("%s: HTTP %d: %s", where, resp.StatusCode, bodyExcerpt(resp.Body)))
+		p.fail(nil, fmt.Sprintf("%s: HTTP %d: %s", where, resp.StatusCode, redact.text(bodyExcerpt(resp.Body))))
+		return p.snapshot(s.clock())
+	case resp.ContentLength > s.dec.maxBytes:
+		err := tooLarge(s.dec.maxBytes)
+		p.fail(err, fmt.Sprintf("%s: Content-Length %d: %v", where, resp.ContentLength, err))
 		return p.snapshot(s.clock())
 	}
 	decode(ctx, s.format, resp.Body, max(resp.ContentLength, 0), s.dec, &p)
+	p.redact(redact) // a read error may quote what the server sent
 	snap, err := p.snapshot(s.clock())
 	if err == nil {
 		s.last = &snap
 		s.etag = resp.Header.Get("ETag")
 	}
 	return snap, err
+}
+
+// Format shows the source as its kind and URL without query, whatever the verb: the
+// struct holds the URL's query (which may carry a token) and the redactor's secrets,
+// and fmt prints unexported fields raw, without calling secret.Secret's own Format.
+func (s *HTTPSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "http source %s", withoutQuery(s.url))
 }
 
 func acceptFor(format string) string {
@@ -101,15 +116,6 @@ func withoutQuery(raw string) string {
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
 	return u.String()
-}
-
-// transportError strips the *url.Error wrapper, whose text repeats the full URL.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // bodyExcerpt returns the start of an error body on one line, for a reason.

@@ -154,6 +154,21 @@ func TestHTTPFailuresAreIncomplete(t *testing.T) {
 		snap, err := src.Pull(context.Background())
 		assertIncomplete(t, snap, err, "unexpected EOF")
 	})
+	t.Run("Content-Length above max_bytes", func(t *testing.T) {
+		fake := &fakeExport{body: exportCSV}
+		src := newHTTPSource(t, fake, func(c *Config) { c.MaxBytes = 20 })
+		snap, err := src.Pull(context.Background())
+		assertIncomplete(t, snap, err, fmt.Sprintf("Content-Length %d: input larger than source.max_bytes (20 bytes)", len(exportCSV)))
+	})
+	t.Run("chunked body above max_bytes", func(t *testing.T) {
+		fake := &fakeExport{body: exportCSV, chunked: true}
+		src := newHTTPSource(t, fake, func(c *Config) { c.MaxBytes = int64(len(exportCSV) - 1) })
+		snap, err := src.Pull(context.Background())
+		assertIncomplete(t, snap, err, "raise source.max_bytes if the export really is that large")
+		if snap.Count != 1 {
+			t.Errorf("Count %d, want the 1 record before the cap", snap.Count)
+		}
+	})
 	t.Run("slow server", func(t *testing.T) {
 		src := newHTTPSource(t, &fakeExport{body: exportCSV, slow: 5 * time.Second}, func(c *Config) { c.Timeout = 50 * time.Millisecond })
 		snap, err := src.Pull(context.Background())
@@ -222,6 +237,16 @@ source.scim: only used by type scim
 source.csv.delimiter: "ab" must be a single character other than a quote or line break
 source.timeout: must not be negative
 source.auth: bearer needs exactly one of token_file, token_env`},
+		{"count trailer on JSON, negative max_bytes", Config{Type: "file", Path: "/x.json", Format: "json", CountTrailer: true, MaxBytes: -1},
+			"source.max_bytes: must not be negative\nsource.count_trailer: only csv and ndjson exports have a count trailer (json and scim documents have an end of their own)"},
+		{"bearer over plain http off loopback", Config{Type: "scim", URL: "http://idp.example/scim/v2", Auth: AuthConfig{Method: "bearer", TokenEnv: "T"}},
+			"source.url: plain http would send the bearer credentials in clear text; use https (plain http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)"},
+		{"basic over plain http off loopback", Config{Type: "http", URL: "http://10.0.0.1/x.csv", Format: "csv", Auth: AuthConfig{Method: "basic", Username: "u", PasswordEnv: "P"}},
+			"source.url: plain http would send the basic credentials in clear text; use https (plain http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)"},
+		{"bearer over plain http on loopback", Config{Type: "scim", URL: "http://127.0.0.2:8080/scim/v2", Auth: AuthConfig{Method: "bearer", TokenEnv: "T"}}, ""},
+		{"bearer over plain http to localhost", Config{Type: "scim", URL: "http://localhost/scim/v2", Auth: AuthConfig{Method: "bearer", TokenEnv: "T"}}, ""},
+		{"bearer over plain http to ::1", Config{Type: "scim", URL: "http://[::1]:9/scim/v2", Auth: AuthConfig{Method: "bearer", TokenEnv: "T"}}, ""},
+		{"plain http without credentials", Config{Type: "http", URL: "http://idp.example/x.csv", Format: "csv"}, ""},
 		{"inline credentials without method", Config{Type: "file", Path: "/x", Format: "csv", Auth: AuthConfig{TokenFile: "/t"}},
 			"source.auth.method: credentials are given but method is none; set bearer or basic"},
 		{"basic without username", Config{Type: "scim", URL: "http://127.0.0.1/scim", Auth: AuthConfig{Method: "basic", PasswordFile: "/p"}, SCIM: SCIMConfig{Paging: "page"}},

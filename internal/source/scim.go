@@ -23,20 +23,41 @@ const maxSCIMPageBytes = 64 << 20
 // page. A pull is complete only when the rule of idp-apis.md holds: pages are fetched
 // until the collected count reaches the first page's totalResults (index paging) or
 // nextCursor is absent (cursor paging, RFC 9865); every page is a 2xx that parses; every
-// page's totalResults equals the first; no id repeats and no page repeats the previous
-// one; no page comes back empty before the total is reached (or, with cursors, while a
-// nextCursor is still given). Every page must bring new users, so a pull ends after at
-// most totalResults pages whatever the server does (cursor paging: at the caller's
-// deadline).
+// page's totalResults equals the first; every index page echoes the startIndex asked
+// for; no id repeats and no page repeats the previous one; no page comes back empty
+// before the total is reached (or, with cursors, while a nextCursor is still given). An
+// empty list (totalResults 0, or no users at all) is refused as incomplete: a directory
+// does not lose every person between two pulls, a broken filter or permission does.
+// Every page must bring new users, so a pull ends after at most totalResults pages
+// whatever the server does (cursor paging: at the caller's deadline or source.max_bytes).
+//
+// totalResults itself is not trusted: servers have been seen to report the page size
+// as the total. So once the count is reached, index paging asks for one more page, at
+// startIndex totalResults+1 (the "end check"). A truthful server answers it with no
+// users; SCIMMY answers a startIndex past the end with the first page again, so users
+// already listed are accepted too; any user not seen before means the total
+// understates the list, and the pull is incomplete. The end check's startIndex echo is
+// not required, for the same reason. What remains undetectable: a server that
+// truncates silently and consistently (the same short total on every page, nothing
+// after it), and changes to the directory while the pages are read (paging is
+// stateless); the shrink gate of the reconcile engine is the backstop for both.
 type SCIMSource struct {
 	base     string
 	filter   string
 	pageSize int
 	cursor   bool
+	maxBytes int64 // source.max_bytes, over all pages of one pull
 	client   *http.Client
 	auth     authenticator
+	redact   redactor // the URL's query values; the credential is added per request
 	timeout  time.Duration
 	clock    func() time.Time
+}
+
+// Format shows the source as its kind and base URL, whatever the verb, for the reason
+// given at HTTPSource.Format.
+func (s *SCIMSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "scim source %s", withoutQuery(s.base))
 }
 
 // listResponse is one page. encoding/json matches field names case-insensitively, as
@@ -60,13 +81,19 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 		cursor   string
 		cursors  = map[string]bool{}
 		previous []string
+		read     int64 // bytes of all pages so far, against maxBytes
+		probe    bool  // this request checks that nothing follows totalResults
 	)
 	for page := 1; ; page++ {
 		where := fmt.Sprintf("page %d (startIndex %d)", page, start)
-		if s.cursor {
+		switch {
+		case s.cursor:
 			where = fmt.Sprintf("page %d", page)
+		case probe:
+			where = fmt.Sprintf("end check (startIndex %d)", start)
 		}
-		lr, err := s.fetch(ctx, s.pageURL(start, cursor, page == 1))
+		lr, n, err := s.fetch(ctx, s.pageURL(start, cursor, page == 1), s.maxBytes-read)
+		read += n
 		if err != nil {
 			p.fail(err, fmt.Sprintf("%s: %v", where, err))
 			break
@@ -87,10 +114,14 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 		case lr.TotalResults == nil && total >= 0:
 			p.fail(nil, where+": totalResults missing on a later page")
 		}
-		if !s.cursor && lr.StartIndex != nil && *lr.StartIndex != start {
+		if !s.cursor && !probe && lr.StartIndex != nil && *lr.StartIndex != start {
 			p.fail(nil, fmt.Sprintf("%s: server answered startIndex %d", where, *lr.StartIndex))
 		}
 		if len(p.reasons) > 0 {
+			break
+		}
+		if probe {
+			checkEnd(lr, ids, where, total, &p)
 			break
 		}
 		pageIDs := make([]string, 0, len(lr.Resources))
@@ -144,7 +175,12 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 			continue
 		}
 		if collected == total {
-			break
+			if total == 0 {
+				break // refused below: an empty list is never trusted
+			}
+			probe = true // totalResults may understate the list: ask for what follows it
+			start += len(lr.Resources)
+			continue
 		}
 		if len(lr.Resources) == 0 {
 			p.fail(nil, fmt.Sprintf("%s: empty page after %d of totalResults %d", where, collected, total))
@@ -156,6 +192,19 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 		p.fail(nil, "the SCIM service lists no users")
 	}
 	return p.snapshot(s.clock())
+}
+
+// checkEnd checks the answer to a request for the users after totalResults: a server
+// that tells the truth has none, or (as SCIMMY does for a startIndex past the end) answers
+// with users already listed. A user not seen before means totalResults understates the
+// list, as servers that report the page size as the total do.
+func checkEnd(lr *listResponse, ids idSet, where string, total int, p *pullResult) {
+	for _, id := range lr.resourceIDs() {
+		if _, seen := ids[id]; !seen {
+			p.fail(nil, fmt.Sprintf("%s: user %s follows the %d of totalResults: the server's total understates its list", where, quote(id), total))
+			return
+		}
+	}
 }
 
 // resourceIDs lists the ids of a page as given (for the repeated-page check).
@@ -186,34 +235,45 @@ func (s *SCIMSource) pageURL(start int, cursor string, first bool) string {
 }
 
 // fetch GETs one page and parses it; a non-2xx answer becomes an error carrying the
-// SCIM error's status, scimType and detail.
-func (s *SCIMSource) fetch(ctx context.Context, u string) (*listResponse, error) {
+// SCIM error's status, scimType and detail. It reads at most budget bytes (what is left
+// of source.max_bytes) and maxSCIMPageBytes, and returns how many it read.
+func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listResponse, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/scim+json, application/json;q=0.9")
-	if err := s.auth.apply(req); err != nil {
-		return nil, err
+	credentials, err := s.auth.apply(req)
+	if err != nil {
+		return nil, 0, err
 	}
+	redact := s.redact.with(credentials)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, transportError(err) // the page is named by the caller; the URL may hold a filter
+		cause, _ := redact.transportError(err) // its URL has no query: the filter stays out
+		return nil, 0, cause
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSCIMPageBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the response: %w", err)
+	limit := min(maxSCIMPageBytes, budget)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	n := int64(len(body))
+	switch {
+	case err != nil:
+		_, inner := redact.transportError(err)
+		return nil, n, fmt.Errorf("reading the response: %w", inner)
+	case n > limit && limit == budget:
+		return nil, n, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
+	case n > limit:
+		return nil, n, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		e := parseSCIMError(resp.StatusCode, body)
+		e.Detail = redact.text(e.Detail)
+		return nil, n, e
 	}
-	if len(body) > maxSCIMPageBytes {
-		return nil, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, parseSCIMError(resp.StatusCode, body)
-	}
-	return parseSCIMPage(body)
+	lr, err := parseSCIMPage(body)
+	return lr, n, err
 }
 
 // parseSCIMPage parses one ListResponse page.
@@ -260,7 +320,7 @@ func (e *SCIMError) Error() string {
 
 // parseSCIMError reads an error body; its status may be a string (as the RFC says) or a
 // number (as some servers send). A body that is not a SCIM error is quoted instead.
-func parseSCIMError(status int, body []byte) error {
+func parseSCIMError(status int, body []byte) *SCIMError {
 	var e struct {
 		Schemas  []string        `json:"schemas"`
 		Status   json.RawMessage `json:"status"`

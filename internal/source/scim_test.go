@@ -42,7 +42,12 @@ type scimFaults struct {
 	// repeatCursorOn makes this page hand out the cursor of the page before.
 	repeatCursorOn int
 	shortTotal     int // report this totalResults (with every page), hiding users
-	slow           time.Duration
+	// totalIsPageSize reports the page size as totalResults, a bug seen in real servers.
+	totalIsPageSize bool
+	// wrapPastEnd answers a startIndex past the last user with the first page again,
+	// as SCIMMY does.
+	wrapPastEnd bool
+	slow        time.Duration
 }
 
 func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +93,7 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if start == 0 {
 			start = 1
 		}
-	} else if start, _ = strconv.Atoi(q.Get("startIndex")); start < 1 {
+	} else if start, _ = strconv.Atoi(q.Get("startIndex")); start < 1 || (f.wrapPastEnd && start > f.users) {
 		start = 1
 	}
 	from := start - 1
@@ -116,6 +121,9 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	total := f.users
 	if f.shortTotal > 0 {
 		total = f.shortTotal
+	}
+	if f.totalIsPageSize {
+		total = count
 	}
 	if page == f.totalLieOn {
 		total++
@@ -174,19 +182,26 @@ func TestSCIMPaging(t *testing.T) {
 			name:   "pages of the asked size",
 			faults: scimFaults{users: 25},
 			wantRequests: []string{"/scim/v2/Users?count=10&startIndex=1", "/scim/v2/Users?count=10&startIndex=11",
-				"/scim/v2/Users?count=10&startIndex=21"},
+				"/scim/v2/Users?count=10&startIndex=21", "/scim/v2/Users?count=10&startIndex=26"},
+		},
+		{
+			name:   "a server that answers a startIndex past the end with the first page again (SCIMMY)",
+			faults: scimFaults{users: 15, wrapPastEnd: true},
+			wantRequests: []string{"/scim/v2/Users?count=10&startIndex=1", "/scim/v2/Users?count=10&startIndex=11",
+				"/scim/v2/Users?count=10&startIndex=16"},
 		},
 		{
 			name:   "server sends fewer than asked: advance by what was received",
 			faults: scimFaults{users: 12, maxPage: 4},
 			wantRequests: []string{"/scim/v2/Users?count=10&startIndex=1", "/scim/v2/Users?count=10&startIndex=5",
-				"/scim/v2/Users?count=10&startIndex=9"},
+				"/scim/v2/Users?count=10&startIndex=9", "/scim/v2/Users?count=10&startIndex=13"},
 		},
 		{
-			name:         "filter is sent",
-			faults:       scimFaults{users: 3},
-			cfg:          func(c *Config) { c.SCIM.Filter = `userType eq "Employee"` },
-			wantRequests: []string{"/scim/v2/Users?count=10&filter=userType+eq+%22Employee%22&startIndex=1"},
+			name:   "filter is sent",
+			faults: scimFaults{users: 3},
+			cfg:    func(c *Config) { c.SCIM.Filter = `userType eq "Employee"` },
+			wantRequests: []string{"/scim/v2/Users?count=10&filter=userType+eq+%22Employee%22&startIndex=1",
+				"/scim/v2/Users?count=10&filter=userType+eq+%22Employee%22&startIndex=4"},
 		},
 		{
 			name:         "cursor paging until nextCursor is absent",
@@ -246,13 +261,18 @@ func TestSCIMIncomplete(t *testing.T) {
 		{"totalResults below the users sent", scimFaults{users: 25, shortTotal: 5}, nil, 10,
 			"page 1 (startIndex 1): 10 users received but totalResults is 5"},
 		{"no users at all", scimFaults{users: 0}, nil, 0, "the SCIM service lists no users"},
+		{"totalResults equal to the page size while more users exist", scimFaults{users: 25, totalIsPageSize: true}, nil, 10,
+			`end check (startIndex 11): user "id-0010" follows the 10 of totalResults: the server's total understates its list`},
+		{"pages above max_bytes together", scimFaults{users: 25}, func(c *Config) { c.MaxBytes = 4000 }, 10,
+			"page 2 (startIndex 11): this page and the ones before: input larger than source.max_bytes (4000 bytes)"},
+		{"a failing end check", scimFaults{users: 5, failPage: 2}, nil, 5, "end check (startIndex 6): HTTP 500"},
 		{"wrong token", scimFaults{users: 3, token: "other"}, nil, 0, "HTTP 401: bad token"},
 		{"cursor paging with a failing page", scimFaults{users: 25, failPage: 3}, func(c *Config) { c.SCIM.Paging = "cursor" }, 20,
 			"page 3: HTTP 500"},
 		{"cursor paging ending before totalResults", scimFaults{users: 15, shortTotal: 16}, func(c *Config) { c.SCIM.Paging = "cursor" }, 15,
 			"page 2: last page (no nextCursor) after 15 of totalResults 16"},
 		{"bearer token file missing", scimFaults{users: 3}, func(c *Config) { c.Auth.TokenFile = "/nonexistent/token" }, 0,
-			"bearer token: open /nonexistent/token"},
+			"bearer token: read secret file /nonexistent/token: open /nonexistent/token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,6 +88,16 @@ func (p *pullResult) fail(cause error, reason string) {
 	}
 }
 
+// redact removes secrets from the reasons and from a transport error kept as cause.
+func (p *pullResult) redact(r redactor) {
+	for i, reason := range p.reasons {
+		p.reasons[i] = r.text(reason)
+	}
+	if p.cause != nil {
+		p.cause, _ = r.transportError(p.cause)
+	}
+}
+
 // snapshot seals the result: Complete is derived from the reasons, never set directly.
 func (p *pullResult) snapshot(now time.Time) (Snapshot, error) {
 	s := Snapshot{
