@@ -1,47 +1,33 @@
 // Command syncd keeps a Salesforce org's users in step with the company's identity
-// provider. This is the entry point; the daemon, planning and approval commands are
-// wired here as their packages land (see DESIGN.md).
+// provider. main is thin: it owns the process (signals, the environment, exit codes)
+// and hands everything else to the commands, which build their parts through
+// internal/app.
 package main
 
 import (
-	"fmt"
-	"io"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 )
 
 // version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	code := run(ctx, os.Args[1:], env{
+		stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv, now: time.Now,
+		stderrIsTerminal: isTerminal(os.Stderr),
+	})
+	stop()
+	os.Exit(code)
 }
 
-// run executes one command line and returns the process exit code. It takes its
-// output streams so that tests can drive it without a subprocess.
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintf(stdout, "syncd %s\n", version)
-		return 0
-	case "help", "-h", "--help":
-		usage(stdout)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "syncd: unknown command %q\n", args[0])
-		usage(stderr)
-		return 2
-	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: syncd <command>
-
-commands:
-  version   print the version
-  help      show this help
-`)
+// isTerminal reports whether f is a character device, where progress lines and
+// console logs are meant for a person.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

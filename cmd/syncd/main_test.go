@@ -2,11 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestRun(t *testing.T) {
+// runCLI runs one command line in-process.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, env{
+		stdout: &out, stderr: &errOut, now: time.Now,
+		lookupEnv: func(string) (string, bool) { return "", false },
+	})
+	return code, out.String(), errOut.String()
+}
+
+func TestCommandLine(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
@@ -14,23 +27,26 @@ func TestRun(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{name: "version", args: []string{"version"}, wantCode: 0, wantStdout: "syncd dev\n"},
-		{name: "no command", args: nil, wantCode: 2, wantStderr: "usage: syncd"},
-		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantStderr: `unknown command "frobnicate"`},
-		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "usage: syncd"},
+		{name: "version", args: []string{"version"}, wantCode: exitOK, wantStdout: "syncd dev\n"},
+		{name: "no command shows help", args: nil, wantCode: exitOK, wantStdout: "Usage: syncd <command>"},
+		{name: "help lists every command", args: []string{"--help"}, wantCode: exitOK, wantStdout: "check-config"},
+		{name: "unknown command is a usage error", args: []string{"frobnicate"}, wantCode: exitUsage, wantStderr: "unexpected argument frobnicate"},
+		{name: "apply needs --once", args: []string{"apply"}, wantCode: exitUsage, wantStderr: "--once"},
+		{name: "approve needs --by", args: []string{"approve", "3"}, wantCode: exitUsage, wantStderr: "--by"},
+		{name: "a bad output format is a usage error", args: []string{"plan", "-o", "yaml"}, wantCode: exitUsage, wantStderr: `--output must be one of "table","json"`},
+		{name: "a missing configuration file is an error", args: []string{"--config", "/nonexistent/syncd.yaml", "runs"}, wantCode: exitError, wantStderr: "/nonexistent/syncd.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(tt.args, &stdout, &stderr)
+			code, stdout, stderr := runCLI(t, tt.args...)
 			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d", code, tt.wantCode)
+				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr)
 			}
-			if !strings.Contains(stdout.String(), tt.wantStdout) {
-				t.Errorf("stdout = %q, want it to contain %q", stdout.String(), tt.wantStdout)
+			if !strings.Contains(stdout, tt.wantStdout) {
+				t.Errorf("stdout = %q, want it to contain %q", stdout, tt.wantStdout)
 			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
-				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
 			}
 		})
 	}

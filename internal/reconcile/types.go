@@ -207,6 +207,9 @@ type Plan struct {
 	// Unmanaged counts Salesforce users no record claims and syncd never linked:
 	// never touched.
 	Unmanaged int
+	// Managed counts the linked users found in the org, the base of the deactivation
+	// cap's percentage.
+	Managed int
 	// Stale are approved held actions of earlier runs that this plan no longer
 	// contains: they are recorded as skipped, never applied.
 	Stale []Approved
@@ -216,9 +219,12 @@ type Plan struct {
 
 // GuardResult is one guardrail's verdict on a plan.
 type GuardResult struct {
-	Name   string // completeness, shrink, cap
-	Held   int    // actions it held
-	Reason string
+	Name string // completeness, shrink, cap
+	Held int    // actions it held
+	// Skipped counts actions it removed from the plan altogether (the completeness
+	// gate: an incomplete pull plans no deactivation, held or not).
+	Skipped int
+	Reason  string
 }
 
 // HasChanges reports whether the plan would write anything if applied (held actions

@@ -1,0 +1,201 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd-io/syncd/internal/config"
+	"github.com/syncd-io/syncd/internal/mapping"
+	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/salesforce"
+	"github.com/syncd-io/syncd/internal/source"
+	"github.com/syncd-io/syncd/internal/store"
+)
+
+// Options are what the process gives the parts besides the configuration: the
+// logger, the clock and the HTTP clients, so that nothing reaches for a global.
+type Options struct {
+	// Logger; nil means zap.NewNop().
+	Logger *zap.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// SalesforceHTTP and SourceHTTP send the requests to Salesforce and to the IdP;
+	// nil means a new client each (per-request timeouts come from the configuration).
+	SalesforceHTTP, SourceHTTP *http.Client
+	// LookupEnv reads the environment for the source's token_env and password_env;
+	// nil means the source's default (os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+	// Progress, when set, is told how reading and applying advance.
+	Progress func(reconcile.Progress)
+}
+
+// App is one configured syncd: the store, the Salesforce client with its budget,
+// the source and the mapper, ready to be assembled into an engine. Close releases
+// what it holds.
+type App struct {
+	Config *config.Config
+	Store  store.Store
+	Client *salesforce.Client
+	Budget *Budget
+
+	source source.Source
+	mapper *mapping.Mapper
+	opts   Options
+}
+
+// Open builds every part the configuration describes and opens the store, applying
+// pending migrations (they are idempotent and run under a lock, so replicas
+// starting together apply them once). It contacts no one else: the first call to
+// Salesforce is the engine's.
+func Open(ctx context.Context, cfg *config.Config, secrets config.Secrets, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	client, budget, err := NewClient(cfg, secrets, opts)
+	if err != nil {
+		return nil, err
+	}
+	src, err := source.New(cfg.Source, source.Options{HTTPClient: opts.SourceHTTP, Clock: opts.Now, LookupEnv: opts.LookupEnv})
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	mapper, err := mapping.New(cfg.Mapping)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
+}
+
+// OpenStore opens the configured store with migrations applied.
+func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time) (store.Store, error) {
+	st, err := store.Open(ctx, store.Config{
+		Driver: cfg.Store.Driver, DSN: cfg.Store.DSN.Reveal(), AutoMigrate: true, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store (%s): %w", cfg.Store.Driver, err)
+	}
+	return st, nil
+}
+
+// NewClient builds the Salesforce client the configuration describes, paced by a
+// Budget that follows the org's allowance from every answer.
+func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*salesforce.Client, *Budget, error) {
+	sf := cfg.Salesforce
+	var tokens salesforce.ContextTokenSource
+	switch sf.Auth.Method {
+	case config.AuthJWT:
+		key, err := salesforce.ParseRSAPrivateKeyPEM([]byte(secrets.Salesforce.PrivateKey.Reveal()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("salesforce.auth.private_key_file: %w", err)
+		}
+		tokens, err = salesforce.NewJWTSource(salesforce.JWTConfig{
+			LoginURL: sf.LoginURL, ClientID: sf.Auth.ClientID, Username: sf.Auth.Username,
+			PrivateKey: key, HTTPClient: opts.SalesforceHTTP, Now: opts.Now,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("salesforce.auth: %w", err)
+		}
+	case config.AuthClientCredentials:
+		var err error
+		tokens, err = salesforce.NewClientCredentialsSource(salesforce.ClientCredentialsConfig{
+			LoginURL: sf.LoginURL, ClientID: sf.Auth.ClientID, ClientSecret: secrets.Salesforce.ClientSecret.Reveal(),
+			HTTPClient: opts.SalesforceHTTP,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("salesforce.auth: %w", err)
+		}
+	default:
+		return nil, nil, fmt.Errorf("salesforce.auth.method: %q is neither %s nor %s", sf.Auth.Method, config.AuthJWT, config.AuthClientCredentials)
+	}
+	budget, err := NewBudget(sf.Budget.Share)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := salesforce.New(salesforce.Config{
+		TokenSource: tokens, APIVersion: sf.APIVersion, HTTPClient: opts.SalesforceHTTP,
+		Timeout: sf.Timeout, Limiter: budget, Reserve: *sf.Budget.Reserve, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("salesforce: %w", err)
+	}
+	budget.Follow(client.Usage)
+	return client, budget, nil
+}
+
+// Engine assembles a reconcile engine over the app's parts, writing its journal
+// through j: a fenced journal for a leader's cycles, or any journal for a preview,
+// which only reads.
+func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
+	p := a.Config.Policy
+	g := p.Guardrails
+	return reconcile.New(reconcile.Config{
+		Source:    a.source,
+		Mapper:    a.mapper,
+		Directory: NewDirectory(a.Client),
+		Journal:   j,
+		Plan:      reconcile.Calculate,
+		Policy: reconcile.Policy{
+			Mode:    reconcile.Mode(p.Mode),
+			Match:   matchKeys(a.mapper.MatchKeys()),
+			Protect: reconcile.Protection{Usernames: a.Config.ProtectedUsernames()},
+			Guardrails: reconcile.Guardrails{
+				MaxDeactivations:       *g.MaxDeactivations,
+				MaxDeactivationPercent: float64(*g.MaxDeactivationPercent),
+				MaxSourceShrinkPercent: float64(*g.MaxSourceShrinkPercent),
+			},
+		},
+		ProtectedProfiles: p.Protect.Profiles,
+		OnBlocked:         reconcile.OnBlocked(p.OnBlockedDeactivation),
+		Concurrency:       a.Config.Salesforce.Budget.Concurrency,
+		BackoffInitial:    p.Retry.InitialBackoff,
+		BackoffMax:        p.Retry.MaxBackoff,
+		Progress:          a.opts.Progress,
+		Now:               a.opts.Now,
+		Logger:            a.opts.Logger,
+	})
+}
+
+func matchKeys(keys []string) []reconcile.MatchKey {
+	out := make([]reconcile.MatchKey, len(keys))
+	for i, k := range keys {
+		out[i] = reconcile.MatchKey(k)
+	}
+	return out
+}
+
+// Close closes the store.
+func (a *App) Close() error {
+	if a.Store == nil {
+		return nil
+	}
+	return a.Store.Close()
+}
+
+// ErrAnotherLeader is returned by Lead when another instance holds the leader
+// lock: a one-shot cycle must not write beside a running daemon.
+var ErrAnotherLeader = errors.New("another syncd instance holds the leader lock (a daemon is running, or another apply); ask it to reconcile with `syncd trigger` instead")
+
+// Lead takes the store's leader lock without waiting, for a one-shot cycle, and
+// returns the journal that writes under it.
+func (a *App) Lead(ctx context.Context) (store.Lease, reconcile.Journal, error) {
+	lease, err := a.Store.TryLeaderLock(ctx)
+	if errors.Is(err, store.ErrLocked) {
+		return nil, nil, ErrAnotherLeader
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return lease, NewJournal(a.Store), nil
+}

@@ -1,0 +1,782 @@
+package reconcile
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/syncd-io/syncd/internal/mapping"
+)
+
+// Calculate works out what one cycle should do: it matches every desired person to
+// at most one Salesforce user, diffs the fields syncd manages, decides each user's
+// action and explains it, filters the actions by protection, policy mode and
+// back-off, releases approved actions, and runs the guardrails (Guard).
+//
+// It is pure: no IO, no clock (in.Now is data), no logging, no metrics. Its result
+// depends only on the content of in and p, never on the order of Desired, Existing or
+// Links: matching decides by counting candidates, not by taking the first, and the
+// output is sorted. It is built for a million users on each side: a few maps sized up
+// front, the per-user work a merge walk of two sorted field lists, and strings built
+// only for the users that need an action.
+func Calculate(in Input, p Policy) Plan {
+	c := newCalc(&in, &p)
+	c.disputeDuplicateIDs()
+	c.matchLinks()
+	for _, key := range p.matchOrder() {
+		c.matchKey(key)
+	}
+	c.decide()
+	plan := Guard(c.plan, in, p)
+	plan.Stale = staleApprovals(c.approvals, plan.Actions)
+	sortPlan(&plan)
+	return plan
+}
+
+// Owner states of an existing user, besides the index of the person it is matched to.
+const (
+	free = -1 // no link and no match yet: a candidate for the keys
+	kept = -2 // claimed but left alone: disputed, or linked to a rejected record
+	// A user linked to an IdP id that is not desired holds goneBase - i, where i is
+	// the index of that link in Input.Links: a deactivation candidate.
+	goneBase = -3
+)
+
+// Person states (calc.how): how the person's user was found.
+const (
+	unmatched uint8 = iota
+	byLink
+	byFederationID
+	byEmail
+	byUsername
+	disputed
+)
+
+// matchKeyOf and keyState translate between match keys and person states.
+func matchKeyOf(state uint8) MatchKey {
+	switch state {
+	case byLink:
+		return MatchLink
+	case byFederationID:
+		return MatchFederationID
+	case byEmail:
+		return MatchEmail
+	case byUsername:
+		return MatchUsername
+	}
+	return ""
+}
+
+func keyState(k MatchKey) uint8 {
+	switch k {
+	case MatchFederationID:
+		return byFederationID
+	case MatchEmail:
+		return byEmail
+	case MatchUsername:
+		return byUsername
+	}
+	return byLink
+}
+
+// calc is the working state of one Calculate: indexes over the input and, per person
+// and per user, what matching decided. Slices indexed by position keep the per-user
+// state to a few bytes.
+type calc struct {
+	in   *Input
+	pol  *Policy
+	keys []MatchKey
+
+	desired  map[string]int32 // IdP id → index in Desired
+	existing map[string]int32 // idKey(Id) → index in Existing
+	rejected map[string]bool  // IdP ids of rejected records
+
+	match []int32 // per person: index in Existing, -1 when none
+	how   []uint8 // per person: byLink ... disputed
+	owner []int32 // per user: index of the person, or free, kept, goneBase - link
+
+	// staleLinks holds, per person, the Id of a link whose user is no longer in the
+	// org, for the explanation of whatever the person gets instead.
+	staleLinks map[int32]string
+
+	protect  protection
+	backoffs map[actionKey]*Backoff
+	// approvals is the plan's own copy of Input.Approved; approved indexes the one
+	// that releases each action.
+	approvals []Approved
+	approved  map[actionKey]*Approved
+	plan      Plan
+}
+
+// actionKey identifies an action across cycles: kind, person and user (idKey).
+type actionKey struct {
+	kind         Kind
+	idpID, sfKey string
+}
+
+func newCalc(in *Input, p *Policy) *calc {
+	c := &calc{
+		in: in, pol: p, keys: p.matchOrder(),
+		desired:  make(map[string]int32, len(in.Desired)),
+		existing: make(map[string]int32, len(in.Existing)),
+		rejected: make(map[string]bool, len(in.Rejected)),
+		match:    make([]int32, len(in.Desired)),
+		how:      make([]uint8, len(in.Desired)),
+		owner:    make([]int32, len(in.Existing)),
+		protect:  newProtection(&p.Protect),
+		backoffs: make(map[actionKey]*Backoff, len(in.Backoffs)),
+		approved: make(map[actionKey]*Approved, len(in.Approved)),
+	}
+	for i := range in.Existing {
+		c.existing[idKey(in.Existing[i].ID)] = int32(i)
+		c.owner[i] = free
+	}
+	for i := range in.Desired {
+		c.match[i] = -1
+	}
+	for _, r := range in.Rejected {
+		c.rejected[r.ID] = true
+	}
+	for i := range in.Backoffs {
+		b := &in.Backoffs[i]
+		k := actionKey{kind: b.Kind, idpID: b.IdPID}
+		// Of two back-offs for one action the later decides, whatever their order.
+		if old, ok := c.backoffs[k]; !ok || cmp.Or(b.NextAttemptAt.Compare(old.NextAttemptAt),
+			cmp.Compare(b.Attempts, old.Attempts), strings.Compare(b.ErrorCode, old.ErrorCode)) > 0 {
+			c.backoffs[k] = b
+		}
+	}
+	c.approvals = slices.Clone(in.Approved)
+	for i := range c.approvals {
+		a := &c.approvals[i]
+		k := actionKey{kind: a.Kind, idpID: a.IdPID, sfKey: idKey(a.SalesforceID)}
+		// Of two approvals of the same action the newest releases it; the other is stale.
+		if old, ok := c.approved[k]; !ok || cmp.Or(cmp.Compare(a.RunID, old.RunID), cmp.Compare(a.Seq, old.Seq)) > 0 {
+			c.approved[k] = a
+		}
+	}
+	c.plan.Rejected = slices.Clone(in.Rejected)
+	return c
+}
+
+// disputeDuplicateIDs indexes the desired people by IdP id and disputes every person
+// whose id is given more than once: syncd cannot tell which record is meant.
+// (mapping.Map already rejects such records; this keeps Calculate safe on any input.)
+func (c *calc) disputeDuplicateIDs() {
+	var dups map[string]bool
+	for i := range c.in.Desired {
+		id := c.in.Desired[i].ID
+		if _, seen := c.desired[id]; seen {
+			if dups == nil {
+				dups = map[string]bool{}
+			}
+			dups[id] = true
+			continue
+		}
+		c.desired[id] = int32(i)
+	}
+	if len(dups) == 0 {
+		return
+	}
+	groups := map[string]*Dispute{}
+	for i := range c.in.Desired {
+		id := c.in.Desired[i].ID
+		if !dups[id] {
+			continue
+		}
+		c.how[i] = disputed
+		d := groups[id]
+		if d == nil {
+			d = &Dispute{Key: MatchLink}
+			groups[id] = d
+		}
+		d.IdPIDs = append(d.IdPIDs, id)
+	}
+	for _, d := range groups {
+		d.Reason = strconv.Itoa(len(d.IdPIDs)) + " desired records have the same IdP id"
+		c.plan.Disputed = append(c.plan.Disputed, *d)
+	}
+}
+
+// matchLinks follows every stored link. A link to a user no longer in the org is
+// noted and ignored (the person is matched again by the other keys); a link of an
+// IdP id that is not desired makes its user a deactivation candidate, unless the
+// record was rejected or disputed. A user with two links, or a person linked to two
+// users, is disputed on the link key.
+func (c *calc) matchLinks() {
+	var conflictUsers, conflictPeople map[int32]bool
+	for li := range c.in.Links {
+		l := &c.in.Links[li]
+		ei, userFound := c.existing[idKey(l.SalesforceID)]
+		di, desired := c.desired[l.IdPID]
+		if !userFound {
+			if desired {
+				if c.staleLinks == nil {
+					c.staleLinks = map[int32]string{}
+				}
+				if old, ok := c.staleLinks[di]; !ok || l.SalesforceID < old {
+					c.staleLinks[di] = l.SalesforceID
+				}
+			}
+			continue
+		}
+		owner := int32(kept)
+		switch {
+		case desired && c.how[di] != disputed:
+			owner = di
+		case !desired && !c.rejected[l.IdPID]:
+			owner = goneBase - int32(li)
+		}
+		switch prev := c.owner[ei]; {
+		case prev == free:
+			c.plan.Managed++
+		case !c.sameLink(prev, owner):
+			conflictUsers = setAdd(conflictUsers, ei)
+		}
+		c.owner[ei] = owner
+		if owner >= 0 {
+			if prev := c.match[di]; prev >= 0 && prev != ei {
+				conflictPeople = setAdd(conflictPeople, di)
+			}
+			c.match[di], c.how[di] = ei, byLink
+		}
+	}
+	if len(conflictUsers)+len(conflictPeople) > 0 {
+		c.disputeLinks(conflictUsers, conflictPeople)
+	}
+}
+
+// sameLink reports whether two owner values come from the same IdP id (a link stored
+// twice is no conflict).
+func (c *calc) sameLink(a, b int32) bool {
+	if a == b {
+		return true
+	}
+	if a <= goneBase && b <= goneBase {
+		return c.in.Links[goneBase-a].IdPID == c.in.Links[goneBase-b].IdPID
+	}
+	return false
+}
+
+func setAdd(s map[int32]bool, i int32) map[int32]bool {
+	if s == nil {
+		s = map[int32]bool{}
+	}
+	s[i] = true
+	return s
+}
+
+// disputeLinks turns conflicting links into disputes: one per user linked to several
+// IdP ids, one per person linked to several users. Nobody involved is acted on.
+func (c *calc) disputeLinks(users, people map[int32]bool) {
+	byUser := map[int32]*Dispute{}
+	byPerson := map[int32]*Dispute{}
+	involved := func(m map[int32]*Dispute, k int32) *Dispute {
+		d := m[k]
+		if d == nil {
+			d = &Dispute{Key: MatchLink}
+			m[k] = d
+		}
+		return d
+	}
+	for li := range c.in.Links {
+		l := &c.in.Links[li]
+		ei, ok := c.existing[idKey(l.SalesforceID)]
+		if !ok {
+			continue
+		}
+		di, desired := c.desired[l.IdPID]
+		if users[ei] {
+			d := involved(byUser, ei)
+			d.IdPIDs = appendNew(d.IdPIDs, l.IdPID)
+			d.SalesforceIDs = appendNew(d.SalesforceIDs, c.in.Existing[ei].ID)
+		}
+		if desired && people[di] {
+			d := involved(byPerson, di)
+			d.IdPIDs = appendNew(d.IdPIDs, l.IdPID)
+			d.SalesforceIDs = appendNew(d.SalesforceIDs, c.in.Existing[ei].ID)
+		}
+		if users[ei] || (desired && people[di]) {
+			c.owner[ei] = kept
+			if desired {
+				c.match[di], c.how[di] = -1, disputed
+			}
+		}
+	}
+	for _, d := range byUser {
+		d.Reason = "the user is linked to " + plural(len(d.IdPIDs), "IdP id", "IdP ids")
+		c.plan.Disputed = append(c.plan.Disputed, *d)
+	}
+	for _, d := range byPerson {
+		d.Reason = "the person is linked to " + plural(len(d.SalesforceIDs), "user", "users")
+		c.plan.Disputed = append(c.plan.Disputed, *d)
+	}
+}
+
+// plural writes a count with its noun: "1 user", "2 users".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func appendNew(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// candidate counts the free users that carry one key value, remembering the first.
+type candidate struct {
+	first, n int32
+}
+
+// matchKey matches the people still unmatched to the free users by one key. A value
+// that one person and one user share is a match; a value shared by more than one on
+// either side is a dispute over everyone who has it, who then take no part in later
+// keys. Users claimed by a link or an earlier key are not candidates.
+func (c *calc) matchKey(key MatchKey) {
+	field := matchField(key)
+	var pending []int32
+	for i := range c.in.Desired {
+		if c.match[i] < 0 && c.how[i] != disputed {
+			pending = append(pending, int32(i))
+		}
+	}
+	values := make([]string, len(pending))
+	counts := make(map[string]int32, len(pending))
+	for j, i := range pending {
+		v, _ := c.in.Desired[i].Value(field)
+		if values[j] = foldKey(v); values[j] != "" {
+			counts[values[j]]++
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	cands := make(map[string]candidate, len(counts))
+	for ei := range c.in.Existing {
+		if c.owner[ei] != free {
+			continue
+		}
+		v := foldKey(existingKey(&c.in.Existing[ei], key))
+		if _, wanted := counts[v]; !wanted || v == "" {
+			continue
+		}
+		cd := cands[v]
+		if cd.n == 0 {
+			cd.first = int32(ei)
+		}
+		cd.n++
+		cands[v] = cd
+	}
+	var ambiguous map[string]*Dispute
+	for j, i := range pending {
+		v := values[j]
+		cd := cands[v]
+		switch {
+		case v == "" || cd.n == 0:
+		case cd.n == 1 && counts[v] == 1:
+			c.match[i], c.how[i] = cd.first, keyState(key)
+			c.owner[cd.first] = i
+		default:
+			if ambiguous == nil {
+				ambiguous = map[string]*Dispute{}
+			}
+			d := ambiguous[v]
+			if d == nil {
+				d = &Dispute{Key: key, Reason: plural(int(counts[v]), "person", "people") + " and " +
+					plural(int(cd.n), "user", "users") + " have the same " + field}
+				ambiguous[v] = d
+			}
+			d.IdPIDs = append(d.IdPIDs, c.in.Desired[i].ID)
+			c.how[i] = disputed
+		}
+	}
+	if len(ambiguous) == 0 {
+		return
+	}
+	for ei := range c.in.Existing {
+		if c.owner[ei] != free {
+			continue
+		}
+		if d := ambiguous[foldKey(existingKey(&c.in.Existing[ei], key))]; d != nil {
+			d.SalesforceIDs = append(d.SalesforceIDs, c.in.Existing[ei].ID)
+			c.owner[ei] = kept
+		}
+	}
+	for _, d := range ambiguous {
+		c.plan.Disputed = append(c.plan.Disputed, *d)
+	}
+}
+
+// existingKey is the value of a user's field that a match key compares.
+func existingKey(e *Existing, key MatchKey) string {
+	switch key {
+	case MatchFederationID:
+		return e.FederationIdentifier
+	case MatchEmail:
+		return e.Email
+	case MatchUsername:
+		return e.Username
+	}
+	return ""
+}
+
+// decide turns what matching found into actions: create, adopt, update or
+// reactivate for each desired person, deactivate for each linked user whose person
+// is gone; and counts the users left alone.
+func (c *calc) decide() {
+	for i := range c.in.Desired {
+		d := &c.in.Desired[i]
+		switch c.how[i] {
+		case disputed:
+		case unmatched:
+			c.emit(c.create(d, int32(i)), nil)
+		default:
+			e := &c.in.Existing[c.match[i]]
+			if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
+				c.emit(a, e)
+			}
+		}
+	}
+	var inactive map[string]bool // built only when someone is gone
+	for ei, owner := range c.owner {
+		if owner == free {
+			c.plan.Unmanaged++
+		}
+		if owner > goneBase {
+			continue
+		}
+		e := &c.in.Existing[ei]
+		if !e.IsActive {
+			continue
+		}
+		if inactive == nil {
+			inactive = make(map[string]bool, len(c.in.Inactive))
+			for _, id := range c.in.Inactive {
+				inactive[id] = true
+			}
+		}
+		l := &c.in.Links[goneBase-owner]
+		reason := "the linked person is no longer in the source"
+		if inactive[l.IdPID] {
+			reason = "the linked person is inactive in the source"
+		}
+		c.emit(Action{
+			Kind: KindDeactivate, IdPID: l.IdPID, SalesforceID: e.ID,
+			Username: e.Username, Email: e.Email, MatchedBy: MatchLink,
+			Changes: []Change{{Field: "IsActive", Before: "true", After: "false"}},
+			Reason:  reason,
+		}, e)
+	}
+}
+
+// create plans the creation of a person no user matches, with every desired field
+// that has a value (on_create ones included; an empty one is Salesforce's default).
+func (c *calc) create(d *mapping.Desired, person int32) Action {
+	changes := make([]Change, 0, len(d.Fields))
+	for _, f := range d.Fields {
+		if f.Value != "" {
+			changes = append(changes, Change{Field: f.Name, After: f.Value})
+		}
+	}
+	var b strings.Builder
+	c.staleNote(&b, person)
+	b.WriteString("no user matches by ")
+	for i, k := range c.keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(k))
+	}
+	if len(c.keys) == 0 {
+		b.WriteString("any key")
+	}
+	profileNote(&b, d)
+	username, _ := d.Value("Username")
+	email, _ := d.Value("Email")
+	return Action{
+		Kind: KindCreate, IdPID: d.ID, Username: username, Email: email,
+		Changes: changes, Profile: d.Profile, Role: d.Role, Reason: b.String(),
+	}
+}
+
+// change plans what a matched user needs: reactivation when it is inactive, adoption
+// when it was found by a key rather than a link, an update when fields differ. ok is
+// false when the user is linked, active and already right.
+func (c *calc) change(d *mapping.Desired, e *Existing, how uint8, person int32) (Action, bool) {
+	changes := diff(d.Fields, e.Fields)
+	a := Action{
+		IdPID: d.ID, SalesforceID: e.ID, MatchedBy: matchKeyOf(how),
+		Profile: d.Profile, Role: d.Role,
+	}
+	var b strings.Builder
+	c.staleNote(&b, person)
+	switch {
+	case !e.IsActive:
+		a.Kind = KindReactivate
+		changes = insertChange(changes, Change{Field: "IsActive", Before: "false", After: "true"})
+		if how == byLink {
+			b.WriteString("the linked user is inactive and the person is active in the source")
+		} else {
+			b.WriteString("matched by " + string(a.MatchedBy) + " to an inactive user: reactivate and link")
+		}
+	case how != byLink:
+		a.Kind = KindAdopt
+		b.WriteString("matched by " + string(a.MatchedBy))
+	case len(changes) == 0:
+		return Action{}, false
+	default:
+		a.Kind = KindUpdate
+		b.WriteString("linked")
+	}
+	a.Changes = changes
+	differ(&b, changes)
+	for _, ch := range changes {
+		if ch.Field == "ProfileId" || ch.Field == "UserRoleId" {
+			profileNote(&b, d)
+			break
+		}
+	}
+	a.Reason = b.String()
+	a.Username, _ = d.Value("Username")
+	a.Email, _ = d.Value("Email")
+	return a, true
+}
+
+// diff returns the always-managed desired fields whose values differ from the user's,
+// old → new, or nil. It walks both lists, sorted by name, side by side; a field the
+// user lacks (or an unsorted list) falls back to a scan, and a missing field reads "".
+func diff(desired []mapping.Field, existing []FieldValue) []Change {
+	var changes []Change
+	j := 0
+	for _, f := range desired {
+		if f.Mode != mapping.Always {
+			continue
+		}
+		for j < len(existing) && existing[j].Name < f.Name {
+			j++
+		}
+		var current string
+		if j < len(existing) && existing[j].Name == f.Name {
+			current = existing[j].Value
+		} else if k := slices.IndexFunc(existing, func(v FieldValue) bool { return v.Name == f.Name }); k >= 0 {
+			current = existing[k].Value
+		}
+		if !sameValue(f.Name, f.Value, current) {
+			changes = append(changes, Change{Field: f.Name, Before: current, After: f.Value})
+		}
+	}
+	if !slices.IsSortedFunc(changes, compareChanges) {
+		slices.SortFunc(changes, compareChanges)
+	}
+	return changes
+}
+
+func compareChanges(a, b Change) int { return strings.Compare(a.Field, b.Field) }
+
+// insertChange adds ch to changes, keeping them sorted by field.
+func insertChange(changes []Change, ch Change) []Change {
+	i, _ := slices.BinarySearchFunc(changes, ch, compareChanges)
+	return slices.Insert(changes, i, ch)
+}
+
+// differ explains which fields an action changes besides IsActive, by name only: the
+// values are in Changes.
+func differ(b *strings.Builder, changes []Change) {
+	n := 0
+	for _, ch := range changes {
+		if ch.Field != "IsActive" {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		b.WriteString("; no field differs")
+		return
+	case 1:
+		b.WriteString("; 1 field differs: ")
+	default:
+		b.WriteString("; " + strconv.Itoa(n) + " fields differ: ")
+	}
+	first := true
+	for _, ch := range changes {
+		if ch.Field == "IsActive" {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		b.WriteString(ch.Field)
+		first = false
+	}
+}
+
+// profileNote says which profile and role the mapping rules chose (by name; the Ids
+// are in Changes).
+func profileNote(b *strings.Builder, d *mapping.Desired) {
+	if d.Profile == "" && d.Role == "" {
+		return
+	}
+	b.WriteString("; profile ")
+	b.WriteString(cmp.Or(d.Profile, "(none)"))
+	if d.Role != "" {
+		b.WriteString(", role " + d.Role)
+	}
+	b.WriteString(" chosen by the mapping rules")
+}
+
+// staleNote explains that the person's stored link points to a user the org no
+// longer has, so the person was matched afresh.
+func (c *calc) staleNote(b *strings.Builder, person int32) {
+	if id, ok := c.staleLinks[person]; ok {
+		b.WriteString("the linked user " + id + " no longer exists in Salesforce, so the person was matched again; ")
+	}
+}
+
+// emit files an action, or a Skip when the user may not be touched, the policy mode
+// does not allow its kind, or the person is in back-off for it. An action that an
+// operator approved in an earlier run carries the approval.
+func (c *calc) emit(a Action, e *Existing) {
+	if why := c.protect.refuses(&a, e); why != "" {
+		c.skip(a, why)
+		return
+	}
+	if !c.pol.Mode.Allows(a.Kind) {
+		c.skip(a, c.pol.Mode.refusal())
+		return
+	}
+	if b, ok := c.backoffs[actionKey{kind: a.Kind, idpID: a.IdPID}]; ok && b.NextAttemptAt.After(c.in.Now) {
+		c.skip(a, "back-off after "+cmp.Or(b.ErrorCode, "an error")+" (attempt "+strconv.Itoa(b.Attempts)+
+			"): next attempt at "+b.NextAttemptAt.UTC().Format(time.RFC3339))
+		return
+	}
+	a.Approval = c.approved[actionKey{kind: a.Kind, idpID: a.IdPID, sfKey: idKey(a.SalesforceID)}]
+	c.plan.Actions = append(c.plan.Actions, a)
+}
+
+func (c *calc) skip(a Action, reason string) {
+	c.plan.Skipped = append(c.plan.Skipped, Skip{Action: a, Reason: reason})
+}
+
+// protection is Protection indexed for the check of every action.
+type protection struct {
+	usernames, profiles, users map[string]bool
+}
+
+func newProtection(p *Protection) protection {
+	index := func(values []string, key func(string) string) map[string]bool {
+		m := make(map[string]bool, len(values))
+		for _, v := range values {
+			m[key(v)] = true
+		}
+		return m
+	}
+	return protection{
+		usernames: index(p.Usernames, foldKey),
+		profiles:  index(p.ProfileIDs, idKey),
+		users:     index(p.UserIDs, idKey),
+	}
+}
+
+// refuses says why an action must not touch its user, "" when it may: the user is
+// not of type Standard, or is protected by Id, Username or profile. An action that
+// would give a user a protected Username is refused too: that user would stand for
+// the protected one.
+func (p *protection) refuses(a *Action, e *Existing) string {
+	switch {
+	case p.usernames[foldKey(a.Username)]:
+		return "the Username is protected"
+	case e == nil:
+		return ""
+	case e.UserType != "Standard":
+		return "the user's type is " + cmp.Or(e.UserType, "unknown") + ", not Standard: syncd never acts on it"
+	case p.users[idKey(e.ID)]:
+		return "the user is protected"
+	case p.usernames[foldKey(e.Username)]:
+		return "the user's Username is protected"
+	case p.profiles[idKey(e.ProfileID)]:
+		return "the user's profile is protected"
+	}
+	return ""
+}
+
+// staleApprovals returns the approvals no action of the plan carries, by run and
+// sequence: they are recorded as skipped, never applied.
+func staleApprovals(approvals []Approved, actions []Action) []Approved {
+	if len(approvals) == 0 {
+		return nil
+	}
+	used := make(map[*Approved]bool, len(approvals))
+	for i := range actions {
+		if a := actions[i].Approval; a != nil {
+			used[a] = true
+		}
+	}
+	var stale []Approved
+	for i := range approvals {
+		if !used[&approvals[i]] {
+			stale = append(stale, approvals[i])
+		}
+	}
+	return stale
+}
+
+// kindRank orders actions as they are applied: creates and reactivations first, then
+// adoptions and updates, deactivations last.
+func kindRank(k Kind) int {
+	switch k {
+	case KindCreate:
+		return 0
+	case KindReactivate:
+		return 1
+	case KindAdopt:
+		return 2
+	case KindUpdate:
+		return 3
+	case KindDeactivate:
+		return 4
+	case KindFreeze:
+		return 5
+	}
+	return 6
+}
+
+func compareActions(a, b *Action) int {
+	return cmp.Or(
+		cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
+		strings.Compare(a.IdPID, b.IdPID),
+		strings.Compare(a.SalesforceID, b.SalesforceID),
+	)
+}
+
+// sortPlan puts every list of the plan in a fixed order, so that the plan is the same
+// whatever the order of the input.
+func sortPlan(p *Plan) {
+	slices.SortFunc(p.Actions, func(a, b Action) int { return compareActions(&a, &b) })
+	slices.SortFunc(p.Skipped, func(a, b Skip) int {
+		return cmp.Or(compareActions(&a.Action, &b.Action), strings.Compare(a.Reason, b.Reason))
+	})
+	for i := range p.Disputed {
+		slices.Sort(p.Disputed[i].IdPIDs)
+		slices.Sort(p.Disputed[i].SalesforceIDs)
+	}
+	slices.SortFunc(p.Disputed, func(a, b Dispute) int {
+		return cmp.Or(
+			cmp.Compare(keyState(a.Key), keyState(b.Key)),
+			slices.Compare(a.IdPIDs, b.IdPIDs),
+			slices.Compare(a.SalesforceIDs, b.SalesforceIDs),
+		)
+	})
+	slices.SortFunc(p.Rejected, func(a, b mapping.Rejection) int {
+		return cmp.Or(cmp.Compare(a.Position, b.Position), strings.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(p.Stale, func(a, b Approved) int {
+		return cmp.Or(cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.Seq, b.Seq))
+	})
+}
