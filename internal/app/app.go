@@ -145,7 +145,6 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 		Mapper:    a.mapper,
 		Directory: NewDirectory(a.Client),
 		Journal:   j,
-		Plan:      reconcile.Calculate,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),

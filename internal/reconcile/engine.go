@@ -40,8 +40,8 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
-	// Plan computes a cycle's plan, guardrails included: Calculate once the planner
-	// is merged; tests may give their own.
+	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
+	// may give their own.
 	Plan func(Input, Policy) Plan
 	// Policy is how cycles decide. Its Protect.ProfileIDs are completed each cycle
 	// from ProtectedProfiles.
@@ -114,7 +114,7 @@ func New(cfg Config) (*Engine, error) {
 	var missing []string
 	for name, ok := range map[string]bool{
 		"Source": cfg.Source != nil, "Mapper": cfg.Mapper != nil, "Directory": cfg.Directory != nil,
-		"Journal": cfg.Journal != nil, "Plan": cfg.Plan != nil,
+		"Journal": cfg.Journal != nil,
 	} {
 		if !ok {
 			missing = append(missing, name)
@@ -123,6 +123,9 @@ func New(cfg Config) (*Engine, error) {
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		return nil, fmt.Errorf("reconcile: Config needs %v", missing)
+	}
+	if cfg.Plan == nil {
+		cfg.Plan = Calculate
 	}
 	switch {
 	case cfg.Concurrency == 0:

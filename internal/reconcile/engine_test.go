@@ -693,7 +693,7 @@ func TestNewChecksConfig(t *testing.T) {
 		mod     func(*reconcile.Config)
 		wantErr string
 	}{
-		{"missing parts are named", func(c *reconcile.Config) { c.Journal, c.Plan = nil, nil }, "reconcile: Config needs [Journal Plan]"},
+		{"missing parts are named", func(c *reconcile.Config) { c.Journal, c.Source = nil, nil }, "reconcile: Config needs [Journal Source]"},
 		{"concurrency above Salesforce's 25", func(c *reconcile.Config) { c.Concurrency = 26 }, "reconcile: concurrency 26 is outside 1..25"},
 		{"unknown blocked-deactivation policy", func(c *reconcile.Config) { c.OnBlocked = "delete" }, `reconcile: on_blocked_deactivation "delete" is neither freeze nor report`},
 		{"back-off cap below its start", func(c *reconcile.Config) { c.BackoffInitial, c.BackoffMax = 2*time.Hour, time.Hour }, "reconcile: back-off max 1h0m0s is below its initial 2h0m0s"},
