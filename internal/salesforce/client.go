@@ -187,36 +187,40 @@ type response struct {
 }
 
 // do sends r with authentication, limiter, reserve check and bounded retries of
-// retryable failures, and returns its 2xx answer or a classified error.
+// retryable failures, and returns its 2xx answer or a classified error. The error is
+// the last attempt's own (an *APIError, a *TransportError, ...); when the context ends
+// while waiting to retry, it is the context's error joined with the last attempt's.
+//
+// backoff's ExponentialBackOff computes the waits; the loop is ours so that the
+// clock is the Client's and no retry library's error type reaches the caller.
 func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	var renewed bool
-	var lastErr error
-	op := func() (*response, error) {
-		resp, err := c.attempt(ctx, r, &renewed)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if ClassOf(err) != ClassRetryable {
-			return nil, backoff.Permanent(err)
-		}
-		return nil, err
-	}
 	expo := &backoff.ExponentialBackOff{
 		InitialInterval:     c.retry.InitialInterval,
 		RandomizationFactor: backoff.DefaultRandomizationFactor,
 		Multiplier:          backoff.DefaultMultiplier,
 		MaxInterval:         c.retry.MaxInterval,
 	}
-	resp, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(expo),
-		backoff.WithMaxTries(uint(c.retry.MaxAttempts)),
-		backoff.WithMaxElapsedTime(c.retry.MaxElapsed))
-	if err != nil && lastErr != nil && !errors.Is(err, lastErr) {
-		// The context ended between attempts; keep what the last attempt saw.
-		return nil, fmt.Errorf("%w (last attempt: %w)", err, lastErr)
+	expo.Reset()
+	start := c.now()
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(ctx, r, &renewed)
+		if err == nil || ClassOf(err) != ClassRetryable || attempt >= c.retry.MaxAttempts {
+			return resp, err
+		}
+		wait := expo.NextBackOff()
+		if c.now().Sub(start)+wait > c.retry.MaxElapsed {
+			return nil, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			// Keep what the last attempt saw.
+			return nil, fmt.Errorf("%w (last attempt: %w)", context.Cause(ctx), err)
+		}
 	}
-	return resp, err
 }
 
 // attempt makes one try: a token, the request, and on INVALID_SESSION_ID one renewal
@@ -242,7 +246,13 @@ func (c *Client) attempt(ctx context.Context, r *request, renewed *bool) (*respo
 func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*response, error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("salesforce: waiting for the API budget: %w", err)
+			if ctxErr := context.Cause(ctx); ctxErr != nil {
+				// The caller gave up; that is not the limiter's refusal.
+				return nil, fmt.Errorf("salesforce: waiting for the API budget: %w", ctxErr)
+			}
+			err = &LimiterError{Err: err}
+			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
+			return nil, err
 		}
 	}
 	if !r.exemptReserve {

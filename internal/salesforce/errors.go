@@ -17,12 +17,17 @@ const (
 	// ClassNone is the class of a nil error.
 	ClassNone Class = iota
 	// ClassRetryable errors are transient (row locks, maintenance, 5xx, a connection
-	// that failed before the request could have been applied): trying again later is
-	// safe and may succeed.
+	// that failed) on requests that are safe to repeat: reads, updates and upserts
+	// (GET, PATCH), and creates that provably did not reach Salesforce (the connection
+	// failed before the request was written, or Salesforce refused it with a 4xx
+	// UNABLE_TO_LOCK_ROW). Trying again later is safe and may succeed; the client
+	// itself already retried within its RetryPolicy.
 	ClassRetryable
 	// ClassRateLimited errors mean the org's API allowance is spent
-	// (REQUEST_LIMIT_EXCEEDED) or this client refused to spend the configured reserve.
-	// Retrying soon only makes it worse; wait for the rolling window.
+	// (REQUEST_LIMIT_EXCEEDED, HTTP 429), this client refused to spend the configured
+	// reserve (*ReserveError), or the configured Limiter would not let the request go
+	// before the context's deadline (*LimiterError). Nothing was applied. Retrying soon
+	// only makes it worse; wait for the window or the limiter to refill.
 	ClassRateLimited
 	// ClassAuth errors mean syncd cannot authenticate: the token endpoint refused us, or
 	// the session was still invalid after the one renewal. An operator must act.
@@ -30,9 +35,12 @@ const (
 	// ClassPermanent errors will fail the same way again: bad data, unknown records,
 	// malformed queries, several upsert matches.
 	ClassPermanent
-	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates) whose request
-	// may have reached Salesforce before the connection failed. Retrying blindly could
-	// create a record twice; re-read the org instead.
+	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates: POST) that
+	// may have been applied: the connection failed after the request was sent, the
+	// answer could not be read, or Salesforce (or a proxy before it) answered with any
+	// 5xx status, UNABLE_TO_LOCK_ROW and SERVER_UNAVAILABLE included. The client never
+	// resends them. Retrying blindly could create a record twice; re-read the org (by
+	// FederationIdentifier or Username) and create only what is missing.
 	ClassOutcomeUnknown
 )
 
@@ -71,6 +79,7 @@ func ClassOf(err error) Class {
 		return ClassNone
 	}
 	var (
+		limiter  *LimiterError
 		apiErr   *APIError
 		recErr   *RecordError
 		oauthErr *OAuthError
@@ -82,7 +91,7 @@ func ClassOf(err error) Class {
 	switch {
 	case errors.As(err, &batchErr):
 		return ClassOf(batchErr.Err)
-	case errors.As(err, &reserve):
+	case errors.As(err, &reserve), errors.As(err, &limiter):
 		return ClassRateLimited
 	case errors.As(err, &oauthErr):
 		if oauthErr.StatusCode >= 500 || oauthErr.StatusCode == http.StatusTooManyRequests {
@@ -104,8 +113,8 @@ func ClassOf(err error) Class {
 	case errors.As(err, &apiErr):
 		return apiErr.class()
 	}
-	// Everything else (a *ConfigError, a body that does not decode, a limiter's
-	// refusal) fails the same way when tried again.
+	// Everything else (a *ConfigError, a body that does not decode, a
+	// a cancelled context) fails the same way when tried again.
 	return ClassPermanent
 }
 
@@ -236,10 +245,14 @@ func (e *APIError) HasCode(code string) bool {
 	return false
 }
 
-// class decides from the codes first and the status second. A 5xx answer to a
-// non-idempotent request that Salesforce itself did not explain (a gateway's 502/504,
-// an HTML 500) may come after the write was applied, so it is outcome-unknown.
+// class decides from the codes first and the status second, except that any 5xx
+// answer to a non-idempotent request (a create) is outcome-unknown: a gateway's 502,
+// an HTML 500, even Salesforce's own 500 UNABLE_TO_LOCK_ROW or 503 SERVER_UNAVAILABLE
+// may come after the records were written, and a resend would create them twice.
 func (e *APIError) class() Class {
+	if e.StatusCode >= 500 && !idempotent(e.Method) {
+		return ClassOutcomeUnknown
+	}
 	worst := ClassNone
 	for _, d := range e.Details {
 		c := classOfCode(d.Code)
@@ -265,9 +278,6 @@ func (e *APIError) class() Class {
 	case e.StatusCode == http.StatusServiceUnavailable:
 		return ClassRetryable
 	case e.StatusCode >= 500:
-		if !idempotent(e.Method) {
-			return ClassOutcomeUnknown
-		}
 		return ClassRetryable
 	}
 	return ClassPermanent
@@ -333,6 +343,22 @@ func (e *ReserveError) Error() string {
 	return fmt.Sprintf("salesforce: request not sent: org API usage %d/%d leaves less than the reserved %.0f%%",
 		e.Used, e.Max, e.Reserve*100)
 }
+
+// LimiterError is a request this client did not send because the configured Limiter
+// refused to wait for it, typically because its pace would not let the request go
+// before the context's deadline (golang.org/x/time/rate's "would exceed context
+// deadline"). syncd's own budget is spent for now; the org was not asked.
+type LimiterError struct {
+	Err error // the Limiter's refusal
+}
+
+// Error says that the request waited for syncd's share of the API budget in vain.
+func (e *LimiterError) Error() string {
+	return fmt.Sprintf("salesforce: request not sent: the API budget limiter refused it: %v", e.Err)
+}
+
+// Unwrap returns the Limiter's refusal.
+func (e *LimiterError) Unwrap() error { return e.Err }
 
 // RecordError is one failed record of an sObject Collections call, or of a single
 // record write that answered 2xx with success false.
