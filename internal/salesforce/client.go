@@ -17,6 +17,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 )
 
 // DefaultAPIVersion is the REST API version used when Config.APIVersion is empty: the
@@ -78,6 +79,11 @@ type Config struct {
 	// allowance last reported by Sforce-Limit-Info is below it. 0 disables the check.
 	// Limits is exempt, so that a caller can always learn that usage has fallen.
 	Reserve float64
+	// ReserveRecheck is how long a reading that refuses requests is trusted: after
+	// it, the client re-reads /limits before refusing, so that writes do not stop
+	// for good when nothing else brings news that usage fell. Default 5 minutes,
+	// Salesforce's own refresh period for /limits.
+	ReserveRecheck time.Duration
 	// Observer, when set, sees every request.
 	Observer Observer
 	// Retry bounds retries of retryable failures.
@@ -98,8 +104,15 @@ type Client struct {
 	retry    RetryPolicy
 	now      func() time.Time
 
-	usageMu sync.Mutex
-	usage   Usage
+	reserveRecheck time.Duration
+	recheck        singleflight.Group // one /limits re-read for concurrent refusals
+
+	// sent numbers requests in the order they are sent, to order usage readings.
+	sent        atomic.Uint64
+	usageMu     sync.Mutex
+	usage       Usage
+	usageSeq    uint64    // the sent number of the request whose answer set usage
+	recheckedAt time.Time // when /limits was last re-read for the reserve
 }
 
 var apiVersionPattern = regexp.MustCompile(`^v[0-9]{2,3}\.0$`)
@@ -120,6 +133,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Reserve < 0 || cfg.Reserve >= 1 {
 		return nil, &ConfigError{Field: "reserve", Reason: fmt.Sprintf("%v is not a fraction in [0, 1)", cfg.Reserve)}
+	}
+	switch {
+	case cfg.ReserveRecheck < 0:
+		return nil, &ConfigError{Field: "reserve_recheck", Reason: fmt.Sprintf("%v is negative", cfg.ReserveRecheck)}
+	case cfg.ReserveRecheck == 0:
+		cfg.ReserveRecheck = 5 * time.Minute
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
@@ -150,8 +169,10 @@ func New(cfg Config) (*Client, error) {
 		limiter:  cfg.Limiter,
 		reserve:  cfg.Reserve,
 		observer: cfg.Observer,
-		retry:    cfg.Retry,
-		now:      cfg.Now,
+
+		reserveRecheck: cfg.ReserveRecheck,
+		retry:          cfg.Retry,
+		now:            cfg.Now,
 	}
 	c.tokens = &tokenCache{src: cfg.TokenSource, timeout: cfg.Timeout, observe: c.observe, now: cfg.Now}
 	return c, nil
@@ -256,7 +277,7 @@ func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*resp
 		}
 	}
 	if !r.exemptReserve {
-		if err := c.checkReserve(); err != nil {
+		if err := c.checkReserve(ctx); err != nil {
 			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
 			return nil, err
 		}
@@ -305,12 +326,13 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 		}
 		return &TransportError{Method: r.method, Path: path, Written: written.Load(), Idempotent: idempotent(r.method), Err: err}
 	}
+	seq := c.sent.Add(1)
 	hr, err := c.hc.Do(req)
 	if err != nil {
 		return nil, 0, transportErr(err)
 	}
 	defer hr.Body.Close()
-	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"))
+	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"), seq)
 	data, err := readBody(hr, r.buf)
 	if err != nil {
 		// The request was answered, so it reached Salesforce.

@@ -524,6 +524,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no token source", Config{}, "token_source"},
 		{"bad version", Config{TokenSource: tokens, APIVersion: "67"}, "api_version"},
 		{"reserve over 1", Config{TokenSource: tokens, Reserve: 1.5}, "reserve"},
+		{"negative reserve recheck", Config{TokenSource: tokens, ReserveRecheck: -time.Second}, "reserve_recheck"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
