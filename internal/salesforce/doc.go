@@ -11,7 +11,7 @@
 //
 // Errors are typed (*APIError, *OAuthError, *TransportError, *MultipleChoicesError,
 // *ReserveError, *LimiterError, *RecordError, *BatchError,
-// *ConfigError) and ClassOf is the one place that says what each means: retryable,
+// *QueryCountError, *ConfigError) and ClassOf is the one place that says what each means: retryable,
 // rate-limited, auth, permanent, or outcome-unknown for a create that may have been
 // applied. The client itself retries only retryable failures, with bounded exponential
 // backoff and jitter, and returns the last attempt's own typed error.

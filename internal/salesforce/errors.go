@@ -17,7 +17,8 @@ const (
 	// ClassNone is the class of a nil error.
 	ClassNone Class = iota
 	// ClassRetryable errors are transient (row locks, maintenance, 5xx, a connection
-	// that failed) on requests that are safe to repeat: reads, updates and upserts
+	// that failed, query pages that did not add up to their totalSize) on requests
+	// that are safe to repeat: reads, updates and upserts
 	// (GET, PATCH), and creates that provably did not reach Salesforce (the connection
 	// failed before the request was written, or Salesforce refused it with a 4xx
 	// UNABLE_TO_LOCK_ROW). Trying again later is safe and may succeed; the client
@@ -87,6 +88,7 @@ func ClassOf(err error) Class {
 		reserve  *ReserveError
 		multiple *MultipleChoicesError
 		batchErr *BatchError
+		count    *QueryCountError
 	)
 	switch {
 	case errors.As(err, &batchErr):
@@ -105,6 +107,8 @@ func ClassOf(err error) Class {
 		return ClassRetryable
 	case errors.As(err, &multiple):
 		return ClassPermanent
+	case errors.As(err, &count):
+		return ClassRetryable
 	case errors.As(err, &recErr):
 		if c := classOfCode(recErr.StatusCode); c != ClassNone {
 			return c
@@ -113,8 +117,8 @@ func ClassOf(err error) Class {
 	case errors.As(err, &apiErr):
 		return apiErr.class()
 	}
-	// Everything else (a *ConfigError, a body that does not decode, a
-	// a cancelled context) fails the same way when tried again.
+	// Everything else (a *ConfigError, a body that does not decode, a cancelled
+	// context) fails the same way when tried again.
 	return ClassPermanent
 }
 
@@ -374,6 +378,27 @@ func (e *RecordError) Error() string {
 		return fmt.Sprintf("%s: %s (fields %s)", e.StatusCode, e.Message, strings.Join(e.Fields, ", "))
 	}
 	return e.StatusCode + ": " + e.Message
+}
+
+// QueryCountError is a query whose pages did not add up to the totalSize Salesforce
+// reported for it: a page reported another total, or the records delivered (Records,
+// up to and including page Page) exceed TotalSize or, at the last page, fall short of
+// it. The read is not the whole answer; reading again may succeed (ClassOf says
+// retryable), but nothing may be concluded from what was read, such as that a user
+// missing from it is gone.
+type QueryCountError struct {
+	TotalSize     int // the total the first page reported
+	Records       int // records delivered up to and including Page
+	Page          int // the page, counted from 1, where the count went wrong
+	PageTotalSize int // the total that Page reported
+}
+
+// Error says how the count went wrong.
+func (e *QueryCountError) Error() string {
+	if e.PageTotalSize != e.TotalSize {
+		return fmt.Sprintf("salesforce: query page %d reports totalSize %d, the first page %d", e.Page, e.PageTotalSize, e.TotalSize)
+	}
+	return fmt.Sprintf("salesforce: query delivered %d records by page %d, but its totalSize is %d", e.Records, e.Page, e.TotalSize)
 }
 
 // BatchError is a multi-call operation (Collections in chunks) that stopped at a call
