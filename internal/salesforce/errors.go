@@ -1,10 +1,13 @@
 package salesforce
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -170,9 +173,15 @@ const maxRawBody = 2048
 // APIError is an answer from Salesforce's REST API that is not a success. It keeps the
 // HTTP status and every error of the body; when the body is not a JSON error array (a
 // proxy's HTML page, an empty body) Details is nil and RawBody holds the trimmed body.
+//
+// Error() is fit for logs: it prints each code and fields with Salesforce's message
+// redacted (see RecordError). The full messages are in Details[i].Message and RawBody
+// for a caller that handles personal data deliberately.
 type APIError struct {
-	Method     string
-	Path       string // the request path, without the query string (it may carry data)
+	Method string
+	// Path is the request path without the query string (it may carry data); an
+	// upsert's external id value, which is personal data, reads "{value}".
+	Path       string
 	StatusCode int
 	Details    []ErrorDetail
 	RawBody    string
@@ -217,7 +226,7 @@ func (e *APIError) Error() string {
 		if e.RawBody == "" {
 			b.WriteString(" (empty body)")
 		} else {
-			fmt.Fprintf(&b, ": %q", e.RawBody)
+			fmt.Fprintf(&b, ": %q", redactRaw(e.RawBody))
 		}
 		return b.String()
 	}
@@ -227,16 +236,61 @@ func (e *APIError) Error() string {
 		} else {
 			b.WriteString("; ")
 		}
-		b.WriteString(d.Code)
-		if d.Message != "" {
-			b.WriteString(" ")
-			b.WriteString(d.Message)
-		}
-		if len(d.Fields) > 0 {
-			fmt.Fprintf(&b, " (fields %s)", strings.Join(d.Fields, ", "))
-		}
+		writeDetail(&b, d.Code, d.Message, d.Fields)
 	}
 	return b.String()
+}
+
+// writeDetail writes one Salesforce error as "CODE redacted message (fields A, B)".
+func writeDetail(b *strings.Builder, code, message string, fields []string) {
+	b.WriteString(code)
+	if message != "" {
+		if code != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(redact(message))
+	}
+	if len(fields) > 0 {
+		fmt.Fprintf(b, " (fields %s)", strings.Join(fields, ", "))
+	}
+}
+
+// Salesforce messages echo the values they refuse: "Email: invalid email address:
+// jo@x", "Alias: data value too large: jonathans (max length=8)", a duplicate
+// username, a SOQL literal in a parse error. redact replaces such values with
+// "<redacted>" so that an error string never carries personal data.
+var (
+	redactEmail   = regexp.MustCompile(`[^\s@<>()\[\]{}"',;:]+@[^\s@<>()\[\]{}"',;:]+`)
+	redactQuoted  = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"`)
+	redactEchoed  = regexp.MustCompile(`(?i)(invalid email address:|data value too large:|bad value for [^:]*:|invalid [a-z ]*value[^:]*:)\s*(.*?)(\s*\(max length=\d+\))?$`)
+	redactBearer  = regexp.MustCompile(`(?i)(bearer|oauth)\s+\S+`)
+	redactURLData = regexp.MustCompile(`\?\S+`)
+)
+
+// redacted replaces a value in a message.
+const redacted = "<redacted>"
+
+// redact removes values from a message that Salesforce (or a proxy, or a transport
+// library) may have echoed: email addresses, quoted literals, the value after the
+// known "invalid ...:" phrases, bearer tokens and URL query strings.
+func redact(msg string) string {
+	msg = redactEchoed.ReplaceAllString(msg, "${1} "+redacted+"${3}")
+	msg = redactBearer.ReplaceAllString(msg, "${1} "+redacted)
+	msg = redactURLData.ReplaceAllString(msg, "?"+redacted)
+	msg = redactQuoted.ReplaceAllString(msg, "'"+redacted+"'")
+	return redactEmail.ReplaceAllString(msg, redacted)
+}
+
+// maxRawInError bounds how much of a non-Salesforce body (an HTML page) an error
+// string shows; RawBody keeps more.
+const maxRawInError = 200
+
+// redactRaw shortens and redacts a raw body for an error string.
+func redactRaw(body string) string {
+	if len(body) > maxRawInError {
+		body = strings.ToValidUTF8(body[:maxRawInError], "") + "…"
+	}
+	return redact(body)
 }
 
 // HasCode reports whether any of the error's details carries code.
@@ -300,7 +354,7 @@ type MultipleChoicesError struct {
 // Error lists the matching records.
 func (e *MultipleChoicesError) Error() string {
 	if len(e.URLs) == 0 {
-		return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %q", e.Method, e.Path, e.RawBody)
+		return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %q", e.Method, e.Path, redactRaw(e.RawBody))
 	}
 	return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %d records match: %s",
 		e.Method, e.Path, len(e.URLs), strings.Join(e.URLs, ", "))
@@ -317,7 +371,9 @@ func newMultipleChoicesError(method, path string, body []byte) *MultipleChoicesE
 
 // TransportError is a request that got no complete answer: the connection failed, was
 // reset or timed out. Written says whether the request had been fully sent, which
-// decides whether a non-idempotent write may have been applied.
+// decides whether a non-idempotent write may have been applied. Err is the cause
+// without net/http's *url.Error (whose URL may carry the query's data or a token)
+// and, when its message echoed a credential or data, a redacted stand-in.
 type TransportError struct {
 	Method     string
 	Path       string
@@ -366,18 +422,23 @@ func (e *LimiterError) Unwrap() error { return e.Err }
 
 // RecordError is one failed record of an sObject Collections call, or of a single
 // record write that answered 2xx with success false.
+//
+// Salesforce's messages echo the values they refuse (DUPLICATE_USERNAME the username,
+// INVALID_EMAIL_ADDRESS the address, STRING_TOO_LONG the value), so Error() prints the
+// code, the message with such values replaced by "<redacted>", and the fields; it is
+// safe to log. Message keeps Salesforce's full text: read it from the field (errors.As
+// to *RecordError, or RecordResult.Errors) where personal data may be shown.
 type RecordError struct {
 	StatusCode string
 	Message    string
 	Fields     []string
 }
 
-// Error returns the code and message.
+// Error returns the code, the redacted message and the fields.
 func (e *RecordError) Error() string {
-	if len(e.Fields) > 0 {
-		return fmt.Sprintf("%s: %s (fields %s)", e.StatusCode, e.Message, strings.Join(e.Fields, ", "))
-	}
-	return e.StatusCode + ": " + e.Message
+	var b strings.Builder
+	writeDetail(&b, e.StatusCode, e.Message, e.Fields)
+	return b.String()
 }
 
 // QueryCountError is a query whose pages did not add up to the totalSize Salesforce
@@ -427,6 +488,47 @@ type ConfigError struct {
 // Error names the setting and the problem.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("salesforce: %s: %s", e.Field, e.Reason)
+}
+
+// safeCause returns a transport failure's cause fit to keep: net/http's *url.Error
+// layers are removed (their URL carries the query's values, and could carry a
+// token), and a cause whose message still shows a bearer token, a query string, a
+// quoted value or an address is replaced by a stand-in with the redacted message that
+// still answers errors.Is for context errors and Timeout for timeouts.
+func safeCause(err error) error {
+	for {
+		var urlErr *url.Error
+		if !errors.As(err, &urlErr) || urlErr.Err == nil {
+			break
+		}
+		err = urlErr.Err
+	}
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := redact(msg); clean != msg {
+		var t interface{ Timeout() bool }
+		return &strippedError{msg: clean, timeout: errors.As(err, &t) && t.Timeout(),
+			canceled: errors.Is(err, context.Canceled), deadline: errors.Is(err, context.DeadlineExceeded)}
+	}
+	return err
+}
+
+// strippedError stands in for a cause whose message had to be redacted.
+type strippedError struct {
+	msg                         string
+	timeout, canceled, deadline bool
+}
+
+func (e *strippedError) Error() string { return e.msg }
+
+// Timeout reports whether the original cause was a timeout.
+func (e *strippedError) Timeout() bool { return e.timeout }
+
+// Is keeps errors.Is working for the context errors the original cause wrapped.
+func (e *strippedError) Is(target error) bool {
+	return (e.canceled && target == context.Canceled) || (e.deadline && target == context.DeadlineExceeded)
 }
 
 // idempotent reports whether sending a request twice has the effect of sending it once.

@@ -146,9 +146,9 @@ func nextPagePath[T any](page *Page[T], current string) (string, error) {
 	case next == "":
 		return "", fmt.Errorf("salesforce: query page is not done but has no nextRecordsUrl")
 	case !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//"):
-		return "", fmt.Errorf("salesforce: nextRecordsUrl %q is not a path on the instance", next)
+		return "", fmt.Errorf("salesforce: nextRecordsUrl %s is not a path on the instance", describeURL(next))
 	case next == current:
-		return "", fmt.Errorf("salesforce: nextRecordsUrl %q points at the page just read", next)
+		return "", fmt.Errorf("salesforce: nextRecordsUrl %s points at the page just read", describeURL(next))
 	}
 	return next, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -227,7 +228,7 @@ func TestSimClientCredentials(t *testing.T) {
 		{sfsim.DefaultClientSecret, ""},
 		{"wrong", "invalid_client"},
 	} {
-		src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: tt.secret, HTTPClient: hs.Client()})
+		src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: secret.New(tt.secret), HTTPClient: hs.Client()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -315,7 +315,7 @@ type UpsertResult struct {
 
 // Upsert inserts or updates the one record whose externalIDField equals value. When
 // several records match, nothing is written and the error is a *MultipleChoicesError
-// listing them. The value travels in the URL path, where Salesforce cannot take a "/"
+// listing them. Errors name the path with "{value}" in place of value. The value travels in the URL path, where Salesforce cannot take a "/"
 // even escaped; such values are refused here, and UpsertRecords (the value travels in
 // the body) handles them.
 func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value string, fields Fields) (UpsertResult, error) {
@@ -323,7 +323,7 @@ func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value str
 		return UpsertResult{}, err
 	}
 	if strings.Contains(value, "/") {
-		return UpsertResult{}, &ConfigError{Field: externalIDField, Reason: fmt.Sprintf("%q contains \"/\", which a URL path cannot carry; use UpsertRecords", value)}
+		return UpsertResult{}, &ConfigError{Field: externalIDField, Reason: "the value contains \"/\", which a URL path cannot carry; use UpsertRecords"}
 	}
 	if err := checkFields(fields, true); err != nil {
 		return UpsertResult{}, err
@@ -336,7 +336,10 @@ func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value str
 	if err != nil {
 		return UpsertResult{}, fmt.Errorf("salesforce: encoding the record: %w", err)
 	}
-	resp, err := c.do(ctx, &request{endpoint: "sobject.upsert", method: http.MethodPatch, path: path, body: body})
+	// The value is personal data (an employee id, an email address): errors show the
+	// path with "{value}" in its place.
+	shown := c.dataPath("/sobjects/" + sobject + "/" + externalIDField + "/{value}")
+	resp, err := c.do(ctx, &request{endpoint: "sobject.upsert", method: http.MethodPatch, path: path, shownPath: shown, body: body})
 	if err != nil {
 		return UpsertResult{}, err
 	}
