@@ -75,7 +75,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one HTTP attempt, answer body included; default 2 minutes.
 	Timeout time.Duration
-	// Limiter, when set, is waited on before every request.
+	// Limiter, when set, is waited on before every request. When it refuses (Wait
+	// fails while the context is still live, as rate.Limiter does when the next token
+	// lies beyond the deadline) the request is not sent and the error is a
+	// *LimiterError.
 	Limiter Limiter
 	// Reserve is the fraction (0..1) of the org's daily allowance left for other
 	// integrations: a request is refused with *ReserveError while the remaining
