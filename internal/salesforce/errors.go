@@ -20,12 +20,12 @@ const (
 	// ClassNone is the class of a nil error.
 	ClassNone Class = iota
 	// ClassRetryable errors are transient (row locks, maintenance, 5xx, a connection
-	// that failed, query pages that did not add up to their totalSize) on requests
-	// that are safe to repeat: reads, updates and upserts
-	// (GET, PATCH), and creates that provably did not reach Salesforce (the connection
-	// failed before the request was written, or Salesforce refused it with a 4xx
-	// UNABLE_TO_LOCK_ROW). Trying again later is safe and may succeed; the client
-	// itself already retried within its RetryPolicy.
+	// that failed, the token endpoint down or answering 429, query pages that did not
+	// add up to their totalSize) on requests that are safe to repeat: reads, updates
+	// and upserts (GET, PATCH), token requests, and creates that provably did not reach
+	// Salesforce (the connection failed before the request was written, or Salesforce
+	// refused it with a 4xx UNABLE_TO_LOCK_ROW). Trying again later is safe and may
+	// succeed; the client itself already retried within its RetryPolicy.
 	ClassRetryable
 	// ClassRateLimited errors mean the org's API allowance is spent
 	// (REQUEST_LIMIT_EXCEEDED, HTTP 429), this client refused to spend the configured
@@ -37,7 +37,8 @@ const (
 	// the session was still invalid after the one renewal. An operator must act.
 	ClassAuth
 	// ClassPermanent errors will fail the same way again: bad data, unknown records,
-	// malformed queries, several upsert matches.
+	// malformed queries, several upsert matches, a mistake in the setup (*ConfigError,
+	// such as a plain http login or instance URL), a cancelled context.
 	ClassPermanent
 	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates: POST) that
 	// may have been applied: the connection failed after the request was sent, the
