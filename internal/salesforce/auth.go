@@ -8,7 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +16,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
 // tokenPath is where every OAuth grant is posted, on the login URL.
@@ -51,7 +54,8 @@ func InstanceURL(tok *oauth2.Token) string {
 // connected app is pre-authorized for the integration user.
 type JWTConfig struct {
 	// LoginURL is https://login.salesforce.com, https://test.salesforce.com or the org's
-	// My Domain URL. The token request is posted here.
+	// My Domain URL. The token request is posted here. Plain http is refused except on
+	// loopback (a simulator).
 	LoginURL string
 	// Audience overrides the JWT aud claim. When empty it is derived from LoginURL:
 	// test.salesforce.com and sandbox My Domains give https://test.salesforce.com,
@@ -63,6 +67,7 @@ type JWTConfig struct {
 	// Username is the integration user's username (the sub claim).
 	Username string
 	// PrivateKey signs the assertion; its certificate is uploaded to the connected app.
+	// JSON encoders show it as "<secret>" (see MarshalJSON); fmt shows only its address.
 	PrivateKey *rsa.PrivateKey
 	// HTTPClient sends the token request; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
@@ -70,12 +75,38 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
+// MarshalJSON renders the configuration with the private key shown as "<secret>", so
+// that a logger or a configuration dump that encodes it as JSON does not write the key.
+func (c JWTConfig) MarshalJSON() ([]byte, error) {
+	var key any
+	if c.PrivateKey != nil {
+		key = secret.Redacted
+	}
+	return json.Marshal(struct {
+		LoginURL, Audience, ClientID, Username string
+		PrivateKey                             any
+	}{c.LoginURL, c.Audience, c.ClientID, c.Username, key})
+}
+
 // JWTSource is an oauth2.TokenSource that obtains a fresh access token with a signed
 // JWT assertion on every call. Caching is the Client's job, which knows when a token
 // stopped working.
+//
+// golang.org/x/oauth2/jwt would build the same assertion (iss, sub, aud, RS256) and
+// keeps instance_url in the token's Extra, but it does not fit: it flattens transport
+// failures into strings with %v (so a dropped connection could not be classified
+// retryable), takes the key only as PEM bytes (which a config struct would then hold
+// and print) and reads time.Now itself (no clock for tests). The assertion is signed
+// here with golang-jwt and exchanged through x/oauth2's token request.
 type JWTSource struct {
 	cfg      JWTConfig
 	tokenURL string
+}
+
+// Format prints the source without its key, whatever the verb: fmt would print the
+// unexported configuration field by field.
+func (s JWTSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "salesforce.JWTSource{%s, client_id %s, username %s}", s.tokenURL, s.cfg.ClientID, s.cfg.Username)
 }
 
 // NewJWTSource checks cfg and returns its token source.
@@ -111,11 +142,17 @@ func (s *JWTSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	form := url.Values{
-		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		"assertion":  {assertion},
-	}
-	return requestToken(ctx, s.cfg.HTTPClient, s.tokenURL, form)
+	// The grant is posted as x/oauth2's clientcredentials posts one: its EndpointParams
+	// may replace grant_type, and with no client id or secret nothing else is added,
+	// so the form is exactly grant_type and assertion.
+	return exchange(ctx, s.cfg.HTTPClient, &clientcredentials.Config{
+		TokenURL:  s.tokenURL,
+		AuthStyle: oauth2.AuthStyleInParams,
+		EndpointParams: url.Values{
+			"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+			"assertion":  {assertion},
+		},
+	})
 }
 
 // assertion signs the JWT the bearer flow exchanges.
@@ -153,17 +190,26 @@ func jwtAudience(loginURL string) string {
 // connected app runs as a configured "run as" user.
 type ClientCredentialsConfig struct {
 	// LoginURL must be the org's My Domain URL: login.salesforce.com refuses this grant.
-	LoginURL     string
-	ClientID     string
-	ClientSecret string
+	// Plain http is refused except on loopback (a simulator).
+	LoginURL string
+	ClientID string
+	// ClientSecret is the connected app's consumer secret.
+	ClientSecret secret.Secret
 	// HTTPClient sends the token request; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
 }
 
-// ClientCredentialsSource is an oauth2.TokenSource for the client credentials flow.
+// ClientCredentialsSource is an oauth2.TokenSource for the client credentials flow,
+// posted through golang.org/x/oauth2/clientcredentials.
 type ClientCredentialsSource struct {
 	cfg      ClientCredentialsConfig
 	tokenURL string
+}
+
+// Format prints the source without its secret, whatever the verb: fmt would print
+// the unexported configuration field by field, the secret's value included.
+func (s ClientCredentialsSource) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "salesforce.ClientCredentialsSource{%s, client_id %s}", s.tokenURL, s.cfg.ClientID)
 }
 
 // NewClientCredentialsSource checks cfg and returns its token source.
@@ -172,7 +218,7 @@ func NewClientCredentialsSource(cfg ClientCredentialsConfig) (*ClientCredentials
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ClientSecret == "" {
+	if cfg.ClientSecret.IsZero() {
 		return nil, &ConfigError{Field: "client_secret", Reason: "is empty; set the connected app's consumer secret"}
 	}
 	cfg.HTTPClient = hc
@@ -184,14 +230,16 @@ func (s *ClientCredentialsSource) Token() (*oauth2.Token, error) {
 	return s.TokenContext(context.Background())
 }
 
-// TokenContext exchanges the client id and secret for an access token.
+// TokenContext exchanges the client id and secret for an access token. The id and
+// secret travel in the form body (Salesforce also takes HTTP Basic); the x/oauth2
+// configuration that carries the revealed secret lives only for this call.
 func (s *ClientCredentialsSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.cfg.ClientID},
-		"client_secret": {s.cfg.ClientSecret},
-	}
-	return requestToken(ctx, s.cfg.HTTPClient, s.tokenURL, form)
+	return exchange(ctx, s.cfg.HTTPClient, &clientcredentials.Config{
+		ClientID:     s.cfg.ClientID,
+		ClientSecret: s.cfg.ClientSecret.Reveal(),
+		TokenURL:     s.tokenURL,
+		AuthStyle:    oauth2.AuthStyleInParams,
+	})
 }
 
 // checkGrant checks what every grant needs and returns the token endpoint and the
@@ -200,9 +248,9 @@ func checkGrant(loginURL, clientID string, hc *http.Client) (string, *http.Clien
 	if loginURL == "" {
 		return "", nil, &ConfigError{Field: "login_url", Reason: "is empty; use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL"}
 	}
-	u, err := url.Parse(loginURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", nil, &ConfigError{Field: "login_url", Reason: fmt.Sprintf("%q is not an absolute http(s) URL", loginURL)}
+	base, err := checkEndpoint("login_url", loginURL)
+	if err != nil {
+		return "", nil, err
 	}
 	if clientID == "" {
 		return "", nil, &ConfigError{Field: "client_id", Reason: "is empty; set the connected app's consumer key"}
@@ -210,57 +258,98 @@ func checkGrant(loginURL, clientID string, hc *http.Client) (string, *http.Clien
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return strings.TrimSuffix(loginURL, "/") + tokenPath, hc, nil
+	return base + tokenPath, hc, nil
 }
 
-// tokenAnswer is the token endpoint's JSON answer, success or failure.
-type tokenAnswer struct {
-	AccessToken      string `json:"access_token"`
-	InstanceURL      string `json:"instance_url"`
-	ID               string `json:"id"`
-	TokenType        string `json:"token_type"`
-	Scope            string `json:"scope"`
-	IssuedAt         string `json:"issued_at"`
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
+// checkEndpoint checks a base URL that credentials or tokens are sent to and returns
+// it without a trailing slash. It must be absolute https, or http on a loopback host
+// (127.0.0.0/8, ::1, localhost: a simulator), with no user info, query or fragment,
+// which could carry credentials and would be mangled when paths are appended. The
+// error describes the URL without any of those parts.
+func checkEndpoint(field, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", &ConfigError{Field: field, Reason: describeURL(raw) + " is not an absolute https URL"}
+	}
+	switch {
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", &ConfigError{Field: field, Reason: describeURL(raw) + " carries user info, a query or a fragment; give the bare base URL"}
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "", &ConfigError{Field: field, Reason: describeURL(raw) + " is plain http: tokens and secrets would travel unencrypted; use https (http is accepted on loopback only)"}
+	}
+	return strings.TrimSuffix(raw, "/"), nil
 }
 
-// requestToken posts one grant and turns the answer into a token or an *OAuthError.
-func requestToken(ctx context.Context, hc *http.Client, tokenURL string, form url.Values) (*oauth2.Token, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("salesforce: building the token request: %w", err)
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// describeURL shows a URL in an error: scheme, host and path only, since user info
+// and the query may hold credentials.
+func describeURL(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil {
-		// Asking for a token twice is harmless, so any transport failure is retryable.
-		return nil, &TransportError{Method: http.MethodPost, Path: tokenPath, Idempotent: true, Err: err}
+		return "the URL (unparseable)"
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, &TransportError{Method: http.MethodPost, Path: tokenPath, Written: true, Idempotent: true, Err: err}
-	}
-	var ans tokenAnswer
-	decodeErr := json.Unmarshal(body, &ans)
-	if resp.StatusCode != http.StatusOK || ans.Error != "" || decodeErr != nil || ans.AccessToken == "" {
-		e := &OAuthError{StatusCode: resp.StatusCode, Code: ans.Error, Description: ans.ErrorDescription}
-		switch {
-		case decodeErr != nil:
-			e.RawBody = trimBody(body)
-		case e.Code == "" && resp.StatusCode == http.StatusOK:
-			e.Code, e.Description = "invalid_response", "token answer without access_token"
+	return fmt.Sprintf("%q", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String())
+}
+
+// exchange posts one grant through x/oauth2 with hc and turns the outcome into a
+// token carrying instance_url and id in its Extra, an *OAuthError (Salesforce's
+// refusal, with our hint) or a *TransportError (no answer; asking for a token twice
+// is harmless, so it is retryable).
+func exchange(ctx context.Context, hc *http.Client, grant *clientcredentials.Config) (*oauth2.Token, error) {
+	tok, err := grant.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	// What the answer may echo of the request (a proxy's page) stays out of errors.
+	// Values shorter than 8 bytes are no real secret and would match ordinary words.
+	scrub := func(s string) string {
+		for _, v := range []string{grant.ClientSecret, grant.EndpointParams.Get("assertion")} {
+			if len(v) >= 8 {
+				s = strings.ReplaceAll(s, v, secret.Redacted)
+			}
 		}
+		return s
+	}
+	var retrieveErr *oauth2.RetrieveError
+	var urlErr *url.Error
+	switch {
+	case errors.As(err, &retrieveErr):
+		e := &OAuthError{StatusCode: retrieveErr.Response.StatusCode, Code: retrieveErr.ErrorCode, Description: retrieveErr.ErrorDescription}
+		if e.Code == "" {
+			// x/oauth2 reads a text/plain answer as a form; Salesforce's is JSON.
+			var ans struct {
+				Error            string `json:"error"`
+				ErrorDescription string `json:"error_description"`
+			}
+			if json.Unmarshal(retrieveErr.Body, &ans) == nil {
+				e.Code, e.Description = ans.Error, ans.ErrorDescription
+			}
+		}
+		if e.Code == "" {
+			e.RawBody = trimBody([]byte(scrub(string(retrieveErr.Body))))
+		}
+		e.Description = scrub(e.Description)
 		e.Hint = oauthHint(e.Code, e.Description)
 		return nil, e
+	case errors.As(err, &urlErr):
+		return nil, &TransportError{Method: http.MethodPost, Path: tokenPath, Idempotent: true, Err: safeCause(urlErr.Err)}
+	case err != nil:
+		// A 2xx answer without access_token or that is not JSON, or an unreadable one.
+		return nil, &OAuthError{Code: "invalid_response", Description: scrub(redact(err.Error()))}
 	}
-	if ans.InstanceURL == "" {
-		return nil, &OAuthError{StatusCode: resp.StatusCode, Code: "invalid_response", Description: "token answer without instance_url"}
+	instance, _ := tok.Extra(extraInstanceURL).(string)
+	if instance == "" {
+		return nil, &OAuthError{StatusCode: http.StatusOK, Code: "invalid_response", Description: "token answer without instance_url"}
 	}
-	tok := &oauth2.Token{AccessToken: ans.AccessToken, TokenType: "Bearer"}
-	return tok.WithExtra(map[string]any{extraInstanceURL: ans.InstanceURL, extraID: ans.ID}), nil
+	id, _ := tok.Extra(extraID).(string)
+	// Keep only what the client uses: the raw answer also repeats the access token.
+	out := &oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}
+	return out.WithExtra(map[string]any{extraInstanceURL: instance, extraID: id}), nil
 }
 
 // OAuthError is a refusal from the token endpoint, with Salesforce's error and
@@ -281,10 +370,10 @@ func (e *OAuthError) Error() string {
 		fmt.Fprintf(&b, ": %s", e.Code)
 	}
 	if e.Description != "" {
-		fmt.Fprintf(&b, ": %s", e.Description)
+		fmt.Fprintf(&b, ": %s", redact(e.Description))
 	}
 	if e.RawBody != "" {
-		fmt.Fprintf(&b, ": %q", e.RawBody)
+		fmt.Fprintf(&b, ": %q", redactRaw(e.RawBody))
 	}
 	if e.Hint != "" {
 		fmt.Fprintf(&b, " (hint: %s)", e.Hint)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
 func TestParseRSAPrivateKeyPEM(t *testing.T) {
@@ -86,6 +88,7 @@ func TestJWTAssertion(t *testing.T) {
 		if err != nil {
 			t.Errorf("assertion: %v", err)
 		}
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		io.WriteString(w, `{"access_token":"00D!tok","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00D/005","token_type":"Bearer","issued_at":"1","signature":"x"}`)
 	}))
 	defer srv.Close()
@@ -112,34 +115,39 @@ func TestJWTAssertion(t *testing.T) {
 }
 
 func TestTokenEndpointAnswers(t *testing.T) {
+	const jsonType = "application/json;charset=UTF-8"
 	tests := []struct {
-		name      string
-		status    int
-		body      string
-		want      *OAuthError
-		wantClass Class
+		name        string
+		status      int
+		contentType string
+		body        string
+		want        *OAuthError
+		wantClass   Class
 	}{
-		{"approval missing", 400, `{"error":"invalid_grant","error_description":"user hasn't approved this consumer"}`,
+		{"approval missing", 400, jsonType, `{"error":"invalid_grant","error_description":"user hasn't approved this consumer"}`,
 			&OAuthError{StatusCode: 400, Code: "invalid_grant", Description: "user hasn't approved this consumer", Hint: oauthHint("", "user hasn't approved this consumer")}, ClassAuth},
-		{"inactive user", 400, `{"error":"invalid_grant","error_description":"inactive user"}`,
+		{"inactive user", 400, jsonType, `{"error":"invalid_grant","error_description":"inactive user"}`,
 			&OAuthError{StatusCode: 400, Code: "invalid_grant", Description: "inactive user", Hint: oauthHint("", "inactive user")}, ClassAuth},
-		{"unknown wording keeps Salesforce's words", 400, `{"error":"invalid_request","error_description":"something new"}`,
+		{"unknown wording keeps Salesforce's words", 400, jsonType, `{"error":"invalid_request","error_description":"something new"}`,
 			&OAuthError{StatusCode: 400, Code: "invalid_request", Description: "something new"}, ClassAuth},
-		{"HTML from a proxy", 503, "<html>down</html>",
+		{"JSON refusal labelled text/plain by a proxy", 400, "text/plain", `{"error":"invalid_grant","error_description":"inactive user"}`,
+			&OAuthError{StatusCode: 400, Code: "invalid_grant", Description: "inactive user", Hint: oauthHint("", "inactive user")}, ClassAuth},
+		{"HTML from a proxy", 503, "text/html", "<html>down</html>",
 			&OAuthError{StatusCode: 503, RawBody: "<html>down</html>"}, ClassRetryable},
-		{"200 without a token", 200, `{"instance_url":"https://x"}`,
-			&OAuthError{StatusCode: 200, Code: "invalid_response", Description: "token answer without access_token"}, ClassAuth},
-		{"200 without instance_url", 200, `{"access_token":"t"}`,
+		{"200 without a token", 200, jsonType, `{"instance_url":"https://x"}`,
+			&OAuthError{Code: "invalid_response", Description: "oauth2: server response missing access_token"}, ClassAuth},
+		{"200 without instance_url", 200, jsonType, `{"access_token":"t"}`,
 			&OAuthError{StatusCode: 200, Code: "invalid_response", Description: "token answer without instance_url"}, ClassAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: srv.URL, ClientID: "id", ClientSecret: "s", HTTPClient: srv.Client()})
+			src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: srv.URL, ClientID: "id", ClientSecret: secret.New("s"), HTTPClient: srv.Client()})
 			if err != nil {
 				t.Fatal(err)
 			}

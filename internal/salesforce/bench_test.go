@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -53,8 +54,8 @@ func recordPages(b *testing.B) map[string][]byte {
 	seed100k(b, sim)
 	rec := &recordingTransport{handler: sim, pages: map[string][]byte{}}
 	hc := &http.Client{Transport: rec}
-	src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: "http://sfsim.test", ClientID: sfsim.DefaultClientID,
-		ClientSecret: sfsim.DefaultClientSecret, HTTPClient: hc})
+	src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: "http://localhost", ClientID: sfsim.DefaultClientID,
+		ClientSecret: secret.New(sfsim.DefaultClientSecret), HTTPClient: hc})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +16,9 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
 // DefaultAPIVersion is the REST API version used when Config.APIVersion is empty: the
@@ -61,7 +63,9 @@ type RetryPolicy struct {
 // Config configures a Client. TokenSource is required; everything else has a default.
 type Config struct {
 	// TokenSource yields access tokens whose extra data carries instance_url, as the
-	// sources of this package (NewJWTSource, NewClientCredentialsSource) do. Tokens are
+	// sources of this package (NewJWTSource, NewClientCredentialsSource) do. The
+	// instance URL must be https (plain http only on loopback): a token naming another
+	// is refused with a *ConfigError rather than sent in the clear. Tokens are
 	// cached by the Client and renewed once when Salesforce reports INVALID_SESSION_ID.
 	TokenSource oauth2.TokenSource
 	// APIVersion such as "v67.0"; default DefaultAPIVersion.
@@ -71,13 +75,21 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds one HTTP attempt, answer body included; default 2 minutes.
 	Timeout time.Duration
-	// Limiter, when set, is waited on before every request.
+	// Limiter, when set, is waited on before every request. When it refuses (Wait
+	// fails while the context is still live, as rate.Limiter does when the next token
+	// lies beyond the deadline) the request is not sent and the error is a
+	// *LimiterError.
 	Limiter Limiter
 	// Reserve is the fraction (0..1) of the org's daily allowance left for other
 	// integrations: a request is refused with *ReserveError while the remaining
 	// allowance last reported by Sforce-Limit-Info is below it. 0 disables the check.
 	// Limits is exempt, so that a caller can always learn that usage has fallen.
 	Reserve float64
+	// ReserveRecheck is how long a reading that refuses requests is trusted: after
+	// it, the client re-reads /limits before refusing, so that writes do not stop
+	// for good when nothing else brings news that usage fell. Default 5 minutes,
+	// Salesforce's own refresh period for /limits.
+	ReserveRecheck time.Duration
 	// Observer, when set, sees every request.
 	Observer Observer
 	// Retry bounds retries of retryable failures.
@@ -98,8 +110,15 @@ type Client struct {
 	retry    RetryPolicy
 	now      func() time.Time
 
-	usageMu sync.Mutex
-	usage   Usage
+	reserveRecheck time.Duration
+	recheck        singleflight.Group // one /limits re-read for concurrent refusals
+
+	// sent numbers requests in the order they are sent, to order usage readings.
+	sent        atomic.Uint64
+	usageMu     sync.Mutex
+	usage       Usage
+	usageSeq    uint64    // the sent number of the request whose answer set usage
+	recheckedAt time.Time // when /limits was last re-read for the reserve
 }
 
 var apiVersionPattern = regexp.MustCompile(`^v[0-9]{2,3}\.0$`)
@@ -120,6 +139,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Reserve < 0 || cfg.Reserve >= 1 {
 		return nil, &ConfigError{Field: "reserve", Reason: fmt.Sprintf("%v is not a fraction in [0, 1)", cfg.Reserve)}
+	}
+	switch {
+	case cfg.ReserveRecheck < 0:
+		return nil, &ConfigError{Field: "reserve_recheck", Reason: fmt.Sprintf("%v is negative", cfg.ReserveRecheck)}
+	case cfg.ReserveRecheck == 0:
+		cfg.ReserveRecheck = 5 * time.Minute
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
@@ -150,8 +175,10 @@ func New(cfg Config) (*Client, error) {
 		limiter:  cfg.Limiter,
 		reserve:  cfg.Reserve,
 		observer: cfg.Observer,
-		retry:    cfg.Retry,
-		now:      cfg.Now,
+
+		reserveRecheck: cfg.ReserveRecheck,
+		retry:          cfg.Retry,
+		now:            cfg.Now,
 	}
 	c.tokens = &tokenCache{src: cfg.TokenSource, timeout: cfg.Timeout, observe: c.observe, now: cfg.Now}
 	return c, nil
@@ -170,14 +197,27 @@ type request struct {
 	endpoint string // for the Observer
 	method   string
 	path     string // on the instance, starting with "/", query string included
-	body     []byte // JSON, or nil
-	header   http.Header
+	// shownPath, when set, names the request in errors instead of path: it hides
+	// personal data that path carries outside its query string (an upsert's value).
+	shownPath string
+	body      []byte // JSON, or nil
+	header    http.Header
 	// exemptReserve lets a request through while the reserve is reached.
 	exemptReserve bool
 	// buf, when set, receives the answer body, which then aliases it: the caller that
 	// reuses one buffer over many requests (query paging) decodes each answer before
 	// sending the next request.
 	buf *bytes.Buffer
+}
+
+// errorPath is how errors name the request: shownPath, or path without its query
+// string, which carries the SOQL and its values.
+func (r *request) errorPath() string {
+	if r.shownPath != "" {
+		return r.shownPath
+	}
+	path, _, _ := strings.Cut(r.path, "?")
+	return path
 }
 
 // response is a 2xx answer, read in full.
@@ -187,83 +227,89 @@ type response struct {
 }
 
 // do sends r with authentication, limiter, reserve check and bounded retries of
-// retryable failures, and returns its 2xx answer or a classified error.
+// retryable failures, and returns its 2xx answer or a classified error. The error is
+// the last attempt's own (an *APIError, a *TransportError, ...); when the context ends
+// while waiting to retry, it is the context's error joined with the last attempt's.
+//
+// backoff's ExponentialBackOff computes the waits; the loop is ours so that the
+// clock is the Client's and no retry library's error type reaches the caller.
 func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	var renewed bool
-	var lastErr error
-	op := func() (*response, error) {
-		resp, err := c.attempt(ctx, r, &renewed)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if ClassOf(err) != ClassRetryable {
-			return nil, backoff.Permanent(err)
-		}
-		return nil, err
-	}
 	expo := &backoff.ExponentialBackOff{
 		InitialInterval:     c.retry.InitialInterval,
 		RandomizationFactor: backoff.DefaultRandomizationFactor,
 		Multiplier:          backoff.DefaultMultiplier,
 		MaxInterval:         c.retry.MaxInterval,
 	}
-	resp, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(expo),
-		backoff.WithMaxTries(uint(c.retry.MaxAttempts)),
-		backoff.WithMaxElapsedTime(c.retry.MaxElapsed))
-	if err != nil && lastErr != nil && !errors.Is(err, lastErr) {
-		// The context ended between attempts; keep what the last attempt saw.
-		return nil, fmt.Errorf("%w (last attempt: %w)", err, lastErr)
+	expo.Reset()
+	start := c.now()
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(ctx, r, &renewed)
+		if err == nil || ClassOf(err) != ClassRetryable || attempt >= c.retry.MaxAttempts {
+			return resp, err
+		}
+		wait := expo.NextBackOff()
+		if c.now().Sub(start)+wait > c.retry.MaxElapsed {
+			return nil, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			// Keep what the last attempt saw.
+			return nil, fmt.Errorf("%w (last attempt: %w)", context.Cause(ctx), err)
+		}
 	}
-	return resp, err
 }
 
 // attempt makes one try: a token, the request, and on INVALID_SESSION_ID one renewal
 // and one resend per call (renewed records that it happened, across retries).
 func (c *Client) attempt(ctx context.Context, r *request, renewed *bool) (*response, error) {
-	tok, err := c.tokens.get(ctx, nil)
+	sess, err := c.tokens.get(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(ctx, r, tok)
+	resp, err := c.send(ctx, r, sess)
 	var apiErr *APIError
 	if *renewed || !errors.As(err, &apiErr) || !apiErr.HasCode(CodeInvalidSessionID) {
 		return resp, err
 	}
 	*renewed = true
-	if tok, err = c.tokens.get(ctx, tok); err != nil {
+	if sess, err = c.tokens.get(ctx, sess); err != nil {
 		return nil, err
 	}
-	return c.send(ctx, r, tok)
+	return c.send(ctx, r, sess)
 }
 
 // send waits for the limiter, checks the reserve and makes one HTTP request.
-func (c *Client) send(ctx context.Context, r *request, tok *oauth2.Token) (*response, error) {
+func (c *Client) send(ctx context.Context, r *request, sess *session) (*response, error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("salesforce: waiting for the API budget: %w", err)
+			if ctxErr := context.Cause(ctx); ctxErr != nil {
+				// The caller gave up; that is not the limiter's refusal.
+				return nil, fmt.Errorf("salesforce: waiting for the API budget: %w", ctxErr)
+			}
+			err = &LimiterError{Err: err}
+			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
+			return nil, err
 		}
 	}
 	if !r.exemptReserve {
-		if err := c.checkReserve(); err != nil {
+		if err := c.checkReserve(ctx); err != nil {
 			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
 			return nil, err
 		}
 	}
 	start := c.now()
-	resp, status, err := c.roundTrip(ctx, r, tok)
+	resp, status, err := c.roundTrip(ctx, r, sess)
 	c.observe(Call{Endpoint: r.endpoint, Method: r.method, StatusCode: status, Class: ClassOf(err), Duration: c.now().Sub(start)})
 	return resp, err
 }
 
 // roundTrip makes one HTTP request and turns the answer into a response or an error.
-func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (*response, int, error) {
-	path, _, _ := strings.Cut(r.path, "?")
-	instance := strings.TrimSuffix(InstanceURL(tok), "/")
-	if instance == "" {
-		return nil, 0, &ConfigError{Field: "token_source", Reason: "token has no instance_url"}
-	}
+func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*response, int, error) {
+	path := r.errorPath()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var written atomic.Bool
@@ -274,66 +320,80 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok *oauth2.Token) (
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, instance+r.path, body)
+	req, err := http.NewRequestWithContext(ctx, r.method, sess.instanceURL+r.path, body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("salesforce: building %s %s: %w", r.method, path, err)
+		return nil, 0, fmt.Errorf("salesforce: building %s %s: %w", r.method, path, safeCause(err))
 	}
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Authorization", "Bearer "+sess.accessToken.Reveal())
 	req.Header.Set("Accept", "application/json")
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	transportErr := func(err error) error {
-		// net/http's *url.Error repeats the URL, query string and its values included;
-		// the path is already named.
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
-		return &TransportError{Method: r.method, Path: path, Written: written.Load(), Idempotent: idempotent(r.method), Err: err}
+		return &TransportError{Method: r.method, Path: path, Written: written.Load(), Idempotent: idempotent(r.method), Err: safeCause(err)}
 	}
+	seq := c.sent.Add(1)
 	hr, err := c.hc.Do(req)
 	if err != nil {
 		return nil, 0, transportErr(err)
 	}
 	defer hr.Body.Close()
-	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"))
-	data, err := readBody(hr, r.buf)
+	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"), seq)
+	success := hr.StatusCode >= 200 && hr.StatusCode < 300
+	data, err := readBody(hr, r.buf, success)
 	if err != nil {
 		// The request was answered, so it reached Salesforce.
 		written.Store(true)
 		return nil, hr.StatusCode, transportErr(fmt.Errorf("reading the %d answer: %w", hr.StatusCode, err))
 	}
-	switch {
-	case hr.StatusCode >= 200 && hr.StatusCode < 300:
+	if success {
 		return &response{status: hr.StatusCode, body: data}, hr.StatusCode, nil
-	case hr.StatusCode == http.StatusMultipleChoices:
+	}
+	// A proxy's error page may echo the request's headers; the token stays out of
+	// the error, fields included.
+	data = bytes.ReplaceAll(data, []byte(sess.accessToken.Reveal()), []byte(secret.Redacted))
+	if hr.StatusCode == http.StatusMultipleChoices {
 		return nil, hr.StatusCode, newMultipleChoicesError(r.method, path, data)
 	}
 	return nil, hr.StatusCode, newAPIError(r.method, path, hr.StatusCode, data)
 }
 
-// maxAnswerBytes bounds an answer body. A query page of 2000 wide records is a few
-// megabytes; anything near this bound is not a Salesforce answer.
+// maxAnswerBytes bounds a successful answer's body. A query page of 2000 wide records
+// is a few megabytes; anything near this bound is not a Salesforce answer.
 const maxAnswerBytes = 64 << 20
 
-// readBody reads an answer's body into buf when given, else into a new slice.
-func readBody(hr *http.Response, buf *bytes.Buffer) ([]byte, error) {
+// maxErrorBytes bounds how much of a failed answer's body is read: Salesforce's error
+// arrays are small, and of anything else (a proxy's page) only the start is kept.
+const maxErrorBytes = 64 << 10
+
+// readBody reads an answer's body into buf when given, else into a new slice. A
+// success larger than maxAnswerBytes is an error; a failure's body is cut at
+// maxErrorBytes.
+func readBody(hr *http.Response, buf *bytes.Buffer, success bool) ([]byte, error) {
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	if hr.ContentLength > 0 && hr.ContentLength <= maxAnswerBytes {
+	limit := int64(maxAnswerBytes)
+	if !success {
+		limit = maxErrorBytes
+	}
+	if hr.ContentLength > 0 && hr.ContentLength <= limit {
 		buf.Grow(int(hr.ContentLength))
 	}
-	n, err := buf.ReadFrom(io.LimitReader(hr.Body, maxAnswerBytes+1))
-	if err == nil && n > maxAnswerBytes {
-		err = fmt.Errorf("answer larger than %d bytes", maxAnswerBytes)
+	n, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case n <= limit:
+		return buf.Bytes(), nil
+	case success:
+		return nil, fmt.Errorf("answer larger than %d bytes", limit)
 	}
-	return buf.Bytes(), err
+	return buf.Bytes()[:limit], nil
 }
 
 func (c *Client) observe(call Call) {
@@ -342,78 +402,105 @@ func (c *Client) observe(call Call) {
 	}
 }
 
-// tokenCache holds the current access token, shared by concurrent calls, and makes
-// sure that concurrent renewals of the same stale token cost one token request.
+// session is an access token and the instance it is good for, as the client holds
+// them: the token as a secret.Secret, the instance URL checked and without a trailing
+// slash.
+type session struct {
+	accessToken secret.Secret
+	instanceURL string
+}
+
+// tokenCache holds the current session, shared by concurrent calls, and makes sure
+// that concurrent renewals of the same stale session cost one token request.
 type tokenCache struct {
 	src     oauth2.TokenSource
 	timeout time.Duration
 	observe func(Call)
 	now     func() time.Time
+	flight  singleflight.Group
 
-	mu       sync.Mutex
-	tok      *oauth2.Token
-	inflight *tokenFetch
+	mu  sync.Mutex
+	cur *session
 }
 
-// tokenFetch is one token request that several callers may wait for.
-type tokenFetch struct {
-	done chan struct{}
-	tok  *oauth2.Token
-	err  error
-}
-
-// get returns the cached token, fetching one when there is none. With stale set it
-// returns a token other than stale: the cached one if someone already renewed it,
-// otherwise a fresh one.
-func (tc *tokenCache) get(ctx context.Context, stale *oauth2.Token) (*oauth2.Token, error) {
+// current returns the cached session, or nil.
+func (tc *tokenCache) current() *session {
 	tc.mu.Lock()
-	if tc.tok != nil && tc.tok != stale {
-		tok := tc.tok
-		tc.mu.Unlock()
-		return tok, nil
+	defer tc.mu.Unlock()
+	return tc.cur
+}
+
+// get returns the cached session, fetching one when there is none. With stale set it
+// returns a session other than stale: the cached one if someone already renewed it,
+// otherwise a fresh one. Callers that need a token at the same time share one token
+// request.
+func (tc *tokenCache) get(ctx context.Context, stale *session) (*session, error) {
+	if s := tc.current(); s != nil && s != stale {
+		return s, nil
 	}
-	f := tc.inflight
-	if f == nil {
-		f = &tokenFetch{done: make(chan struct{})}
-		tc.inflight = f
-		// The fetch outlives the caller who started it: others may be waiting on it.
-		go tc.fetch(context.WithoutCancel(ctx), f)
-	}
-	tc.mu.Unlock()
+	// The fetch outlives the caller who started it: others may be waiting on it.
+	fetchCtx := context.WithoutCancel(ctx)
+	ch := tc.flight.DoChan("token", func() (any, error) {
+		if s := tc.current(); s != nil && s != stale {
+			return s, nil // renewed between our look and this flight
+		}
+		return tc.fetch(fetchCtx)
+	})
 	select {
-	case <-f.done:
-		return f.tok, f.err
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*session), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// fetch runs one token request and publishes its outcome.
-func (tc *tokenCache) fetch(ctx context.Context, f *tokenFetch) {
+// fetch runs one token request, checks the instance URL it names and caches the
+// session.
+func (tc *tokenCache) fetch(ctx context.Context) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, tc.timeout)
 	defer cancel()
 	start := tc.now()
+	var tok *oauth2.Token
+	var err error
 	if cs, ok := tc.src.(ContextTokenSource); ok {
-		f.tok, f.err = cs.TokenContext(ctx)
+		tok, err = cs.TokenContext(ctx)
 	} else {
-		f.tok, f.err = tc.src.Token()
+		tok, err = tc.src.Token()
 	}
-	if f.err == nil && InstanceURL(f.tok) == "" {
-		f.tok, f.err = nil, &ConfigError{Field: "token_source", Reason: "token has no instance_url"}
+	var s *session
+	if err == nil {
+		s, err = newSession(tok)
 	}
 	status := http.StatusOK
 	var oauthErr *OAuthError
-	if errors.As(f.err, &oauthErr) {
+	if errors.As(err, &oauthErr) {
 		status = oauthErr.StatusCode
-	} else if f.err != nil {
+	} else if err != nil {
 		status = 0
 	}
-	tc.observe(Call{Endpoint: "oauth2.token", Method: http.MethodPost, StatusCode: status, Class: ClassOf(f.err), Duration: tc.now().Sub(start)})
-	tc.mu.Lock()
-	if f.err == nil {
-		tc.tok = f.tok
+	tc.observe(Call{Endpoint: "oauth2.token", Method: http.MethodPost, StatusCode: status, Class: ClassOf(err), Duration: tc.now().Sub(start)})
+	if err != nil {
+		return nil, err
 	}
-	tc.inflight = nil
+	tc.mu.Lock()
+	tc.cur = s
 	tc.mu.Unlock()
-	close(f.done)
+	return s, nil
+}
+
+// newSession checks a token's instance URL: REST calls carry the token there, so it
+// must be https (or http on loopback) and a bare base URL.
+func newSession(tok *oauth2.Token) (*session, error) {
+	instance := InstanceURL(tok)
+	if instance == "" {
+		return nil, &ConfigError{Field: "token_source", Reason: "token has no instance_url"}
+	}
+	base, err := checkEndpoint("instance_url", instance)
+	if err != nil {
+		return nil, err
+	}
+	return &session{accessToken: secret.New(tok.AccessToken), instanceURL: base}, nil
 }

@@ -524,6 +524,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no token source", Config{}, "token_source"},
 		{"bad version", Config{TokenSource: tokens, APIVersion: "67"}, "api_version"},
 		{"reserve over 1", Config{TokenSource: tokens, Reserve: 1.5}, "reserve"},
+		{"negative reserve recheck", Config{TokenSource: tokens, ReserveRecheck: -time.Second}, "reserve_recheck"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
@@ -608,8 +609,12 @@ type endlessReader struct{}
 func (endlessReader) Read(p []byte) (int, error) { return len(p), nil }
 
 func TestReadBodyIsBounded(t *testing.T) {
-	_, err := readBody(&http.Response{Body: io.NopCloser(endlessReader{}), ContentLength: -1}, nil)
+	_, err := readBody(&http.Response{Body: io.NopCloser(endlessReader{}), ContentLength: -1}, nil, true)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("err = %v, want the answer refused as too large", err)
+	}
+	body, err := readBody(&http.Response{Body: io.NopCloser(endlessReader{}), ContentLength: -1}, nil, false)
+	if err != nil || len(body) != maxErrorBytes {
+		t.Errorf("error body: %d bytes, err %v; want it cut at %d", len(body), err, maxErrorBytes)
 	}
 }

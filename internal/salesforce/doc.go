@@ -10,11 +10,19 @@
 // renewed once (one renewal for all callers) and the request resent once.
 //
 // Errors are typed (*APIError, *OAuthError, *TransportError, *MultipleChoicesError,
-// *ReserveError, *RecordError, *BatchError, *ConfigError) and ClassOf is the one place
-// that says what each means: retryable, rate-limited, auth, permanent, or
-// outcome-unknown for a create that may have been applied before its connection
-// failed. The client itself retries only retryable failures, with bounded exponential
-// backoff and jitter.
+// *ReserveError, *LimiterError, *RecordError, *BatchError,
+// *QueryCountError, *ConfigError) and ClassOf is the one place that says what each means: retryable,
+// rate-limited, auth, permanent, or outcome-unknown for a create that may have been
+// applied. The client itself retries only retryable failures, with bounded exponential
+// backoff and jitter, and returns the last attempt's own typed error.
+//
+// What is safe to retry: reads (Query, QueryAll, Get, Limits) and idempotent writes
+// (UpdateRecords, UpsertRecords, Update, Upsert, SetFrozen: setting IsActive, IsFrozen
+// or fields twice has the effect of setting them once) are retried on transient
+// failures. Creates (CreateRecords, Create: POST) are never resent once they may have
+// reached Salesforce: a dropped connection after sending, an unreadable answer or any
+// 5xx answer makes them outcome-unknown, and the caller re-reads the org by
+// FederationIdentifier or Username before it creates what is still missing.
 //
 // Reads go through Query, which yields one page at a time and decodes records into a
 // caller-chosen type, and the builders UsersQuery, ProfilesQuery, RolesQuery,

@@ -1,10 +1,13 @@
 package salesforce
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -17,22 +20,32 @@ const (
 	// ClassNone is the class of a nil error.
 	ClassNone Class = iota
 	// ClassRetryable errors are transient (row locks, maintenance, 5xx, a connection
-	// that failed before the request could have been applied): trying again later is
-	// safe and may succeed.
+	// that failed, the token endpoint down or answering 429, query pages that did not
+	// add up to their totalSize) on requests that are safe to repeat: reads, updates
+	// and upserts (GET, PATCH), token requests, and creates that provably did not reach
+	// Salesforce (the connection failed before the request was written, or Salesforce
+	// refused it with a 4xx UNABLE_TO_LOCK_ROW). Trying again later is safe and may
+	// succeed; the client itself already retried within its RetryPolicy.
 	ClassRetryable
 	// ClassRateLimited errors mean the org's API allowance is spent
-	// (REQUEST_LIMIT_EXCEEDED) or this client refused to spend the configured reserve.
-	// Retrying soon only makes it worse; wait for the rolling window.
+	// (REQUEST_LIMIT_EXCEEDED, HTTP 429), this client refused to spend the configured
+	// reserve (*ReserveError), or the configured Limiter would not let the request go
+	// before the context's deadline (*LimiterError). Nothing was applied. Retrying soon
+	// only makes it worse; wait for the window or the limiter to refill.
 	ClassRateLimited
 	// ClassAuth errors mean syncd cannot authenticate: the token endpoint refused us, or
 	// the session was still invalid after the one renewal. An operator must act.
 	ClassAuth
 	// ClassPermanent errors will fail the same way again: bad data, unknown records,
-	// malformed queries, several upsert matches.
+	// malformed queries, several upsert matches, a mistake in the setup (*ConfigError,
+	// such as a plain http login or instance URL), a cancelled context.
 	ClassPermanent
-	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates) whose request
-	// may have reached Salesforce before the connection failed. Retrying blindly could
-	// create a record twice; re-read the org instead.
+	// ClassOutcomeUnknown errors belong to non-idempotent writes (creates: POST) that
+	// may have been applied: the connection failed after the request was sent, the
+	// answer could not be read, or Salesforce (or a proxy before it) answered with any
+	// 5xx status, UNABLE_TO_LOCK_ROW and SERVER_UNAVAILABLE included. The client never
+	// resends them. Retrying blindly could create a record twice; re-read the org (by
+	// FederationIdentifier or Username) and create only what is missing.
 	ClassOutcomeUnknown
 )
 
@@ -71,6 +84,7 @@ func ClassOf(err error) Class {
 		return ClassNone
 	}
 	var (
+		limiter  *LimiterError
 		apiErr   *APIError
 		recErr   *RecordError
 		oauthErr *OAuthError
@@ -78,11 +92,12 @@ func ClassOf(err error) Class {
 		reserve  *ReserveError
 		multiple *MultipleChoicesError
 		batchErr *BatchError
+		count    *QueryCountError
 	)
 	switch {
 	case errors.As(err, &batchErr):
 		return ClassOf(batchErr.Err)
-	case errors.As(err, &reserve):
+	case errors.As(err, &reserve), errors.As(err, &limiter):
 		return ClassRateLimited
 	case errors.As(err, &oauthErr):
 		if oauthErr.StatusCode >= 500 || oauthErr.StatusCode == http.StatusTooManyRequests {
@@ -96,6 +111,8 @@ func ClassOf(err error) Class {
 		return ClassRetryable
 	case errors.As(err, &multiple):
 		return ClassPermanent
+	case errors.As(err, &count):
+		return ClassRetryable
 	case errors.As(err, &recErr):
 		if c := classOfCode(recErr.StatusCode); c != ClassNone {
 			return c
@@ -104,8 +121,8 @@ func ClassOf(err error) Class {
 	case errors.As(err, &apiErr):
 		return apiErr.class()
 	}
-	// Everything else (a *ConfigError, a body that does not decode, a limiter's
-	// refusal) fails the same way when tried again.
+	// Everything else (a *ConfigError, a body that does not decode, a cancelled
+	// context) fails the same way when tried again.
 	return ClassPermanent
 }
 
@@ -157,9 +174,15 @@ const maxRawBody = 2048
 // APIError is an answer from Salesforce's REST API that is not a success. It keeps the
 // HTTP status and every error of the body; when the body is not a JSON error array (a
 // proxy's HTML page, an empty body) Details is nil and RawBody holds the trimmed body.
+//
+// Error() is fit for logs: it prints each code and fields with Salesforce's message
+// redacted (see RecordError). The full messages are in Details[i].Message and RawBody
+// for a caller that handles personal data deliberately.
 type APIError struct {
-	Method     string
-	Path       string // the request path, without the query string (it may carry data)
+	Method string
+	// Path is the request path without the query string (it may carry data); an
+	// upsert's external id value, which is personal data, reads "{value}".
+	Path       string
 	StatusCode int
 	Details    []ErrorDetail
 	RawBody    string
@@ -204,7 +227,7 @@ func (e *APIError) Error() string {
 		if e.RawBody == "" {
 			b.WriteString(" (empty body)")
 		} else {
-			fmt.Fprintf(&b, ": %q", e.RawBody)
+			fmt.Fprintf(&b, ": %q", redactRaw(e.RawBody))
 		}
 		return b.String()
 	}
@@ -214,16 +237,61 @@ func (e *APIError) Error() string {
 		} else {
 			b.WriteString("; ")
 		}
-		b.WriteString(d.Code)
-		if d.Message != "" {
-			b.WriteString(" ")
-			b.WriteString(d.Message)
-		}
-		if len(d.Fields) > 0 {
-			fmt.Fprintf(&b, " (fields %s)", strings.Join(d.Fields, ", "))
-		}
+		writeDetail(&b, d.Code, d.Message, d.Fields)
 	}
 	return b.String()
+}
+
+// writeDetail writes one Salesforce error as "CODE redacted message (fields A, B)".
+func writeDetail(b *strings.Builder, code, message string, fields []string) {
+	b.WriteString(code)
+	if message != "" {
+		if code != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(redact(message))
+	}
+	if len(fields) > 0 {
+		fmt.Fprintf(b, " (fields %s)", strings.Join(fields, ", "))
+	}
+}
+
+// Salesforce messages echo the values they refuse: "Email: invalid email address:
+// jo@x", "Alias: data value too large: jonathans (max length=8)", a duplicate
+// username, a SOQL literal in a parse error. redact replaces such values with
+// "<redacted>" so that an error string never carries personal data.
+var (
+	redactEmail   = regexp.MustCompile(`[^\s@<>()\[\]{}"',;:]+@[^\s@<>()\[\]{}"',;:]+`)
+	redactQuoted  = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"`)
+	redactEchoed  = regexp.MustCompile(`(?i)(invalid email address:|data value too large:|bad value for [^:]*:|invalid [a-z ]*value[^:]*:)\s*(.*?)(\s*\(max length=\d+\))?$`)
+	redactBearer  = regexp.MustCompile(`(?i)(bearer|oauth)\s+\S+`)
+	redactURLData = regexp.MustCompile(`\?\S+`)
+)
+
+// redacted replaces a value in a message.
+const redacted = "<redacted>"
+
+// redact removes values from a message that Salesforce (or a proxy, or a transport
+// library) may have echoed: email addresses, quoted literals, the value after the
+// known "invalid ...:" phrases, bearer tokens and URL query strings.
+func redact(msg string) string {
+	msg = redactEchoed.ReplaceAllString(msg, "${1} "+redacted+"${3}")
+	msg = redactBearer.ReplaceAllString(msg, "${1} "+redacted)
+	msg = redactURLData.ReplaceAllString(msg, "?"+redacted)
+	msg = redactQuoted.ReplaceAllString(msg, "'"+redacted+"'")
+	return redactEmail.ReplaceAllString(msg, redacted)
+}
+
+// maxRawInError bounds how much of a non-Salesforce body (an HTML page) an error
+// string shows; RawBody keeps more.
+const maxRawInError = 200
+
+// redactRaw shortens and redacts a raw body for an error string.
+func redactRaw(body string) string {
+	if len(body) > maxRawInError {
+		body = strings.ToValidUTF8(body[:maxRawInError], "") + "…"
+	}
+	return redact(body)
 }
 
 // HasCode reports whether any of the error's details carries code.
@@ -236,10 +304,14 @@ func (e *APIError) HasCode(code string) bool {
 	return false
 }
 
-// class decides from the codes first and the status second. A 5xx answer to a
-// non-idempotent request that Salesforce itself did not explain (a gateway's 502/504,
-// an HTML 500) may come after the write was applied, so it is outcome-unknown.
+// class decides from the codes first and the status second, except that any 5xx
+// answer to a non-idempotent request (a create) is outcome-unknown: a gateway's 502,
+// an HTML 500, even Salesforce's own 500 UNABLE_TO_LOCK_ROW or 503 SERVER_UNAVAILABLE
+// may come after the records were written, and a resend would create them twice.
 func (e *APIError) class() Class {
+	if e.StatusCode >= 500 && !idempotent(e.Method) {
+		return ClassOutcomeUnknown
+	}
 	worst := ClassNone
 	for _, d := range e.Details {
 		c := classOfCode(d.Code)
@@ -265,9 +337,6 @@ func (e *APIError) class() Class {
 	case e.StatusCode == http.StatusServiceUnavailable:
 		return ClassRetryable
 	case e.StatusCode >= 500:
-		if !idempotent(e.Method) {
-			return ClassOutcomeUnknown
-		}
 		return ClassRetryable
 	}
 	return ClassPermanent
@@ -286,7 +355,7 @@ type MultipleChoicesError struct {
 // Error lists the matching records.
 func (e *MultipleChoicesError) Error() string {
 	if len(e.URLs) == 0 {
-		return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %q", e.Method, e.Path, e.RawBody)
+		return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %q", e.Method, e.Path, redactRaw(e.RawBody))
 	}
 	return fmt.Sprintf("salesforce: %s %s: 300 Multiple Choices: %d records match: %s",
 		e.Method, e.Path, len(e.URLs), strings.Join(e.URLs, ", "))
@@ -303,7 +372,9 @@ func newMultipleChoicesError(method, path string, body []byte) *MultipleChoicesE
 
 // TransportError is a request that got no complete answer: the connection failed, was
 // reset or timed out. Written says whether the request had been fully sent, which
-// decides whether a non-idempotent write may have been applied.
+// decides whether a non-idempotent write may have been applied. Err is the cause
+// without net/http's *url.Error (whose URL may carry the query's data or a token)
+// and, when its message echoed a credential or data, a redacted stand-in.
 type TransportError struct {
 	Method     string
 	Path       string
@@ -334,20 +405,62 @@ func (e *ReserveError) Error() string {
 		e.Used, e.Max, e.Reserve*100)
 }
 
+// LimiterError is a request this client did not send because the configured Limiter
+// refused to wait for it, typically because its pace would not let the request go
+// before the context's deadline (golang.org/x/time/rate's "would exceed context
+// deadline"). syncd's own budget is spent for now; the org was not asked.
+type LimiterError struct {
+	Err error // the Limiter's refusal
+}
+
+// Error says that the request waited for syncd's share of the API budget in vain.
+func (e *LimiterError) Error() string {
+	return fmt.Sprintf("salesforce: request not sent: the API budget limiter refused it: %v", e.Err)
+}
+
+// Unwrap returns the Limiter's refusal.
+func (e *LimiterError) Unwrap() error { return e.Err }
+
 // RecordError is one failed record of an sObject Collections call, or of a single
 // record write that answered 2xx with success false.
+//
+// Salesforce's messages echo the values they refuse (DUPLICATE_USERNAME the username,
+// INVALID_EMAIL_ADDRESS the address, STRING_TOO_LONG the value), so Error() prints the
+// code, the message with such values replaced by "<redacted>", and the fields; it is
+// safe to log. Message keeps Salesforce's full text: read it from the field (errors.As
+// to *RecordError, or RecordResult.Errors) where personal data may be shown.
 type RecordError struct {
 	StatusCode string
 	Message    string
 	Fields     []string
 }
 
-// Error returns the code and message.
+// Error returns the code, the redacted message and the fields.
 func (e *RecordError) Error() string {
-	if len(e.Fields) > 0 {
-		return fmt.Sprintf("%s: %s (fields %s)", e.StatusCode, e.Message, strings.Join(e.Fields, ", "))
+	var b strings.Builder
+	writeDetail(&b, e.StatusCode, e.Message, e.Fields)
+	return b.String()
+}
+
+// QueryCountError is a query whose pages did not add up to the totalSize Salesforce
+// reported for it: a page reported another total, or the records delivered (Records,
+// up to and including page Page) exceed TotalSize or, at the last page, fall short of
+// it. The read is not the whole answer; reading again may succeed (ClassOf says
+// retryable), but nothing may be concluded from what was read, such as that a user
+// missing from it is gone.
+type QueryCountError struct {
+	TotalSize     int // the total the first page reported
+	Records       int // records delivered up to and including Page
+	Page          int // the page, counted from 1, where the count went wrong
+	PageTotalSize int // the total that Page reported
+}
+
+// Error says how the count went wrong.
+func (e *QueryCountError) Error() string {
+	if e.PageTotalSize != e.TotalSize {
+		return fmt.Sprintf("salesforce: query page %d reports totalSize %d, the first page %d", e.Page, e.PageTotalSize, e.TotalSize)
 	}
-	return e.StatusCode + ": " + e.Message
+	return fmt.Sprintf("salesforce: query delivered %d records by page %d, but its totalSize is %d", e.Records, e.Page, e.TotalSize)
 }
 
 // BatchError is a multi-call operation (Collections in chunks) that stopped at a call
@@ -376,6 +489,47 @@ type ConfigError struct {
 // Error names the setting and the problem.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("salesforce: %s: %s", e.Field, e.Reason)
+}
+
+// safeCause returns a transport failure's cause fit to keep: net/http's *url.Error
+// layers are removed (their URL carries the query's values, and could carry a
+// token), and a cause whose message still shows a bearer token, a query string, a
+// quoted value or an address is replaced by a stand-in with the redacted message that
+// still answers errors.Is for context errors and Timeout for timeouts.
+func safeCause(err error) error {
+	for {
+		var urlErr *url.Error
+		if !errors.As(err, &urlErr) || urlErr.Err == nil {
+			break
+		}
+		err = urlErr.Err
+	}
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := redact(msg); clean != msg {
+		var t interface{ Timeout() bool }
+		return &strippedError{msg: clean, timeout: errors.As(err, &t) && t.Timeout(),
+			canceled: errors.Is(err, context.Canceled), deadline: errors.Is(err, context.DeadlineExceeded)}
+	}
+	return err
+}
+
+// strippedError stands in for a cause whose message had to be redacted.
+type strippedError struct {
+	msg                         string
+	timeout, canceled, deadline bool
+}
+
+func (e *strippedError) Error() string { return e.msg }
+
+// Timeout reports whether the original cause was a timeout.
+func (e *strippedError) Timeout() bool { return e.timeout }
+
+// Is keeps errors.Is working for the context errors the original cause wrapped.
+func (e *strippedError) Is(target error) bool {
+	return (e.canceled && target == context.Canceled) || (e.deadline && target == context.DeadlineExceeded)
 }
 
 // idempotent reports whether sending a request twice has the effect of sending it once.

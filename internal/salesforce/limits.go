@@ -53,7 +53,15 @@ func ParseLimitInfo(header string) (LimitInfo, error) {
 
 // recordLimitInfo keeps the usage from an answer's Sforce-Limit-Info header. Answers
 // without one (the versions list) or with one that does not parse leave it unchanged.
-func (c *Client) recordLimitInfo(header string) {
+//
+// Concurrent answers arrive in any order, so a reading is ordered by seq, the order in
+// which its request was sent. A reading from a request sent after the kept one's
+// replaces it, even when it shows less usage: the rolling 24 h window drops old calls,
+// and only a later request can show that. A reading from a request sent earlier was
+// in flight at the same time as the kept one; between two such close answers
+// Salesforce's count only grows, so it replaces the kept usage only when it shows
+// more (it was counted later), and never lowers it.
+func (c *Client) recordLimitInfo(header string, seq uint64) {
 	if header == "" {
 		return
 	}
@@ -62,8 +70,14 @@ func (c *Client) recordLimitInfo(header string) {
 		return
 	}
 	c.usageMu.Lock()
+	defer c.usageMu.Unlock()
+	switch {
+	case seq > c.usageSeq:
+		c.usageSeq = seq
+	case info.Used <= c.usage.Used:
+		return
+	}
 	c.usage = Usage{Used: info.Used, Max: info.Max, At: c.now()}
-	c.usageMu.Unlock()
 }
 
 // Usage returns the org's API usage from the latest answer; ok is false until an
@@ -75,15 +89,51 @@ func (c *Client) Usage() (u Usage, ok bool) {
 }
 
 // checkReserve refuses a request while the remaining allowance is below the reserve.
-func (c *Client) checkReserve() error {
+// A reading that refuses is trusted for ReserveRecheck; after that, /limits is read
+// once (for all concurrent callers) before refusing, so that writes resume when usage
+// fell even if no other call brings a newer reading.
+func (c *Client) checkReserve(ctx context.Context) error {
 	if c.reserve <= 0 {
 		return nil
 	}
 	u, ok := c.Usage()
-	if !ok || float64(u.Remaining()) >= c.reserve*float64(u.Max) {
+	if !ok || !c.overReserve(u) {
 		return nil
 	}
+	if c.recheckDue() {
+		// The re-read's answer updates the usage through its Sforce-Limit-Info; its
+		// error, if any, leaves the refusal standing until the next recheck.
+		_, _, _ = c.recheck.Do("limits", func() (any, error) {
+			if !c.recheckDue() {
+				return nil, nil // another caller just re-read
+			}
+			c.usageMu.Lock()
+			c.recheckedAt = c.now()
+			c.usageMu.Unlock()
+			return c.Limits(ctx)
+		})
+		if u, _ = c.Usage(); !c.overReserve(u) {
+			return nil
+		}
+	}
 	return &ReserveError{Used: u.Used, Max: u.Max, Reserve: c.reserve}
+}
+
+// overReserve reports whether u leaves less than the reserve.
+func (c *Client) overReserve(u Usage) bool {
+	return float64(u.Remaining()) < c.reserve*float64(u.Max)
+}
+
+// recheckDue reports whether the usage reading and the last re-read of /limits are
+// both older than ReserveRecheck.
+func (c *Client) recheckDue() bool {
+	c.usageMu.Lock()
+	defer c.usageMu.Unlock()
+	last := c.usage.At
+	if c.recheckedAt.After(last) {
+		last = c.recheckedAt
+	}
+	return c.now().Sub(last) >= c.reserveRecheck
 }
 
 // Limit is one entry of GET /limits.

@@ -8,13 +8,15 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
 
 // Page is one page of a SOQL answer.
 type Page[T any] struct {
-	// TotalSize is the number of records of the whole query, not of this page.
+	// TotalSize is the number of records of the whole query, not of this page (0 when
+	// the answer did not say).
 	TotalSize int `json:"totalSize"`
 	// Done is true on the last page.
 	Done bool `json:"done"`
@@ -42,6 +44,13 @@ func WithBatchSize(n int) QueryOption {
 // nextRecordsUrl from the instance URL, so only one page is held at a time. Records are
 // decoded into T (a struct with json tags such as User, or map[string]any). Iteration
 // stops at the first error, which is yielded with a nil page.
+//
+// The records are counted against totalSize, which a Salesforce query cursor fixes
+// when the query runs (rows written while the pages are read do not change it): a
+// page that reports another total, more records than the total, or a last page that
+// leaves the count short yields a *QueryCountError instead of that page, so a caller
+// never takes a short read for the whole org. COUNT() queries, whose totalSize is the
+// count and whose records are empty, are not checked.
 func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOption) iter.Seq2[*Page[T], error] {
 	return func(yield func(*Page[T], error) bool) {
 		var o queryOptions
@@ -62,18 +71,29 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOpti
 		// records themselves.
 		var buf bytes.Buffer
 		lastLen := 0
+		count := countQuery.MatchString(soql)
+		tally := queryTally{total: -1}
 		for {
 			resp, err := c.do(ctx, &request{endpoint: "query", method: http.MethodGet, path: path, header: header, buf: &buf})
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			page := &Page[T]{Records: make([]T, 0, lastLen)}
+			// totalSize stays -1 when the answer leaves it out.
+			page := &Page[T]{TotalSize: -1, Records: make([]T, 0, lastLen)}
 			if err := json.Unmarshal(resp.body, page); err != nil {
 				yield(nil, fmt.Errorf("salesforce: decoding a query page: %w", err))
 				return
 			}
 			lastLen = len(page.Records)
+			reported := page.TotalSize >= 0
+			page.TotalSize = max(page.TotalSize, 0)
+			if !count {
+				if err := tally.add(reported, page.TotalSize, len(page.Records), page.Done); err != nil {
+					yield(nil, err)
+					return
+				}
+			}
 			next, err := nextPagePath(page, path)
 			if err != nil {
 				yield(nil, err)
@@ -85,6 +105,33 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOpti
 			path = next
 		}
 	}
+}
+
+// countQuery recognises SELECT COUNT() statements, answered with a totalSize and no
+// records.
+var countQuery = regexp.MustCompile(`(?i)^\s*SELECT\s+COUNT\s*\(\s*\)`)
+
+// queryTally counts a query's records against the totalSize its pages report.
+type queryTally struct {
+	total   int // the first reported totalSize, or -1 while none was
+	records int
+	pages   int
+}
+
+// add counts one page and returns a *QueryCountError when the pages stop adding up.
+func (q *queryTally) add(reported bool, total, records int, done bool) error {
+	q.pages++
+	q.records += records
+	if !reported {
+		return nil
+	}
+	if q.total < 0 {
+		q.total = total
+	}
+	if total != q.total || q.records > q.total || (done && q.records != q.total) {
+		return &QueryCountError{TotalSize: q.total, Records: q.records, Page: q.pages, PageTotalSize: total}
+	}
+	return nil
 }
 
 // nextPagePath checks a page's cursor and returns the path of the next page, or "" on
@@ -99,9 +146,9 @@ func nextPagePath[T any](page *Page[T], current string) (string, error) {
 	case next == "":
 		return "", fmt.Errorf("salesforce: query page is not done but has no nextRecordsUrl")
 	case !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//"):
-		return "", fmt.Errorf("salesforce: nextRecordsUrl %q is not a path on the instance", next)
+		return "", fmt.Errorf("salesforce: nextRecordsUrl %s is not a path on the instance", describeURL(next))
 	case next == current:
-		return "", fmt.Errorf("salesforce: nextRecordsUrl %q points at the page just read", next)
+		return "", fmt.Errorf("salesforce: nextRecordsUrl %s points at the page just read", describeURL(next))
 	}
 	return next, nil
 }

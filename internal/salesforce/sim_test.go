@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -91,13 +93,24 @@ type simEnv struct {
 // client configured by mod.
 func newSimEnv(t testing.TB, opts sfsim.Options, mod func(*Config)) *simEnv {
 	t.Helper()
+	return newWrappedSimEnv(t, opts, nil, mod)
+}
+
+// newWrappedSimEnv is newSimEnv with sfsim served through wrap, when not nil, so that
+// a test can reorder or hold answers on their way back.
+func newWrappedSimEnv(t testing.TB, opts sfsim.Options, wrap func(http.Handler) http.Handler, mod func(*Config)) *simEnv {
+	t.Helper()
 	kp := keyPair(t)
 	opts.JWTCertificate = kp.cert
 	sim, err := sfsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	src, err := NewJWTSource(JWTConfig{
 		LoginURL:   hs.URL,
@@ -215,7 +228,7 @@ func TestSimClientCredentials(t *testing.T) {
 		{sfsim.DefaultClientSecret, ""},
 		{"wrong", "invalid_client"},
 	} {
-		src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: tt.secret, HTTPClient: hs.Client()})
+		src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: secret.New(tt.secret), HTTPClient: hs.Client()})
 		if err != nil {
 			t.Fatal(err)
 		}

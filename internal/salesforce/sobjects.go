@@ -126,8 +126,10 @@ type RecordUpdate struct {
 // CreateRecords creates records of one sObject type through sObject Collections, 200
 // per call with allOrNone false, and returns one result per record in input order.
 // When a call fails as a whole, the results of the earlier calls are returned with a
-// *BatchError; a create whose connection dropped after sending is outcome-unknown
-// (ClassOf): re-read before trying again, or the records may be created twice.
+// *BatchError. A call that may have been applied (its connection dropped after
+// sending, its answer unreadable, or any 5xx answer) is outcome-unknown (ClassOf) and
+// never resent: re-read by FederationIdentifier or Username before trying again, or
+// the records may be created twice.
 func (c *Client) CreateRecords(ctx context.Context, sobject string, records []Fields) ([]RecordResult, error) {
 	for i, f := range records {
 		if err := checkFields(f, true); err != nil {
@@ -139,7 +141,9 @@ func (c *Client) CreateRecords(ctx context.Context, sobject string, records []Fi
 }
 
 // UpdateRecords updates records of one sObject type through sObject Collections, 200
-// per call with allOrNone false; see CreateRecords for results and errors.
+// per call with allOrNone false; see CreateRecords for results and errors. Setting
+// fields twice has the effect of setting them once, so transient failures (5xx, a
+// lost answer) are retried within the RetryPolicy.
 func (c *Client) UpdateRecords(ctx context.Context, sobject string, records []RecordUpdate) ([]RecordResult, error) {
 	for i, r := range records {
 		if r.ID == "" {
@@ -232,8 +236,9 @@ func (c *Client) sobjectPath(sobject string, parts ...string) (string, error) {
 }
 
 // Create creates one record and returns its Id. For more than one record use
-// CreateRecords: it costs one API call per 200. A failed create is outcome-unknown
-// when the connection dropped after sending (see ClassOf).
+// CreateRecords: it costs one API call per 200. A create that may have been applied
+// (connection dropped after sending, any 5xx answer) is outcome-unknown and not
+// resent (see ClassOf).
 func (c *Client) Create(ctx context.Context, sobject string, fields Fields) (string, error) {
 	if err := checkFields(fields, true); err != nil {
 		return "", err
@@ -315,7 +320,7 @@ type UpsertResult struct {
 
 // Upsert inserts or updates the one record whose externalIDField equals value. When
 // several records match, nothing is written and the error is a *MultipleChoicesError
-// listing them. The value travels in the URL path, where Salesforce cannot take a "/"
+// listing them. Errors name the path with "{value}" in place of value. The value travels in the URL path, where Salesforce cannot take a "/"
 // even escaped; such values are refused here, and UpsertRecords (the value travels in
 // the body) handles them.
 func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value string, fields Fields) (UpsertResult, error) {
@@ -323,7 +328,7 @@ func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value str
 		return UpsertResult{}, err
 	}
 	if strings.Contains(value, "/") {
-		return UpsertResult{}, &ConfigError{Field: externalIDField, Reason: fmt.Sprintf("%q contains \"/\", which a URL path cannot carry; use UpsertRecords", value)}
+		return UpsertResult{}, &ConfigError{Field: externalIDField, Reason: "the value contains \"/\", which a URL path cannot carry; use UpsertRecords"}
 	}
 	if err := checkFields(fields, true); err != nil {
 		return UpsertResult{}, err
@@ -336,7 +341,10 @@ func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, value str
 	if err != nil {
 		return UpsertResult{}, fmt.Errorf("salesforce: encoding the record: %w", err)
 	}
-	resp, err := c.do(ctx, &request{endpoint: "sobject.upsert", method: http.MethodPatch, path: path, body: body})
+	// The value is personal data (an employee id, an email address): errors show the
+	// path with "{value}" in its place.
+	shown := c.dataPath("/sobjects/" + sobject + "/" + externalIDField + "/{value}")
+	resp, err := c.do(ctx, &request{endpoint: "sobject.upsert", method: http.MethodPatch, path: path, shownPath: shown, body: body})
 	if err != nil {
 		return UpsertResult{}, err
 	}
