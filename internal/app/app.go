@@ -110,7 +110,7 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 	case config.AuthClientCredentials:
 		var err error
 		tokens, err = salesforce.NewClientCredentialsSource(salesforce.ClientCredentialsConfig{
-			LoginURL: sf.LoginURL, ClientID: sf.Auth.ClientID, ClientSecret: secrets.Salesforce.ClientSecret.Reveal(),
+			LoginURL: sf.LoginURL, ClientID: sf.Auth.ClientID, ClientSecret: secrets.Salesforce.ClientSecret,
 			HTTPClient: opts.SalesforceHTTP,
 		})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/syncd-io/syncd/internal/salesforce"
+	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -31,7 +32,7 @@ func NewOrg(t testing.TB, opts sfsim.Options, mod func(*salesforce.Config)) *Org
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
 	src, err := salesforce.NewClientCredentialsSource(salesforce.ClientCredentialsConfig{
-		LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret, HTTPClient: hs.Client(),
+		LoginURL: hs.URL, ClientID: sfsim.DefaultClientID, ClientSecret: secret.New(sfsim.DefaultClientSecret), HTTPClient: hs.Client(),
 	})
 	if err != nil {
 		t.Fatal(err)
