@@ -200,18 +200,9 @@ func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
 // part in the Email and Username checks, so a rehire under a new id with the address
 // of an old, deactivated account is desired.
 func (m *Mapper) Map(records []source.Record) Result {
-	idCount := make(map[string]int32, len(records))
-	for i := range records {
-		if id := records[i].ID; id != "" {
-			idCount[id]++
-		}
-	}
+	idCount := repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
 	res := Result{Desired: make([]Desired, 0, len(records))}
-	c := collisions{ // sized up front: growing million-entry maps rehashes them repeatedly
-		emails:    make(map[string]int32, len(records)),
-		usernames: make(map[string]int32, len(records)),
-		keys:      make([]collisionKey, 0, len(records)),
-	}
+	c := collisions{keys: make([]collisionKey, 0, len(records))}
 	var buf bytes.Buffer
 	data := templateData{UsernameSuffix: m.usernameSuffix}
 	for i := range records {
@@ -246,28 +237,29 @@ func (m *Mapper) Map(records []source.Record) Result {
 
 // collisions finds active records that share an Email or Username.
 type collisions struct {
+	// emails and usernames count the lower-case keys that occur more than once.
 	emails, usernames map[string]int32
 	keys              []collisionKey // one per active record, in source order
 }
 
 type collisionKey struct {
-	email, username string // lower-case; "" takes no part
+	email, username string // as mapped, lower-cased by reasons when repeated; "" takes no part
 	position        int
 	desired         bool
 }
 
 func (c *collisions) add(email, username string, position int, desired bool) {
-	k := collisionKey{email: strings.ToLower(email), username: strings.ToLower(username), position: position, desired: desired}
-	if k.email != "" {
-		c.emails[k.email]++
-	}
-	if k.username != "" {
-		c.usernames[k.username]++
-	}
-	c.keys = append(c.keys, k)
+	c.keys = append(c.keys, collisionKey{email: email, username: username, position: position, desired: desired})
+}
+
+// count finds the repeated keys once every active record has been added.
+func (c *collisions) count() {
+	c.emails = repeatedKeys(len(c.keys), func(i int) string { return c.keys[i].email }, true)
+	c.usernames = repeatedKeys(len(c.keys), func(i int) string { return c.keys[i].username }, true)
 }
 
 func (c *collisions) reasons(k *collisionKey) []Reason {
+	k.email, k.username = foldedKey(c.emails, k.email), foldedKey(c.usernames, k.username)
 	var reasons []Reason
 	if n := c.emails[k.email]; n > 1 {
 		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have email %q", n, k.email)})
@@ -281,6 +273,7 @@ func (c *collisions) reasons(k *collisionKey) []Reason {
 // apply adds the collision reasons: to rejected records as further reasons, and by
 // moving desired users to Rejected. emailAt is the position of Email in Desired.Fields.
 func (c *collisions) apply(res *Result, emailAt int) {
+	c.count()
 	kept := res.Desired[:0]
 	var moved []Rejection
 	desired, rejected := 0, 0
