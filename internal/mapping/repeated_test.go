@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,5 +88,23 @@ func TestFoldedKey(t *testing.T) {
 	}
 	if got := foldedKey(nil, "Ana@Acme.example"); got != "Ana@Acme.example" {
 		t.Errorf("foldedKey without repeated keys = %q", got)
+	}
+}
+
+func TestSortHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 15, 16, 255, 256, 257, 5000, 1 << 20} { // 1 << 20 reaches the widest buckets
+		hashes := make([]uint64, n)
+		for i := range hashes {
+			hashes[i] = rng.Uint64()
+			if i > 0 && rng.IntN(8) == 0 {
+				hashes[i] = hashes[rng.IntN(i)] // repeats must end up side by side
+			}
+		}
+		want := slices.Clone(hashes)
+		slices.Sort(want)
+		if got := sortHashes(hashes); !slices.Equal(got, want) {
+			t.Errorf("sortHashes of %d hashes is not their sorted order", n)
+		}
 	}
 }
