@@ -202,7 +202,7 @@ func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
 func (m *Mapper) Map(records []source.Record) Result {
 	idCount := repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
 	res := Result{Desired: make([]Desired, 0, len(records))}
-	c := collisions{keys: make([]collisionKey, 0, len(records))}
+	c := collisions{positions: make([]int32, 0, len(records))}
 	st := mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(len(records))}
 	for i := range records {
 		rec := &records[i]
@@ -230,31 +230,50 @@ func (m *Mapper) Map(records []source.Record) Result {
 		}
 		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
 	}
-	c.apply(&res, m.at.email)
+	c.apply(&res, m.at.email, m.at.username)
 	return res
 }
 
-// collisions finds active records that share an Email or Username.
+// collisions finds active records that share an Email or Username. Desired users carry
+// their own Email and Username, so only the positions of theirs are kept here (a
+// million mapped strings held twice would cost the GC a scan of 48 MB), and the
+// mapped values of the few records rejected while mapping.
 type collisions struct {
 	// emails and usernames count the lower-case keys that occur more than once.
 	emails, usernames map[string]int32
-	keys              []collisionKey // one per active record, in source order
+	positions         []int32        // of each desired user, in order
+	rejected          []collisionKey // active records rejected while mapping, in source order
 }
 
 type collisionKey struct {
 	email, username string // as mapped, lower-cased by reasons when repeated; "" takes no part
 	position        int
-	desired         bool
 }
 
 func (c *collisions) add(email, username string, position int, desired bool) {
-	c.keys = append(c.keys, collisionKey{email: email, username: username, position: position, desired: desired})
+	if desired {
+		c.positions = append(c.positions, int32(position))
+		return
+	}
+	c.rejected = append(c.rejected, collisionKey{email: email, username: username, position: position})
 }
 
-// count finds the repeated keys once every active record has been added.
-func (c *collisions) count() {
-	c.emails = repeatedKeys(len(c.keys), func(i int) string { return c.keys[i].email }, true)
-	c.usernames = repeatedKeys(len(c.keys), func(i int) string { return c.keys[i].username }, true)
+// count finds the repeated keys of the desired users (Fields[at]) and the rejected
+// records once every active record has been added.
+func (c *collisions) count(desired []Desired, emailAt, usernameAt int) {
+	n := len(desired)
+	c.emails = repeatedKeys(n+len(c.rejected), func(i int) string {
+		if i < n {
+			return desired[i].Fields[emailAt].Value
+		}
+		return c.rejected[i-n].email
+	}, true)
+	c.usernames = repeatedKeys(n+len(c.rejected), func(i int) string {
+		if i < n {
+			return desired[i].Fields[usernameAt].Value
+		}
+		return c.rejected[i-n].username
+	}, true)
 }
 
 func (c *collisions) reasons(k *collisionKey) []Reason {
@@ -270,24 +289,23 @@ func (c *collisions) reasons(k *collisionKey) []Reason {
 }
 
 // apply adds the collision reasons: to rejected records as further reasons, and by
-// moving desired users to Rejected. emailAt is the position of Email in Desired.Fields.
-func (c *collisions) apply(res *Result, emailAt int) {
-	c.count()
+// moving desired users to Rejected. emailAt and usernameAt are the positions of Email
+// and Username in Desired.Fields.
+func (c *collisions) apply(res *Result, emailAt, usernameAt int) {
+	c.count(res.Desired, emailAt, usernameAt)
+	rejected := 0
+	for i := range c.rejected {
+		k := &c.rejected[i]
+		for res.Rejected[rejected].Position != k.position {
+			rejected++ // skip inactive records rejected for their id
+		}
+		res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
+	}
 	kept := res.Desired[:0]
 	var moved []Rejection
-	desired, rejected := 0, 0
-	for i := range c.keys {
-		k := &c.keys[i]
-		if !k.desired {
-			for res.Rejected[rejected].Position != k.position {
-				rejected++ // skip inactive records rejected for their id
-			}
-			res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
-			continue
-		}
-		d := res.Desired[desired]
-		desired++
-		if reasons := c.reasons(k); len(reasons) > 0 {
+	for i, d := range res.Desired {
+		k := collisionKey{email: d.Fields[emailAt].Value, username: d.Fields[usernameAt].Value, position: int(c.positions[i])}
+		if reasons := c.reasons(&k); len(reasons) > 0 {
 			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
 			continue
 		}
