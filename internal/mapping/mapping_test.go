@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -484,33 +483,6 @@ func TestDuplicateIDAcrossActiveAndInactive(t *testing.T) {
 	for i, r := range res.Rejected {
 		if r.Position != i+1 || len(r.Reasons) != 1 || r.Reasons[0].Code != DuplicateID {
 			t.Errorf("rejection %+v", r)
-		}
-	}
-}
-
-// TestUsersDoNotShareFields checks that each desired user owns its Fields although they
-// are carved from shared chunks: ResolveIDs inserting ProfileId and UserRoleId, or a
-// caller appending, never reaches a neighbour's fields.
-func TestUsersDoNotShareFields(t *testing.T) {
-	m := mustNew(t, Config{Role: AssignmentConfig{Default: "Staff"}})
-	records := make([]source.Record, fieldChunkUsers+3) // more than one chunk
-	for i := range records {
-		records[i] = person(fmt.Sprint(i), "Given", fmt.Sprintf("Family%d", i), fmt.Sprintf("user%d@acme.example", i))
-	}
-	res := m.Map(records)
-	if err := m.ResolveIDs(res.Desired, map[string]string{"Standard User": "00e1"}, map[string]string{"Staff": "00E1"}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range res.Desired[:len(res.Desired)-1] {
-		_ = append(res.Desired[i].Fields, Field{Name: "Zz__c", Value: "spilled"})
-	}
-	for i, d := range res.Desired {
-		alone := m.Map(records[i : i+1])
-		if err := m.ResolveIDs(alone.Desired, map[string]string{"Standard User": "00e1"}, map[string]string{"Staff": "00E1"}); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(alone.Desired[0], d); diff != "" {
-			t.Fatalf("user %d differs from the same record mapped alone (-alone +together):\n%s", i, diff)
 		}
 	}
 }
