@@ -258,8 +258,8 @@ func (c *collisions) add(email, username string, position int, desired bool) {
 	c.rejected = append(c.rejected, collisionKey{email: email, username: username, position: position})
 }
 
-// count finds the repeated keys of the desired users (Fields[at]) and the rejected
-// records once every active record has been added.
+// count finds the Emails and Usernames that repeat among the desired users and the
+// records rejected while mapping, once every active record has been added.
 func (c *collisions) count(desired []Desired, emailAt, usernameAt int) {
 	n := len(desired)
 	c.emails = repeatedKeys(n+len(c.rejected), func(i int) string {
@@ -336,9 +336,9 @@ type fieldAlloc struct {
 	chunk          []Field
 }
 
-// fieldAlloc sizes the Fields for records records: the mapped fields, plus room for
-// ProfileId and, when a role can be chosen, UserRoleId, so that ResolveIDs does not copy
-// every user's fields once more.
+// fieldAlloc prepares the Fields of up to records users, each with room for the mapped
+// fields, ProfileId and, when a role can be chosen, UserRoleId, so that ResolveIDs does
+// not copy every user's fields once more.
 func (m *Mapper) fieldAlloc(records int) fieldAlloc {
 	room := len(m.fields) + 1
 	if len(m.role.rules) > 0 || m.role.def != "" {
