@@ -81,9 +81,10 @@ func stringField(name string) func(*templateData) string {
 // fastTemplate renders the common shape of mapping templates, text and pipelines that
 // start at a string field and go through the mapping functions with literal arguments
 // ("{{ lower .Email }}{{ .UsernameSuffix }}", "{{ .Title | truncate 40 }}"), without
-// reflection. A template that is
-// a single such pipeline returns the record's own string when no function changes it,
-// so the desired value shares memory with the record. Anything else runs through
+// reflection. When every part but one renders empty (a single pipeline, or the default
+// Username "{{ .Email }}{{ .UsernameSuffix }}" without a suffix), the result is that
+// part's string, the record's own when no function changes it, so the desired value
+// shares memory with the record instead of being a copy. Anything else runs through
 // text/template; both give the same output (see TestFastPathMatchesTemplate).
 type fastTemplate struct {
 	parts []fastPart
@@ -111,8 +112,16 @@ func (t *fastTemplate) render(d *templateData, buf *bytes.Buffer) string {
 		return t.parts[0].eval(d)
 	}
 	buf.Reset()
+	var only string // the one non-empty part, while there is at most one
 	for i := range t.parts {
-		buf.WriteString(t.parts[i].eval(d))
+		v := t.parts[i].eval(d)
+		if v != "" && buf.Len() == 0 {
+			only = v
+		}
+		buf.WriteString(v)
+	}
+	if len(only) == buf.Len() {
+		return only
 	}
 	return buf.String()
 }

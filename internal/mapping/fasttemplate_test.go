@@ -95,3 +95,29 @@ func FuzzFastPath(f *testing.F) {
 		}
 	})
 }
+
+// TestFastPathSharesValues checks that a template rendering a single non-empty part
+// returns that string itself rather than a copy: a million users would otherwise carry
+// a million copies of their addresses.
+func TestFastPathSharesValues(t *testing.T) {
+	rec := source.Record{ID: "1", Emails: []source.Email{{Value: "J.Doe@Acme.example"}}, GivenName: "J"}
+	tests := []struct {
+		from, suffix string
+		allocs       float64
+	}{
+		{"{{ .Email }}{{ .UsernameSuffix }}", "", 0},
+		{"{{ .UsernameSuffix }}{{ .Email }}", "", 0},
+		{"{{ .Email }}", ".sbx", 0},
+		{"{{ .Email }}{{ .UsernameSuffix }}", ".sbx", 1}, // a real concatenation
+	}
+	for _, tt := range tests {
+		fast := compileFast(template.Must(template.New("x").Funcs(templateFuncs()).Parse(tt.from)))
+		data := templateData{UsernameSuffix: tt.suffix}
+		data.load(&rec)
+		var buf bytes.Buffer
+		buf.Grow(64)
+		if got := testing.AllocsPerRun(100, func() { fast.render(&data, &buf) }); got != tt.allocs {
+			t.Errorf("%q with suffix %q: %v allocations, want %v", tt.from, tt.suffix, got, tt.allocs)
+		}
+	}
+}

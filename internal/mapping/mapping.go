@@ -200,20 +200,10 @@ func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
 // part in the Email and Username checks, so a rehire under a new id with the address
 // of an old, deactivated account is desired.
 func (m *Mapper) Map(records []source.Record) Result {
-	idCount := make(map[string]int32, len(records))
-	for i := range records {
-		if id := records[i].ID; id != "" {
-			idCount[id]++
-		}
-	}
+	idCount := repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
 	res := Result{Desired: make([]Desired, 0, len(records))}
-	c := collisions{ // sized up front: growing million-entry maps rehashes them repeatedly
-		emails:    make(map[string]int32, len(records)),
-		usernames: make(map[string]int32, len(records)),
-		keys:      make([]collisionKey, 0, len(records)),
-	}
-	var buf bytes.Buffer
-	data := templateData{UsernameSuffix: m.usernameSuffix}
+	c := collisions{positions: make([]int32, 0, len(records))}
+	st := mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(len(records))}
 	for i := range records {
 		rec := &records[i]
 		var reasons []Reason
@@ -231,7 +221,7 @@ func (m *Mapper) Map(records []source.Record) Result {
 			}
 			continue
 		}
-		d, more := m.mapRecord(rec, &data, &buf)
+		d, more := m.mapRecord(rec, &st)
 		reasons = append(reasons, more...)
 		c.add(d.Fields[m.at.email].Value, d.Fields[m.at.username].Value, i+1, len(reasons) == 0)
 		if len(reasons) == 0 {
@@ -240,34 +230,54 @@ func (m *Mapper) Map(records []source.Record) Result {
 		}
 		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
 	}
-	c.apply(&res, m.at.email)
+	c.apply(&res, m.at.email, m.at.username)
 	return res
 }
 
-// collisions finds active records that share an Email or Username.
+// collisions finds active records that share an Email or Username. Desired users carry
+// their own Email and Username, so only the positions of theirs are kept here (a
+// million mapped strings held twice would cost the GC a scan of 48 MB), and the
+// mapped values of the few records rejected while mapping.
 type collisions struct {
+	// emails and usernames count the lower-case keys that occur more than once.
 	emails, usernames map[string]int32
-	keys              []collisionKey // one per active record, in source order
+	positions         []int32        // of each desired user, in order
+	rejected          []collisionKey // active records rejected while mapping, in source order
 }
 
 type collisionKey struct {
-	email, username string // lower-case; "" takes no part
+	email, username string // as mapped, lower-cased by reasons when repeated; "" takes no part
 	position        int
-	desired         bool
 }
 
 func (c *collisions) add(email, username string, position int, desired bool) {
-	k := collisionKey{email: strings.ToLower(email), username: strings.ToLower(username), position: position, desired: desired}
-	if k.email != "" {
-		c.emails[k.email]++
+	if desired {
+		c.positions = append(c.positions, int32(position))
+		return
 	}
-	if k.username != "" {
-		c.usernames[k.username]++
-	}
-	c.keys = append(c.keys, k)
+	c.rejected = append(c.rejected, collisionKey{email: email, username: username, position: position})
+}
+
+// count finds the Emails and Usernames that repeat among the desired users and the
+// records rejected while mapping, once every active record has been added.
+func (c *collisions) count(desired []Desired, emailAt, usernameAt int) {
+	n := len(desired)
+	c.emails = repeatedKeys(n+len(c.rejected), func(i int) string {
+		if i < n {
+			return desired[i].Fields[emailAt].Value
+		}
+		return c.rejected[i-n].email
+	}, true)
+	c.usernames = repeatedKeys(n+len(c.rejected), func(i int) string {
+		if i < n {
+			return desired[i].Fields[usernameAt].Value
+		}
+		return c.rejected[i-n].username
+	}, true)
 }
 
 func (c *collisions) reasons(k *collisionKey) []Reason {
+	k.email, k.username = foldedKey(c.emails, k.email), foldedKey(c.usernames, k.username)
 	var reasons []Reason
 	if n := c.emails[k.email]; n > 1 {
 		reasons = append(reasons, Reason{Code: DuplicateEmail, Field: "Email", Detail: fmt.Sprintf("%d records have this email", n), Value: k.email})
@@ -279,23 +289,23 @@ func (c *collisions) reasons(k *collisionKey) []Reason {
 }
 
 // apply adds the collision reasons: to rejected records as further reasons, and by
-// moving desired users to Rejected. emailAt is the position of Email in Desired.Fields.
-func (c *collisions) apply(res *Result, emailAt int) {
+// moving desired users to Rejected. emailAt and usernameAt are the positions of Email
+// and Username in Desired.Fields.
+func (c *collisions) apply(res *Result, emailAt, usernameAt int) {
+	c.count(res.Desired, emailAt, usernameAt)
+	rejected := 0
+	for i := range c.rejected {
+		k := &c.rejected[i]
+		for res.Rejected[rejected].Position != k.position {
+			rejected++ // skip inactive records rejected for their id
+		}
+		res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
+	}
 	kept := res.Desired[:0]
 	var moved []Rejection
-	desired, rejected := 0, 0
-	for i := range c.keys {
-		k := &c.keys[i]
-		if !k.desired {
-			for res.Rejected[rejected].Position != k.position {
-				rejected++ // skip inactive records rejected for their id
-			}
-			res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
-			continue
-		}
-		d := res.Desired[desired]
-		desired++
-		if reasons := c.reasons(k); len(reasons) > 0 {
+	for i, d := range res.Desired {
+		k := collisionKey{email: d.Fields[emailAt].Value, username: d.Fields[usernameAt].Value, position: int(c.positions[i])}
+		if reasons := c.reasons(&k); len(reasons) > 0 {
 			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
 			continue
 		}
@@ -309,12 +319,54 @@ func (c *collisions) apply(res *Result, emailAt int) {
 	}
 }
 
+// mapState is what Map reuses from one record to the next.
+type mapState struct {
+	data   templateData
+	buf    bytes.Buffer
+	fields fieldAlloc
+}
+
+// fieldAlloc hands out the Fields of desired users from shared chunks: one allocation
+// per chunk of users instead of one per user, and no bytes lost to the allocator's
+// size classes (13 fields of 40 bytes would take a 576-byte block each). A chunk holds
+// fieldChunkUsers users, so that a full one is a whole number of 8 KiB pages; the slot
+// of a user rejected after mapping stays unused.
+type fieldAlloc struct {
+	n, room, users int // fields mapped, fields per user (room included), users per chunk
+	chunk          []Field
+}
+
+// fieldAlloc prepares the Fields of up to records users, each with room for the mapped
+// fields, ProfileId and, when a role can be chosen, UserRoleId, so that ResolveIDs does
+// not copy every user's fields once more.
+func (m *Mapper) fieldAlloc(records int) fieldAlloc {
+	room := len(m.fields) + 1
+	if len(m.role.rules) > 0 || m.role.def != "" {
+		room++
+	}
+	return fieldAlloc{n: len(m.fields), room: room, users: max(1, min(records, fieldChunkUsers))}
+}
+
+// next returns the Fields of one user: n zero fields, with room to insert the rest
+// without touching the next user's.
+func (a *fieldAlloc) next() []Field {
+	if len(a.chunk) < a.room {
+		a.chunk = make([]Field, a.room*a.users)
+	}
+	f := a.chunk[:a.n:a.room]
+	a.chunk = a.chunk[a.room:]
+	return f
+}
+
+// fieldChunkUsers is the number of users a chunk of Fields holds: 1024 × 40 bytes is
+// five pages, so a chunk of any number of fields wastes nothing.
+const fieldChunkUsers = 1024
+
 // mapRecord renders every field of one active record and validates the result.
-func (m *Mapper) mapRecord(rec *source.Record, data *templateData, buf *bytes.Buffer) (Desired, []Reason) {
+func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason) {
+	data, buf := &st.data, &st.buf
 	data.load(rec)
-	// Room for ProfileId and UserRoleId, so that ResolveIDs does not copy every user's
-	// fields once more.
-	d := Desired{ID: rec.ID, Fields: make([]Field, len(m.fields), len(m.fields)+2)}
+	d := Desired{ID: rec.ID, Fields: st.fields.next()}
 	var reasons []Reason
 	for i, f := range m.fields {
 		d.Fields[i] = Field{Name: f.name, Mode: f.mode}
@@ -390,8 +442,12 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
 	}
 	for i, f := range m.fields {
-		if n := utf8.RuneCountInString(d.Fields[i].Value); f.maxLen > 0 && n > f.maxLen {
-			reasons = append(reasons, Reason{Code: TooLong, Field: f.name, Detail: fmt.Sprintf("%d characters, at most %d allowed", n, f.maxLen)})
+		// A value of at most maxLen bytes has at most maxLen characters: only longer
+		// ones need counting, and at a million users most values are short.
+		if v := d.Fields[i].Value; f.maxLen > 0 && len(v) > f.maxLen {
+			if n := utf8.RuneCountInString(v); n > f.maxLen {
+				reasons = append(reasons, Reason{Code: TooLong, Field: f.name, Detail: fmt.Sprintf("%d characters, at most %d allowed", n, f.maxLen)})
+			}
 		}
 	}
 	return reasons

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,5 +385,27 @@ func TestCSVRecordsSizedOnce(t *testing.T) {
 	}
 	if snap.Count != rows || cap(snap.Records) > rows*11/10 {
 		t.Errorf("%d records in a slice of capacity %d", snap.Count, cap(snap.Records))
+	}
+}
+
+// TestCSVRecordsDoNotShareSlices checks that each CSV record owns its Emails and
+// Attributes although they are carved from shared chunks: appending to one record's
+// never changes another's.
+func TestCSVRecordsDoNotShareSlices(t *testing.T) {
+	snap, err := pullFixture(t, Config{Path: "entra.csv", Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]Record, len(snap.Records))
+	for i, r := range snap.Records {
+		r.Emails, r.Attributes = slices.Clone(r.Emails), slices.Clone(r.Attributes)
+		want[i] = r
+	}
+	for i := range snap.Records {
+		_ = append(snap.Records[i].Emails, Email{Value: "spilled@acme.example"})
+		_ = append(snap.Records[i].Attributes, Attribute{Name: "spilled", Value: "x"})
+	}
+	if diff := cmp.Diff(want, snap.Records); diff != "" {
+		t.Errorf("appending changed other records (-want +got):\n%s", diff)
 	}
 }

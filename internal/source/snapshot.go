@@ -141,36 +141,51 @@ func Digest(records []Record) string {
 // appendCanonical encodes every field of r, length-prefixed so that no two different
 // records encode alike.
 func appendCanonical(buf []byte, r *Record) []byte {
-	str := func(s string) {
-		buf = strconv.AppendInt(buf, int64(len(s)), 10)
-		buf = append(buf, ':')
-		buf = append(buf, s...)
-	}
-	str(r.ID)
-	str(r.UserName)
-	buf = strconv.AppendInt(buf, int64(len(r.Emails)), 10)
+	buf = appendField(buf, r.ID)
+	buf = appendField(buf, r.UserName)
+	buf = appendCount(buf, len(r.Emails))
 	for _, e := range r.Emails {
-		str(e.Value)
-		str(e.Type)
+		buf = appendField(buf, e.Value)
+		buf = appendField(buf, e.Type)
 		buf = strconv.AppendBool(buf, e.Primary)
 	}
-	str(r.GivenName)
-	str(r.FamilyName)
-	str(r.DisplayName)
+	buf = appendField(buf, r.GivenName)
+	buf = appendField(buf, r.FamilyName)
+	buf = appendField(buf, r.DisplayName)
 	buf = strconv.AppendBool(buf, r.Active)
-	str(r.Title)
-	str(r.Department)
-	str(r.ManagerID)
-	str(r.EmployeeNumber)
-	buf = strconv.AppendInt(buf, int64(len(r.Groups)), 10)
+	buf = appendField(buf, r.Title)
+	buf = appendField(buf, r.Department)
+	buf = appendField(buf, r.ManagerID)
+	buf = appendField(buf, r.EmployeeNumber)
+	buf = appendCount(buf, len(r.Groups))
 	for _, g := range r.Groups {
-		str(g.ID)
-		str(g.Name)
+		buf = appendField(buf, g.ID)
+		buf = appendField(buf, g.Name)
 	}
-	buf = strconv.AppendInt(buf, int64(len(r.Attributes)), 10)
+	buf = appendCount(buf, len(r.Attributes))
 	for _, a := range r.Attributes {
-		str(a.Name)
-		str(a.Value)
+		buf = appendField(buf, a.Name)
+		buf = appendField(buf, a.Value)
 	}
 	return buf
+}
+
+// appendField appends s as "length:s".
+func appendField(buf []byte, s string) []byte {
+	buf = appendCount(buf, len(s))
+	buf = append(buf, ':')
+	return append(buf, s...)
+}
+
+// appendCount appends n in decimal, the bytes strconv.AppendInt gives, with the one- and
+// two-digit numbers that nearly every length and count is written directly: the digest
+// encodes some fifteen of them per record.
+func appendCount(buf []byte, n int) []byte {
+	switch {
+	case n < 0 || n >= 100:
+		return strconv.AppendInt(buf, int64(n), 10)
+	case n < 10:
+		return append(buf, byte('0'+n))
+	}
+	return append(buf, byte('0'+n/10), byte('0'+n%10))
 }
