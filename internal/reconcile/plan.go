@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/syncd-io/syncd/internal/mapping"
@@ -22,8 +23,19 @@ import (
 // front, the per-user work a merge walk of two sorted field lists, and strings built
 // only for the users that need an action.
 func Calculate(in Input, p Policy) Plan {
-	c := newCalc(&in, &p)
-	c.disputeDuplicateIDs()
+	return calculate(in, p, parallelFrom)
+}
+
+// parallelFrom is the number of users from which the phases that touch every user
+// (indexing, following links, diffing) run in two halves at once, on the two cores
+// syncd is sized for. Below it the goroutines cost more than they save.
+const parallelFrom = 8192
+
+// calculate is Calculate with the parallel threshold as a parameter, so that tests
+// can compare the split and the sequential runs on small inputs.
+func calculate(in Input, p Policy, parallelFrom int) Plan {
+	c := newCalc(&in, &p, parallelFrom)
+	c.index()
 	c.matchLinks()
 	for _, key := range p.matchOrder() {
 		c.matchKey(key)
@@ -85,9 +97,10 @@ func keyState(k MatchKey) uint8 {
 // and per user, what matching decided. Slices indexed by position keep the per-user
 // state to a few bytes.
 type calc struct {
-	in   *Input
-	pol  *Policy
-	keys []MatchKey
+	in           *Input
+	pol          *Policy
+	keys         []MatchKey
+	parallelFrom int
 
 	desired  map[string]int32 // IdP id → index in Desired
 	existing map[string]int32 // idKey(Id) → index in Existing
@@ -116,9 +129,9 @@ type actionKey struct {
 	idpID, sfKey string
 }
 
-func newCalc(in *Input, p *Policy) *calc {
+func newCalc(in *Input, p *Policy, parallelFrom int) *calc {
 	c := &calc{
-		in: in, pol: p, keys: p.matchOrder(),
+		in: in, pol: p, keys: p.matchOrder(), parallelFrom: parallelFrom,
 		desired:  make(map[string]int32, len(in.Desired)),
 		existing: make(map[string]int32, len(in.Existing)),
 		rejected: make(map[string]bool, len(in.Rejected)),
@@ -128,13 +141,6 @@ func newCalc(in *Input, p *Policy) *calc {
 		protect:  newProtection(&p.Protect),
 		backoffs: make(map[actionKey]*Backoff, len(in.Backoffs)),
 		approved: make(map[actionKey]*Approved, len(in.Approved)),
-	}
-	for i := range in.Existing {
-		c.existing[idKey(in.Existing[i].ID)] = int32(i)
-		c.owner[i] = free
-	}
-	for i := range in.Desired {
-		c.match[i] = -1
 	}
 	for _, r := range in.Rejected {
 		c.rejected[r.ID] = true
@@ -161,25 +167,38 @@ func newCalc(in *Input, p *Policy) *calc {
 	return c
 }
 
-// disputeDuplicateIDs indexes the desired people by IdP id and disputes every person
-// whose id is given more than once: syncd cannot tell which record is meant.
-// (mapping.Map already rejects such records; this keeps Calculate safe on any input.)
-func (c *calc) disputeDuplicateIDs() {
+// index builds the two large maps, the users by Id and the people by IdP id, one on
+// each core, and disputes every person whose IdP id is given more than once: syncd
+// cannot tell which record is meant. (mapping.Map already rejects such records; this
+// keeps Calculate safe on any input.)
+func (c *calc) index() {
 	var dups map[string]bool
-	for i := range c.in.Desired {
-		id := c.in.Desired[i].ID
-		if _, seen := c.desired[id]; seen {
-			if dups == nil {
-				dups = map[string]bool{}
-			}
-			dups[id] = true
-			continue
+	c.both(func() {
+		for i := range c.in.Existing {
+			c.existing[idKey(c.in.Existing[i].ID)] = int32(i)
+			c.owner[i] = free
 		}
-		c.desired[id] = int32(i)
+	}, func() {
+		for i := range c.in.Desired {
+			c.match[i] = -1
+			id := c.in.Desired[i].ID
+			if _, seen := c.desired[id]; seen {
+				if dups == nil {
+					dups = map[string]bool{}
+				}
+				dups[id] = true
+				continue
+			}
+			c.desired[id] = int32(i)
+		}
+	})
+	if len(dups) > 0 {
+		c.disputeDuplicateIDs(dups)
 	}
-	if len(dups) == 0 {
-		return
-	}
+}
+
+// disputeDuplicateIDs disputes every person whose IdP id is in dups.
+func (c *calc) disputeDuplicateIDs(dups map[string]bool) {
 	groups := map[string]*Dispute{}
 	for i := range c.in.Desired {
 		id := c.in.Desired[i].ID
@@ -206,11 +225,19 @@ func (c *calc) disputeDuplicateIDs() {
 // record was rejected or disputed. A user with two links, or a person linked to two
 // users, is disputed on the link key.
 func (c *calc) matchLinks() {
+	// The lookups, one per side and link, are the cost; they run in two halves.
+	refs := make([]linkRef, len(c.in.Links))
+	c.split(len(refs), func(_, lo, hi int) {
+		for li := lo; li < hi; li++ {
+			r := &refs[li]
+			r.user, r.userFound = c.existing[idKey(c.in.Links[li].SalesforceID)]
+			r.person, r.desired = c.desired[c.in.Links[li].IdPID]
+		}
+	})
 	var conflictUsers, conflictPeople map[int32]bool
 	for li := range c.in.Links {
 		l := &c.in.Links[li]
-		ei, userFound := c.existing[idKey(l.SalesforceID)]
-		di, desired := c.desired[l.IdPID]
+		ei, userFound, di, desired := refs[li].user, refs[li].userFound, refs[li].person, refs[li].desired
 		if !userFound {
 			if desired {
 				if c.staleLinks == nil {
@@ -246,6 +273,13 @@ func (c *calc) matchLinks() {
 	if len(conflictUsers)+len(conflictPeople) > 0 {
 		c.disputeLinks(conflictUsers, conflictPeople)
 	}
+}
+
+// linkRef is where a link leads on each side: the index of its user and of its
+// person, when found.
+type linkRef struct {
+	user, person       int32
+	userFound, desired bool
 }
 
 // sameLink reports whether two owner values come from the same IdP id (a link stored
@@ -439,20 +473,27 @@ func (c *calc) decide() {
 			unlinked++
 		}
 	}
-	c.plan.Actions = make([]Action, 0, unlinked+len(c.in.Desired)/32)
-	for i := range c.in.Desired {
-		d := &c.in.Desired[i]
-		switch c.how[i] {
-		case disputed:
-		case unmatched:
-			c.emit(c.create(d, int32(i)), nil)
-		default:
-			e := &c.in.Existing[c.match[i]]
-			if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
-				c.emit(a, e)
+	var halves [2]outcome
+	c.split(len(c.in.Desired), func(half, lo, hi int) {
+		out := &halves[half]
+		out.actions = make([]Action, 0, (unlinked+len(c.in.Desired)/32)*(hi-lo)/max(len(c.in.Desired), 1))
+		for i := lo; i < hi; i++ {
+			d := &c.in.Desired[i]
+			switch c.how[i] {
+			case disputed:
+			case unmatched:
+				c.emit(out, c.create(d, int32(i)), nil)
+			default:
+				e := &c.in.Existing[c.match[i]]
+				if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
+					c.emit(out, a, e)
+				}
 			}
 		}
-	}
+	})
+	out := &halves[0]
+	out.actions = append(out.actions, halves[1].actions...)
+	out.skipped = append(out.skipped, halves[1].skipped...)
 	var inactive map[string]bool // built only when someone is gone
 	for ei, owner := range c.owner {
 		if owner == free {
@@ -476,13 +517,20 @@ func (c *calc) decide() {
 		if inactive[l.IdPID] {
 			reason = "the linked person is inactive in the source"
 		}
-		c.emit(Action{
+		c.emit(out, Action{
 			Kind: KindDeactivate, IdPID: l.IdPID, SalesforceID: e.ID,
 			Username: e.Username, Email: e.Email, MatchedBy: MatchLink,
 			Changes: []Change{{Field: "IsActive", Before: "true", After: "false"}},
 			Reason:  reason,
 		}, e)
 	}
+	c.plan.Actions, c.plan.Skipped = out.actions, out.skipped
+}
+
+// outcome collects the actions and skips of one part of the people.
+type outcome struct {
+	actions []Action
+	skipped []Skip
 }
 
 // reasonSize is room for a usual Reason, so that building one allocates once.
@@ -657,26 +705,55 @@ func (c *calc) staleNote(b *strings.Builder, person int32) {
 // emit files an action, or a Skip when the user may not be touched, the policy mode
 // does not allow its kind, or the person is in back-off for it. An action that an
 // operator approved in an earlier run carries the approval.
-func (c *calc) emit(a Action, e *Existing) {
-	if why := c.protect.refuses(&a, e); why != "" {
-		c.skip(a, why)
-		return
-	}
-	if !c.pol.Mode.Allows(a.Kind) {
-		c.skip(a, c.pol.Mode.refusal())
-		return
-	}
-	if b, ok := c.backoffs[actionKey{kind: a.Kind, idpID: a.IdPID}]; ok && b.NextAttemptAt.After(c.in.Now) {
-		c.skip(a, "back-off after "+cmp.Or(b.ErrorCode, "an error")+" (attempt "+strconv.Itoa(b.Attempts)+
-			"): next attempt at "+b.NextAttemptAt.UTC().Format(time.RFC3339))
+func (c *calc) emit(out *outcome, a Action, e *Existing) {
+	if why := c.skipReason(&a, e); why != "" {
+		out.skipped = append(out.skipped, Skip{Action: a, Reason: why})
 		return
 	}
 	a.Approval = c.approved[actionKey{kind: a.Kind, idpID: a.IdPID, sfKey: idKey(a.SalesforceID)}]
-	c.plan.Actions = append(c.plan.Actions, a)
+	out.actions = append(out.actions, a)
 }
 
-func (c *calc) skip(a Action, reason string) {
-	c.plan.Skipped = append(c.plan.Skipped, Skip{Action: a, Reason: reason})
+// skipReason says why an action is not taken, "" when it is.
+func (c *calc) skipReason(a *Action, e *Existing) string {
+	if why := c.protect.refuses(a, e); why != "" {
+		return why
+	}
+	if !c.pol.Mode.Allows(a.Kind) {
+		return c.pol.Mode.refusal()
+	}
+	if b, ok := c.backoffs[actionKey{kind: a.Kind, idpID: a.IdPID}]; ok && b.NextAttemptAt.After(c.in.Now) {
+		return "back-off after " + cmp.Or(b.ErrorCode, "an error") + " (attempt " + strconv.Itoa(b.Attempts) +
+			"): next attempt at " + b.NextAttemptAt.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// split runs work over [0, n) in two halves at once (half 0 and 1) when n is large
+// enough to gain from it, else in one piece (half 0), and returns when all is done.
+// work must write only to state of its own half or its own indexes.
+func (c *calc) split(n int, work func(half, lo, hi int)) {
+	if n < c.parallelFrom {
+		work(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { work(1, n/2, n) })
+	work(0, 0, n/2)
+	wg.Wait()
+}
+
+// both runs f and g at once when the input is large enough to gain from it.
+func (c *calc) both(f, g func()) {
+	if len(c.in.Existing)+len(c.in.Desired) < c.parallelFrom {
+		f()
+		g()
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(f)
+	g()
+	wg.Wait()
 }
 
 // protection is Protection indexed for the check of every action.
