@@ -25,7 +25,8 @@ import (
 //
 // Besides ns/op, B/op and allocs/op it reports cpu-s, the CPU time of the whole
 // process per plan (GC included; wall time misleads on a shared machine), input-MiB,
-// the live heap of the input before planning, and plan-MiB, what the plan retains.
+// the live heap of the input before planning, plan-MiB, what the plan retains, and
+// gc/op, the collections during the plan.
 // The peak heap of a cycle is at most input-MiB plus B/op.
 func BenchmarkCalculate(b *testing.B) {
 	for _, bc := range []struct {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/syncd-io/syncd/internal/mapping"
@@ -23,19 +22,8 @@ import (
 // front, the per-user work a merge walk of two sorted field lists, and strings built
 // only for the users that need an action.
 func Calculate(in Input, p Policy) Plan {
-	return calculate(in, p, parallelFrom)
-}
-
-// parallelFrom is the number of users from which the phases that touch every user
-// (indexing, following links, diffing) run in two halves at once, on the two cores
-// syncd is sized for. Below it the goroutines cost more than they save.
-const parallelFrom = 8192
-
-// calculate is Calculate with the parallel threshold as a parameter, so that tests
-// can compare the split and the sequential runs on small inputs.
-func calculate(in Input, p Policy, parallelFrom int) Plan {
-	c := newCalc(&in, &p, parallelFrom)
-	c.index()
+	c := newCalc(&in, &p)
+	c.disputeDuplicateIDs()
 	c.matchLinks()
 	for _, key := range p.matchOrder() {
 		c.matchKey(key)
@@ -97,10 +85,9 @@ func keyState(k MatchKey) uint8 {
 // and per user, what matching decided. Slices indexed by position keep the per-user
 // state to a few bytes.
 type calc struct {
-	in           *Input
-	pol          *Policy
-	keys         []MatchKey
-	parallelFrom int
+	in   *Input
+	pol  *Policy
+	keys []MatchKey
 
 	desired  map[string]int32 // IdP id → index in Desired
 	existing map[string]int32 // idKey(Id) → index in Existing
@@ -129,9 +116,9 @@ type actionKey struct {
 	idpID, sfKey string
 }
 
-func newCalc(in *Input, p *Policy, parallelFrom int) *calc {
+func newCalc(in *Input, p *Policy) *calc {
 	c := &calc{
-		in: in, pol: p, keys: p.matchOrder(), parallelFrom: parallelFrom,
+		in: in, pol: p, keys: p.matchOrder(),
 		desired:  make(map[string]int32, len(in.Desired)),
 		existing: make(map[string]int32, len(in.Existing)),
 		rejected: make(map[string]bool, len(in.Rejected)),
@@ -141,6 +128,13 @@ func newCalc(in *Input, p *Policy, parallelFrom int) *calc {
 		protect:  newProtection(&p.Protect),
 		backoffs: make(map[actionKey]*Backoff, len(in.Backoffs)),
 		approved: make(map[actionKey]*Approved, len(in.Approved)),
+	}
+	for i := range in.Existing {
+		c.existing[idKey(in.Existing[i].ID)] = int32(i)
+		c.owner[i] = free
+	}
+	for i := range in.Desired {
+		c.match[i] = -1
 	}
 	for _, r := range in.Rejected {
 		c.rejected[r.ID] = true
@@ -167,38 +161,25 @@ func newCalc(in *Input, p *Policy, parallelFrom int) *calc {
 	return c
 }
 
-// index builds the two large maps, the users by Id and the people by IdP id, one on
-// each core, and disputes every person whose IdP id is given more than once: syncd
-// cannot tell which record is meant. (mapping.Map already rejects such records; this
-// keeps Calculate safe on any input.)
-func (c *calc) index() {
+// disputeDuplicateIDs indexes the desired people by IdP id and disputes every person
+// whose id is given more than once: syncd cannot tell which record is meant.
+// (mapping.Map already rejects such records; this keeps Calculate safe on any input.)
+func (c *calc) disputeDuplicateIDs() {
 	var dups map[string]bool
-	c.both(func() {
-		for i := range c.in.Existing {
-			c.existing[idKey(c.in.Existing[i].ID)] = int32(i)
-			c.owner[i] = free
-		}
-	}, func() {
-		for i := range c.in.Desired {
-			c.match[i] = -1
-			id := c.in.Desired[i].ID
-			if _, seen := c.desired[id]; seen {
-				if dups == nil {
-					dups = map[string]bool{}
-				}
-				dups[id] = true
-				continue
+	for i := range c.in.Desired {
+		id := c.in.Desired[i].ID
+		if _, seen := c.desired[id]; seen {
+			if dups == nil {
+				dups = map[string]bool{}
 			}
-			c.desired[id] = int32(i)
+			dups[id] = true
+			continue
 		}
-	})
-	if len(dups) > 0 {
-		c.disputeDuplicateIDs(dups)
+		c.desired[id] = int32(i)
 	}
-}
-
-// disputeDuplicateIDs disputes every person whose IdP id is in dups.
-func (c *calc) disputeDuplicateIDs(dups map[string]bool) {
+	if len(dups) == 0 {
+		return
+	}
 	groups := map[string]*Dispute{}
 	for i := range c.in.Desired {
 		id := c.in.Desired[i].ID
@@ -225,19 +206,11 @@ func (c *calc) disputeDuplicateIDs(dups map[string]bool) {
 // record was rejected or disputed. A user with two links, or a person linked to two
 // users, is disputed on the link key.
 func (c *calc) matchLinks() {
-	// The lookups, one per side and link, are the cost; they run in two halves.
-	refs := make([]linkRef, len(c.in.Links))
-	c.split(len(refs), func(_, lo, hi int) {
-		for li := lo; li < hi; li++ {
-			r := &refs[li]
-			r.user, r.userFound = c.existing[idKey(c.in.Links[li].SalesforceID)]
-			r.person, r.desired = c.desired[c.in.Links[li].IdPID]
-		}
-	})
 	var conflictUsers, conflictPeople map[int32]bool
 	for li := range c.in.Links {
 		l := &c.in.Links[li]
-		ei, userFound, di, desired := refs[li].user, refs[li].userFound, refs[li].person, refs[li].desired
+		ei, userFound := c.existing[idKey(l.SalesforceID)]
+		di, desired := c.desired[l.IdPID]
 		if !userFound {
 			if desired {
 				if c.staleLinks == nil {
@@ -273,13 +246,6 @@ func (c *calc) matchLinks() {
 	if len(conflictUsers)+len(conflictPeople) > 0 {
 		c.disputeLinks(conflictUsers, conflictPeople)
 	}
-}
-
-// linkRef is where a link leads on each side: the index of its user and of its
-// person, when found.
-type linkRef struct {
-	user, person       int32
-	userFound, desired bool
 }
 
 // sameLink reports whether two owner values come from the same IdP id (a link stored
@@ -473,27 +439,20 @@ func (c *calc) decide() {
 			unlinked++
 		}
 	}
-	var halves [2]outcome
-	c.split(len(c.in.Desired), func(half, lo, hi int) {
-		out := &halves[half]
-		out.actions = make([]Action, 0, (unlinked+len(c.in.Desired)/32)*(hi-lo)/max(len(c.in.Desired), 1))
-		for i := lo; i < hi; i++ {
-			d := &c.in.Desired[i]
-			switch c.how[i] {
-			case disputed:
-			case unmatched:
-				c.emit(out, c.create(d, int32(i)), nil)
-			default:
-				e := &c.in.Existing[c.match[i]]
-				if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
-					c.emit(out, a, e)
-				}
+	c.plan.Actions = make([]Action, 0, unlinked+len(c.in.Desired)/32)
+	for i := range c.in.Desired {
+		d := &c.in.Desired[i]
+		switch c.how[i] {
+		case disputed:
+		case unmatched:
+			c.emit(c.create(d, int32(i)), nil)
+		default:
+			e := &c.in.Existing[c.match[i]]
+			if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
+				c.emit(a, e)
 			}
 		}
-	})
-	out := &halves[0]
-	out.actions = append(out.actions, halves[1].actions...)
-	out.skipped = append(out.skipped, halves[1].skipped...)
+	}
 	var inactive map[string]bool // built only when someone is gone
 	for ei, owner := range c.owner {
 		if owner == free {
@@ -517,20 +476,13 @@ func (c *calc) decide() {
 		if inactive[l.IdPID] {
 			reason = "the linked person is inactive in the source"
 		}
-		c.emit(out, Action{
+		c.emit(Action{
 			Kind: KindDeactivate, IdPID: l.IdPID, SalesforceID: e.ID,
 			Username: e.Username, Email: e.Email, MatchedBy: MatchLink,
 			Changes: []Change{{Field: "IsActive", Before: "true", After: "false"}},
 			Reason:  reason,
 		}, e)
 	}
-	c.plan.Actions, c.plan.Skipped = out.actions, out.skipped
-}
-
-// outcome collects the actions and skips of one part of the people.
-type outcome struct {
-	actions []Action
-	skipped []Skip
 }
 
 // reasonSize is room for a usual Reason, so that building one allocates once.
@@ -705,55 +657,26 @@ func (c *calc) staleNote(b *strings.Builder, person int32) {
 // emit files an action, or a Skip when the user may not be touched, the policy mode
 // does not allow its kind, or the person is in back-off for it. An action that an
 // operator approved in an earlier run carries the approval.
-func (c *calc) emit(out *outcome, a Action, e *Existing) {
-	if why := c.skipReason(&a, e); why != "" {
-		out.skipped = append(out.skipped, Skip{Action: a, Reason: why})
+func (c *calc) emit(a Action, e *Existing) {
+	if why := c.protect.refuses(&a, e); why != "" {
+		c.skip(a, why)
+		return
+	}
+	if !c.pol.Mode.Allows(a.Kind) {
+		c.skip(a, c.pol.Mode.refusal())
+		return
+	}
+	if b, ok := c.backoffs[actionKey{kind: a.Kind, idpID: a.IdPID}]; ok && b.NextAttemptAt.After(c.in.Now) {
+		c.skip(a, "back-off after "+cmp.Or(b.ErrorCode, "an error")+" (attempt "+strconv.Itoa(b.Attempts)+
+			"): next attempt at "+b.NextAttemptAt.UTC().Format(time.RFC3339))
 		return
 	}
 	a.Approval = c.approved[actionKey{kind: a.Kind, idpID: a.IdPID, sfKey: idKey(a.SalesforceID)}]
-	out.actions = append(out.actions, a)
+	c.plan.Actions = append(c.plan.Actions, a)
 }
 
-// skipReason says why an action is not taken, "" when it is.
-func (c *calc) skipReason(a *Action, e *Existing) string {
-	if why := c.protect.refuses(a, e); why != "" {
-		return why
-	}
-	if !c.pol.Mode.Allows(a.Kind) {
-		return c.pol.Mode.refusal()
-	}
-	if b, ok := c.backoffs[actionKey{kind: a.Kind, idpID: a.IdPID}]; ok && b.NextAttemptAt.After(c.in.Now) {
-		return "back-off after " + cmp.Or(b.ErrorCode, "an error") + " (attempt " + strconv.Itoa(b.Attempts) +
-			"): next attempt at " + b.NextAttemptAt.UTC().Format(time.RFC3339)
-	}
-	return ""
-}
-
-// split runs work over [0, n) in two halves at once (half 0 and 1) when n is large
-// enough to gain from it, else in one piece (half 0), and returns when all is done.
-// work must write only to state of its own half or its own indexes.
-func (c *calc) split(n int, work func(half, lo, hi int)) {
-	if n < c.parallelFrom {
-		work(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { work(1, n/2, n) })
-	work(0, 0, n/2)
-	wg.Wait()
-}
-
-// both runs f and g at once when the input is large enough to gain from it.
-func (c *calc) both(f, g func()) {
-	if len(c.in.Existing)+len(c.in.Desired) < c.parallelFrom {
-		f()
-		g()
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Go(f)
-	g()
-	wg.Wait()
+func (c *calc) skip(a Action, reason string) {
+	c.plan.Skipped = append(c.plan.Skipped, Skip{Action: a, Reason: reason})
 }
 
 // protection is Protection indexed for the check of every action.

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -206,17 +205,6 @@ func TestThePlanDoesNotDependOnTheOrderOfTheInput(t *testing.T) {
 		// reflect.DeepEqual first: cmp.Diff on every plan is slow under -race.
 		if got := Calculate(shuffled, pol); !reflect.DeepEqual(want, got) {
 			t.Fatalf("seed %d: the plan changed with the order of the input (-first +shuffled):\n%s", seed, cmp.Diff(want, got))
-		}
-	}
-}
-
-func TestSplittingTheWorkAcrossCoresChangesNothing(t *testing.T) {
-	for seed := range uint64(iterations) {
-		g := gen{rand.New(rand.NewPCG(seed, 4))}
-		in, pol := g.guarded(g.input(), g.policy())
-		want := calculate(in, pol, math.MaxInt)
-		if got := calculate(in, pol, 1); !reflect.DeepEqual(want, got) {
-			t.Fatalf("seed %d: the split plan differs (-sequential +split):\n%s", seed, cmp.Diff(want, got))
 		}
 	}
 }
