@@ -764,18 +764,31 @@ func kindRank(k Kind) int {
 
 // sortByRef sorts s by compare without copying the elements for every comparison
 // (slices.SortFunc passes them by value): an Action is a few hundred bytes, and the
-// first cycle of a large org sorts a million of them.
+// first cycle of a large org sorts a million of them. It sorts positions, then moves
+// each element once along the cycles of the permutation, in place.
 func sortByRef[T any](s []T, compare func(a, b *T) int) {
-	order := make([]int32, len(s))
+	order := make([]int32, len(s)) // order[j]: the position whose element belongs at j
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(i, j int32) int { return compare(&s[i], &s[j]) })
-	sorted := make([]T, len(s))
-	for k, i := range order {
-		sorted[k] = s[i]
+	for start := range s {
+		if order[start] < 0 {
+			continue // moved already
+		}
+		held := s[start]
+		j := start
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == start {
+				s[j] = held
+				break
+			}
+			s[j] = s[k]
+			j = k
+		}
 	}
-	copy(s, sorted)
 }
 
 func compareActions(a, b *Action) int {
