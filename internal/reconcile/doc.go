@@ -8,8 +8,10 @@
 //     Policy. It does no IO, reads no clock and logs nothing; it returns a Plan value:
 //     actions, each with its explanation, and reports of what it left alone.
 //  2. Guardrails (guard.go) take the plan and hold actions that need a person's
-//     approval: every deactivation of an incomplete or shrunken pull, or of a cycle
-//     above the deactivation cap. Policies (sync, upsert-only, create-only) filter it.
+//     approval: every deactivation of a shrunken pull, or of a cycle above the
+//     deactivation cap; an incomplete pull plans no deactivation at all. Policies
+//     (sync, upsert-only, create-only, policy.go) turn what they forbid into Skips.
+//     Calculate runs both; each guardrail is also a value that can be run alone.
 //  3. The engine (engine.go, apply.go) saves the plan before Salesforce is touched,
 //     applies it in sObject Collections batches under the API budget, and records
 //     each batch's results as they land, through the small interfaces it declares

@@ -13,7 +13,12 @@ import "strings"
 // characters of an 18-character Id, trimmed. Any other string is returned trimmed, so
 // that a malformed Id still compares with itself. It never allocates.
 func idKey(id string) string {
-	id = strings.TrimSpace(id)
+	switch {
+	case len(id) == 15:
+		return id
+	case len(id) != 18:
+		id = strings.TrimSpace(id) // rare: whatever the caller gave, compared trimmed
+	}
 	if len(id) == 18 {
 		return id[:15]
 	}

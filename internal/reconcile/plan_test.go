@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -457,6 +458,16 @@ func TestPeopleSharingAnIdPIDAreDisputed(t *testing.T) {
 	}
 	if len(got.Actions) != 0 {
 		t.Errorf("acted on disputed people: %+v", briefs(got.Actions))
+	}
+}
+
+func TestSortByRefSortsInPlaceWhateverThePermutation(t *testing.T) {
+	for _, in := range [][]int{{}, {1}, {2, 1}, {3, 1, 2}, {5, 4, 3, 2, 1}, {2, 3, 1, 5, 4, 6}, {1, 1, 0}} {
+		got := slices.Clone(in)
+		sortByRef(got, func(a, b *int) int { return *a - *b })
+		if want := slices.Sorted(slices.Values(in)); !slices.Equal(want, got) {
+			t.Errorf("sortByRef(%v) = %v, want %v", in, got, want)
+		}
 	}
 }
 

@@ -119,7 +119,9 @@ type Input struct {
 	// Rejected are the records mapping refused. A linked person whose record was
 	// rejected is still in the source: their user is never deactivated for it.
 	Rejected []mapping.Rejection
-	// Existing are the org's Standard users, active and inactive.
+	// Existing are the org's users, active and inactive, each Id once. Users of
+	// another type than Standard may be among them: they are matched (so that a
+	// person they stand for is not created twice) but never acted on.
 	Existing []Existing
 	// Links are the links syncd owns.
 	Links  []Link
@@ -198,7 +200,7 @@ type Plan struct {
 	// whatever the order of the input.
 	Actions []Action
 	// Skipped are actions not taken, with why (protected, not Standard, back-off,
-	// policy mode).
+	// policy mode, an incomplete source pull), in the order of Actions.
 	Skipped []Skip
 	// Disputed are ambiguous matches: no action for anyone involved.
 	Disputed []Dispute
@@ -281,6 +283,7 @@ type Guardrails struct {
 type Policy struct {
 	Mode Mode
 	// Match is the key order; empty means link, federation_id, email, username.
+	// The link, when listed, is always tried first: it records what syncd owns.
 	Match      []MatchKey
 	Protect    Protection
 	Guardrails Guardrails
