@@ -3,18 +3,13 @@
 package mapping
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/syncd-io/syncd/internal/benchkit"
 	"github.com/syncd-io/syncd/internal/source"
 )
 
@@ -57,7 +52,7 @@ func benchmarkPullAndMap(b *testing.B, rows int) {
 	var pullTime, mapTime, pullCPU, mapCPU time.Duration
 	for b.Loop() {
 		runtime.GC()
-		stop := samplePeakHeap(&peak)
+		stop := benchkit.PeakHeap(2 * time.Millisecond)
 		cpu0, start := cpuUsed(b), time.Now()
 		snap, err := src.Pull(context.Background())
 		if err != nil {
@@ -72,7 +67,7 @@ func benchmarkPullAndMap(b *testing.B, rows int) {
 		mapTime += time.Since(pulled)
 		pullCPU += cpu1 - cpu0
 		mapCPU += cpuUsed(b) - cpu1
-		stop()
+		peak = max(peak, stop())
 		if len(res.Desired)+len(res.Inactive) != rows || len(res.Rejected) != 0 {
 			b.Fatalf("desired %d inactive %d rejected %d", len(res.Desired), len(res.Inactive), len(res.Rejected))
 		}
@@ -102,68 +97,23 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// cpuUsed returns the user and system CPU time the process has used so far.
+// cpuUsed returns the CPU time the process has used so far (benchkit.CPU).
 func cpuUsed(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, err := benchkit.CPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// samplePeakHeap records the largest heap object size seen until stop is called.
-func samplePeakHeap(peak *uint64) (stop func()) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	read := func() {
-		metrics.Read(sample)
-		if v := sample[0].Value.Uint64(); v > *peak {
-			*peak = v
-		}
-	}
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				read()
-				return
-			case <-tick.C:
-				read()
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+	return cpu
 }
 
 // writeBenchCSV writes n people in Entra's column names and returns the file's size.
 func writeBenchCSV(tb testing.TB, path string, n int) int64 {
 	tb.Helper()
-	f, err := os.Create(path)
+	size, err := benchkit.WriteExport(path, n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprintln(w, "objectId,userPrincipalName,givenName,surname,mail,jobTitle,department,accountEnabled,usageLocation")
-	for i := range n {
-		fmt.Fprintf(w, "%08x-0000-4000-8000-%012d,user%d@acme.example,Given%d,Family%d,User%d@acme.example,Engineer,Dept %d,%t,DE\n",
-			i, i, i, i, i, i, i%50, i%20 != 0)
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return info.Size()
+	return size
 }
 
 // BenchmarkPullAndMap100k is the same at 100,000 rows, quick enough to profile.

@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/syncd-io/syncd/internal/benchkit"
 	"github.com/syncd-io/syncd/internal/mapping"
 )
 
@@ -108,11 +108,11 @@ func BenchmarkMapBaseline(b *testing.B) {
 
 // processCPU returns the CPU time, user and system, the process has used so far.
 func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	cpu, err := benchkit.CPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
+	return cpu
 }
 
 // benchInput builds the cycle BenchmarkCalculate describes. Values shared by many

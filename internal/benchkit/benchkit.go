@@ -1,0 +1,55 @@
+//go:build unix
+
+// Package benchkit serves the benchmarks of several packages: the two figures wall
+// time hides on a shared machine (the CPU time the process used, the largest heap
+// it reached), and the export the pull, map and cycle benchmarks read, so that they
+// measure the same people the same way.
+package benchkit
+
+import (
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// CPU returns the user and system CPU time the whole process has used so far (all
+// threads, so the garbage collector's work is counted).
+func CPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano()), nil
+}
+
+// PeakHeap samples the size of the heap's objects (garbage included) every
+// interval until the returned stop is called, which returns the largest size seen.
+func PeakHeap(interval time.Duration) (stop func() uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	read := func() {
+		metrics.Read(sample)
+		peak = max(peak, sample[0].Value.Uint64())
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-tick.C:
+				read()
+			}
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return peak
+	}
+}

@@ -1,0 +1,122 @@
+//go:build unix
+
+package reconcile
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/syncd-io/syncd/internal/benchkit"
+	"github.com/syncd-io/syncd/internal/mapping"
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// BenchmarkOneShotCycle is the CPU side of a whole one-shot cycle of n people: pull a
+// CSV export (benchkit.WriteExport), map it, resolve profile names, and plan against
+// the org's users, which come from a prepared in-memory list (what the Salesforce
+// read would have returned: every person's user, linked, 1 % with a drifted Title)
+// so that the figure is syncd's own work, not the simulator's. It reports cpu-s, the
+// process's CPU time per cycle (GC included), and peak-heap-MiB, the largest heap
+// seen while the cycle ran, the org's list included since a real cycle holds it too.
+func BenchmarkOneShotCycle(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(benchName(n), func(b *testing.B) { benchmarkOneShotCycle(b, n) })
+	}
+}
+
+func benchName(n int) string {
+	if n >= 1_000_000 {
+		return "1M"
+	}
+	return "100k"
+}
+
+func benchmarkOneShotCycle(b *testing.B, n int) {
+	path := filepath.Join(b.TempDir(), "people.csv")
+	if _, err := benchkit.WriteExport(path, n); err != nil {
+		b.Fatal(err)
+	}
+	src, err := source.New(source.Config{Type: source.TypeFile, Path: path, Format: source.FormatCSV}, source.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := mapping.New(mapping.Config{
+		Fields:  map[string]mapping.FieldConfig{"Title": {From: "{{ .Title }}"}, "Department": {From: "{{ .Department }}"}},
+		Profile: mapping.AssignmentConfig{Default: "Standard User"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	profiles := map[string]string{"Standard User": "00e000000000002AAA"}
+	existing, links := orgOf(b, src, m, profiles)
+	pol := Policy{Mode: ModeSync, Guardrails: Guardrails{MaxDeactivations: 50, MaxDeactivationPercent: 5, MaxSourceShrinkPercent: 10}}
+	var cpu time.Duration
+	var peak uint64
+	var plan Plan
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+		stop := benchkit.PeakHeap(2 * time.Millisecond)
+		start := processCPU(b)
+		snap, err := src.Pull(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := m.Map(snap.Records)
+		if err := m.ResolveIDs(res.Desired, profiles, nil); err != nil {
+			b.Fatal(err)
+		}
+		plan = Calculate(Input{
+			Desired: res.Desired, Inactive: res.Inactive, Rejected: res.Rejected, Existing: existing, Links: links,
+			Source: Source{Complete: snap.Complete, Count: snap.Count, Baseline: snap.Count},
+		}, pol)
+		cpu += processCPU(b) - start
+		peak = max(peak, stop())
+	}
+	b.StopTimer()
+	if want := (len(existing) + 99) / 100; len(plan.Actions) < want {
+		b.Fatalf("%d actions, want the %d drifted users updated at least", len(plan.Actions), want)
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	runtime.KeepAlive(existing)
+}
+
+// orgOf maps the export once and returns the users Salesforce would hold after a
+// first sync, with their links: every active person's user with the desired values,
+// every hundredth with a Title an admin changed since.
+func orgOf(b *testing.B, src source.Source, m *mapping.Mapper, profiles map[string]string) ([]Existing, []Link) {
+	snap, err := src.Pull(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := m.Map(snap.Records)
+	if err := m.ResolveIDs(res.Desired, profiles, nil); err != nil {
+		b.Fatal(err)
+	}
+	existing := make([]Existing, len(res.Desired))
+	links := make([]Link, len(res.Desired))
+	for i := range res.Desired {
+		d := &res.Desired[i]
+		id := sfID(i)
+		fields := make([]FieldValue, len(d.Fields))
+		for k, f := range d.Fields {
+			fields[k] = FieldValue{Name: f.Name, Value: f.Value}
+			if f.Name == "Title" && i%100 == 0 {
+				fields[k].Value = "Changed by an admin"
+			}
+		}
+		username, _ := d.Value("Username")
+		email, _ := d.Value("Email")
+		fed, _ := d.Value("FederationIdentifier")
+		profile, _ := d.Value("ProfileId")
+		existing[i] = Existing{ID: id, Username: username, Email: email, FederationIdentifier: fed, IsActive: true,
+			UserType: "Standard", ProfileID: profile, Fields: fields}
+		links[i] = Link{IdPID: d.ID, SalesforceID: id}
+	}
+	return existing, links
+}
