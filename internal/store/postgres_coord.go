@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -112,47 +113,45 @@ func (l *pgLease) Release(ctx context.Context) error {
 
 // ReconcileRequests LISTENs on a dedicated connection. The first LISTEN happens before
 // it returns, so a request made after the call is delivered. When the connection
-// breaks it reconnects with backoff and then delivers one request, because requests
-// sent while it was away are lost to it.
+// breaks it reconnects with exponential backoff and then delivers one request,
+// because requests sent while it was away are lost to it.
 func (s *postgresStore) ReconcileRequests(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.closed, cancel)
 	conn, err := s.listen(ctx)
+	missed := err != nil
 	s.listeners.Add(1)
 	go func() {
 		defer s.listeners.Done()
 		defer close(ch)
 		defer stop()
 		defer cancel()
-		missed := err != nil
-		backoff := 50 * time.Millisecond
+		reconnect := &backoff.ExponentialBackOff{InitialInterval: 50 * time.Millisecond, RandomizationFactor: 0.5,
+			Multiplier: 2, MaxInterval: 5 * time.Second}
 		for {
-			if conn != nil {
-				if missed {
-					signal(ch)
+			if conn == nil {
+				var err error
+				conn, err = backoff.Retry(ctx, func() (*pgx.Conn, error) { return s.listen(ctx) },
+					backoff.WithBackOff(reconnect), backoff.WithMaxElapsedTime(0))
+				if err != nil {
+					return // ctx is done: retrying stops only then
 				}
-				backoff = 50 * time.Millisecond
-				for {
-					if _, err := conn.WaitForNotification(ctx); err != nil {
-						break
-					}
-					signal(ch)
-				}
-				conn.Close(context.Background())
-				conn = nil
 			}
+			if missed {
+				signal(ch)
+			}
+			for {
+				if _, err := conn.WaitForNotification(ctx); err != nil {
+					break
+				}
+				signal(ch)
+			}
+			conn.Close(context.Background())
+			conn, missed = nil, true
 			if ctx.Err() != nil {
 				return
 			}
-			missed = true
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			conn, _ = s.listen(ctx)
 		}
 	}()
 	return ch
