@@ -11,6 +11,9 @@ import (
 type resultTarget struct {
 	idpID string
 	kind  ActionKind
+	// backedOff says a back-off is stored for (idpID, kind), which an applied
+	// result deletes.
+	backedOff bool
 }
 
 func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) error {
@@ -25,6 +28,9 @@ func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) er
 	err := s.d.inTx(ctx, func(tx db) error {
 		targets, err := s.resultTargets(ctx, tx, results)
 		if err != nil {
+			return err
+		}
+		if err := markBackedOff(ctx, tx, targets); err != nil {
 			return err
 		}
 		owners, err := linkOwners(ctx, tx, results)
@@ -99,6 +105,38 @@ func (s *sqlStore) resultTargets(ctx context.Context, tx db, results []ActionRes
 	return targets, nil
 }
 
+// markBackedOff marks the targets that have a back-off stored, so that only those
+// cost a delete.
+func markBackedOff(ctx context.Context, tx db, targets map[ActionRef]resultTarget) error {
+	var idpIDs []any
+	for _, t := range targets {
+		if t.idpID != "" {
+			idpIDs = append(idpIDs, t.idpID)
+		}
+	}
+	if len(idpIDs) == 0 {
+		return nil
+	}
+	rs, err := tx.query(ctx, `SELECT idp_id, kind FROM backoffs WHERE idp_id IN (`+placeholders(1, len(idpIDs))+`)`, idpIDs...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	stored := map[resultTarget]bool{}
+	for rs.Next() {
+		var t resultTarget
+		if err := rs.Scan(&t.idpID, &t.kind); err != nil {
+			return err
+		}
+		stored[t] = true
+	}
+	for ref, t := range targets {
+		t.backedOff = stored[resultTarget{idpID: t.idpID, kind: t.kind}]
+		targets[ref] = t
+	}
+	return rs.Err()
+}
+
 // linkOwners returns, for each Salesforce Id the batch links, the IdP id it is
 // linked to now, if any.
 func linkOwners(ctx context.Context, tx db, results []ActionResult) (map[string]string, error) {
@@ -164,7 +202,7 @@ func backoffStatement(r ActionResult, t resultTarget, now time.Time) *statement 
 	switch {
 	case t.idpID == "":
 		return nil
-	case r.Status == ActionApplied:
+	case r.Status == ActionApplied && t.backedOff:
 		return &statement{`DELETE FROM backoffs WHERE idp_id = $1 AND kind = $2`, []any{t.idpID, t.kind}}
 	case r.Status == ActionFailed && !r.NextAttemptAt.IsZero():
 		return &statement{`INSERT INTO backoffs (` + backoffColumns + `) VALUES ($1, $2, 1, $3, $4, $5, $6)
