@@ -42,6 +42,10 @@ type db interface {
 	queryRow(ctx context.Context, query string, args ...any) row
 	// execAll runs statements in order, in as few round trips as the driver allows.
 	execAll(ctx context.Context, stmts []statement) error
+	// queryEach runs statements that each select at most one row, in order and in
+	// as few round trips as the driver allows, and hands each row to scan with
+	// the statement's index. A missing row's Scan fails with ErrNotFound.
+	queryEach(ctx context.Context, stmts []statement, scan func(i int, r row) error) error
 }
 
 type statement struct {

@@ -157,6 +157,21 @@ func (p pgDB) execAll(ctx context.Context, stmts []statement) error {
 	return postgresError(p.q.SendBatch(ctx, &b).Close())
 }
 
+// queryEach sends the queries as one pipelined batch: one round trip.
+func (p pgDB) queryEach(ctx context.Context, stmts []statement, scan func(i int, r row) error) error {
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(s.query, pgArgs(s.args)...)
+	}
+	br := p.q.SendBatch(ctx, &b)
+	for i := range stmts {
+		if err := scan(i, mappedRow{br.QueryRow(), postgresError}); err != nil {
+			return errors.Join(err, br.Close())
+		}
+	}
+	return postgresError(br.Close())
+}
+
 // postgresError maps PostgreSQL's errors onto the store's sentinels.
 func postgresError(err error) error {
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {

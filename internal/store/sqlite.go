@@ -175,13 +175,28 @@ func (d sqliteDB) queryRow(ctx context.Context, query string, args ...any) row {
 
 // execAll prepares each distinct statement once and runs them in order.
 func (d sqliteDB) execAll(ctx context.Context, stmts []statement) error {
+	return d.each(ctx, stmts, func(_ int, p *sql.Stmt, args []any) error {
+		_, err := p.ExecContext(ctx, args...)
+		return sqliteError(err)
+	})
+}
+
+// queryEach prepares each distinct query once and runs them in order.
+func (d sqliteDB) queryEach(ctx context.Context, stmts []statement, scan func(i int, r row) error) error {
+	return d.each(ctx, stmts, func(i int, p *sql.Stmt, args []any) error {
+		return scan(i, mappedRow{p.QueryRowContext(ctx, args...), sqliteError})
+	})
+}
+
+// each runs fn on every statement, prepared once per distinct query.
+func (d sqliteDB) each(ctx context.Context, stmts []statement, fn func(i int, p *sql.Stmt, args []any) error) error {
 	prepared := map[string]*sql.Stmt{}
 	defer func() {
 		for _, p := range prepared {
 			p.Close()
 		}
 	}()
-	for _, s := range stmts {
+	for i, s := range stmts {
 		p, ok := prepared[s.query]
 		if !ok {
 			var err error
@@ -190,8 +205,8 @@ func (d sqliteDB) execAll(ctx context.Context, stmts []statement) error {
 			}
 			prepared[s.query] = p
 		}
-		if _, err := p.ExecContext(ctx, sqliteArgs(s.args)...); err != nil {
-			return sqliteError(err)
+		if err := fn(i, p, sqliteArgs(s.args)); err != nil {
+			return err
 		}
 	}
 	return nil
