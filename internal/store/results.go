@@ -7,13 +7,10 @@ import (
 	"time"
 )
 
-// resultTarget is what RecordResults needs to know of an action taking a result.
+// resultTarget is what RecordResults learns of an action as it records its result.
 type resultTarget struct {
 	idpID string
 	kind  ActionKind
-	// backedOff says a back-off is stored for (idpID, kind), which an applied
-	// result deletes.
-	backedOff bool
 }
 
 func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) error {
@@ -26,17 +23,24 @@ func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) er
 	now := normalTime(s.now())
 	var rejected []RejectedResult
 	err := s.d.inTx(ctx, func(tx db) error {
-		targets, err := s.resultTargets(ctx, tx, results)
-		if err != nil {
+		if err := s.fenceRuns(ctx, tx, results); err != nil {
 			return err
 		}
 		owners, err := linkOwners(ctx, tx, results)
 		if err != nil {
 			return err
 		}
-		var stmts []statement
-		stmts, rejected = resultStatements(results, targets, owners, now)
-		return tx.execAll(ctx, stmts)
+		var recorded []ActionResult
+		recorded, rejected = resolveLinks(results, owners)
+		targets, err := s.updateActions(ctx, tx, recorded, now)
+		if err != nil {
+			return err
+		}
+		backedOff, err := storedBackoffs(ctx, tx, targets)
+		if err != nil {
+			return err
+		}
+		return tx.execAll(ctx, followUps(recorded, targets, backedOff, now))
 	})
 	if err != nil {
 		return fmt.Errorf("record results: %w", err)
@@ -47,15 +51,9 @@ func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) er
 	return nil
 }
 
-// resultTargets fences every run of the batch and reads, locked, each action that
-// takes a result. An action that does not exist or cannot take a result fails the
-// whole batch: that is a caller's mistake, not a fact about Salesforce.
-//
-// Each action is read by its whole primary key, one query per result sent
-// together: a plan's rows are usually newer than the table's statistics, and the
-// planner then turned `seq IN (...)` into a filter over every row of the run (55 ms
-// a batch against a 100k plan, where a key look-up takes microseconds).
-func (s *sqlStore) resultTargets(ctx context.Context, tx db, results []ActionResult) (map[ActionRef]resultTarget, error) {
+// fenceRuns fences the batch by the epoch of each run it names. A run that does
+// not exist is let through: its actions are reported missing when updated.
+func (s *sqlStore) fenceRuns(ctx context.Context, tx db, results []ActionResult) error {
 	fenced := map[int64]bool{}
 	for _, r := range results {
 		if fenced[r.Action.RunID] {
@@ -63,34 +61,17 @@ func (s *sqlStore) resultTargets(ctx context.Context, tx db, results []ActionRes
 		}
 		fenced[r.Action.RunID] = true
 		if err := s.fenceRun(ctx, tx, r.Action.RunID); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err // a missing run's actions are reported missing below
+			return err
 		}
 	}
-	stmts := make([]statement, len(results))
-	for i, r := range results {
-		stmts[i] = statement{`SELECT a.status, a.idp_id, a.kind,
-				EXISTS (SELECT 1 FROM backoffs b WHERE b.idp_id = a.idp_id AND b.kind = a.kind)
-			FROM actions a WHERE a.run_id = $1 AND a.seq = $2` + s.d.lock("UPDATE"), []any{r.Action.RunID, r.Action.Seq}}
-	}
-	targets := make(map[ActionRef]resultTarget, len(results))
-	err := tx.queryEach(ctx, stmts, func(i int, rw row) error {
-		ref := results[i].Action
-		var t resultTarget
-		var status ActionStatus
-		if err := rw.Scan(&status, &t.idpID, &t.kind, &t.backedOff); err != nil {
-			return fmt.Errorf("action %d/%d: %w", ref.RunID, ref.Seq, err)
-		}
-		if status != ActionPlanned && status != ActionApproved && status != ActionFailed {
-			return fmt.Errorf("%w: action %d/%d is %s and cannot take a result", ErrConflict, ref.RunID, ref.Seq, status)
-		}
-		targets[ref] = t
-		return nil
-	})
-	return targets, err
+	return nil
 }
 
 // linkOwners returns, for each Salesforce Id the batch links, the IdP id it is
-// linked to now, if any.
+// linked to now, if any. Every look-up in a batch goes by a whole key, one
+// statement each, sent together: right after a plan is copied in, the tables'
+// statistics are stale, and PostgreSQL planned a `seq IN (...)` list of 200 as a
+// filter over every row of the run (55 ms a batch against a 100k plan).
 func linkOwners(ctx context.Context, tx db, results []ActionResult) (map[string]string, error) {
 	var stmts []statement
 	for _, r := range results {
@@ -112,15 +93,14 @@ func linkOwners(ctx context.Context, tx db, results []ActionResult) (map[string]
 	return owners, err
 }
 
-// resultStatements turns a checked batch into its writes: each action's result,
-// its link, and its back-off. A result whose link would take a Salesforce Id
-// another IdP id holds (now, or earlier in the batch) is recorded as failed with
-// CodeLinkConflict instead, without its link, and returned as rejected.
-func resultStatements(results []ActionResult, targets map[ActionRef]resultTarget, owners map[string]string,
-	now time.Time) ([]statement, []RejectedResult) {
-	var stmts []statement
+// resolveLinks returns the results as they are to be recorded: one whose link
+// would take a Salesforce Id another IdP id holds (now, or earlier in the batch)
+// becomes a failure with CodeLinkConflict and no link, and is returned as
+// rejected.
+func resolveLinks(results []ActionResult, owners map[string]string) ([]ActionResult, []RejectedResult) {
+	recorded := make([]ActionResult, len(results))
 	var rejected []RejectedResult
-	for _, r := range results {
+	for i, r := range results {
 		if l := r.Link; l != nil {
 			if owner, taken := owners[l.SalesforceID]; taken && owner != l.IdPID {
 				msg := fmt.Sprintf("Salesforce Id %s is already linked to IdP id %q; not linked to %q",
@@ -129,35 +109,102 @@ func resultStatements(results []ActionResult, targets map[ActionRef]resultTarget
 				r.Status, r.ErrorCode, r.ErrorMessage, r.NextAttemptAt, r.Link = ActionFailed, CodeLinkConflict, msg, time.Time{}, nil
 			} else {
 				owners[l.SalesforceID] = l.IdPID
-				stmts = append(stmts, statement{upsertLinkSQL, []any{l.IdPID, l.SalesforceID, l.Origin, now}})
 			}
 		}
-		stmts = append(stmts, statement{`UPDATE actions SET status = $1, salesforce_id = coalesce(nullif($2, ''), salesforce_id),
-			error_code = $3, error_message = $4, attempts = attempts + 1, next_attempt_at = $5, updated_at = $6
-			WHERE run_id = $7 AND seq = $8`,
-			[]any{r.Status, r.SalesforceID, r.ErrorCode, r.ErrorMessage, normalTime(r.NextAttemptAt), now,
-				r.Action.RunID, r.Action.Seq}})
-		if b := backoffStatement(r, targets[r.Action], now); b != nil {
-			stmts = append(stmts, *b)
-		}
+		recorded[i] = r
 	}
-	return stmts, rejected
+	return recorded, rejected
 }
 
-// backoffStatement is the back-off write a result implies, if any.
-func backoffStatement(r ActionResult, t resultTarget, now time.Time) *statement {
-	switch {
-	case t.idpID == "":
-		return nil
-	case r.Status == ActionApplied && t.backedOff:
-		return &statement{`DELETE FROM backoffs WHERE idp_id = $1 AND kind = $2`, []any{t.idpID, t.kind}}
-	case r.Status == ActionFailed && !r.NextAttemptAt.IsZero():
-		return &statement{`INSERT INTO backoffs (` + backoffColumns + `) VALUES ($1, $2, 1, $3, $4, $5, $6)
-			ON CONFLICT (idp_id, kind) DO UPDATE SET attempts = backoffs.attempts + 1, error_code = excluded.error_code,
-				error_message = excluded.error_message, next_attempt_at = excluded.next_attempt_at,
-				updated_at = excluded.updated_at`,
-			[]any{t.idpID, t.kind, r.ErrorCode, r.ErrorMessage, normalTime(r.NextAttemptAt), now}}
-	default:
-		return nil
+// errNoResult stops updateActions at the first action that took no result.
+var errNoResult = errors.New("action took no result")
+
+// updateActions records each result on its action, if the action can take one,
+// and returns the actions' IdP ids and kinds. The UPDATE's own condition is the
+// check, so an action costs one statement; when one does not match, the whole
+// batch fails, with the reason looked up afterwards: it is a caller's mistake, not
+// a fact about Salesforce.
+func (s *sqlStore) updateActions(ctx context.Context, tx db, results []ActionResult, now time.Time) ([]resultTarget, error) {
+	stmts := make([]statement, len(results))
+	for i, r := range results {
+		stmts[i] = statement{`UPDATE actions SET status = $1, salesforce_id = coalesce(nullif($2, ''), salesforce_id),
+				error_code = $3, error_message = $4, attempts = attempts + 1, next_attempt_at = $5, updated_at = $6
+			WHERE run_id = $7 AND seq = $8 AND status IN ('planned', 'approved', 'failed')
+			RETURNING idp_id, kind`,
+			[]any{r.Status, r.SalesforceID, r.ErrorCode, r.ErrorMessage, normalTime(r.NextAttemptAt), now,
+				r.Action.RunID, r.Action.Seq}}
 	}
+	targets := make([]resultTarget, len(results))
+	missed := -1
+	err := tx.queryEach(ctx, stmts, func(i int, rw row) error {
+		err := rw.Scan(&targets[i].idpID, &targets[i].kind)
+		if errors.Is(err, ErrNotFound) {
+			missed = i
+			return errNoResult
+		}
+		return err
+	})
+	if missed >= 0 {
+		ref := results[missed].Action
+		var status ActionStatus
+		err := tx.queryRow(ctx, `SELECT status FROM actions WHERE run_id = $1 AND seq = $2`, ref.RunID, ref.Seq).Scan(&status)
+		if err != nil {
+			return nil, fmt.Errorf("action %d/%d: %w", ref.RunID, ref.Seq, err)
+		}
+		return nil, fmt.Errorf("%w: action %d/%d is %s and cannot take a result", ErrConflict, ref.RunID, ref.Seq, status)
+	}
+	return targets, err
+}
+
+// storedBackoffs returns which of the targets' (IdP id, kind) have a back-off, so
+// that only those cost a delete when applied. Few users have one; the look-up by
+// the key's leading column is one statement for the batch.
+func storedBackoffs(ctx context.Context, tx db, targets []resultTarget) (map[resultTarget]bool, error) {
+	var idpIDs []any
+	for _, t := range targets {
+		if t.idpID != "" {
+			idpIDs = append(idpIDs, t.idpID)
+		}
+	}
+	stored := map[resultTarget]bool{}
+	if len(idpIDs) == 0 {
+		return stored, nil
+	}
+	rs, err := tx.query(ctx, `SELECT idp_id, kind FROM backoffs WHERE idp_id IN (`+placeholders(1, len(idpIDs))+`)`, idpIDs...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var t resultTarget
+		if err := rs.Scan(&t.idpID, &t.kind); err != nil {
+			return nil, err
+		}
+		stored[t] = true
+	}
+	return stored, rs.Err()
+}
+
+// followUps are the writes recorded results imply besides their actions: their
+// links, and the back-offs of their IdP ids and kinds.
+func followUps(results []ActionResult, targets []resultTarget, backedOff map[resultTarget]bool, now time.Time) []statement {
+	var stmts []statement
+	for i, r := range results {
+		if l := r.Link; l != nil {
+			stmts = append(stmts, statement{upsertLinkSQL, []any{l.IdPID, l.SalesforceID, l.Origin, now}})
+		}
+		t := targets[i]
+		switch {
+		case t.idpID == "":
+		case r.Status == ActionApplied && backedOff[t]:
+			stmts = append(stmts, statement{`DELETE FROM backoffs WHERE idp_id = $1 AND kind = $2`, []any{t.idpID, t.kind}})
+		case r.Status == ActionFailed && !r.NextAttemptAt.IsZero():
+			stmts = append(stmts, statement{`INSERT INTO backoffs (` + backoffColumns + `) VALUES ($1, $2, 1, $3, $4, $5, $6)
+				ON CONFLICT (idp_id, kind) DO UPDATE SET attempts = backoffs.attempts + 1, error_code = excluded.error_code,
+					error_message = excluded.error_message, next_attempt_at = excluded.next_attempt_at,
+					updated_at = excluded.updated_at`,
+				[]any{t.idpID, t.kind, r.ErrorCode, r.ErrorMessage, normalTime(r.NextAttemptAt), now}})
+		}
+	}
+	return stmts
 }
