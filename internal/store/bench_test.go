@@ -65,13 +65,13 @@ func BenchmarkSavePlan100k(b *testing.B) {
 	plan := benchPlan()
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
-			s := openStore(b, be.config(b))
+			s, epoch := openLeader(b, be.config(b))
 			b.ReportAllocs()
 			var cpu cpuClock
 			ops := 0
 			for b.Loop() {
 				b.StopTimer()
-				run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync"})
+				run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync", Epoch: epoch})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -93,13 +93,13 @@ func BenchmarkRecordResults100k(b *testing.B) {
 	plan := benchPlan()
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
-			s := openStore(b, be.config(b))
+			s, epoch := openLeader(b, be.config(b))
 			b.ReportAllocs()
 			var cpu cpuClock
 			ops := 0
 			for b.Loop() {
 				b.StopTimer()
-				run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync"})
+				run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync", Epoch: epoch})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -139,9 +139,9 @@ func BenchmarkLoadLinks100k(b *testing.B) {
 	ctx := context.Background()
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
-			s := openStore(b, be.config(b))
+			s, epoch := openLeader(b, be.config(b))
 			// Links arrive with results, 200 per transaction, as in production.
-			run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync"})
+			run, err := s.StartRun(ctx, store.NewRun{Trigger: "bench", Mode: "sync", Epoch: epoch})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -17,11 +17,12 @@ import (
 // so two stores in one process exclude each other too.
 type fileLease struct {
 	*lostSignal
-	mu   sync.Mutex
-	file *os.File
+	epoch int64
+	mu    sync.Mutex
+	file  *os.File
 }
 
-func tryFileLock(path string) (Lease, error) {
+func tryFileLock(path string) (*fileLease, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("leader lock %s: %w", path, err)
@@ -35,6 +36,8 @@ func tryFileLock(path string) (Lease, error) {
 	}
 	return &fileLease{lostSignal: newLostSignal(), file: f}, nil
 }
+
+func (l *fileLease) Epoch() int64 { return l.epoch }
 
 func (l *fileLease) Release(context.Context) error {
 	l.mu.Lock()

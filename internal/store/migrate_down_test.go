@@ -12,11 +12,11 @@ import (
 	"github.com/syncd-io/syncd/migrations"
 )
 
-// TestMigration2IsReversible takes a journal written under migration 00002 back to
-// 00001 and up again: the Salesforce Id a result recorded in its own column must
-// survive the round trip, and held work must stay findable. Installations that roll
-// back a release depend on it.
-func TestMigration2IsReversible(t *testing.T) {
+// TestMigrationsAreReversible takes a journal written under the latest schema back
+// to 00001 and up again, through 00002's separate result column and back: the
+// Salesforce Id a result recorded must survive the round trip, and held work must
+// stay findable. Installations that roll back a release depend on it.
+func TestMigrationsAreReversible(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
@@ -35,7 +35,11 @@ func TestMigration2IsReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open store: %v", err)
 			}
-			run, err := s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"})
+			lease, err := s.TryLeaderLock(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: lease.Epoch()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,6 +58,9 @@ func TestMigration2IsReversible(t *testing.T) {
 			}
 			before, err := s.Actions(ctx, store.ActionFilter{RunID: run.ID})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := lease.Release(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -88,7 +95,7 @@ func TestMigration2IsReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate up again: %v", err)
 			}
-			if d := cmp.Diff([]int64{2}, report.Applied); d != "" {
+			if d := cmp.Diff([]int64{2, 3}, report.Applied); d != "" {
 				t.Errorf("migrations applied going up again (-want +got):\n%s", d)
 			}
 			s = openStore(t, cfg)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -16,6 +17,11 @@ import (
 // rather than hours. (Unix-socket connections ignore these settings. Session advisory
 // locks and LISTEN need a real session: point syncd at PostgreSQL itself or at a
 // session-pooling proxy, not at a transaction pooler.)
+//
+// The session timeouts are switched off whatever the DSN or the server's defaults
+// say: a lock connection is idle between its watchdog's pings, and managed
+// PostgreSQL services often set idle_session_timeout, which would end the session
+// and hand leadership to another replica every few minutes for nothing.
 func (s *postgresStore) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
 	cfg := s.connConfig.Copy()
 	if cfg.RuntimeParams == nil {
@@ -31,6 +37,9 @@ func (s *postgresStore) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
 			cfg.RuntimeParams[k] = v
 		}
 	}
+	for _, k := range []string{"idle_session_timeout", "idle_in_transaction_session_timeout", "statement_timeout"} {
+		cfg.RuntimeParams[k] = "0"
+	}
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
@@ -40,6 +49,7 @@ func (s *postgresStore) dedicatedConn(ctx context.Context) (*pgx.Conn, error) {
 // the check fails the lease is lost at once, because the lock may already be gone.
 type pgLease struct {
 	*lostSignal
+	epoch    int64
 	conn     *pgx.Conn
 	stop     chan struct{}
 	done     chan struct{}
@@ -60,10 +70,24 @@ func (s *postgresStore) TryLeaderLock(ctx context.Context) (Lease, error) {
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("leader lock: %w", ErrLocked)
 	}
-	l := &pgLease{lostSignal: newLostSignal(), conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
+	// The new epoch is started on the lock's own connection, so that it cannot
+	// begin unless this session holds the lock.
+	var epoch int64
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var err error
+		epoch, err = s.lead(ctx, pgDB{tx})
+		return err
+	})
+	if err != nil {
+		conn.Close(context.Background()) // ending the session releases the lock
+		return nil, fmt.Errorf("leader lock: %w", err)
+	}
+	l := &pgLease{lostSignal: newLostSignal(), epoch: epoch, conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.watch(s.checkInterval)
 	return l, nil
 }
+
+func (l *pgLease) Epoch() int64 { return l.epoch }
 
 // watch pings the lock's connection until the lease is released or the connection
 // fails. A ping gets twice the interval, and at least two seconds, to answer, so a
@@ -112,47 +136,45 @@ func (l *pgLease) Release(ctx context.Context) error {
 
 // ReconcileRequests LISTENs on a dedicated connection. The first LISTEN happens before
 // it returns, so a request made after the call is delivered. When the connection
-// breaks it reconnects with backoff and then delivers one request, because requests
-// sent while it was away are lost to it.
+// breaks it reconnects with exponential backoff and then delivers one request,
+// because requests sent while it was away are lost to it.
 func (s *postgresStore) ReconcileRequests(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.closed, cancel)
 	conn, err := s.listen(ctx)
+	missed := err != nil
 	s.listeners.Add(1)
 	go func() {
 		defer s.listeners.Done()
 		defer close(ch)
 		defer stop()
 		defer cancel()
-		missed := err != nil
-		backoff := 50 * time.Millisecond
+		reconnect := &backoff.ExponentialBackOff{InitialInterval: 50 * time.Millisecond, RandomizationFactor: 0.5,
+			Multiplier: 2, MaxInterval: 5 * time.Second}
 		for {
-			if conn != nil {
-				if missed {
-					signal(ch)
+			if conn == nil {
+				var err error
+				conn, err = backoff.Retry(ctx, func() (*pgx.Conn, error) { return s.listen(ctx) },
+					backoff.WithBackOff(reconnect), backoff.WithMaxElapsedTime(0))
+				if err != nil {
+					return // ctx is done: retrying stops only then
 				}
-				backoff = 50 * time.Millisecond
-				for {
-					if _, err := conn.WaitForNotification(ctx); err != nil {
-						break
-					}
-					signal(ch)
-				}
-				conn.Close(context.Background())
-				conn = nil
 			}
+			if missed {
+				signal(ch)
+			}
+			for {
+				if _, err := conn.WaitForNotification(ctx); err != nil {
+					break
+				}
+				signal(ch)
+			}
+			conn.Close(context.Background())
+			conn, missed = nil, true
 			if ctx.Err() != nil {
 				return
 			}
-			missed = true
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			conn, _ = s.listen(ctx)
 		}
 	}()
 	return ch

@@ -7,6 +7,16 @@
 // batch; FinishRun. Held actions wait until Approve releases them; the apply loop then
 // finds them with Actions(ActionFilter{Statuses: []ActionStatus{ActionApproved}}).
 //
+// Only the leader writes a cycle, and a lock alone cannot guarantee that: a leader
+// that lost its lock (its connection was cut, the server restarted) may not have
+// noticed yet. So leadership comes in epochs. TryLeaderLock starts a new epoch, and
+// every write that belongs to a leader (StartRun, SavePlan, RecordResults,
+// FinishRun, UpsertLink, DeleteLink) checks in its own transaction that the epoch it
+// was started under is still the current one, or fails with ErrFenced. A new
+// leader's epoch starts only after the old leader's writes in flight have ended, so
+// none of the old leader's writes lands after the new leader's first one. Operator
+// actions (Approve, ClearBackoff) are not fenced.
+//
 // Every timestamp the store records comes from the clock in Config, never from the
 // database server, so tests and replicas agree on time. Times are kept to the
 // microsecond and returned in UTC.
@@ -15,6 +25,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,19 +35,31 @@ import (
 // (ErrNotFound, ErrConflict, ...) so callers classify with errors.Is.
 type Store interface {
 	// StartRun records the start of a cycle, before anything is pulled, so that a
-	// cycle that fails early is still on record. The run is RunRunning.
+	// cycle that fails early is still on record. The run is RunRunning and belongs
+	// to the leader epoch r.Epoch: ErrFenced when that epoch is over.
 	StartRun(ctx context.Context, r NewRun) (Run, error)
 	// SavePlan stores every intended action of a run in one transaction, before any
 	// of them is applied. The i-th action gets Seq i+1; its RunID, Seq, Attempts
 	// and outcome fields are ignored. A run's plan is saved once: a second call, or
 	// a call for a finished run, is ErrConflict. An action must be ActionPlanned,
-	// ActionHeld or ActionSkipped.
+	// ActionHeld or ActionSkipped. ErrFenced when the run's epoch is over.
 	SavePlan(ctx context.Context, runID int64, actions []Action) error
-	// RecordResults stores the outcome of one applied batch in one transaction:
-	// all results are written, or none. Only planned, approved or failed actions
-	// take a result (a held action is ErrConflict: it was not released).
+	// RecordResults stores the outcome of one applied batch in one transaction,
+	// with the links the results carry and the per-user back-offs they imply (see
+	// Backoffs).
+	//
+	// A result whose link cannot be written, because its Salesforce Id is already
+	// linked to another IdP id, does not cost the others theirs: its action is
+	// recorded as failed with ErrorCode CodeLinkConflict and a message naming the
+	// link, its link is not written, every other result is recorded as given, and
+	// the call returns a *ResultsError (wrapping ErrConflict) that lists those
+	// results. Any other error means nothing was written: a result for an action
+	// that cannot take one (ErrNotFound, or ErrConflict for a held, applied or
+	// skipped action), ErrFenced when a run of the batch belongs to an epoch that
+	// is over, or a database failure.
 	RecordResults(ctx context.Context, results []ActionResult) error
 	// FinishRun closes a running run with its final status and cycle statistics.
+	// ErrFenced when the run's epoch is over.
 	FinishRun(ctx context.Context, runID int64, f RunFinish) (Run, error)
 	// Run returns one run with its action counts, or ErrNotFound.
 	Run(ctx context.Context, id int64) (Run, error)
@@ -58,10 +82,24 @@ type Store interface {
 	// LinkBySalesforceID returns the link of one Salesforce user, or ErrNotFound.
 	LinkBySalesforceID(ctx context.Context, salesforceID string) (Link, error)
 	// UpsertLink links an IdP id to a Salesforce Id, replacing the IdP id's previous
-	// link. A Salesforce Id already linked to another IdP id is ErrConflict.
-	UpsertLink(ctx context.Context, l Link) (Link, error)
-	// DeleteLink removes the link of one IdP id, or returns ErrNotFound.
-	DeleteLink(ctx context.Context, idpID string) error
+	// link, for the leader of epoch. A Salesforce Id already linked to another IdP
+	// id is ErrConflict; ErrFenced when epoch is over.
+	UpsertLink(ctx context.Context, epoch int64, l Link) (Link, error)
+	// DeleteLink removes the link of one IdP id for the leader of epoch, or returns
+	// ErrNotFound; ErrFenced when epoch is over.
+	DeleteLink(ctx context.Context, epoch int64, idpID string) error
+
+	// Backoffs returns every user whose last write failed and is not to be retried
+	// before its NextAttemptAt, ordered by IdP id and kind. RecordResults keeps
+	// them: a failed result with a NextAttemptAt counts one more attempt for the
+	// action's (IdP id, kind) and sets its next time; an applied result for that
+	// IdP id and kind removes it. Failed results without a NextAttemptAt, skipped
+	// results and actions without an IdP id leave the back-offs alone.
+	Backoffs(ctx context.Context) ([]Backoff, error)
+	// ClearBackoff removes every back-off of one IdP id, so the next cycle retries
+	// it ("retry now"); ErrNotFound when it has none. It is an operator's action
+	// and not fenced.
+	ClearBackoff(ctx context.Context, idpID string) error
 
 	// SaveSnapshot records the size and digest of one source pull.
 	SaveSnapshot(ctx context.Context, s NewSnapshot) (Snapshot, error)
@@ -74,8 +112,12 @@ type Store interface {
 	Prune(ctx context.Context, cutoff time.Time) (PruneResult, error)
 
 	// TryLeaderLock takes the leader lock without waiting. It returns ErrLocked
-	// when another instance holds it. The holder must stop writing as soon as the
-	// lease's Lost channel is closed.
+	// when another instance holds it. Once it holds the lock it starts a new leader
+	// epoch, the lease's Epoch, and closes as RunAborted (Error AbandonedRunError)
+	// every run still running, in one transaction: whoever ran them has stopped
+	// leading. The holder must stop writing as soon as the lease's Lost channel is
+	// closed; writes it makes after another instance took the lock fail with
+	// ErrFenced.
 	TryLeaderLock(ctx context.Context) (Lease, error)
 	// RequestReconcile asks the leader to reconcile now. On PostgreSQL it reaches
 	// every instance on the database (NOTIFY); on SQLite, which serves a single
@@ -93,6 +135,9 @@ type Store interface {
 
 // Lease is a held leader lock.
 type Lease interface {
+	// Epoch is the leader epoch this lease started; the holder passes it to every
+	// write it makes as the leader (NewRun.Epoch, UpsertLink, DeleteLink).
+	Epoch() int64
 	// Lost is closed when the lock is no longer held, whether released or lost
 	// because its connection died; the holder must stop writing at once.
 	Lost() <-chan struct{}
@@ -114,6 +159,9 @@ var (
 	ErrNothingToApprove = errors.New("nothing to approve")
 	// ErrLocked: another instance holds the leader lock.
 	ErrLocked = errors.New("leader lock held by another instance")
+	// ErrFenced: the write belongs to a leader epoch that is over; the instance
+	// must stop writing as a leader.
+	ErrFenced = errors.New("leadership lost; another instance is the leader")
 	// ErrInvalid: the caller passed a value the store cannot record.
 	ErrInvalid = errors.New("invalid")
 	// ErrSchemaOutdated: the database needs migrations this binary carries.
@@ -133,12 +181,19 @@ const (
 	RunAborted RunStatus = "aborted"
 )
 
+// AbandonedRunError is the Error of a run that the next leader found still running
+// and closed as RunAborted.
+const AbandonedRunError = "abandoned: the instance running it stopped (crash or lost leadership)"
+
 // NewRun is what StartRun needs.
 type NewRun struct {
 	// Trigger says why the cycle ran: "schedule", "manual", "api", "signal".
 	Trigger string
 	// Mode is the policy mode in force: "sync", "upsert-only", "create-only".
 	Mode string
+	// Epoch is the leader epoch the run is started under, the Epoch of the
+	// caller's lease; required (a run belongs to a leader).
+	Epoch int64
 }
 
 // RunStats are numbers about a cycle that are not actions.
@@ -172,6 +227,7 @@ type Run struct {
 	ID         int64
 	Trigger    string
 	Mode       string
+	Epoch      int64 // the leader epoch it was started under
 	Status     RunStatus
 	Error      string
 	StartedAt  time.Time
@@ -260,12 +316,9 @@ type ActionRef struct {
 type ActionFilter struct {
 	RunID    int64
 	Statuses []ActionStatus
-	// Key matches an action whose IdP id or Salesforce Id equals it, or whose email
-	// or username equals it ignoring case: what `syncd explain KEY` asks. Every
-	// match is found through an index. A Salesforce Id that only a result recorded
-	// (a created user's) is found through the link from the action's IdP id to
-	// it, so it matches while that link stands; an Id known when the plan was
-	// saved always matches.
+	// Key matches an action whose IdP id or Salesforce Id (planned, or recorded by
+	// its result) equals it, or whose email or username equals it ignoring case:
+	// what `syncd explain KEY` asks. Every match is found through an index.
 	Key string
 	// Limit caps the number of actions; zero means no limit.
 	Limit int
@@ -284,6 +337,55 @@ type ActionResult struct {
 	// Link, when set, is upserted in the same transaction, so a created or adopted
 	// user is never on record without its link.
 	Link *Link
+}
+
+// CodeLinkConflict is the ErrorCode RecordResults records for a result whose link
+// names a Salesforce Id already linked to another IdP id.
+const CodeLinkConflict = "LINK_CONFLICT"
+
+// ResultsError is returned by RecordResults when some results could not be
+// recorded as given; every other result of the batch was recorded. It wraps
+// ErrConflict.
+type ResultsError struct {
+	// Rejected lists those results in batch order.
+	Rejected []RejectedResult
+}
+
+// RejectedResult is one result RecordResults recorded as failed instead of as
+// given, and why.
+type RejectedResult struct {
+	Action  ActionRef
+	Code    string // CodeLinkConflict
+	Message string
+}
+
+func (e *ResultsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d result(s) recorded as failed instead of as given:", len(e.Rejected))
+	const shown = 5
+	for i, r := range e.Rejected {
+		if i == shown {
+			fmt.Fprintf(&b, " and %d more", len(e.Rejected)-shown)
+			break
+		}
+		fmt.Fprintf(&b, " action %d/%d: %s: %s;", r.Action.RunID, r.Action.Seq, r.Code, r.Message)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap makes a ResultsError match ErrConflict.
+func (e *ResultsError) Unwrap() error { return ErrConflict }
+
+// Backoff holds off retrying one kind of write for one user whose last attempts
+// failed, so that a broken user does not cost API calls every cycle.
+type Backoff struct {
+	IdPID         string
+	Kind          ActionKind
+	Attempts      int    // failed attempts in a row
+	ErrorCode     string // of the last failure
+	ErrorMessage  string
+	NextAttemptAt time.Time // not to be retried before
+	UpdatedAt     time.Time
 }
 
 // ApprovalRequest is what an operator approves.

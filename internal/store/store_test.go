@@ -79,6 +79,65 @@ func openStore(t testing.TB, cfg store.Config) store.Store {
 	return s
 }
 
+// openLeader opens a store and takes its leader lock until cleanup, for writing runs.
+func openLeader(t testing.TB, cfg store.Config) (store.Store, int64) {
+	t.Helper()
+	s := openStore(t, cfg)
+	lease, err := s.TryLeaderLock(context.Background())
+	if err != nil {
+		t.Fatalf("take the leader lock: %v", err)
+	}
+	t.Cleanup(func() { lease.Release(context.Background()) })
+	return s, lease.Epoch()
+}
+
+// TestPostgresLeaseSurvivesSessionTimeouts takes the leader lock on a database whose
+// sessions end after 50 ms idle, as managed PostgreSQL services configure: the lock
+// connection turns the timeout off for itself, so a holder whose watchdog checks far
+// less often than that keeps the lock. Without it, the session ends at the first
+// idle gap and the lease is lost at the next check.
+func TestPostgresLeaseSurvivesSessionTimeouts(t *testing.T) {
+	ctx := context.Background()
+	cfg := postgresConfig(t)
+	cfg.LeaderCheckInterval = 200 * time.Millisecond
+	s := openStore(t, cfg)
+
+	admin, err := pgx.Connect(ctx, cfg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var db string
+	if err := admin.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{"idle_session_timeout", "idle_in_transaction_session_timeout", "statement_timeout"} {
+		if _, err := admin.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{db}.Sanitize()+` SET `+setting+` = '50ms'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease, err := s.TryLeaderLock(ctx)
+	if err != nil {
+		t.Fatalf("take the lock: %v", err)
+	}
+	defer lease.Release(ctx)
+	// Five watchdog checks, each after an idle gap four times the timeout. Waiting
+	// longer can only make a lost session more visible, never hide one.
+	time.Sleep(5 * cfg.LeaderCheckInterval)
+	select {
+	case <-lease.Lost():
+		t.Fatal("lease lost: the server ended the idle lock session")
+	default:
+	}
+	var held int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 1 {
+		t.Errorf("advisory locks held: %d, want 1", held)
+	}
+}
+
 func TestOpenRejectsBadConfig(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {

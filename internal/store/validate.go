@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -18,6 +19,9 @@ func validateNewRun(r NewRun) error {
 	}
 	if r.Mode == "" {
 		return invalidf("run mode is empty")
+	}
+	if r.Epoch <= 0 {
+		return invalidf("run epoch is %d; a run belongs to a leader: pass the Epoch of the lease from TryLeaderLock", r.Epoch)
 	}
 	return nil
 }
@@ -170,3 +174,5 @@ func approveError(seq int, status ActionStatus, exists bool) error {
 		return fmt.Errorf("%w: action %d is %s, not held", ErrConflict, seq, status)
 	}
 }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

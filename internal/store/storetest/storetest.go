@@ -86,6 +86,23 @@ func (e *env) open() store.Store {
 	return s
 }
 
+// leader opens a store instance that holds the leader lock until cleanup, and
+// returns it with its epoch, for tests of what a leader writes.
+func (e *env) leader() (store.Store, int64) {
+	e.t.Helper()
+	s := e.open()
+	lease, err := s.TryLeaderLock(context.Background())
+	if err != nil {
+		e.t.Fatalf("take the leader lock: %v", err)
+	}
+	e.t.Cleanup(func() {
+		if err := lease.Release(context.Background()); err != nil {
+			e.t.Errorf("release the leader lock: %v", err)
+		}
+	})
+	return s, lease.Epoch()
+}
+
 // at is the time the clock shows, as the stores record it.
 func (e *env) at() time.Time { return e.clock.Now().Truncate(time.Microsecond) }
 
@@ -99,6 +116,9 @@ func RunConformance(t *testing.T, h Harness) {
 		{"RunLifecycle", testRunLifecycle},
 		{"RecordResults", testRecordResults},
 		{"RecordResultsAtomic", testRecordResultsAtomic},
+		{"RecordResultsLinkConflict", testRecordResultsLinkConflict},
+		{"Backoffs", testBackoffs},
+		{"Fencing", testFencing},
 		{"ListRuns", testListRuns},
 		{"ActionsByKey", testActionsByKey},
 		{"Approvals", testApprovals},
@@ -109,6 +129,12 @@ func RunConformance(t *testing.T, h Harness) {
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+	}
+	if h.KillLeaderConnection != nil {
+		tests = append(tests, struct {
+			name string
+			run  func(t *testing.T, h Harness)
+		}{"FencingWhenLockLost", testFencingWhenLockLost})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h) })
@@ -196,11 +222,11 @@ func stored(run int64, at time.Time, plan []store.Action) []store.Action {
 func testRunLifecycle(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
+	s, epoch := e.leader()
 
 	started := e.at()
-	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
-	diff(t, "started run", store.Run{ID: run.ID, Trigger: "schedule", Mode: "sync", Status: store.RunRunning,
+	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
+	diff(t, "started run", store.Run{ID: run.ID, Trigger: "schedule", Mode: "sync", Epoch: epoch, Status: store.RunRunning,
 		StartedAt: started}, run)
 
 	e.clock.Advance(time.Second)
@@ -217,7 +243,7 @@ func testRunLifecycle(t *testing.T, h Harness) {
 	finished := e.at()
 	stats := store.RunStats{SourceRecords: 10, RejectedRecords: 1, SalesforceUsers: 12, UnmanagedUsers: 2, Disputed: 1}
 	done := must[store.Run](t, "finish run")(s.FinishRun(ctx, run.ID, store.RunFinish{Status: store.RunSucceeded, Stats: stats}))
-	want := store.Run{ID: run.ID, Trigger: "schedule", Mode: "sync", Status: store.RunSucceeded, StartedAt: started,
+	want := store.Run{ID: run.ID, Trigger: "schedule", Mode: "sync", Epoch: epoch, Status: store.RunSucceeded, StartedAt: started,
 		PlannedAt: planned, FinishedAt: finished, Stats: stats,
 		Counts: store.ActionCounts{Planned: 2, Held: 1, Skipped: 1}}
 	diff(t, "finished run", want, done)
@@ -234,7 +260,7 @@ func testRunLifecycle(t *testing.T, h Harness) {
 	wantErr(t, "read a missing run", err, store.ErrNotFound)
 
 	// A cycle that fails before planning is on record, with its reason.
-	early := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "manual", Mode: "sync"}))
+	early := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "manual", Mode: "sync", Epoch: epoch}))
 	failed := must[store.Run](t, "finish run")(s.FinishRun(ctx, early.ID,
 		store.RunFinish{Status: store.RunFailed, Error: "source pull incomplete: page 3 returned 503"}))
 	if failed.Status != store.RunFailed || failed.Error != "source pull incomplete: page 3 returned 503" || !failed.PlannedAt.IsZero() {
@@ -246,8 +272,8 @@ func testRunLifecycle(t *testing.T, h Harness) {
 func testRecordResults(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
-	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	s, epoch := e.leader()
+	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	plan := samplePlan()
 	noErr(t, "save plan", s.SavePlan(ctx, run.ID, plan))
 	planned := e.at()
@@ -305,16 +331,17 @@ func testRecordResults(t *testing.T, h Harness) {
 	noErr(t, "record no results", s.RecordResults(ctx, nil))
 }
 
-// testRecordResultsAtomic checks that a batch is written whole or not at all.
+// testRecordResultsAtomic checks that a batch naming an action that cannot take a
+// result is written not at all.
 func testRecordResultsAtomic(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
-	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	s, epoch := e.leader()
+	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	plan := samplePlan()
 	noErr(t, "save plan", s.SavePlan(ctx, run.ID, plan))
 	noErr(t, "link another user", func() error {
-		_, err := s.UpsertLink(ctx, store.Link{IdPID: "other", SalesforceID: "005000000000009AAA", Origin: store.OriginAdopted})
+		_, err := s.UpsertLink(ctx, epoch, store.Link{IdPID: "other", SalesforceID: "005000000000009AAA", Origin: store.OriginAdopted})
 		return err
 	}())
 	before := must[[]store.Action](t, "list actions")(s.Actions(ctx, store.ActionFilter{RunID: run.ID}))
@@ -328,8 +355,6 @@ func testRecordResultsAtomic(t *testing.T, h Harness) {
 	}{
 		{"held action last", store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: 3}, Status: store.ActionApplied}, store.ErrConflict},
 		{"missing action last", store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: 42}, Status: store.ActionFailed}, store.ErrNotFound},
-		{"link conflict last", store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: 2}, Status: store.ActionApplied,
-			Link: &store.Link{IdPID: "u2", SalesforceID: "005000000000009AAA", Origin: store.OriginAdopted}}, store.ErrConflict},
 	} {
 		err := s.RecordResults(ctx, []store.ActionResult{ok, tc.bad})
 		wantErr(t, tc.name, err, tc.want)
@@ -342,13 +367,13 @@ func testRecordResultsAtomic(t *testing.T, h Harness) {
 func testListRuns(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
+	s, epoch := e.leader()
 	if runs := must[[]store.Run](t, "list runs")(s.Runs(ctx, store.RunFilter{})); len(runs) != 0 {
 		t.Fatalf("runs of an empty store: %+v", runs)
 	}
 	var ids []int64
 	for i := range 4 {
-		r := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+		r := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 		noErr(t, "save plan", s.SavePlan(ctx, r.ID, samplePlan()[:i]))
 		ids = append(ids, r.ID)
 		e.clock.Advance(time.Minute)
@@ -372,10 +397,10 @@ func testListRuns(t *testing.T, h Harness) {
 func testActionsByKey(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
+	s, epoch := e.leader()
 	var runs []int64
 	for range 2 {
-		r := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+		r := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 		noErr(t, "save plan", s.SavePlan(ctx, r.ID, samplePlan()))
 		runs = append(runs, r.ID)
 	}
@@ -416,8 +441,8 @@ func testActionsByKey(t *testing.T, h Harness) {
 func testApprovals(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
-	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	s, epoch := e.leader()
+	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	plan := []store.Action{
 		{Kind: store.KindDeactivate, IdPID: "a", Status: store.ActionHeld, Reason: "shrink gate"},
 		{Kind: store.KindDeactivate, IdPID: "b", Status: store.ActionHeld, Reason: "shrink gate"},
@@ -474,7 +499,7 @@ func testApprovals(t *testing.T, h Harness) {
 		must[store.Run](t, "read run")(s.Run(ctx, run.ID)).Counts)
 
 	// Two operators approving at once, through two instances: exactly one wins.
-	raced := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	raced := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	noErr(t, "save plan", s.SavePlan(ctx, raced.ID, plan))
 	other := e.open()
 	errs := make(chan error, 2)
@@ -493,7 +518,7 @@ func testApprovals(t *testing.T, h Harness) {
 	diff(t, "counts after concurrent approvals", store.ActionCounts{Approved: 3, Planned: 1},
 		must[store.Run](t, "read run")(s.Run(ctx, raced.ID)).Counts)
 
-	plain := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	plain := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	noErr(t, "save plan", s.SavePlan(ctx, plain.ID, plan[3:]))
 	_, err = s.Approve(ctx, plain.ID, store.ApprovalRequest{By: "ops"})
 	wantErr(t, "approve a run that held nothing", err, store.ErrNothingToApprove)
@@ -502,7 +527,7 @@ func testApprovals(t *testing.T, h Harness) {
 func testLinks(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
+	s, epoch := e.leader()
 	if links := must[[]store.Link](t, "load links")(s.Links(ctx)); len(links) != 0 {
 		t.Fatalf("links of an empty store: %+v", links)
 	}
@@ -511,13 +536,13 @@ func testLinks(t *testing.T, h Harness) {
 		{IdPID: "b", SalesforceID: "005B", Origin: store.OriginCreated},
 		{IdPID: "a", SalesforceID: "005A", Origin: store.OriginAdopted},
 	} {
-		got := must[store.Link](t, "upsert link")(s.UpsertLink(ctx, l))
+		got := must[store.Link](t, "upsert link")(s.UpsertLink(ctx, epoch, l))
 		l.CreatedAt, l.UpdatedAt = t0, t0
 		diff(t, "upserted link", l, got)
 	}
 	e.clock.Advance(time.Hour)
 	t1 := e.at()
-	moved := must[store.Link](t, "relink")(s.UpsertLink(ctx, store.Link{IdPID: "b", SalesforceID: "005C", Origin: store.OriginAdopted}))
+	moved := must[store.Link](t, "relink")(s.UpsertLink(ctx, epoch, store.Link{IdPID: "b", SalesforceID: "005C", Origin: store.OriginAdopted}))
 	wantB := store.Link{IdPID: "b", SalesforceID: "005C", Origin: store.OriginAdopted, CreatedAt: t0, UpdatedAt: t1}
 	diff(t, "relinked", wantB, moved)
 
@@ -530,13 +555,13 @@ func testLinks(t *testing.T, h Harness) {
 	_, err = s.LinkByIdPID(ctx, "zz")
 	wantErr(t, "missing IdP id", err, store.ErrNotFound)
 
-	_, err = s.UpsertLink(ctx, store.Link{IdPID: "c", SalesforceID: "005A", Origin: store.OriginCreated})
+	_, err = s.UpsertLink(ctx, epoch, store.Link{IdPID: "c", SalesforceID: "005A", Origin: store.OriginCreated})
 	wantErr(t, "link a Salesforce Id twice", err, store.ErrConflict)
-	_, err = s.UpsertLink(ctx, store.Link{IdPID: "c", SalesforceID: "005D", Origin: "guessed"})
+	_, err = s.UpsertLink(ctx, epoch, store.Link{IdPID: "c", SalesforceID: "005D", Origin: "guessed"})
 	wantErr(t, "unknown origin", err, store.ErrInvalid)
 
-	noErr(t, "delete link", s.DeleteLink(ctx, "a"))
-	wantErr(t, "delete it again", s.DeleteLink(ctx, "a"), store.ErrNotFound)
+	noErr(t, "delete link", s.DeleteLink(ctx, epoch, "a"))
+	wantErr(t, "delete it again", s.DeleteLink(ctx, epoch, "a"), store.ErrNotFound)
 	diff(t, "links after delete", []store.Link{wantB}, must[[]store.Link](t, "load links")(s.Links(ctx)))
 }
 
@@ -563,10 +588,10 @@ func testSnapshots(t *testing.T, h Harness) {
 func testPrune(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
+	s, epoch := e.leader()
 	day := 24 * time.Hour
 
-	old := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	old := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	noErr(t, "save plan", s.SavePlan(ctx, old.ID, samplePlan()))
 	must[store.Approval](t, "approve")(s.Approve(ctx, old.ID, store.ApprovalRequest{By: "ops"}))
 	good := must[store.Snapshot](t, "save")(s.SaveSnapshot(ctx, store.NewSnapshot{Count: 10, Digest: "d1", Complete: true}))
@@ -574,7 +599,7 @@ func testPrune(t *testing.T, h Harness) {
 	must[store.Snapshot](t, "save")(s.SaveSnapshot(ctx, store.NewSnapshot{Count: 1, Digest: "d2"}))
 
 	e.clock.Advance(40 * day)
-	recent := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	recent := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 	noErr(t, "save plan", s.SavePlan(ctx, recent.ID, samplePlan()[:2]))
 	must[store.Snapshot](t, "save")(s.SaveSnapshot(ctx, store.NewSnapshot{Count: 2, Digest: "d3"}))
 
@@ -594,12 +619,14 @@ func testPrune(t *testing.T, h Harness) {
 	diff(t, "last good snapshot still kept", good, must[store.Snapshot](t, "last good")(s.LastGoodSnapshot(ctx)))
 }
 
-// testConcurrentWriters runs two store instances, as two processes or replicas
-// would, writing whole cycles at the same time. Both must succeed.
+// testConcurrentWriters runs two store instances writing whole cycles at the same
+// time under one leader epoch, as one leader writing through two connections or
+// processes would. Both must succeed.
 func testConcurrentWriters(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	stores := []store.Store{e.open(), e.open()}
+	leader, epoch := e.leader()
+	stores := []store.Store{leader, e.open()}
 	const cycles = 15
 	var wg sync.WaitGroup
 	errs := make(chan error, len(stores))
@@ -607,7 +634,7 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- writeCycles(ctx, s, w, cycles)
+			errs <- writeCycles(ctx, s, epoch, w, cycles)
 		}()
 	}
 	wg.Wait()
@@ -629,9 +656,9 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 	}
 }
 
-func writeCycles(ctx context.Context, s store.Store, writer, cycles int) error {
+func writeCycles(ctx context.Context, s store.Store, epoch int64, writer, cycles int) error {
 	for c := range cycles {
-		run, err := s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"})
+		run, err := s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch})
 		if err != nil {
 			return err
 		}
@@ -710,19 +737,28 @@ func testLeaderLock(t *testing.T, h Harness) {
 	// and another instance takes the lock.
 	h.KillLeaderConnection(t, e.cfg)
 	eventually(t, "old holder told its lease is lost", 5*time.Second, func() bool { return closed(lease.Lost()) })
-	var next store.Lease
-	eventually(t, "another instance holds the lock", 5*time.Second, func() bool {
-		next, err = a.TryLeaderLock(ctx)
-		if err != nil && !errors.Is(err, store.ErrLocked) {
-			t.Fatalf("lock after kill: %v", err)
-		}
-		return err == nil
-	})
+	next := takeOver(t, a)
 	noErr(t, "release the lost lease", lease.Release(ctx))
 	if closed(next.Lost()) {
 		t.Error("new lease lost")
 	}
 	noErr(t, "release", next.Release(ctx))
+}
+
+// takeOver takes the leader lock through s as soon as the server has ended the
+// killed holder's session.
+func takeOver(t *testing.T, s store.Store) store.Lease {
+	t.Helper()
+	var lease store.Lease
+	eventually(t, "another instance holds the lock", 10*time.Second, func() bool {
+		var err error
+		lease, err = s.TryLeaderLock(context.Background())
+		if err != nil && !errors.Is(err, store.ErrLocked) {
+			t.Fatalf("lock after kill: %v", err)
+		}
+		return err == nil
+	})
+	return lease
 }
 
 func testReconcileRequests(t *testing.T, h Harness) {
@@ -764,10 +800,10 @@ func testReconcileRequests(t *testing.T, h Harness) {
 func testInvalidInput(t *testing.T, h Harness) {
 	ctx := context.Background()
 	e := newEnv(t, h)
-	s := e.open()
-	_, err := s.StartRun(ctx, store.NewRun{Mode: "sync"})
+	s, epoch := e.leader()
+	_, err := s.StartRun(ctx, store.NewRun{Mode: "sync", Epoch: epoch})
 	wantErr(t, "run without trigger", err, store.ErrInvalid)
-	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync"}))
+	run := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
 
 	bad := samplePlan()
 	bad[2].Status = store.ActionApplied
