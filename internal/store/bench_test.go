@@ -122,7 +122,7 @@ func BenchmarkRecordResults100k(b *testing.B) {
 				}
 				cpu.startTimer(b)
 				for _, batch := range batches {
-					if err := s.RecordResults(ctx, batch); err != nil {
+					if err := s.RecordResults(ctx, epoch, batch); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -156,7 +156,7 @@ func BenchmarkLoadLinks100k(b *testing.B) {
 					batch[i] = store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: seq}, Status: store.ActionApplied,
 						SalesforceID: sfID, Link: &store.Link{IdPID: fmt.Sprintf("idp-%06d", seq), SalesforceID: sfID, Origin: store.OriginCreated}}
 				}
-				if err := s.RecordResults(ctx, batch); err != nil {
+				if err := s.RecordResults(ctx, epoch, batch); err != nil {
 					b.Fatal(err)
 				}
 			}

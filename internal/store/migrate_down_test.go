@@ -51,7 +51,7 @@ func TestMigrationsAreReversible(t *testing.T) {
 			if err := s.SavePlan(ctx, run.ID, plan); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.RecordResults(ctx, []store.ActionResult{{Action: store.ActionRef{RunID: run.ID, Seq: 1},
+			if err := s.RecordResults(ctx, lease.Epoch(), []store.ActionResult{{Action: store.ActionRef{RunID: run.ID, Seq: 1},
 				Status: store.ActionApplied, SalesforceID: createdID,
 				Link: &store.Link{IdPID: "u1", SalesforceID: createdID, Origin: store.OriginCreated}}}); err != nil {
 				t.Fatal(err)

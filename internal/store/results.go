@@ -13,7 +13,7 @@ type resultTarget struct {
 	kind  ActionKind
 }
 
-func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) error {
+func (s *sqlStore) RecordResults(ctx context.Context, epoch int64, results []ActionResult) error {
 	if err := validateResults(results); err != nil {
 		return fmt.Errorf("record results: %w", err)
 	}
@@ -23,7 +23,7 @@ func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) er
 	now := normalTime(s.now())
 	var rejected []RejectedResult
 	err := s.d.inTx(ctx, func(tx db) error {
-		if err := s.fenceRuns(ctx, tx, results); err != nil {
+		if err := s.fence(ctx, tx, epoch); err != nil {
 			return err
 		}
 		owners, err := linkOwners(ctx, tx, results)
@@ -47,22 +47,6 @@ func (s *sqlStore) RecordResults(ctx context.Context, results []ActionResult) er
 	}
 	if len(rejected) > 0 {
 		return &ResultsError{Rejected: rejected}
-	}
-	return nil
-}
-
-// fenceRuns fences the batch by the epoch of each run it names. A run that does
-// not exist is let through: its actions are reported missing when updated.
-func (s *sqlStore) fenceRuns(ctx context.Context, tx db, results []ActionResult) error {
-	fenced := map[int64]bool{}
-	for _, r := range results {
-		if fenced[r.Action.RunID] {
-			continue
-		}
-		fenced[r.Action.RunID] = true
-		if err := s.fenceRun(ctx, tx, r.Action.RunID); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
 	}
 	return nil
 }

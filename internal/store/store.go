@@ -55,9 +55,11 @@ type Store interface {
 	// the call returns a *ResultsError (wrapping ErrConflict) that lists those
 	// results. Any other error means nothing was written: a result for an action
 	// that cannot take one (ErrNotFound, or ErrConflict for a held, applied or
-	// skipped action), ErrFenced when a run of the batch belongs to an epoch that
-	// is over, or a database failure.
-	RecordResults(ctx context.Context, results []ActionResult) error
+	// skipped action), ErrFenced when epoch is no longer the leader's, or a
+	// database failure. The batch is fenced by the writer's epoch, not by the epochs
+	// of the runs it names: a leader records the outcome of an approved action of a
+	// run an earlier leader started, and must be able to.
+	RecordResults(ctx context.Context, epoch int64, results []ActionResult) error
 	// FinishRun closes a running run with its final status and cycle statistics.
 	// ErrFenced when the run's epoch is over.
 	FinishRun(ctx context.Context, runID int64, f RunFinish) (Run, error)

@@ -51,7 +51,7 @@ func testFencing(t *testing.T, h Harness) {
 		}},
 		{"SavePlan", func() error { return a.SavePlan(ctx, run.ID, samplePlan()) }},
 		{"RecordResults", func() error {
-			return a.RecordResults(ctx, []store.ActionResult{{Action: ref, Status: store.ActionApplied,
+			return a.RecordResults(ctx, old.Epoch(), []store.ActionResult{{Action: ref, Status: store.ActionApplied,
 				Link: &store.Link{IdPID: "u1", SalesforceID: "005000000000001AAA", Origin: store.OriginCreated}}})
 		}},
 		{"FinishRun", func() error {
@@ -79,8 +79,27 @@ func testFencing(t *testing.T, h Harness) {
 	if approval.Actions != 1 {
 		t.Errorf("approval released %d actions, want 1", approval.Actions)
 	}
-	// The new leader writes under its own epoch.
+	// The new leader writes under its own epoch, and that includes the outcome of
+	// the action approved in the old leader's run: the batch is fenced by the
+	// writer's epoch, not by the run's.
 	must[store.Run](t, "new leader starts a run")(b.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: next.Epoch()}))
+	held := -1
+	for _, act := range before {
+		if act.Status == store.ActionHeld {
+			held = act.Seq
+		}
+	}
+	released := store.ActionRef{RunID: run.ID, Seq: held}
+	noErr(t, "new leader records the approved action of the old leader's run",
+		b.RecordResults(ctx, next.Epoch(), []store.ActionResult{{Action: released, Status: store.ActionApplied}}))
+	wantErr(t, "a result under the old epoch, even for the new leader's instance",
+		b.RecordResults(ctx, old.Epoch(), []store.ActionResult{{Action: ref, Status: store.ActionApplied}}), store.ErrFenced)
+	got := must[[]store.Action](t, "list actions")(b.Actions(ctx, store.ActionFilter{RunID: run.ID}))
+	for _, act := range got {
+		if act.Seq == held && act.Status != store.ActionApplied {
+			t.Errorf("approved action %d of the old run is %s, want applied", held, act.Status)
+		}
+	}
 }
 
 // testFencingWhenLockLost kills the leader's lock connection while the leader is
@@ -109,7 +128,7 @@ func testFencingWhenLockLost(t *testing.T, h Harness) {
 	failure := make(chan error, 1)
 	go func() {
 		for seq := 1; seq <= actions; seq++ {
-			err := a.RecordResults(ctx, []store.ActionResult{{Action: store.ActionRef{RunID: run.ID, Seq: seq}, Status: store.ActionApplied}})
+			err := a.RecordResults(ctx, old.Epoch(), []store.ActionResult{{Action: store.ActionRef{RunID: run.ID, Seq: seq}, Status: store.ActionApplied}})
 			if err != nil {
 				written <- seq - 1
 				failure <- err

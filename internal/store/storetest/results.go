@@ -37,7 +37,7 @@ func testRecordResultsLinkConflict(t *testing.T, h Harness) {
 		return &store.Link{IdPID: idp, SalesforceID: sf, Origin: o}
 	}
 	ref := func(seq int) store.ActionRef { return store.ActionRef{RunID: run.ID, Seq: seq} }
-	err := s.RecordResults(ctx, []store.ActionResult{
+	err := s.RecordResults(ctx, epoch, []store.ActionResult{
 		{Action: ref(1), Status: store.ActionApplied, SalesforceID: "005000000000001AAA", Link: link("u1", "005000000000001AAA", store.OriginCreated)},
 		{Action: ref(2), Status: store.ActionApplied, SalesforceID: "005000000000009AAA", Link: link("u2", "005000000000009AAA", store.OriginAdopted)},
 		{Action: ref(3), Status: store.ActionFailed, ErrorCode: "UNABLE_TO_LOCK_ROW", ErrorMessage: "locked"},
@@ -73,7 +73,7 @@ func testRecordResultsLinkConflict(t *testing.T, h Harness) {
 	}, must[[]store.Link](t, "links")(s.Links(ctx)))
 
 	// A conflict recorded as a failure can be retried like any failure.
-	noErr(t, "retry after the conflict is resolved", s.RecordResults(ctx, []store.ActionResult{
+	noErr(t, "retry after the conflict is resolved", s.RecordResults(ctx, epoch, []store.ActionResult{
 		{Action: ref(5), Status: store.ActionApplied, SalesforceID: "005000000000005AAA", Link: link("u5", "005000000000005AAA", store.OriginCreated)}}))
 }
 
@@ -110,7 +110,7 @@ func testBackoffs(t *testing.T, h Harness) {
 			}
 		}
 		noErr(t, "save plan", s.SavePlan(ctx, run.ID, plan))
-		noErr(t, "record results", s.RecordResults(ctx, results))
+		noErr(t, "record results", s.RecordResults(ctx, epoch, results))
 		_, err := s.FinishRun(ctx, run.ID, store.RunFinish{Status: store.RunSucceeded})
 		noErr(t, "finish run", err)
 	}
@@ -144,7 +144,7 @@ func testBackoffs(t *testing.T, h Harness) {
 		t.Errorf("back-offs after clearing u1: %+v, want only u3's", got)
 	}
 	// A batch that fails as a whole leaves the back-offs as they were.
-	err := s.RecordResults(ctx, []store.ActionResult{{Action: store.ActionRef{RunID: 999, Seq: 1}, Status: store.ActionApplied}})
+	err := s.RecordResults(ctx, epoch, []store.ActionResult{{Action: store.ActionRef{RunID: 999, Seq: 1}, Status: store.ActionApplied}})
 	wantErr(t, "result for a missing action", err, store.ErrNotFound)
 	diff(t, "back-offs after a failed batch", got, must[[]store.Backoff](t, "back-offs")(s.Backoffs(ctx)))
 }

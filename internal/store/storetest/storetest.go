@@ -282,7 +282,7 @@ func testRecordResults(t *testing.T, h Harness) {
 	at := e.at()
 	retry := at.Add(5 * time.Minute)
 	link := store.Link{IdPID: "u1", SalesforceID: "005000000000001AAA", Origin: store.OriginCreated}
-	noErr(t, "record results", s.RecordResults(ctx, []store.ActionResult{
+	noErr(t, "record results", s.RecordResults(ctx, epoch, []store.ActionResult{
 		{Action: store.ActionRef{RunID: run.ID, Seq: 1}, Status: store.ActionApplied,
 			SalesforceID: "005000000000001AAA", Link: &link},
 		{Action: store.ActionRef{RunID: run.ID, Seq: 2}, Status: store.ActionFailed,
@@ -306,7 +306,7 @@ func testRecordResults(t *testing.T, h Harness) {
 
 	// A failed action is retried and succeeds; its attempts count up and the error clears.
 	e.clock.Advance(time.Minute)
-	noErr(t, "record retry", s.RecordResults(ctx, []store.ActionResult{
+	noErr(t, "record retry", s.RecordResults(ctx, epoch, []store.ActionResult{
 		{Action: store.ActionRef{RunID: run.ID, Seq: 2}, Status: store.ActionApplied}}))
 	got := must[[]store.Action](t, "list actions")(s.Actions(ctx, store.ActionFilter{RunID: run.ID}))
 	want[1].Status, want[1].ErrorCode, want[1].ErrorMessage = store.ActionApplied, "", ""
@@ -325,10 +325,10 @@ func testRecordResults(t *testing.T, h Harness) {
 		{"a missing action", store.ActionRef{RunID: run.ID, Seq: 99}, store.ErrNotFound},
 		{"an action of a missing run", store.ActionRef{RunID: run.ID + 1, Seq: 1}, store.ErrNotFound},
 	} {
-		err := s.RecordResults(ctx, []store.ActionResult{{Action: tc.ref, Status: store.ActionApplied}})
+		err := s.RecordResults(ctx, epoch, []store.ActionResult{{Action: tc.ref, Status: store.ActionApplied}})
 		wantErr(t, "result for "+tc.name, err, tc.want)
 	}
-	noErr(t, "record no results", s.RecordResults(ctx, nil))
+	noErr(t, "record no results", s.RecordResults(ctx, epoch, nil))
 }
 
 // testRecordResultsAtomic checks that a batch naming an action that cannot take a
@@ -356,7 +356,7 @@ func testRecordResultsAtomic(t *testing.T, h Harness) {
 		{"held action last", store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: 3}, Status: store.ActionApplied}, store.ErrConflict},
 		{"missing action last", store.ActionResult{Action: store.ActionRef{RunID: run.ID, Seq: 42}, Status: store.ActionFailed}, store.ErrNotFound},
 	} {
-		err := s.RecordResults(ctx, []store.ActionResult{ok, tc.bad})
+		err := s.RecordResults(ctx, epoch, []store.ActionResult{ok, tc.bad})
 		wantErr(t, tc.name, err, tc.want)
 		diff(t, tc.name+": actions untouched", before, must[[]store.Action](t, "list actions")(s.Actions(ctx, store.ActionFilter{RunID: run.ID})))
 		_, err = s.LinkByIdPID(ctx, "u1")
@@ -493,7 +493,7 @@ func testApprovals(t *testing.T, h Harness) {
 	diff(t, "approved actions and their approvals", map[int]int64{1: rest.ID, 2: first.ID, 3: rest.ID}, got)
 
 	// Released actions are applied like any other.
-	noErr(t, "apply an approved action", s.RecordResults(ctx, []store.ActionResult{
+	noErr(t, "apply an approved action", s.RecordResults(ctx, epoch, []store.ActionResult{
 		{Action: store.ActionRef{RunID: run.ID, Seq: 1}, Status: store.ActionApplied}}))
 	diff(t, "counts after approvals", store.ActionCounts{Planned: 1, Approved: 2, Applied: 1},
 		must[store.Run](t, "read run")(s.Run(ctx, run.ID)).Counts)
@@ -673,10 +673,10 @@ func writeCycles(ctx context.Context, s store.Store, epoch int64, writer, cycles
 		if err := s.SavePlan(ctx, run.ID, plan); err != nil {
 			return err
 		}
-		if err := s.RecordResults(ctx, results[:5]); err != nil {
+		if err := s.RecordResults(ctx, epoch, results[:5]); err != nil {
 			return err
 		}
-		if err := s.RecordResults(ctx, results[5:]); err != nil {
+		if err := s.RecordResults(ctx, epoch, results[5:]); err != nil {
 			return err
 		}
 		if _, err := s.FinishRun(ctx, run.ID, store.RunFinish{Status: store.RunSucceeded}); err != nil {
@@ -826,7 +826,7 @@ func testInvalidInput(t *testing.T, h Harness) {
 		{"result naming no action", []store.ActionResult{{Status: store.ActionApplied}}},
 		{"result with a bad link", []store.ActionResult{{Action: ref, Status: store.ActionApplied, Link: &store.Link{IdPID: "u1"}}}},
 	} {
-		wantErr(t, tc.name, s.RecordResults(ctx, tc.results), store.ErrInvalid)
+		wantErr(t, tc.name, s.RecordResults(ctx, epoch, tc.results), store.ErrInvalid)
 	}
 	_, err = s.FinishRun(ctx, run.ID, store.RunFinish{Status: store.RunRunning})
 	wantErr(t, "finish as running", err, store.ErrInvalid)
