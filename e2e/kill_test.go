@@ -138,6 +138,13 @@ func TestSIGKILLMidApplyThenRerunLeavesNoDuplicateAndNoWrongfulDeactivation(t *t
 	// run found it by FederationIdentifier instead of creating it again.
 	t.Logf("%d kills during the first sync, %d during the busy day; links by origin: %v",
 		firstKills, k.kills-firstKills, originCounts(d.links(t)))
+	statuses := map[string]int{}
+	for _, r := range d.runs(t) {
+		statuses[r.Status]++
+	}
+	if statuses["aborted"] != k.kills || statuses["running"] != 0 {
+		t.Errorf("runs by status %v after %d kills: want every killed run aborted, none left running", statuses, k.kills)
+	}
 	if firstKills == 0 || k.kills == firstKills {
 		t.Errorf("a phase had no kill (%d, then %d): the test proved nothing there", firstKills, k.kills-firstKills)
 	}

@@ -247,11 +247,11 @@ type runRecord struct {
 	Counts map[string]int `json:"counts"`
 }
 
-// runs returns the recent runs, newest first.
+// runs returns every run, newest first.
 func (d *deployment) runs(t *testing.T) []runRecord {
 	t.Helper()
 	var runs []runRecord
-	decodeStrict(t, d.must(t, exitOK, "runs", "-o", "json").stdout, &runs)
+	decodeStrict(t, d.must(t, exitOK, "runs", "--limit", "1000", "-o", "json").stdout, &runs)
 	return runs
 }
 
