@@ -17,12 +17,7 @@ import (
 func TestLeadClosesRunsLeftRunning(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	s, err := store.Open(ctx, store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(t.TempDir(), "syncd.db"),
-		AutoMigrate: true, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSQLite(t, now)
 	start := func() int64 {
 		t.Helper()
 		r, err := s.StartRun(ctx, store.NewRun{Trigger: "manual", Mode: "sync"})
@@ -61,4 +56,17 @@ func TestLeadClosesRunsLeftRunning(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("runs after Lead (-want +got):\n%s", diff)
 	}
+}
+
+// openSQLite opens a fresh SQLite store whose clock stands at now, closed when the
+// test ends.
+func openSQLite(t *testing.T, now time.Time) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(t.TempDir(), "syncd.db"),
+		AutoMigrate: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
