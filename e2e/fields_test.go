@@ -17,11 +17,7 @@ func fieldsOf(u simUser, names ...string) map[string]string {
 
 func TestDriftInAlwaysFieldsIsRevertedAndOnCreateFieldsAreLeftAlone(t *testing.T) {
 	t.Parallel()
-	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
-	people := staff(1, 3)
-	d.write(t, people)
-	d.must(t, exitOK, "apply", "--once")
+	org, d, people := synced(t, lenient, 3)
 	drifted, retimed := people[0], people[1]
 
 	// An admin edits two users in Salesforce: Title and LastName are mapped `always`,
@@ -29,9 +25,7 @@ func TestDriftInAlwaysFieldsIsRevertedAndOnCreateFieldsAreLeftAlone(t *testing.T
 	org.updateUser(t, org.user(t, drifted.username()).ID, map[string]any{"Title": "Chief Drift Officer", "LastName": "Drifted"})
 	org.updateUser(t, org.user(t, retimed.username()).ID, map[string]any{"TimeZoneSidKey": "Europe/Paris"})
 
-	before := org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if diff := cmp.Diff(map[string]int{"collections.update": 1}, writeCalls(callsSince(before, org.state(t)))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests (-want +got):\n%s", diff)
 	}
 	want := map[string]string{"Title": drifted.Title, "LastName": drifted.FamilyName, "TimeZoneSidKey": "America/New_York"}
@@ -73,9 +67,7 @@ func TestAnExistingUserWithTheSameEmailInAnotherCaseIsAdoptedOnce(t *testing.T) 
 	})
 	d.write(t, people)
 
-	before := org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if diff := cmp.Diff(map[string]int{"collections.create": 1, "collections.update": 1}, writeCalls(callsSince(before, org.state(t)))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"collections.create": 1, "collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, people, nil)
@@ -83,9 +75,7 @@ func TestAnExistingUserWithTheSameEmailInAnotherCaseIsAdoptedOnce(t *testing.T) 
 		t.Errorf("Dana's link is %+v, want adopted to the existing user %s", l, ids[0])
 	}
 
-	before = org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
+	if w := d.applyWrites(t, exitOK); len(w) > 0 {
 		t.Errorf("the run after the adoption wrote: %v", w)
 	}
 	if diff := cmp.Diff([]string{"adopt applied"}, d.explain(t, dana.ID).history()); diff != "" {
@@ -101,16 +91,11 @@ func TestAUsernameTakenInAnotherOrgIsReportedOnceAndBackedOff(t *testing.T) {
 	people := staff(1, 3)
 	d.write(t, append(people, erin))
 
-	before := org.state(t)
-	out := d.must(t, exitPartial, "apply", "--once")
-	if diff := cmp.Diff(map[string]int{"collections.create": 1}, writeCalls(callsSince(before, org.state(t)))); diff != "" {
-		t.Errorf("write requests of the first run (-want +got):\n%s\n%s", diff, out.stdout)
+	if diff := cmp.Diff(map[string]int{"collections.create": 1}, d.applyWrites(t, exitPartial)); diff != "" {
+		t.Errorf("write requests of the first run (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, people, nil)
-
-	before = org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
+	if w := d.applyWrites(t, exitOK); len(w) > 0 {
 		t.Errorf("the next cycle tried again: %v", w)
 	}
 
@@ -160,9 +145,7 @@ func TestNamesAreStoredVerbatim(t *testing.T) {
 	}
 	checkSynced(t, org, d, people, nil)
 
-	before = org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
+	if w := d.applyWrites(t, exitOK); len(w) > 0 {
 		t.Errorf("the run after the first wrote again, so some value did not round-trip: %v", w)
 	}
 	d.must(t, exitOK, "plan")

@@ -21,11 +21,7 @@ func idsOf(t *testing.T, org *sfsimProcess) map[string]string {
 
 func TestLeaversWhoReturnAreReactivatedNotDuplicated(t *testing.T) {
 	t.Parallel()
-	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
-	people := staff(1, 10)
-	d.write(t, people)
-	d.must(t, exitOK, "apply", "--once")
+	org, d, people := synced(t, lenient, 10)
 	first := idsOf(t, org)
 
 	stay, leavers := people[3:], people[:3]
@@ -34,9 +30,7 @@ func TestLeaversWhoReturnAreReactivatedNotDuplicated(t *testing.T) {
 	checkSynced(t, org, d, stay, leavers)
 
 	d.write(t, people)
-	before := org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if diff := cmp.Diff(map[string]int{"collections.update": 1}, writeCalls(callsSince(before, org.state(t)))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests of the returners' run (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, people, nil)
@@ -66,22 +60,16 @@ func TestAnEmptyExportDeactivatesNobody(t *testing.T) {
 	} {
 		t.Run(tc.name+" fails the pull and deactivates nobody", func(t *testing.T) {
 			t.Parallel()
-			org := startSfsim(t, nil)
 			// The caps would let every deactivation through: only the pull's
 			// completeness stands between the export and the org.
-			d := deploy(t, org, lenient)
-			people := staff(1, 20)
-			d.write(t, people)
-			d.must(t, exitOK, "apply", "--once")
+			org, d, people := synced(t, lenient, 20)
 
 			d.writeRaw(t, []byte(tc.export))
-			before := org.state(t)
 			plan := d.must(t, 1, "plan")
 			if !strings.Contains(plan.stderr, "source pull incomplete: "+tc.because) {
 				t.Errorf("syncd plan does not say the pull is incomplete because %s:\n%s", tc.because, plan.stderr)
 			}
-			d.must(t, 1, "apply", "--once")
-			if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
+			if w := d.applyWrites(t, 1); len(w) > 0 {
 				t.Errorf("a run on %s wrote to the org: %v", tc.name, w)
 			}
 			checkSynced(t, org, d, people, nil)
@@ -92,28 +80,29 @@ func TestAnEmptyExportDeactivatesNobody(t *testing.T) {
 	}
 }
 
-func TestAShrunkenExportHoldsEveryDeactivation(t *testing.T) {
-	t.Parallel()
-	org := startSfsim(t, nil)
-	// The caps let 50 deactivations through; the shrink gate keeps its default of 10 %.
-	d := deploy(t, org, settings{MaxDeactivations: 50, MaxDeactivationPercent: 100, MaxShrinkPercent: 10})
-	people := staff(1, 20)
-	d.write(t, people)
-	d.must(t, exitOK, "apply", "--once")
-
-	d.write(t, people[:2]) // a truncated export: 18 of 20 people missing
+// checkHeld checks that syncd plan shows the lines given and exits 2, and that
+// apply --once holds every action: it exits 3 and writes nothing, so the org still
+// has every one of people active.
+func checkHeld(t *testing.T, org *sfsimProcess, d *deployment, people []person, lines ...string) {
+	t.Helper()
 	plan := d.must(t, exitPending, "plan")
-	for _, want := range []string{"Plan: 18 deactivate (18 held).", "Guardrail shrink: "} {
+	for _, want := range lines {
 		if !strings.Contains(plan.stdout, want) {
 			t.Errorf("syncd plan does not show %q:\n%s", want, plan.stdout)
 		}
 	}
-	before := org.state(t)
-	d.must(t, exitPartial, "apply", "--once")
-	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
-		t.Errorf("a shrunken export led to writes: %v", w)
+	if w := d.applyWrites(t, exitPartial); len(w) > 0 {
+		t.Errorf("held actions were written: %v", w)
 	}
 	checkSynced(t, org, d, people, nil)
+}
+
+func TestAShrunkenExportHoldsEveryDeactivation(t *testing.T) {
+	t.Parallel()
+	// The caps let 50 deactivations through; the shrink gate keeps its default of 10 %.
+	org, d, people := synced(t, settings{MaxDeactivations: 50, MaxDeactivationPercent: 100, MaxShrinkPercent: 10}, 20)
+	d.write(t, people[:2]) // a truncated export: 18 of 20 people missing
+	checkHeld(t, org, d, people, "Plan: 18 deactivate (18 held).", "Guardrail shrink: ")
 }
 
 func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
@@ -122,24 +111,13 @@ func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
 	d := deploy(t, org, settings{MaxDeactivations: 2, MaxDeactivationPercent: 100, MaxShrinkPercent: 100})
 	people := staff(1, 20)
 	d.write(t, people)
-	d.must(t, exitPending, "plan")
+	d.must(t, exitPending, "plan") // 20 creates
 	d.must(t, exitOK, "apply", "--once")
 	d.must(t, exitOK, "plan")
 
 	stay, leavers := people[5:], people[:5]
 	d.write(t, stay)
-	plan := d.must(t, exitPending, "plan")
-	for _, want := range []string{"Plan: 5 deactivate (5 held).", "Guardrail cap: "} {
-		if !strings.Contains(plan.stdout, want) {
-			t.Errorf("syncd plan does not show %q:\n%s", want, plan.stdout)
-		}
-	}
-	before := org.state(t)
-	d.must(t, exitPartial, "apply", "--once")
-	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
-		t.Errorf("held deactivations were written: %v", w)
-	}
-	checkSynced(t, org, d, people, nil)
+	checkHeld(t, org, d, people, "Plan: 5 deactivate (5 held).", "Guardrail cap: ")
 
 	runs := d.runs(t)
 	held := runs[0]
@@ -152,9 +130,7 @@ func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
 	}
 	d.must(t, 1, "approve", strconv.FormatInt(held.ID, 10), "--by", "x") // approved before
 
-	before = org.state(t)
-	d.must(t, exitOK, "apply", "--once")
-	if diff := cmp.Diff(map[string]int{"collections.update": 1}, writeCalls(callsSince(before, org.state(t)))); diff != "" {
+	if diff := cmp.Diff(map[string]int{"collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests of the approved run (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, stay, leavers)

@@ -180,6 +180,27 @@ func (d *deployment) must(t *testing.T, want int, args ...string) outcome {
 	return o
 }
 
+// applyWrites runs `syncd apply --once`, which must exit with want, and returns the
+// write requests per endpoint it sent to the org.
+func (d *deployment) applyWrites(t *testing.T, want int) map[string]int {
+	t.Helper()
+	before := d.org.state(t)
+	d.must(t, want, "apply", "--once")
+	return writeCalls(callsSince(before, d.org.state(t)))
+}
+
+// synced starts an org of its own, deploys syncd on it with s, and syncs the first n
+// people of staff into it.
+func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []person) {
+	t.Helper()
+	org := startSfsim(t, nil)
+	d := deploy(t, org, s)
+	people := staff(1, n)
+	d.write(t, people)
+	d.must(t, exitOK, "apply", "--once")
+	return org, d, people
+}
+
 // links returns the store's links, IdP id → Salesforce Id, read with the store
 // package from the file the syncd processes wrote.
 func (d *deployment) links(t *testing.T) map[string]store.Link {
