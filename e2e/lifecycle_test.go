@@ -103,6 +103,10 @@ func TestAShrunkenExportHoldsEveryDeactivation(t *testing.T) {
 	org, d, people := synced(t, settings{MaxDeactivations: 50, MaxDeactivationPercent: 100, MaxShrinkPercent: 10}, 20)
 	d.write(t, people[:2]) // a truncated export: 18 of 20 people missing
 	checkHeld(t, org, d, people, "Plan: 18 deactivate (18 held).", "Guardrail shrink: ")
+	t.Run("and keeps holding them while the export stays shrunken", func(t *testing.T) {
+		// The held pull must not become the baseline the next cycle compares with.
+		checkHeld(t, org, d, people, "Plan: 18 deactivate (18 held).", "Guardrail shrink: the source has 2 records, 90% fewer than the last complete pull's 20")
+	})
 }
 
 func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
