@@ -107,6 +107,12 @@ func TestAShrunkenExportHoldsEveryDeactivation(t *testing.T) {
 		// The held pull must not become the baseline the next cycle compares with.
 		checkHeld(t, org, d, people, "Plan: 18 deactivate (18 held).", "Guardrail shrink: the source has 2 records, 90% fewer than the last complete pull's 20")
 	})
+	t.Run("until they are approved; then the smaller export is the baseline", func(t *testing.T) {
+		d.must(t, exitOK, "approve", strconv.FormatInt(d.runs(t)[0].ID, 10), "--by", "x")
+		d.must(t, exitOK, "apply", "--once")
+		checkSynced(t, org, d, people[:2], people[2:])
+		d.must(t, exitOK, "plan")
+	})
 }
 
 func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
