@@ -27,15 +27,20 @@ type killer struct {
 	kills int
 }
 
-// interrupt starts one `syncd apply --once` and kills it once its writes are under way:
-// after 1 or 2 write requests (the batches the configuration lets fly) reached sfsim,
-// and a further 0 to 3 latencies, so that the kill lands before sfsim handled a batch,
-// while it did, after its answer, or while syncd records results. It reports false
-// when the run finished on its own before that point (it must then have succeeded).
+// interrupt starts one `syncd apply --once` and kills it at a seeded moment. Mostly
+// once its writes are under way: after 1 or 2 write requests (the batches the
+// configuration lets fly) reached sfsim and a further 0 to 3 latencies, so that the
+// kill lands before sfsim handled a batch, while it did, after its answer, or while
+// syncd records results. One time in four earlier, after its 1st to 3rd request of
+// any kind: while it signs in, reads, plans or saves the plan. It reports false when
+// the run finished on its own before that point (it must then have succeeded).
 func (k *killer) interrupt(t *testing.T) bool {
 	t.Helper()
 	before := k.org.state(t)
-	writes := 1 + k.rng.IntN(2)
+	kinds, count := writeCalls, 1+k.rng.IntN(2)
+	if k.rng.IntN(4) == 0 {
+		kinds, count = func(c map[string]int) map[string]int { return c }, 1+k.rng.IntN(3)
+	}
 	extra := time.Duration(k.rng.Int64N(int64(3 * simLatency)))
 	cmd := k.d.command(t, "apply", "--once")
 	exited := make(chan error, 1)
@@ -54,14 +59,14 @@ func (k *killer) interrupt(t *testing.T) bool {
 		case <-deadline:
 			_ = cmd.Process.Kill()
 			<-exited
-			t.Fatalf("syncd sent fewer than %d writes within %v", writes, killDeadline)
+			t.Fatalf("syncd sent fewer than %d requests within %v", count, killDeadline)
 		case <-time.After(time.Millisecond):
 		}
 		sent := 0
-		for _, n := range writeCalls(callsSince(before, k.org.state(t))) {
+		for _, n := range kinds(callsSince(before, k.org.state(t))) {
 			sent += n
 		}
-		if sent >= writes {
+		if sent >= count {
 			break
 		}
 	}
@@ -117,9 +122,9 @@ func TestSIGKILLMidApplyThenRerunLeavesNoDuplicateAndNoWrongfulDeactivation(t *t
 	checkSynced(t, org, d, people, nil)
 	firstKills := k.kills
 
-	// Phase 2, a busy day: 200 new hires (1 create batch), 1,000 new titles (5
+	// Phase 2, a busy day: 200 new hires (1 create batch), 1,400 new titles (7
 	// update batches) and 150 leavers (1 deactivate batch).
-	for i := range 1000 {
+	for i := range 1400 {
 		people[i].Title = "Senior Engineer"
 	}
 	stay, leavers := append(people[:1850:1850], staff(2001, 200)...), people[1850:]
@@ -129,7 +134,7 @@ func TestSIGKILLMidApplyThenRerunLeavesNoDuplicateAndNoWrongfulDeactivation(t *t
 	}
 	d.must(t, exitOK, "apply", "--once")
 	checkSynced(t, org, d, stay, leavers)
-	for _, p := range people[:1000] {
+	for _, p := range people[:1400] {
 		if got := org.user(t, p.username()).field("Title"); got != p.Title {
 			t.Errorf("person %s's Title is %q, want %q", p.ID, got, p.Title)
 		}
@@ -142,8 +147,11 @@ func TestSIGKILLMidApplyThenRerunLeavesNoDuplicateAndNoWrongfulDeactivation(t *t
 	for _, r := range d.runs(t) {
 		statuses[r.Status]++
 	}
-	if statuses["aborted"] != k.kills || statuses["running"] != 0 {
-		t.Errorf("runs by status %v after %d kills: want every killed run aborted, none left running", statuses, k.kills)
+	// A kill may land after its run finished (then the run succeeded), never leave
+	// it running.
+	if statuses["running"] != 0 || statuses["aborted"] == 0 || statuses["aborted"] > k.kills ||
+		statuses["aborted"]+statuses["succeeded"] != len(d.runs(t)) {
+		t.Errorf("runs by status %v after %d kills: want the killed runs aborted, none left running", statuses, k.kills)
 	}
 	if firstKills == 0 || k.kills == firstKills {
 		t.Errorf("a phase had no kill (%d, then %d): the test proved nothing there", firstKills, k.kills-firstKills)
