@@ -17,7 +17,7 @@ func fieldsOf(u simUser, names ...string) map[string]string {
 
 func TestDriftInAlwaysFieldsIsRevertedAndOnCreateFieldsAreLeftAlone(t *testing.T) {
 	t.Parallel()
-	org, d, people := synced(t, lenient, 3)
+	org, d, people := synced(t, lenient(), 3)
 	drifted, retimed := people[0], people[1]
 
 	// An admin edits two users in Salesforce: Title and LastName are mapped `always`,
@@ -57,7 +57,7 @@ func TestDriftInAlwaysFieldsIsRevertedAndOnCreateFieldsAreLeftAlone(t *testing.T
 func TestAnExistingUserWithTheSameEmailInAnotherCaseIsAdoptedOnce(t *testing.T) {
 	t.Parallel()
 	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
+	d := deploy(t, org, lenient())
 	people := staff(1, 3)
 	dana := person{ID: "E00900", Email: "dana.doe@acme.example.com", GivenName: "Dana", FamilyName: "Doe", Title: "Engineer", Department: "Engineering"}
 	people = append(people, dana)
@@ -87,7 +87,7 @@ func TestAUsernameTakenInAnotherOrgIsReportedOnceAndBackedOff(t *testing.T) {
 	t.Parallel()
 	erin := person{ID: "E00800", Email: "erin@acme.example.com", GivenName: "Erin", FamilyName: "Elsewhere", Title: "Engineer", Department: "Engineering"}
 	org := startSfsim(t, map[string]any{"takenUsernames": []string{erin.username()}})
-	d := deploy(t, org, lenient)
+	d := deploy(t, org, lenient())
 	people := staff(1, 3)
 	d.write(t, append(people, erin))
 
@@ -120,9 +120,9 @@ func TestAUsernameTakenInAnotherOrgIsReportedOnceAndBackedOff(t *testing.T) {
 func TestNamesAreStoredVerbatim(t *testing.T) {
 	t.Parallel()
 	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
+	d := deploy(t, org, lenient())
 	people := []person{
-		{ID: "Q-1", Email: "obrien@acme.example.com", GivenName: `Bob "The Builder"`, FamilyName: `O'Brien`, Title: `' OR Name LIKE '%`, Department: `R\D`},
+		{ID: "Q-1", Email: "obrien@acme.example.com", GivenName: `Bob "The Builder"`, FamilyName: `O'Brien`, Title: `' OR Name LIKE '% {{ .Email }}`, Department: `R\D`},
 		{ID: `Q'2\`, Email: "yamada@acme.example.com", GivenName: "太郎", FamilyName: "山田", Title: "研究開発部長", Department: "研究開発"},
 		{ID: `' OR Id != '`, Email: "o'hara@acme.example.com", GivenName: `back\slash`, FamilyName: `semi;colon, comma`, Title: `%_\'"`, Department: "x\ty"},
 	}

@@ -21,7 +21,7 @@ func idsOf(t *testing.T, org *sfsimProcess) map[string]string {
 
 func TestLeaversWhoReturnAreReactivatedNotDuplicated(t *testing.T) {
 	t.Parallel()
-	org, d, people := synced(t, lenient, 10)
+	org, d, people := synced(t, lenient(), 10)
 	first := idsOf(t, org)
 
 	stay, leavers := people[3:], people[:3]
@@ -62,7 +62,7 @@ func TestAnEmptyExportDeactivatesNobody(t *testing.T) {
 			t.Parallel()
 			// The caps would let every deactivation through: only the pull's
 			// completeness stands between the export and the org.
-			org, d, people := synced(t, lenient, 20)
+			org, d, people := synced(t, lenient(), 20)
 
 			d.writeRaw(t, []byte(tc.export))
 			plan := d.must(t, 1, "plan")

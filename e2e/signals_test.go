@@ -52,7 +52,7 @@ func startStuckApply(t *testing.T, org *sfsimProcess, d *deployment, endpoint st
 func TestASecondApplyWhileOneRunsIsRefused(t *testing.T) {
 	t.Parallel()
 	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
+	d := deploy(t, org, lenient())
 	d.write(t, staff(1, 5))
 	// A query has no body, so sfsim sees the connection close when the stuck process
 	// is killed and stops waiting.
@@ -69,7 +69,7 @@ func TestASecondApplyWhileOneRunsIsRefused(t *testing.T) {
 func TestSIGTERMFinishesAndRecordsTheBatchInFlight(t *testing.T) {
 	t.Parallel()
 	org := startSfsim(t, nil)
-	d := deploy(t, org, lenient)
+	d := deploy(t, org, lenient())
 	people := staff(1, 5)
 	d.write(t, people)
 	signal, wait := startStuckApply(t, org, d, "collections.create", time.Second)

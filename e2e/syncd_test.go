@@ -34,9 +34,11 @@ type settings struct {
 	Concurrency            int
 }
 
-// lenient guardrails let a small test's deactivations through: the shipped defaults
-// (50, 5 %, 10 %) would hold any leaver among a few dozen people.
-var lenient = settings{MaxDeactivations: 50, MaxDeactivationPercent: 100, MaxShrinkPercent: 100}
+// lenient returns guardrails that let a small test's deactivations through: the
+// shipped defaults (50, 5 %, 10 %) would hold any leaver among a few dozen people.
+func lenient() settings {
+	return settings{MaxDeactivations: 50, MaxDeactivationPercent: 100, MaxShrinkPercent: 100}
+}
 
 // deployment is one syncd installation: its configuration file (from
 // testdata/syncd.yaml.tmpl), its CSV export and its SQLite store, pointed at one
