@@ -11,10 +11,12 @@ import (
 // minimumCalls is the fewest API calls a cycle can spend, the formula DESIGN.md sets:
 // one query page per 2,000 users read (the first page is a query, the rest queryMore
 // calls), one query each for the profiles and the roles, and one sObject Collections
-// call per 200 records written of one kind. The token request is not in it: sfsim,
-// like Salesforce, does not charge the OAuth token endpoint to the daily allowance
-// (its counters show the request; /__sim/state's apiUsage, the figure
-// Sforce-Limit-Info reports, does not include it).
+// call per 200 records written of one kind. The token request (one per syncd
+// process) is not in it: sfsim charges only authenticated REST calls, so its
+// counters show the token request but /__sim/state's apiUsage, the figure
+// Sforce-Limit-Info reports, does not include it (charged checks this). Whether a real
+// org charges OAuth token requests is not settled by salesforce-api.md; if it does,
+// a cycle costs one call more.
 func minimumCalls(usersRead int, writesPerKind ...int) int64 {
 	n := ceilDiv(usersRead, 2000) + 2
 	for _, w := range writesPerKind {
