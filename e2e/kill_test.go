@@ -15,6 +15,11 @@ const killSeed = 20261130
 // enough for a kill to land on it.
 const simLatency = 30 * time.Millisecond
 
+// pollEvery is how often a test asks sfsim how far a syncd process has come: often
+// enough that a kill lands close to the moment drawn, seldom enough to leave the
+// shared machine's cores to the processes under test.
+const pollEvery = 5 * time.Millisecond
+
 // killDeadline bounds one killed run's wait for its writes: a hung process fails the
 // test instead of hanging it. It is not a timed assertion.
 const killDeadline = 2 * time.Minute
@@ -60,7 +65,7 @@ func (k *killer) interrupt(t *testing.T) bool {
 			_ = cmd.Process.Kill()
 			<-exited
 			t.Fatalf("syncd sent fewer than %d requests within %v", count, killDeadline)
-		case <-time.After(time.Millisecond):
+		case <-time.After(pollEvery):
 		}
 		sent := 0
 		for _, n := range kinds(callsSince(before, k.org.state(t))) {

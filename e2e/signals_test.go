@@ -39,7 +39,7 @@ func startStuckApply(t *testing.T, org *sfsimProcess, d *deployment, endpoint st
 			t.Fatalf("syncd exited before its %s request reached sfsim: %v\n%s%s", endpoint, err, stdout.String(), stderr.String())
 		case <-deadline:
 			t.Fatalf("syncd sent no %s request within %v", endpoint, killDeadline)
-		case <-time.After(time.Millisecond):
+		case <-time.After(pollEvery):
 		}
 	}
 	return func(s syscall.Signal) {
