@@ -38,7 +38,7 @@ type env struct {
 type cli struct {
 	Config string `short:"c" env:"SYNCD_CONFIG" default:"syncd.yaml" placeholder:"FILE" help:"Configuration file (\\$SYNCD_CONFIG)."`
 
-	Plan        planCmd        `cmd:"" help:"Show what a cycle would change, writing nothing. Exit 0: nothing to do; 2: changes pending; 1: error."`
+	Plan        planCmd        `cmd:"" help:"Show what a cycle would change, writing nothing. Exit 0: nothing to do; 2: changes pending, held ones included; 1: error."`
 	Apply       applyCmd       `cmd:"" help:"Run one reconcile cycle (--once) and exit."`
 	Approve     approveCmd     `cmd:"" help:"Release the actions a guardrail held in a run."`
 	Runs        runsCmd        `cmd:"" help:"List recent runs, newest first."`

@@ -36,11 +36,18 @@ func (p *planCmd) Run(c *cli, e *env) error {
 	if err := writePlan(e.stdout, p.Output, plan, summary); err != nil {
 		return err
 	}
-	if plan.HasChanges() {
+	if pending(plan) {
 		return withCode(exitPending, nil)
 	}
 	return nil
 }
+
+// pending reports whether a plan leaves anything for the operator: an action a cycle
+// would apply, or one a guardrail holds for approval. A held deactivation is still a
+// difference between the IdP and the org, and someone must approve it, so `syncd
+// plan` must not exit 0 ("nothing to do") over it, whatever plan.HasChanges says about
+// what a cycle would write.
+func pending(plan reconcile.Plan) bool { return len(plan.Actions) > 0 }
 
 // writePlan renders a plan as a table for people or as JSON for scripts.
 func writePlan(w io.Writer, format string, plan reconcile.Plan, s reconcile.Summary) error {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,12 +18,7 @@ import (
 func TestJournalOverTheStore(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	s, err := store.Open(ctx, store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(t.TempDir(), "syncd.db"),
-		AutoMigrate: true, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSQLite(t, now)
 	j := NewJournal(s)
 
 	if _, ok, err := j.LastGoodSnapshot(ctx); ok || err != nil {

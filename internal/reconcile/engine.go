@@ -220,11 +220,11 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: c.snapshot.Complete}
+	plan := e.cfg.Plan(c.input, c.policy)
+	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: isBaseline(c.snapshot.Complete, plan)}
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
 	s.Stats = stats(c, plan)
 	countPlan(s, plan)
 	entries := entriesOf(plan)
@@ -243,6 +243,28 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 		s.Status, s.Error = RunPaused, "paused: "+reason
 	}
 	return err
+}
+
+// guardShrink is the name the Shrink guardrail gives its GuardResult.
+const guardShrink = "shrink"
+
+// isBaseline reports whether a cycle's pull may become the baseline the shrink gate
+// compares later pulls with: it must be complete, and the gate must not have held
+// deactivations over it. Were a held pull a baseline, the gate would hold only once:
+// the next cycle would compare the same shrunken export with itself and deactivate
+// everyone missing from it, with no approval. A shrunken pull becomes the baseline
+// once the cycles over it hold nothing (the held deactivations were approved and
+// applied, or the people reappeared).
+func isBaseline(complete bool, plan Plan) bool {
+	if !complete {
+		return false
+	}
+	for _, g := range plan.Guards {
+		if g.Name == guardShrink && g.Held > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // cycleData is what a cycle gathered before planning.

@@ -522,6 +522,44 @@ func TestSnapshotsFeedTheBaseline(t *testing.T) {
 	}
 }
 
+// TestAPullTheShrinkGateHeldIsNoBaseline: a pull over which the shrink gate held
+// deactivations is saved as no baseline, so the next cycle over the same shrunken
+// export compares it with the last good pull again and holds again; a cap holding
+// does not stop a pull from being the baseline.
+func TestAPullTheShrinkGateHeldIsNoBaseline(t *testing.T) {
+	org := newSimOrg(t, nil)
+	var baselines []int
+	var guards []reconcile.GuardResult // the guard verdict of each cycle's plan
+	e := newEnv(t, org, people(0, 4), func(c *reconcile.Config) {
+		c.Plan = func(in reconcile.Input, p reconcile.Policy) reconcile.Plan {
+			baselines = append(baselines, in.Source.Baseline)
+			plan := testPlan(in, p)
+			if g := guards[len(baselines)-1]; g.Name != "" {
+				plan.Guards = append(plan.Guards, g)
+			}
+			return plan
+		}
+	})
+	shrink := reconcile.GuardResult{Name: "shrink", Held: 2, Reason: "the source shrank"}
+	capped := reconcile.GuardResult{Name: "cap", Held: 2, Reason: "too many"}
+	guards = []reconcile.GuardResult{{}, shrink, shrink, capped, {}}
+	e.runOnce(t)
+	e.src.set(people(0, 2))
+	for range 4 {
+		e.runOnce(t)
+	}
+	if diff := cmp.Diff([]int{0, 4, 4, 4, 2}, baselines); diff != "" {
+		t.Errorf("baselines (-want +got):\n%s", diff)
+	}
+	var complete []bool
+	for _, s := range e.journal.snapshots {
+		complete = append(complete, s.Complete)
+	}
+	if diff := cmp.Diff([]bool{true, false, false, true, true}, complete); diff != "" {
+		t.Errorf("snapshots saved as baselines (-want +got):\n%s", diff)
+	}
+}
+
 // TestProgress reports reading and applying.
 func TestProgress(t *testing.T) {
 	org := newSimOrg(t, nil)

@@ -169,8 +169,8 @@ type Journal interface {
 	// Approved returns the held actions of earlier runs that an operator approved
 	// and that have no result yet.
 	Approved(ctx context.Context) ([]Approved, error)
-	// LastGoodSnapshot returns the newest complete source snapshot; ok is false when
-	// no pull has been complete yet.
+	// LastGoodSnapshot returns the newest source snapshot saved as Complete; ok is
+	// false when there is none yet.
 	LastGoodSnapshot(ctx context.Context) (s Snapshot, ok bool, err error)
 	// SaveSnapshot records one source pull.
 	SaveSnapshot(ctx context.Context, s Snapshot) error
@@ -277,8 +277,10 @@ type Finish struct {
 
 // Snapshot is the size and digest of one source pull, the shrink gate's baseline.
 type Snapshot struct {
-	Count    int
-	Digest   string
+	Count  int
+	Digest string
+	// Complete says the pull may serve as the baseline: it was complete, and the
+	// shrink gate held nothing over it (see isBaseline).
 	Complete bool
 }
 
