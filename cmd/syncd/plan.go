@@ -25,7 +25,7 @@ func (p *planCmd) Run(c *cli, e *env) error {
 		return err
 	}
 	defer a.Close()
-	eng, err := a.Engine(app.NewJournal(a.Store))
+	eng, err := a.Engine(app.NewJournal(a.Store, 0))
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (p *applyCmd) Run(c *cli, e *env) error {
 	}
 	defer a.Close()
 	if p.DryRun || a.Config.Policy.DryRun {
-		eng, err := a.Engine(app.NewJournal(a.Store))
+		eng, err := a.Engine(app.NewJournal(a.Store, 0))
 		if err != nil {
 			return err
 		}

@@ -187,8 +187,8 @@ func (a *App) Close() error {
 var ErrAnotherLeader = errors.New("another syncd instance holds the leader lock (a daemon is running, or another apply); ask it to reconcile with `syncd trigger` instead")
 
 // Lead takes the store's leader lock without waiting, for a one-shot cycle, and
-// returns the journal that writes under it. It first closes the runs a killed or
-// crashed process left running (see CloseOrphanedRuns).
+// returns the journal that writes under its epoch. Taking the lock closes the runs a
+// killed or crashed process left running (store.AbandonedRunError).
 func (a *App) Lead(ctx context.Context) (store.Lease, reconcile.Journal, error) {
 	lease, err := a.Store.TryLeaderLock(ctx)
 	if errors.Is(err, store.ErrLocked) {
@@ -197,39 +197,5 @@ func (a *App) Lead(ctx context.Context) (store.Lease, reconcile.Journal, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := CloseOrphanedRuns(ctx, a.Store); err != nil {
-		a.opts.Logger.Warn("closing runs left running by a process that ended", zap.Error(err))
-	}
-	return lease, NewJournal(a.Store), nil
-}
-
-// orphanScan is how many of the newest runs CloseOrphanedRuns looks at. Every lease
-// holder closes the orphans before it starts a run, so only the newest run can be
-// one; the rest of the page covers stores from before this check.
-const orphanScan = 50
-
-// orphanedRunError is the error recorded on a run that CloseOrphanedRuns closed.
-const orphanedRunError = "aborted: the process running it ended before finishing it (killed or crashed); " +
-	"its actions without a result may or may not have reached Salesforce, and the next run started again from what Salesforce holds"
-
-// CloseOrphanedRuns records as aborted the runs still marked running among the
-// newest ones. Call it only while holding the leader lock: then no other cycle is
-// under way, so a running run belongs to a process that was killed or crashed and
-// will never finish it. Without this, `syncd runs` would show such a run running
-// forever.
-func CloseOrphanedRuns(ctx context.Context, s store.Store) error {
-	runs, err := s.Runs(ctx, store.RunFilter{Limit: orphanScan})
-	if err != nil {
-		return fmt.Errorf("listing runs: %w", err)
-	}
-	var errs []error
-	for _, r := range runs {
-		if r.Status != store.RunRunning {
-			continue
-		}
-		if _, err := s.FinishRun(ctx, r.ID, store.RunFinish{Status: store.RunAborted, Error: orphanedRunError, Stats: r.Stats}); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return lease, NewJournal(a.Store, lease.Epoch()), nil
 }

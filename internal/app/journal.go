@@ -9,29 +9,23 @@ import (
 	"github.com/syncd-io/syncd/internal/store"
 )
 
-// Journal adapts a store.Store to reconcile.Journal.
-//
-// It is written against today's store API and has two known gaps the store's
-// coming changes close:
-//   - Backoffs is derived from the action history (see Backoffs) until the store
-//     keeps back-offs itself (store.Backoffs);
-//   - runs carry no leader epoch yet (NewRun.Epoch, ErrFenced); StartRun must pass
-//     the lease's epoch once it exists.
-//
-// The store has no paused run status yet: a paused run is recorded as failed with
-// its Error starting "paused:".
+// Journal adapts a store.Store to reconcile.Journal. Its writes carry the leader
+// epoch of the lease they are made under, so the store refuses them (ErrFenced) once
+// another instance leads.
 type Journal struct {
-	s store.Store
+	s     store.Store
+	epoch int64
 }
 
-// NewJournal returns the store as the reconcile engine's journal.
-func NewJournal(s store.Store) *Journal { return &Journal{s: s} }
+// NewJournal returns the store as the engine's journal, writing under the epoch of
+// a held lease (store.Lease.Epoch). A journal with epoch 0 only reads: a preview's.
+func NewJournal(s store.Store, epoch int64) *Journal { return &Journal{s: s, epoch: epoch} }
 
 var _ reconcile.Journal = (*Journal)(nil)
 
 // StartRun records the start of a cycle.
 func (j *Journal) StartRun(ctx context.Context, r reconcile.RunStart) (int64, error) {
-	run, err := j.s.StartRun(ctx, store.NewRun{Trigger: r.Trigger, Mode: string(r.Mode)})
+	run, err := j.s.StartRun(ctx, store.NewRun{Trigger: r.Trigger, Mode: string(r.Mode), Epoch: j.epoch})
 	if err != nil {
 		return 0, err
 	}
@@ -58,7 +52,8 @@ func (j *Journal) SavePlan(ctx context.Context, runID int64, entries []reconcile
 
 // RecordResults stores one batch's results with their links in one transaction. An
 // applied result's Note goes into the error message column, the only free text a
-// result has today.
+// result has today. Results whose link conflicts with a stored one are recorded as
+// failed by the store; the error then wraps reconcile.ErrLinkConflict.
 func (j *Journal) RecordResults(ctx context.Context, results []reconcile.Result) error {
 	out := make([]store.ActionResult, len(results))
 	for i, r := range results {
@@ -76,16 +71,16 @@ func (j *Journal) RecordResults(ctx context.Context, results []reconcile.Result)
 		}
 		out[i] = res
 	}
-	return j.s.RecordResults(ctx, out)
+	err := j.s.RecordResults(ctx, j.epoch, out)
+	if re := (*store.ResultsError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("%w: %w", reconcile.ErrLinkConflict, err)
+	}
+	return err
 }
 
-// FinishRun closes a run; a paused run is recorded as failed.
+// FinishRun closes a run.
 func (j *Journal) FinishRun(ctx context.Context, runID int64, f reconcile.Finish) error {
-	status := store.RunStatus(f.Status)
-	if f.Status == reconcile.RunPaused {
-		status = store.RunFailed
-	}
-	_, err := j.s.FinishRun(ctx, runID, store.RunFinish{Status: status, Error: f.Error, Stats: store.RunStats{
+	_, err := j.s.FinishRun(ctx, runID, store.RunFinish{Status: store.RunStatus(f.Status), Error: f.Error, Stats: store.RunStats{
 		SourceRecords: f.Stats.SourceRecords, RejectedRecords: f.Stats.RejectedRecords,
 		SalesforceUsers: f.Stats.SalesforceUsers, UnmanagedUsers: f.Stats.UnmanagedUsers, Disputed: f.Stats.Disputed,
 	}})
@@ -105,38 +100,16 @@ func (j *Journal) Links(ctx context.Context) ([]reconcile.Link, error) {
 	return out, nil
 }
 
-// Backoffs derives each person's back-off per kind from the action history, newest
-// first: the failures with a NextAttemptAt since the last applied action of that
-// kind count as attempts, and the newest one says when to try again. It reads every
-// applied and failed action the store keeps (Prune bounds them) and is replaced by
-// store.Backoffs when that lands.
+// Backoffs returns the people whose last write of a kind failed and must wait.
 func (j *Journal) Backoffs(ctx context.Context) ([]reconcile.Backoff, error) {
-	actions, err := j.s.Actions(ctx, store.ActionFilter{Statuses: []store.ActionStatus{store.ActionApplied, store.ActionFailed}})
+	bs, err := j.s.Backoffs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	type key struct {
-		idp  string
-		kind store.ActionKind
-	}
-	settled := map[key]bool{}
-	index := map[key]int{}
-	var out []reconcile.Backoff
-	for _, a := range actions { // newest run first
-		k := key{a.IdPID, a.Kind}
-		switch {
-		case a.IdPID == "" || settled[k]:
-		case a.Status == store.ActionApplied:
-			settled[k] = true
-		case !a.NextAttemptAt.IsZero(): // a failure without back-off neither counts nor ends the count
-			i, ok := index[k]
-			if !ok {
-				i = len(out)
-				index[k] = i
-				out = append(out, reconcile.Backoff{IdPID: a.IdPID, Kind: reconcile.Kind(a.Kind), ErrorCode: a.ErrorCode, NextAttemptAt: a.NextAttemptAt})
-			}
-			out[i].Attempts++
-		}
+	out := make([]reconcile.Backoff, len(bs))
+	for i, b := range bs {
+		out[i] = reconcile.Backoff{IdPID: b.IdPID, Kind: reconcile.Kind(b.Kind), Attempts: b.Attempts,
+			ErrorCode: b.ErrorCode, NextAttemptAt: b.NextAttemptAt}
 	}
 	return out, nil
 }

@@ -181,6 +181,9 @@ const (
 	RunFailed RunStatus = "failed"
 	// RunAborted: the cycle stopped because leadership was lost or syncd shut down.
 	RunAborted RunStatus = "aborted"
+	// RunPaused: the cycle stopped writing because the org's remaining API allowance
+	// fell below the reserve; what it did not send, a later cycle plans again.
+	RunPaused RunStatus = "paused"
 )
 
 // AbandonedRunError is the Error of a run that the next leader found still running
@@ -209,7 +212,7 @@ type RunStats struct {
 
 // RunFinish is what FinishRun records.
 type RunFinish struct {
-	Status RunStatus // RunSucceeded, RunFailed or RunAborted
+	Status RunStatus // RunSucceeded, RunFailed, RunAborted or RunPaused
 	Error  string    // why, when not succeeded
 	Stats  RunStats
 }

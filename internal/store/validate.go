@@ -74,10 +74,10 @@ func validateResults(results []ActionResult) error {
 
 func validateFinish(f RunFinish) error {
 	switch f.Status {
-	case RunSucceeded, RunFailed, RunAborted:
+	case RunSucceeded, RunFailed, RunAborted, RunPaused:
 		return nil
 	default:
-		return invalidf("run status %q is not final (want succeeded, failed or aborted)", f.Status)
+		return invalidf("run status %q is not final (want succeeded, failed, aborted or paused)", f.Status)
 	}
 }
 

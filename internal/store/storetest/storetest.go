@@ -267,6 +267,15 @@ func testRunLifecycle(t *testing.T, h Harness) {
 		t.Errorf("early failed run = %+v", failed)
 	}
 	wantErr(t, "save a plan of a finished run", s.SavePlan(ctx, early.ID, plan), store.ErrConflict)
+
+	// A cycle the API reserve stopped is paused, not failed: nothing went wrong, and
+	// a later cycle resumes.
+	stopped := must[store.Run](t, "start run")(s.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: epoch}))
+	paused := must[store.Run](t, "finish run")(s.FinishRun(ctx, stopped.ID,
+		store.RunFinish{Status: store.RunPaused, Error: "paused: the org's remaining allowance is below the reserve"}))
+	if got := must[store.Run](t, "read run")(s.Run(ctx, paused.ID)); got.Status != store.RunPaused {
+		t.Errorf("paused run reads back as %q", got.Status)
+	}
 }
 
 func testRecordResults(t *testing.T, h Harness) {
