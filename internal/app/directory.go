@@ -1,8 +1,8 @@
-// Package app wires syncd's parts together: adapters that fit internal/salesforce
-// (and, after the store's fencing lands, internal/store) to the interfaces
-// internal/reconcile declares, and the API budget that paces the client. It holds no
-// business logic: what to do lives in reconcile, how to talk to Salesforce in
-// salesforce.
+// Package app wires syncd's parts together: it builds them from the configuration
+// (Open), fits internal/salesforce and internal/store to the interfaces
+// internal/reconcile declares (Directory, Journal), and paces the client with the
+// API budget (Budget). It holds no business logic: what to do lives in reconcile,
+// how to talk to Salesforce in salesforce, how to remember in store.
 package app
 
 import (
