@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syncd-io/syncd/internal/reconcile"
 )
 
 // runCLI runs one command line in-process.
@@ -47,6 +49,27 @@ func TestCommandLine(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tt.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestPlanJSONAgreesWithTheExitCode(t *testing.T) {
+	held := reconcile.Plan{Actions: []reconcile.Action{{Kind: reconcile.KindDeactivate, IdPID: "E1", Held: true, HeldBy: "cap"}}}
+	tests := []struct {
+		name string
+		plan reconcile.Plan
+		want bool
+	}{
+		{name: "nothing to do", plan: reconcile.Plan{}, want: false},
+		{name: "only held actions are still pending", plan: held, want: true},
+		{name: "an action to apply", plan: reconcile.Plan{Actions: []reconcile.Action{{Kind: reconcile.KindCreate, IdPID: "E2"}}}, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := planJSON(tt.plan, reconcile.Summary{})
+			if doc.HasChanges != tt.want || pending(tt.plan) != tt.want {
+				t.Errorf("has_changes = %v, pending = %v, want %v", doc.HasChanges, pending(tt.plan), tt.want)
 			}
 		})
 	}

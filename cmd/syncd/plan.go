@@ -193,6 +193,8 @@ func cell(s string) string {
 // planDoc is the JSON form of a plan: a stable shape with snake_case keys for
 // scripts, independent of Go field names.
 type planDoc struct {
+	// HasChanges agrees with the exit code: true when any action is planned, held
+	// ones included (see pending).
 	HasChanges bool              `json:"has_changes"`
 	Counts     map[string]int    `json:"counts"`
 	Held       int               `json:"held"`
@@ -275,7 +277,7 @@ func actionJSON(a reconcile.Action) actionDoc {
 
 func planJSON(plan reconcile.Plan, s reconcile.Summary) planDoc {
 	doc := planDoc{
-		HasChanges: plan.HasChanges(), Counts: map[string]int{}, Held: s.Held,
+		HasChanges: pending(plan), Counts: map[string]int{}, Held: s.Held,
 		Stats: statsDoc{
 			SourceRecords: s.Stats.SourceRecords, RejectedRecords: s.Stats.RejectedRecords,
 			SalesforceUsers: s.Stats.SalesforceUsers, Unmanaged: plan.Unmanaged, Disputed: len(plan.Disputed),
