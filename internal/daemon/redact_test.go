@@ -47,7 +47,9 @@ func TestRedact(t *testing.T) {
 		{name: "with pii on, people are shown", pii: true, log: func(l *zap.Logger) {
 			l.Info("created ana@acme.example.com", zap.String("last_name", "Alvarez"))
 		}, want: []string{"ana@acme.example.com", "Alvarez"}},
-		{name: "numbers and ids are left alone", log: func(l *zap.Logger) { l.Info("x", zap.Int64("run", 7), zap.String("salesforce_id", "005000000000001AAA")) },
+		{name: "numbers and ids are left alone", log: func(l *zap.Logger) {
+			l.Info("x", zap.Int64("run", 7), zap.String("salesforce_id", "005000000000001AAA"))
+		},
 			want: []string{`"run":7`, "005000000000001AAA"}},
 	}
 	for _, tt := range tests {
