@@ -100,20 +100,26 @@ func (d *Daemon) Trigger(ctx context.Context, trigger string) error {
 		}
 		return nil
 	}
-	d.sched.ScheduleRunOnce(d.cfg.Now(), trigger)
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
+	d.schedule(trigger)
 	return nil
 }
 
 // Run reconciles until ctx is done: it takes the leader lock when it can, runs each
-// cycle when ShouldRunOnce says so, and stands by otherwise. It returns once the
-// cycle in flight has finished (the engine finishes its batch in flight and marks
-// the run aborted); the lease is kept until Release, so the caller orders shutdown.
+// cycle when ShouldRunOnce says so, and stands by otherwise. Triggers are listened to
+// throughout, during cycles too, so that those arriving during a cycle coalesce into
+// one more. It returns once the cycle in flight has finished (the engine finishes its
+// batch in flight and marks the run aborted); the lease is kept until Release, so
+// the caller orders shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
-	requests := d.cfg.Store.ReconcileRequests(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.listen(ctx)
+	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -147,11 +153,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-d.wake:
 		case <-lost:
 			d.dropLease("the leader lock was lost")
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// listen turns signals and store requests into triggers, and SIGHUP into a reload,
+// until ctx is done.
+func (d *Daemon) listen(ctx context.Context) {
+	requests := d.cfg.Store.ReconcileRequests(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case _, ok := <-requests:
 			if !ok {
 				requests = nil
-			} else if d.Leader() {
-				d.sched.ScheduleRunOnce(d.cfg.Now(), TriggerRequest)
+				continue
+			}
+			if d.Leader() { // on a standby, the leader has received the request too
+				d.schedule(TriggerRequest)
 			}
 		case <-d.cfg.Reconcile:
 			if err := d.Trigger(ctx, TriggerSignal); err != nil {
@@ -160,12 +186,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-d.cfg.Reload:
 			_ = d.cfg.Reloader() // the coordinator logs and exports the outcome
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+	}
+}
+
+// schedule asks for a cycle as soon as possible and wakes the loop.
+func (d *Daemon) schedule(trigger string) {
+	d.sched.ScheduleRunOnce(d.cfg.Now(), trigger)
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 

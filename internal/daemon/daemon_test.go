@@ -307,3 +307,48 @@ func TestRunCyclesOnTriggersOnlyAsLeader(t *testing.T) {
 		t.Errorf("Release: %v, released %v", err, lease.released)
 	}
 }
+
+// TestSignalsDuringACycleCoalesceWithOtherTriggers sends SIGUSR1 and an API trigger
+// while the loop runs a cycle: the signal is taken at once, not after the cycle, so
+// the two make one more cycle, not two.
+func TestSignalsDuringACycleCoalesceWithOtherTriggers(t *testing.T) {
+	st := newLeaseStore(t)
+	st.grant(&fakeLease{lost: make(chan struct{})})
+	usr1 := make(chan struct{}, 1)
+	r := &recorder{ran: make(chan string, 10)}
+	d := newDaemon(t, st, r, func(c *Config) { c.Reconcile = usr1 })
+	r.during = func(ctx context.Context, n int) error {
+		if n != 1 {
+			return nil
+		}
+		usr1 <- struct{}{}
+		deadline := time.Now().Add(30 * time.Second)
+		for d.pending() == "" {
+			if time.Now().After(deadline) {
+				t.Error("SIGUSR1 was not taken during the cycle")
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return d.Trigger(ctx, TriggerAPI)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	got := []string{<-r.ran, <-r.ran}
+	if err := d.Trigger(ctx, TriggerAPI); err != nil { // marks the end: a stray cycle would come first
+		t.Fatal(err)
+	}
+	got = append(got, <-r.ran)
+	cancel()
+	<-done
+	if diff := cmp.Diff([]string{TriggerSchedule, TriggerSignal, TriggerAPI}, got); diff != "" {
+		t.Errorf("cycles (-want +got):\n%s", diff)
+	}
+}
+
+func (d *Daemon) pending() string {
+	d.sched.mu.Lock()
+	defer d.sched.mu.Unlock()
+	return d.sched.pending
+}
