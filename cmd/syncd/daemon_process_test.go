@@ -85,6 +85,14 @@ func TestDaemonTriggers(t *testing.T) {
 	if got := p.metric(t, succeeded); got != 6 {
 		t.Errorf("refused calls ran cycles: %v, want 6", got)
 	}
+
+	// The journal commands work beside the running daemon.
+	if code, out := d.cli("runs", "-o", "json"); code != 0 || strings.Count(out, `"trigger"`) != 6 {
+		t.Errorf("syncd runs beside the daemon: exit %d:\n%s", code, out)
+	}
+	if code, out := d.cli("explain", "E1"); code != 0 || !strings.Contains(out, "is linked to Salesforce user") {
+		t.Errorf("syncd explain beside the daemon: exit %d:\n%s", code, out)
+	}
 }
 
 // TestDaemonReloadsOnSIGHUP reloads a good file (it is put in force: the next cycle

@@ -219,58 +219,57 @@ func (s *sim) delay(t *testing.T, endpoint string, n int, d time.Duration) {
 	}
 }
 
-func getJSON(t *testing.T, url, token string, v any) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+// call sends one request with the bearer token (when set) and returns the status
+// and the body; a failure to connect is status 0.
+func call(method, url, token, body string) (int, []byte) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil
 	}
 	defer resp.Body.Close()
-	if v != nil && resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// getJSON GETs url and decodes a 200 answer into v (when set).
+func getJSON(t *testing.T, url, token string, v any) int {
+	t.Helper()
+	code, body := call(http.MethodGet, url, token, "")
+	if code == 0 {
+		t.Fatalf("GET %s: no answer", url)
+	}
+	if v != nil && code == http.StatusOK {
+		if err := json.Unmarshal(body, v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
-// getJSONLenient is getJSON for a server that may not be up yet: a refused
-// connection is status 0.
+// getJSONLenient is getJSON for a server that may not be up yet: no answer, or one
+// that does not decode, is status 0.
 func getJSONLenient(url string, v any) int {
-	resp, err := http.Get(url)
-	if err != nil {
+	code, body := call(http.MethodGet, url, "", "")
+	if code == http.StatusOK && json.Unmarshal(body, v) != nil {
 		return 0
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) != nil {
-		return 0
-	}
-	return resp.StatusCode
+	return code
 }
 
 func post(t *testing.T, url, token, body string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	code, _ := call(http.MethodPost, url, token, body)
+	if code == 0 {
+		t.Fatalf("POST %s: no answer", url)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	return code
 }
 
 // deployment is a working directory with a configuration, the source file and the
