@@ -48,8 +48,9 @@ func TestDaemonTriggers(t *testing.T) {
 	// A burst while a cycle is running: the cycle's source pull is slow, so its
 	// first query to Salesforce is held up while the triggers arrive.
 	d.sim.delay(t, "query", 1, 3*time.Second)
+	queries := d.sim.state(t).Calls["query"]
 	post(t, p.admin+"/v1/reconcile", adminToken, "")
-	p.waitFor(t, "the slow cycle to start", func() bool { return d.sim.state(t).Calls["query"] >= 7 })
+	p.waitFor(t, "the slow cycle's first query", func() bool { return d.sim.state(t).Calls["query"] > queries })
 	p.signal(t, syscall.SIGUSR1)
 	for range 3 {
 		post(t, p.admin+"/v1/reconcile", adminToken, "")
@@ -92,6 +93,24 @@ func TestDaemonTriggers(t *testing.T) {
 	}
 	if code, out := d.cli("explain", "E1"); code != 0 || !strings.Contains(out, "is linked to Salesforce user") {
 		t.Errorf("syncd explain beside the daemon: exit %d:\n%s", code, out)
+	}
+}
+
+// TestTriggerWithSQLiteAsksTheAdminServer runs `syncd trigger` beside a daemon on
+// SQLite, which has no channel between processes: it asks the admin server, and
+// exactly one more cycle runs.
+func TestTriggerWithSQLiteAsksTheAdminServer(t *testing.T) {
+	d := newDeployment(t, deployOpts{people: 2, listen: freePort(t)})
+	p := d.start("syncd")
+	p.waitCycles(t, 1)
+	if code, out := d.cli("trigger"); code != 0 || !strings.Contains(out, "Asked the daemon") {
+		t.Fatalf("syncd trigger: exit %d: %s", code, out)
+	}
+	p.waitCycles(t, 2)
+	post(t, p.admin+"/v1/reconcile", adminToken, "") // marks the end
+	p.waitCycles(t, 3)
+	if diff := cmp.Diff([]string{"schedule", "api", "api"}, d.triggers(p)); diff != "" {
+		t.Errorf("cycles by trigger (-want +got):\n%s", diff)
 	}
 }
 

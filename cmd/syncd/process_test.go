@@ -291,6 +291,7 @@ type deployOpts struct {
 	people    int
 	interval  string
 	storeYAML string
+	listen    string // server.listen; default a port the system picks
 	extra     string // appended to the configuration
 }
 
@@ -304,6 +305,9 @@ func newDeployment(t *testing.T, o deployOpts) *deployment {
 	d.setPeople(0, o.people)
 	if o.interval == "" {
 		o.interval = "1h"
+	}
+	if o.listen == "" {
+		o.listen = "127.0.0.1:0"
 	}
 	if o.storeYAML == "" {
 		o.storeYAML = "{ driver: sqlite, dsn: file:syncd.db }"
@@ -328,9 +332,9 @@ mapping:
   profile: { default: Standard User }
 store: %s
 schedule: { interval: %s, jitter: 0 }
-server: { listen: "127.0.0.1:0", token_file: admin-token }
+server: { listen: %q, token_file: admin-token }
 log: { level: info, format: json, pii: false }
-%s`, d.sim.url, title, o.storeYAML, o.interval, o.extra))
+%s`, d.sim.url, title, o.storeYAML, o.interval, o.listen, o.extra))
 }
 
 func (d *deployment) write(name, content string) {
