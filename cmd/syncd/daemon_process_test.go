@@ -30,6 +30,25 @@ func TestDaemonRunsOnSchedule(t *testing.T) {
 	}
 }
 
+// TestDaemonDryRunWritesNothing runs the daemon with policy.dry_run: cycles plan
+// and write nothing, neither to Salesforce nor to the journal.
+func TestDaemonDryRunWritesNothing(t *testing.T) {
+	d := newDeployment(t, deployOpts{people: 2, extra: "policy: { dry_run: true }\n"})
+	p := d.start("syncd")
+	p.waitCycles(t, 1)
+	p.signal(t, syscall.SIGUSR1)
+	p.waitCycles(t, 2)
+	if got := d.sim.state(t).Users; got != 1 {
+		t.Errorf("a dry run created users: the org has %d", got)
+	}
+	if got := d.triggers(p); len(got) != 0 {
+		t.Errorf("a dry run recorded runs: %v", got)
+	}
+	if !strings.Contains(p.stderr.String(), `"would":"2 create"`) {
+		t.Errorf("the dry run does not say what it would do:\n%s", grepLines(p.stderr.String(), "dry run"))
+	}
+}
+
 // TestDaemonTriggers checks that SIGUSR1 and POST /v1/reconcile each cause exactly one
 // more cycle, that a burst of triggers during a cycle causes one, and that the /v1
 // API refuses calls without the right token.
