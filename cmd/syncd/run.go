@@ -98,8 +98,10 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 	d, err := daemon.New(daemon.Config{
 		Store: st, Schedule: sched, Metrics: metrics, Reconcile: e.reconcile, Reload: e.reload,
 		Reloader: coord.Reload, Now: e.now, Logger: log,
-		Cycle: func(ctx context.Context, trigger string) (reconcile.Summary, error) {
+		Cycle: func(ctx context.Context, _ store.Lease, trigger string) (reconcile.Summary, error) {
 			a := current()
+			// The journal is to carry the lease's epoch once the store fences writes
+			// (store.Lease.Epoch); until then the cancelled context stops the writes.
 			eng, err := a.Engine(app.NewJournal(a.Store))
 			if err != nil {
 				return reconcile.Summary{Status: reconcile.RunFailed, Error: err.Error()}, err

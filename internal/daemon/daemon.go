@@ -23,9 +23,10 @@ var ErrLeadershipLost = errors.New("leadership lost")
 // ErrNotLeader is returned by RunOnce when this instance does not hold the lock.
 var ErrNotLeader = errors.New("this instance does not hold the leader lock")
 
-// CycleFunc runs one reconcile cycle: in production, the engine of the configuration
-// in force (reconcile.Engine.RunOnce).
-type CycleFunc func(ctx context.Context, trigger string) (reconcile.Summary, error)
+// CycleFunc runs one reconcile cycle under lease: in production, the engine of the
+// configuration in force (reconcile.Engine.RunOnce) writing through a journal fenced
+// by the lease.
+type CycleFunc func(ctx context.Context, lease store.Lease, trigger string) (reconcile.Summary, error)
 
 // Config is what a Daemon is built from. Store, Cycle and Schedule are required.
 type Config struct {
@@ -220,7 +221,7 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	}()
 	trigger := d.sched.Trigger()
 	start := d.cfg.Now()
-	s, err := d.cfg.Cycle(cctx, trigger)
+	s, err := d.cfg.Cycle(cctx, lease, trigger)
 	end := d.cfg.Now()
 	if d.cfg.Metrics != nil {
 		d.observe(ctx, s, end.Sub(start), end)

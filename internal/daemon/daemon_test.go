@@ -159,7 +159,7 @@ type recorder struct {
 	ran      chan string
 }
 
-func (r *recorder) cycle(ctx context.Context, trigger string) (reconcile.Summary, error) {
+func (r *recorder) cycle(ctx context.Context, _ store.Lease, trigger string) (reconcile.Summary, error) {
 	r.mu.Lock()
 	r.triggers = append(r.triggers, trigger)
 	n := len(r.triggers)
