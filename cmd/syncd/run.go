@@ -76,6 +76,7 @@ func (runCmd) Run(c *cli, e *env) error {
 func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger, shutdown *daemon.Shutdown) error {
 	reg := prometheus.NewRegistry()
 	var coord *daemon.Coordinator[inForce]
+	// current is the app in force; nil before the first load.
 	current := func() *app.App {
 		l, _ := coord.Current()
 		return l.Value.app
@@ -87,7 +88,7 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 	if err != nil {
 		return err
 	}
-	coord = daemon.NewCoordinator(c.loader(e, cfg, st, log, metrics), metrics, log, e.now)
+	coord = daemon.NewCoordinator(c.loader(e, cfg, st, log, metrics, current), metrics, log, e.now)
 	if err := coord.Reload(); err != nil {
 		return err
 	}
@@ -168,7 +169,10 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 // its secrets, into an app around the daemon's store. The store cannot change
 // without a restart (the leader lock is held on it), so a file that changes it is
 // refused.
-func (c *cli) loader(e *env, first *config.Config, st store.Store, log *zap.Logger, m *daemon.Metrics) func() (daemon.Loaded[inForce], error) {
+//
+// The budget in force carries over, so that a reload does not refill syncd's share
+// of the org's allowance.
+func (c *cli) loader(e *env, first *config.Config, st store.Store, log *zap.Logger, m *daemon.Metrics, current func() *app.App) func() (daemon.Loaded[inForce], error) {
 	return func() (daemon.Loaded[inForce], error) {
 		data, err := os.ReadFile(c.Config)
 		if err != nil {
@@ -185,7 +189,11 @@ func (c *cli) loader(e *env, first *config.Config, st store.Store, log *zap.Logg
 		if err != nil {
 			return daemon.Loaded[inForce]{}, err
 		}
-		a, err := app.New(cfg, secrets, st, app.Options{Logger: log, Now: e.now, LookupEnv: e.lookupEnv, Observer: m})
+		opts := app.Options{Logger: log, Now: e.now, LookupEnv: e.lookupEnv, Observer: m}
+		if prev := current(); prev != nil {
+			opts.Budget = prev.Budget
+		}
+		a, err := app.New(cfg, secrets, st, opts)
 		if err != nil {
 			return daemon.Loaded[inForce]{}, err
 		}

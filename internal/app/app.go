@@ -34,6 +34,9 @@ type Options struct {
 	Progress func(reconcile.Progress)
 	// Observer, when set, sees every Salesforce request (the daemon's metrics).
 	Observer salesforce.Observer
+	// Budget, when set and of the configured share, paces the client instead of a new
+	// one: a configuration reload must not refill syncd's share of the allowance.
+	Budget *Budget
 }
 
 // App is one configured syncd: the store, the Salesforce client with its budget,
@@ -132,9 +135,12 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 	default:
 		return nil, nil, fmt.Errorf("salesforce.auth.method: %q is neither %s nor %s", sf.Auth.Method, config.AuthJWT, config.AuthClientCredentials)
 	}
-	budget, err := NewBudget(sf.Budget.Share)
-	if err != nil {
-		return nil, nil, err
+	budget := opts.Budget
+	if budget == nil || budget.share != sf.Budget.Share {
+		var err error
+		if budget, err = NewBudget(sf.Budget.Share); err != nil {
+			return nil, nil, err
+		}
 	}
 	client, err := salesforce.New(salesforce.Config{
 		TokenSource: tokens, APIVersion: sf.APIVersion, HTTPClient: opts.SalesforceHTTP,
