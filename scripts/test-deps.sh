@@ -32,6 +32,13 @@ if [ -z "${SYNCD_TEST_POSTGRES_DSN:-}" ] && ! have_postgres; then
 	have_postgres || { echo "test-deps: postgresql installed but no initdb found" >&2; exit 1; }
 fi
 
+# Prometheus: a process test (cmd/syncd, TestPrometheusScrapesTheDaemon) starts a real
+# server from its binary and has it scrape the running daemon.
+if ! command -v prometheus >/dev/null 2>&1; then
+	echo "test-deps: installing Prometheus" >&2
+	apt_install prometheus
+fi
+
 # The jsforce interop test (interop/jsforce_test.go) runs node tests against sfsim with
 # the npm packages locked in interop/jsforce/package-lock.json. npm ci runs only when
 # node_modules is missing or was installed from another lock file.

@@ -30,6 +30,9 @@ type env struct {
 	lookupEnv        func(string) (string, bool)
 	now              func() time.Time
 	stderrIsTerminal bool
+	// reconcile and reload receive a value for each SIGUSR1 and SIGHUP (from main,
+	// which owns signals); nil in tests that send none.
+	reconcile, reload <-chan struct{}
 }
 
 // cli is the command line. Kong (github.com/alecthomas/kong) reads it from these
@@ -38,6 +41,8 @@ type env struct {
 type cli struct {
 	Config string `short:"c" env:"SYNCD_CONFIG" default:"syncd.yaml" placeholder:"FILE" help:"Configuration file (\\$SYNCD_CONFIG)."`
 
+	Run         runCmd         `cmd:"" help:"Run the daemon: reconcile on schedule and on request as the leader, serve the admin API and metrics."`
+	Trigger     triggerCmd     `cmd:"" help:"Ask the running daemon to reconcile now."`
 	Plan        planCmd        `cmd:"" help:"Show what a cycle would change, writing nothing. Exit 0: nothing to do; 2: changes pending, held ones included; 1: error."`
 	Apply       applyCmd       `cmd:"" help:"Run one reconcile cycle (--once) and exit."`
 	Approve     approveCmd     `cmd:"" help:"Release the actions a guardrail held in a run."`

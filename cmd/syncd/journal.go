@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/syncd-io/syncd/internal/app"
+	"github.com/syncd-io/syncd/internal/report"
 	"github.com/syncd-io/syncd/internal/store"
 )
 
@@ -68,7 +69,7 @@ func (p *runsCmd) Run(c *cli, e *env) error {
 		return err
 	}
 	if p.Output == "json" {
-		return writeJSON(e.stdout, runsJSON(runs))
+		return writeJSON(e.stdout, report.Runs(runs))
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(e.stdout, "No runs yet.")
@@ -81,31 +82,6 @@ func (p *runsCmd) Run(c *cli, e *env) error {
 			r.Status, r.Counts.Applied, r.Counts.Failed, r.Counts.Held, r.Counts.Skipped, cell(r.Error))
 	}
 	return tw.Flush()
-}
-
-type runDoc struct {
-	ID         int64          `json:"id"`
-	Trigger    string         `json:"trigger"`
-	Mode       string         `json:"mode"`
-	Status     string         `json:"status"`
-	Error      string         `json:"error,omitempty"`
-	StartedAt  time.Time      `json:"started_at"`
-	FinishedAt *time.Time     `json:"finished_at,omitempty"`
-	Counts     map[string]int `json:"counts"`
-}
-
-func runsJSON(runs []store.Run) []runDoc {
-	out := make([]runDoc, 0, len(runs))
-	for _, r := range runs {
-		d := runDoc{ID: r.ID, Trigger: r.Trigger, Mode: r.Mode, Status: string(r.Status), Error: r.Error, StartedAt: r.StartedAt,
-			Counts: map[string]int{"planned": r.Counts.Planned, "held": r.Counts.Held, "approved": r.Counts.Approved,
-				"applied": r.Counts.Applied, "failed": r.Counts.Failed, "skipped": r.Counts.Skipped}}
-		if !r.FinishedAt.IsZero() {
-			d.FinishedAt = &r.FinishedAt
-		}
-		out = append(out, d)
-	}
-	return out
 }
 
 type explainCmd struct {
@@ -122,44 +98,19 @@ func (p *explainCmd) Run(c *cli, e *env) error {
 		return err
 	}
 	defer st.Close()
-	actions, err := st.Actions(e.ctx, store.ActionFilter{Key: p.Key, Limit: p.Limit})
-	if err != nil {
-		return err
-	}
-	link, linked, err := linkOf(e, st, p.Key, actions)
+	x, err := report.Explain(e.ctx, st, p.Key, p.Limit)
 	if err != nil {
 		return err
 	}
 	if p.Output == "json" {
-		return writeJSON(e.stdout, explainJSON(link, linked, actions))
+		return writeJSON(e.stdout, x.Doc())
 	}
-	return writeExplain(e.stdout, p.Key, link, linked, actions)
+	return writeExplain(e.stdout, p.Key, x)
 }
 
-// linkOf finds the link of the person key names: by IdP id, by Salesforce Id, or
-// through the IdP id of their newest action.
-func linkOf(e *env, st store.Store, key string, actions []store.Action) (store.Link, bool, error) {
-	tries := []func() (store.Link, error){
-		func() (store.Link, error) { return st.LinkByIdPID(e.ctx, key) },
-		func() (store.Link, error) { return st.LinkBySalesforceID(e.ctx, key) },
-	}
-	if len(actions) > 0 && actions[0].IdPID != "" {
-		tries = append(tries, func() (store.Link, error) { return st.LinkByIdPID(e.ctx, actions[0].IdPID) })
-	}
-	for _, try := range tries {
-		l, err := try()
-		if err == nil {
-			return l, true, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return store.Link{}, false, err
-		}
-	}
-	return store.Link{}, false, nil
-}
-
-func writeExplain(w io.Writer, key string, link store.Link, linked bool, actions []store.Action) error {
-	if linked {
+func writeExplain(w io.Writer, key string, x report.Explanation) error {
+	link, actions := x.Link, x.Actions
+	if x.Linked {
 		fmt.Fprintf(w, "IdP id %s is linked to Salesforce user %s (%s, since %s).\n", link.IdPID, link.SalesforceID, link.Origin, link.CreatedAt.Format(time.RFC3339))
 	} else {
 		fmt.Fprintf(w, "%s is not linked to a Salesforce user.\n", key)
@@ -188,57 +139,6 @@ func writeExplain(w io.Writer, key string, link store.Link, linked bool, actions
 		}
 	}
 	return nil
-}
-
-type explainDoc struct {
-	Link    *linkDoc          `json:"link"`
-	Actions []journalEntryDoc `json:"actions"`
-}
-
-type linkDoc struct {
-	IdPID        string    `json:"idp_id"`
-	SalesforceID string    `json:"salesforce_id"`
-	Origin       string    `json:"origin"`
-	CreatedAt    time.Time `json:"created_at"`
-}
-
-type journalEntryDoc struct {
-	RunID         int64       `json:"run_id"`
-	Seq           int         `json:"seq"`
-	Kind          string      `json:"kind"`
-	Status        string      `json:"status"`
-	IdPID         string      `json:"idp_id,omitempty"`
-	SalesforceID  string      `json:"salesforce_id,omitempty"`
-	Username      string      `json:"username,omitempty"`
-	Email         string      `json:"email,omitempty"`
-	Reason        string      `json:"reason,omitempty"`
-	Changes       []changeDoc `json:"changes"`
-	ErrorCode     string      `json:"error_code,omitempty"`
-	ErrorMessage  string      `json:"error_message,omitempty"`
-	NextAttemptAt *time.Time  `json:"next_attempt_at,omitempty"`
-	UpdatedAt     time.Time   `json:"updated_at"`
-	ApprovalID    int64       `json:"approval_id,omitempty"`
-}
-
-func explainJSON(link store.Link, linked bool, actions []store.Action) explainDoc {
-	doc := explainDoc{Actions: []journalEntryDoc{}}
-	if linked {
-		doc.Link = &linkDoc{IdPID: link.IdPID, SalesforceID: link.SalesforceID, Origin: string(link.Origin), CreatedAt: link.CreatedAt}
-	}
-	for _, a := range actions {
-		d := journalEntryDoc{RunID: a.RunID, Seq: a.Seq, Kind: string(a.Kind), Status: string(a.Status), IdPID: a.IdPID,
-			SalesforceID: a.SalesforceID, Username: a.Username, Email: a.Email, Reason: a.Reason,
-			Changes: make([]changeDoc, len(a.Changes)), ErrorCode: a.ErrorCode, ErrorMessage: a.ErrorMessage,
-			UpdatedAt: a.UpdatedAt, ApprovalID: a.ApprovalID}
-		for i, ch := range a.Changes {
-			d.Changes[i] = changeDoc(ch)
-		}
-		if !a.NextAttemptAt.IsZero() {
-			d.NextAttemptAt = &a.NextAttemptAt
-		}
-		doc.Actions = append(doc.Actions, d)
-	}
-	return doc
 }
 
 func writeJSON(w io.Writer, v any) error {

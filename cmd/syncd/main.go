@@ -20,9 +20,27 @@ func main() {
 	code := run(ctx, os.Args[1:], env{
 		stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv, now: time.Now,
 		stderrIsTerminal: isTerminal(os.Stderr),
+		reconcile:        forward(syscall.SIGUSR1), reload: forward(syscall.SIGHUP),
 	})
 	stop()
 	os.Exit(code)
+}
+
+// forward delivers sig into a one-slot channel with a non-blocking send: signals
+// that arrive while one is pending merge into it, and the sender never blocks.
+func forward(sig os.Signal) <-chan struct{} {
+	in := make(chan os.Signal, 1)
+	signal.Notify(in, sig)
+	out := make(chan struct{}, 1)
+	go func() {
+		for range in {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
 }
 
 // isTerminal reports whether f is a character device, where progress lines and

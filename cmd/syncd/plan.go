@@ -12,6 +12,7 @@ import (
 	"github.com/syncd-io/syncd/internal/app"
 	"github.com/syncd-io/syncd/internal/mapping"
 	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/report"
 )
 
 type planCmd struct {
@@ -215,26 +216,20 @@ type statsDoc struct {
 	Disputed        int `json:"disputed"`
 }
 
-type changeDoc struct {
-	Field  string `json:"field"`
-	Before string `json:"before"`
-	After  string `json:"after"`
-}
-
 type actionDoc struct {
-	Kind         string      `json:"kind"`
-	IdPID        string      `json:"idp_id,omitempty"`
-	SalesforceID string      `json:"salesforce_id,omitempty"`
-	Username     string      `json:"username,omitempty"`
-	Email        string      `json:"email,omitempty"`
-	MatchedBy    string      `json:"matched_by,omitempty"`
-	Profile      string      `json:"profile,omitempty"`
-	Role         string      `json:"role,omitempty"`
-	Changes      []changeDoc `json:"changes"`
-	Reason       string      `json:"reason"`
-	Held         bool        `json:"held"`
-	HeldBy       string      `json:"held_by,omitempty"`
-	HeldReason   string      `json:"held_reason,omitempty"`
+	Kind         string             `json:"kind"`
+	IdPID        string             `json:"idp_id,omitempty"`
+	SalesforceID string             `json:"salesforce_id,omitempty"`
+	Username     string             `json:"username,omitempty"`
+	Email        string             `json:"email,omitempty"`
+	MatchedBy    string             `json:"matched_by,omitempty"`
+	Profile      string             `json:"profile,omitempty"`
+	Role         string             `json:"role,omitempty"`
+	Changes      []report.ChangeDoc `json:"changes"`
+	Reason       string             `json:"reason"`
+	Held         bool               `json:"held"`
+	HeldBy       string             `json:"held_by,omitempty"`
+	HeldReason   string             `json:"held_reason,omitempty"`
 }
 
 type skipDoc struct {
@@ -266,11 +261,11 @@ func actionJSON(a reconcile.Action) actionDoc {
 	d := actionDoc{
 		Kind: string(a.Kind), IdPID: a.IdPID, SalesforceID: a.SalesforceID, Username: a.Username,
 		Email: a.Email, MatchedBy: string(a.MatchedBy), Profile: a.Profile, Role: a.Role,
-		Changes: make([]changeDoc, len(a.Changes)), Reason: a.Reason, Held: a.Held, HeldBy: a.HeldBy,
+		Changes: make([]report.ChangeDoc, len(a.Changes)), Reason: a.Reason, Held: a.Held, HeldBy: a.HeldBy,
 		HeldReason: a.HeldReason,
 	}
 	for i, c := range a.Changes {
-		d.Changes[i] = changeDoc(c)
+		d.Changes[i] = report.ChangeDoc(c)
 	}
 	return d
 }

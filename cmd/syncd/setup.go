@@ -10,7 +10,9 @@ import (
 
 	"github.com/syncd-io/syncd/internal/app"
 	"github.com/syncd-io/syncd/internal/config"
+	"github.com/syncd-io/syncd/internal/daemon"
 	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
 // loadConfig reads and validates the configuration file; its error lists every
@@ -33,7 +35,7 @@ func (c *cli) openApp(e *env, progress bool) (*app.App, *zap.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	log, err := newLogger(cfg.Log, e)
+	log, err := newLogger(cfg.Log, e, secrets.Salesforce.PrivateKey, secrets.Salesforce.ClientSecret, secrets.AdminToken, cfg.Store.DSN.Secret)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,8 +51,9 @@ func (c *cli) openApp(e *env, progress bool) (*app.App, *zap.Logger, error) {
 }
 
 // newLogger builds the logger the configuration asks for, writing to stderr: JSON
-// for collectors, console for a person.
-func newLogger(l config.Log, e *env) (*zap.Logger, error) {
+// for collectors, console for a person. No line shows secrets, nor, unless log.pii,
+// an email or a person's name (daemon.Redact).
+func newLogger(l config.Log, e *env, secrets ...secret.Secret) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(l.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)
@@ -64,7 +67,7 @@ func newLogger(l config.Log, e *env) (*zap.Logger, error) {
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level)), nil
+	return zap.New(daemon.Redact(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), level), l.PII, secrets...)), nil
 }
 
 // progressPrinter writes how reading and applying advance to stderr, at most one

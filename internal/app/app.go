@@ -32,6 +32,11 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Progress, when set, is told how reading and applying advance.
 	Progress func(reconcile.Progress)
+	// Observer, when set, sees every Salesforce request (the daemon's metrics).
+	Observer salesforce.Observer
+	// Budget, when set and of the configured share, paces the client instead of a new
+	// one: a configuration reload must not refill syncd's share of the allowance.
+	Budget *Budget
 }
 
 // App is one configured syncd: the store, the Salesforce client with its budget,
@@ -53,6 +58,21 @@ type App struct {
 // starting together apply them once). It contacts no one else: the first call to
 // Salesforce is the engine's.
 func Open(ctx context.Context, cfg *config.Config, secrets config.Secrets, opts Options) (*App, error) {
+	st, err := OpenStore(ctx, cfg, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(cfg, secrets, st, opts)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	return a, nil
+}
+
+// New builds every part the configuration describes around an open store, which the
+// App then owns (Close closes it). The daemon builds a new App on each configuration
+// reload around the one store it holds its leader lock on; it never closes those.
+func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
@@ -70,10 +90,6 @@ func Open(ctx context.Context, cfg *config.Config, secrets config.Secrets, opts 
 	mapper, err := mapping.New(cfg.Mapping)
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
-	}
-	st, err := OpenStore(ctx, cfg, opts.Now)
-	if err != nil {
-		return nil, err
 	}
 	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
 }
@@ -119,13 +135,16 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 	default:
 		return nil, nil, fmt.Errorf("salesforce.auth.method: %q is neither %s nor %s", sf.Auth.Method, config.AuthJWT, config.AuthClientCredentials)
 	}
-	budget, err := NewBudget(sf.Budget.Share)
-	if err != nil {
-		return nil, nil, err
+	budget := opts.Budget
+	if budget == nil || budget.share != sf.Budget.Share {
+		var err error
+		if budget, err = NewBudget(sf.Budget.Share); err != nil {
+			return nil, nil, err
+		}
 	}
 	client, err := salesforce.New(salesforce.Config{
 		TokenSource: tokens, APIVersion: sf.APIVersion, HTTPClient: opts.SalesforceHTTP,
-		Timeout: sf.Timeout, Limiter: budget, Reserve: *sf.Budget.Reserve, Now: opts.Now,
+		Timeout: sf.Timeout, Limiter: budget, Reserve: *sf.Budget.Reserve, Now: opts.Now, Observer: opts.Observer,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("salesforce: %w", err)

@@ -1,91 +1,57 @@
 package app
 
 import (
-	"context"
+	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"go.uber.org/zap"
-
-	"github.com/syncd-io/syncd/internal/reconcile"
-	"github.com/syncd-io/syncd/internal/store"
+	"github.com/syncd-io/syncd/internal/config"
+	"github.com/syncd-io/syncd/internal/secret"
 )
 
-// TestLeadClosesRunsLeftRunning: a process killed mid-cycle leaves its run running;
-// the next one-shot cycle's Lead records it as aborted, leaves finished runs alone,
-// and journals under its own, newer epoch.
-func TestLeadClosesRunsLeftRunning(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	s := openSQLite(t, now)
-	first, err := s.TryLeaderLock(ctx)
+// loadConfig writes a minimal configuration with the given budget share and loads it.
+func loadConfig(t *testing.T, share string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := `salesforce:
+  login_url: http://127.0.0.1:1
+  auth: { method: client_credentials, client_id: id, client_secret_env: SECRET }
+  budget: { share: ` + share + ` }
+source: { type: file, path: people.csv, format: csv }
+mapping: { profile: { default: Standard User } }
+`
+	path := filepath.Join(dir, "syncd.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := func() int64 {
-		t.Helper()
-		r, err := s.StartRun(ctx, store.NewRun{Trigger: "manual", Mode: "sync", Epoch: first.Epoch()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.ID
-	}
-	finished := start()
-	if _, err := s.FinishRun(ctx, finished, store.RunFinish{Status: store.RunSucceeded}); err != nil {
-		t.Fatal(err)
-	}
-	killed := start()
-	if err := first.Release(ctx); err != nil { // the killed process's lock is gone
-		t.Fatal(err)
-	}
-
-	a := &App{Store: s, opts: Options{Logger: zap.NewNop()}}
-	lease, journal, err := a.Lead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lease.Release(ctx) })
-	if lease.Epoch() <= first.Epoch() {
-		t.Errorf("Lead's epoch %d is not newer than the killed process's %d", lease.Epoch(), first.Epoch())
-	}
-	runID, err := journal.StartRun(ctx, reconcile.RunStart{Trigger: "manual", Mode: reconcile.ModeSync})
-	if err != nil {
-		t.Fatalf("the journal Lead returns cannot start a run: %v", err)
-	}
-	if r, err := s.Run(ctx, runID); err != nil || r.Epoch != lease.Epoch() {
-		t.Errorf("run %d: epoch %d, err %v; want the lease's epoch %d", runID, r.Epoch, err, lease.Epoch())
-	}
-
-	runs, err := s.Runs(ctx, store.RunFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	type summary struct {
-		ID     int64
-		Status store.RunStatus
-		Error  string
-	}
-	var got []summary
-	for _, r := range runs {
-		got = append(got, summary{r.ID, r.Status, r.Error})
-	}
-	want := []summary{{runID, store.RunRunning, ""}, {killed, store.RunAborted, store.AbandonedRunError}, {finished, store.RunSucceeded, ""}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("runs after Lead (-want +got):\n%s", diff)
-	}
+	return cfg
 }
 
-// openSQLite opens a fresh SQLite store whose clock stands at now, closed when the
-// test ends.
-func openSQLite(t *testing.T, now time.Time) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(t.TempDir(), "syncd.db"),
-		AutoMigrate: true, Now: func() time.Time { return now }})
+// TestNewClientKeepsTheBudgetInForce rebuilds the client as a configuration reload
+// does: the budget carries over (its spent tokens stay spent) while the share is the
+// same, and a new share gets a new budget.
+func TestNewClientKeepsTheBudgetInForce(t *testing.T) {
+	secrets := config.Secrets{Salesforce: config.AuthSecrets{ClientSecret: secret.New("s")}}
+	_, first, err := NewClient(loadConfig(t, "0.1"), secrets, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	_, same, err := NewClient(loadConfig(t, "0.1"), secrets, Options{Budget: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same != first {
+		t.Error("a reload with the same share got a new, full budget")
+	}
+	_, changed, err := NewClient(loadConfig(t, "0.2"), secrets, Options{Budget: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed == first || changed.share != 0.2 {
+		t.Errorf("a new share kept the old budget (share %v)", changed.share)
+	}
 }

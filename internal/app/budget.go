@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -111,4 +112,15 @@ func (b *Budget) Pace() (rate.Limit, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.lim.Limit(), b.lim.Burst()
+}
+
+// Remaining returns how many calls the budget allows right now (the tokens in its
+// bucket); +Inf until the org's maximum is known, when calls are not paced.
+func (b *Budget) Remaining() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lim.Limit() == rate.Inf {
+		return math.Inf(1)
+	}
+	return b.lim.Tokens()
 }

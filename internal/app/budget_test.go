@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -91,5 +92,29 @@ func TestBudgetFromLimits(t *testing.T) {
 	}
 	if r, burst := b.Pace(); r != rate.Limit(24000.0/86400) || burst != 1000 {
 		t.Errorf("pace = %v/s burst %d, want 24000 a day, burst 1000", r, burst)
+	}
+}
+
+// TestBudgetRemaining reads the tokens left: unbounded until the maximum is known,
+// then a full bucket (an hour of the share), less each call waited for.
+func TestBudgetRemaining(t *testing.T) {
+	b, err := NewBudget(0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Remaining(); !math.IsInf(got, 1) {
+		t.Errorf("before the maximum is known, Remaining = %v, want +Inf", got)
+	}
+	b.SetDailyMax(24000) // 2400 a day for syncd: a burst of 100
+	if got := b.Remaining(); got < 99.9 || got > 100 {
+		t.Errorf("with a full bucket, Remaining = %v, want 100", got)
+	}
+	for range 10 {
+		if err := b.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.Remaining(); got < 89.9 || got > 90.1 {
+		t.Errorf("after 10 calls, Remaining = %v, want about 90", got)
 	}
 }

@@ -98,6 +98,9 @@ type Summary struct {
 	// a preview every action that would be sent.
 	Applied, Failed, Pending int
 	Stats                    Stats
+	// SourceComplete says whether the source pull was complete; an incomplete one
+	// deactivates no one.
+	SourceComplete bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
 }
@@ -186,7 +189,11 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 		return Summary{Status: RunFailed, Error: err.Error()}, fmt.Errorf("reconcile: starting the run: %w", err)
 	}
 	s := Summary{RunID: runID, Status: RunSucceeded}
-	err = e.cycle(ctx, &s)
+	// Every line logged about this cycle carries its run id.
+	run := *e
+	run.log = e.log.With(zap.Int64("run", runID))
+	start := e.cfg.Now()
+	err = run.cycle(ctx, &s)
 	switch {
 	case ctx.Err() != nil:
 		s.Status, s.Error = RunAborted, fmt.Sprintf("aborted: %v", context.Cause(ctx))
@@ -205,9 +212,12 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 	if ferr := e.cfg.Journal.FinishRun(fctx, runID, Finish{Status: s.Status, Error: s.Error, Stats: s.Stats}); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("reconcile: finishing run %d: %w", runID, ferr))
 	}
-	e.log.Info("cycle finished", zap.Int64("run", runID), zap.String("status", string(s.Status)),
-		zap.String("error", s.Error), zap.Int("applied", s.Applied), zap.Int("failed", s.Failed),
-		zap.Int("pending", s.Pending), zap.Int("held", s.Held))
+	run.log.Info("cycle finished", zap.String("trigger", trigger), zap.String("status", string(s.Status)),
+		zap.String("error", s.Error), zap.Duration("took", e.cfg.Now().Sub(start)),
+		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
+		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
+		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
 	return s, err
 }
 
@@ -216,6 +226,7 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	c, err := e.gather(ctx)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
+		s.SourceComplete = c.snapshot.Complete
 	}
 	if err != nil {
 		return err

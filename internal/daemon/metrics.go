@@ -1,0 +1,179 @@
+package daemon
+
+import (
+	"math"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/salesforce"
+	"github.com/syncd-io/syncd/internal/store"
+)
+
+// Outcomes of a cycle, the outcome label of syncd_cycles_total: the run's status.
+var cycleOutcomes = []reconcile.RunStatus{reconcile.RunSucceeded, reconcile.RunFailed, reconcile.RunAborted, reconcile.RunPaused}
+
+// Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
+// kind and its status in the journal when the cycle ended (planned: never sent).
+var (
+	actionKinds    = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze}
+	actionOutcomes = []store.ActionStatus{store.ActionApplied, store.ActionFailed, store.ActionSkipped, store.ActionHeld, store.ActionPlanned}
+)
+
+// Gauges are what Metrics reads at scrape time from the parts in force: they change
+// on reload, so they are read through functions rather than pushed.
+type Gauges struct {
+	// Usage is the org's API usage from the last Sforce-Limit-Info, if known.
+	Usage func() (salesforce.Usage, bool)
+	// BudgetRemaining is how many calls syncd's own budget allows right now.
+	BudgetRemaining func() float64
+}
+
+// Metrics are the daemon's Prometheus metrics, registered on the registry the process
+// gives (never the global one). docs/metrics.md documents each, and a test keeps the
+// two in step.
+type Metrics struct {
+	cycles              *prometheus.CounterVec
+	cycleDuration       *prometheus.HistogramVec
+	consecutiveFailures prometheus.Gauge
+	lastSuccess         prometheus.Gauge
+	actions             *prometheus.CounterVec
+	held                prometheus.Gauge
+	disputed            prometheus.Gauge
+	rejected            prometheus.Gauge
+	unmanaged           prometheus.Gauge
+	sourceRecords       prometheus.Gauge
+	sourceComplete      prometheus.Gauge
+	apiCalls            *prometheus.CounterVec
+	leader              prometheus.Gauge
+	reloadOK            prometheus.Gauge
+	reloadTime          prometheus.Gauge
+	configHash          prometheus.Gauge
+}
+
+// NewMetrics creates the metrics and registers them, the Go and process collectors
+// and syncd_build_info on reg.
+func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, error) {
+	m := &Metrics{
+		cycles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_cycles_total",
+			Help: "Reconcile cycles run, by outcome (the run's status)."}, []string{"outcome"}),
+		cycleDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "syncd_cycle_duration_seconds",
+			Help:    "How long reconcile cycles took, by outcome.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600}}, []string{"outcome"}),
+		consecutiveFailures: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_cycle_consecutive_failures",
+			Help: "Cycles that failed or paused in a row; 0 after a success."}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_last_success_timestamp_seconds",
+			Help: "When the last successful cycle ended, in Unix seconds; 0 before the first."}),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_actions_total",
+			Help: "Actions of cycles, by kind and outcome (the action's status when its cycle ended)."}, []string{"kind", "outcome"}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_held_actions",
+			Help: "Actions held by a guardrail and waiting for an approval."}),
+		disputed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_disputed_keys",
+			Help: "Match keys with more than one candidate in the last cycle; nothing is done about them."}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_rejected_records",
+			Help: "Source records the mapping rejected in the last cycle."}),
+		unmanaged: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_unmanaged_users",
+			Help: "Salesforce users no source record claims and syncd never linked, in the last cycle."}),
+		sourceRecords: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_source_records",
+			Help: "Records the last source pull returned."}),
+		sourceComplete: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_source_complete",
+			Help: "1 when the last source pull was complete, 0 when it was not (no deactivation follows from it)."}),
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_salesforce_api_calls_total",
+			Help: "Salesforce HTTP requests, by endpoint and status class (2xx, 4xx, 5xx, none: no answer)."}, []string{"endpoint", "status_class"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_leader",
+			Help: "1 while this instance holds the leader lock and reconciles, 0 on standby."}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_last_reload_successful",
+			Help: "1 when the last configuration load succeeded, 0 when it was refused."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration in force was loaded, in Unix seconds."}),
+		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
+			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+	}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
+		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	usage := func(pick func(salesforce.Usage) int64) func() float64 {
+		return func() float64 {
+			if u, ok := g.Usage(); ok {
+				return float64(pick(u))
+			}
+			return math.NaN()
+		}
+	}
+	collectors := []prometheus.Collector{
+		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
+		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
+		m.reloadTime, m.configHash, buildInfo,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
+			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
+			usage(func(u salesforce.Usage) int64 { return u.Used })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_max",
+			Help: "The org's daily API allowance (DailyApiRequests.Max); NaN until known."},
+			usage(func(u salesforce.Usage) int64 { return u.Max })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_api_budget_remaining",
+			Help: "Calls syncd's own share of the allowance lets it make right now (its token bucket); +Inf until the org's maximum is known."},
+			g.BudgetRemaining),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range cycleOutcomes {
+		m.cycles.WithLabelValues(string(o))
+		m.cycleDuration.WithLabelValues(string(o))
+	}
+	for _, k := range actionKinds {
+		for _, o := range actionOutcomes {
+			m.actions.WithLabelValues(string(k), string(o))
+		}
+	}
+	return m, nil
+}
+
+// ObserveCall counts one Salesforce request; it makes Metrics a salesforce.Observer.
+func (m *Metrics) ObserveCall(c salesforce.Call) {
+	class := "none"
+	if c.StatusCode > 0 {
+		class = strconv.Itoa(c.StatusCode/100) + "xx"
+	}
+	m.apiCalls.WithLabelValues(c.Endpoint, class).Inc()
+}
+
+// observeCycle records a finished cycle: its outcome, duration and statistics, and
+// its actions counted by kind and status.
+func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time.Time, actions []store.Action) {
+	outcome := string(s.Status)
+	m.cycles.WithLabelValues(outcome).Inc()
+	m.cycleDuration.WithLabelValues(outcome).Observe(took.Seconds())
+	switch s.Status {
+	case reconcile.RunSucceeded:
+		m.consecutiveFailures.Set(0)
+		m.lastSuccess.Set(float64(end.UnixNano()) / 1e9)
+	case reconcile.RunFailed, reconcile.RunPaused:
+		m.consecutiveFailures.Inc()
+	}
+	for _, a := range actions {
+		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
+	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
+		m.sourceRecords.Set(float64(s.Stats.SourceRecords))
+		m.sourceComplete.Set(boolGauge(s.SourceComplete))
+		m.rejected.Set(float64(s.Stats.RejectedRecords))
+		m.disputed.Set(float64(s.Stats.Disputed))
+		m.unmanaged.Set(float64(s.Stats.UnmanagedUsers))
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
