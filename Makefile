@@ -4,12 +4,15 @@
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# golangci-lint runs the linters in .golangci.yml (staticcheck among them, gosec,
+# errorlint, bodyclose, noctx, revive ...); pinned, built by the go command.
+GOLANGCI    ?= github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 BIN         ?= bin
 FUZZTIME    ?= 30s
 # The race detector needs cgo.
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-deps lint fmt vet staticcheck fuzz bench clean
+.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench clean
 
 all: build
 
@@ -30,12 +33,15 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-lint: vet staticcheck
+lint: vet golangci
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
+
+golangci:
+	$(GO) run $(GOLANGCI) run ./...
 
 # fuzz runs every fuzz target for FUZZTIME each (go test allows one -fuzz target per
 # package run, hence the loop).

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,7 +60,7 @@ func binaries(t *testing.T) (syncd, sfsim string) {
 		}
 		out, err := exec.Command("go", "build", "-o", binDir+"/", "../../cmd/syncd", "../../cmd/sfsim").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -380,7 +381,7 @@ func (d *deployment) cli(args ...string) (int, string) {
 	cmd := exec.Command(d.syncd, append([]string{"-c", "syncd.yaml"}, args...)...)
 	cmd.Dir = d.dir
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return ee.ExitCode(), string(out)
 	} else if err != nil {
 		d.t.Fatal(err)

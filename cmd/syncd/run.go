@@ -138,7 +138,7 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 			return nil
 		},
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := (&net.ListenConfig{}).Listen(e.ctx, "tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}

@@ -128,11 +128,11 @@ func (t *fastTemplate) render(d *templateData, buf *bytes.Buffer) string {
 
 // compileFast returns the fast form of t, or nil when t uses anything beyond it.
 func compileFast(t *template.Template) *fastTemplate {
-	if t.Tree == nil || t.Tree.Root == nil || len(t.Templates()) != 1 {
+	if t.Tree == nil || t.Root == nil || len(t.Templates()) != 1 {
 		return nil
 	}
 	fast := &fastTemplate{}
-	for _, node := range t.Tree.Root.Nodes {
+	for _, node := range t.Root.Nodes {
 		switch n := node.(type) {
 		case *parse.TextNode:
 			fast.parts = append(fast.parts, fastPart{text: string(n.Text)})

@@ -153,9 +153,9 @@ func appendAliasChars(b []byte, s string, n int) []byte {
 		}
 		switch {
 		case r >= 'A' && r <= 'Z':
-			b = append(b, byte(r-'A'+'a'))
+			b = append(b, byte(r-'A'+'a')) //nolint:gosec // r is an ASCII letter here
 		case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
-			b = append(b, byte(r))
+			b = append(b, byte(r)) //nolint:gosec // r is an ASCII letter or digit here
 		default:
 			continue
 		}

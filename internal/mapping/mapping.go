@@ -252,7 +252,7 @@ type collisionKey struct {
 
 func (c *collisions) add(email, username string, position int, desired bool) {
 	if desired {
-		c.positions = append(c.positions, int32(position))
+		c.positions = append(c.positions, int32(position)) //nolint:gosec // positions of one snapshot, far below 2^31
 		return
 	}
 	c.rejected = append(c.rejected, collisionKey{email: email, username: username, position: position})

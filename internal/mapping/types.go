@@ -10,9 +10,9 @@ import (
 type Mode uint8
 
 const (
-	// Always: the field is kept in step; drift in Salesforce is reverted.
+	// Always keeps the field in step: drift in Salesforce is reverted.
 	Always Mode = iota
-	// OnCreate: the field is set when the user is created and left alone afterwards,
+	// OnCreate sets the field when the user is created and leaves it alone afterwards,
 	// so Salesforce admins may change it (ProfileId, TimeZoneSidKey, ...).
 	OnCreate
 )

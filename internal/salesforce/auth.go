@@ -22,7 +22,7 @@ import (
 )
 
 // tokenPath is where every OAuth grant is posted, on the login URL.
-const tokenPath = "/services/oauth2/token"
+const tokenPath = "/services/oauth2/token" //nolint:gosec // a path, not a credential
 
 // maxJWTLifetime is how far ahead a JWT assertion's exp may lie: Salesforce wants it
 // within three minutes of now.

@@ -69,7 +69,7 @@ func errorChain(err error) []error {
 			continue
 		}
 		out = append(out, e)
-		switch u := e.(type) {
+		switch u := e.(type) { //nolint:errorlint // walks the chain itself, one link at a time
 		case interface{ Unwrap() error }:
 			queue = append(queue, u.Unwrap())
 		case interface{ Unwrap() []error }:

@@ -1,6 +1,7 @@
 package salesforce
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -68,7 +69,7 @@ func TestQuote(t *testing.T) {
 			t.Errorf("QuoteLike(%q) = %s, %v; want %s", tt.in, got, err, tt.wantLike)
 		}
 	}
-	if _, err := Quote("bad\xffutf8"); err != ErrInvalidUTF8 {
+	if _, err := Quote("bad\xffutf8"); !errors.Is(err, ErrInvalidUTF8) {
 		t.Errorf("Quote(invalid UTF-8) error = %v, want ErrInvalidUTF8", err)
 	}
 }

@@ -117,7 +117,7 @@ func TestSimLastAttemptErrorIsTyped(t *testing.T) {
 			env := newSimEnv(t, sfsim.Options{}, func(c *Config) { c.Retry = tt.retry })
 			env.sim.InjectFault(sfsim.FaultRule{Endpoint: "sobject.get", Count: 100, Fault: tt.fault})
 			err := env.client.Get(context.Background(), "User", env.sim.IntegrationUserID(), nil, &User{})
-			apiErr, ok := err.(*APIError)
+			apiErr, ok := err.(*APIError) //nolint:errorlint // the error must be the *APIError itself, not a wrapper
 			if !ok || apiErr.StatusCode != tt.fault.Status || !apiErr.HasCode(tt.fault.ErrorCode) {
 				t.Fatalf("err = %T %v, want the *APIError itself", err, err)
 			}

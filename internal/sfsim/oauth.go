@@ -17,7 +17,7 @@ import (
 
 const (
 	grantClientCredentials = "client_credentials"
-	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" //nolint:gosec // a grant type name, not a credential
 	maxTokenBodyBytes      = 64 << 10
 	maxAssertionLead       = 5 * time.Minute
 )

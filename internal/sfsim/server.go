@@ -21,7 +21,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultClientID     = "sfsim-client-id"
-	DefaultClientSecret = "sfsim-client-secret"
+	DefaultClientSecret = "sfsim-client-secret" //nolint:gosec // the simulator's published default, for trying syncd without an org
 	DefaultUsername     = "integration@sfsim.example.com"
 	DefaultAPIMax       = 100000
 	DefaultSessionTTL   = 2 * time.Hour
@@ -172,7 +172,7 @@ func New(opts Options) (*Server, error) {
 		log:      log,
 		sessions: map[string]session{},
 		cursors:  map[string]*cursor{},
-		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)),
+		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)), //nolint:gosec // seeded on purpose: faults must be reproducible
 		counters: map[string]int{},
 	}
 	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())

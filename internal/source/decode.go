@@ -90,7 +90,7 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 	trailer := countTrailer{required: opts.countTrailer}
 	for {
 		row, err := cr.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

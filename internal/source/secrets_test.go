@@ -147,7 +147,7 @@ func chainTexts(err error) []string {
 		return nil
 	}
 	out := []string{err.Error(), fmt.Sprintf("%#v", err)}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // walks the chain itself, one link at a time
 	case interface{ Unwrap() error }:
 		out = append(out, chainTexts(u.Unwrap())...)
 	case interface{ Unwrap() []error }:

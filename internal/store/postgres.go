@@ -52,7 +52,7 @@ func openPostgres(ctx context.Context, cfg Config) (*postgresStore, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	err = prepareSchema(ctx, db, migrations.Postgres, cfg.AutoMigrate)
-	db.Close()
+	_ = db.Close() // closes only the wrapper; the pool stays open
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)

@@ -63,11 +63,11 @@ func (s *postgresStore) TryLeaderLock(ctx context.Context) (Lease, error) {
 	}
 	var held bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, leaderLockKey).Scan(&held); err != nil {
-		conn.Close(context.Background())
+		_ = conn.Close(context.Background()) // the lock was not taken
 		return nil, fmt.Errorf("leader lock: %w", err)
 	}
 	if !held {
-		conn.Close(context.Background())
+		_ = conn.Close(context.Background()) // another instance holds the lock
 		return nil, fmt.Errorf("leader lock: %w", ErrLocked)
 	}
 	// The new epoch is started on the lock's own connection, so that it cannot
@@ -79,11 +79,11 @@ func (s *postgresStore) TryLeaderLock(ctx context.Context) (Lease, error) {
 		return err
 	})
 	if err != nil {
-		conn.Close(context.Background()) // ending the session releases the lock
+		_ = conn.Close(context.Background()) // ending the session releases the lock
 		return nil, fmt.Errorf("leader lock: %w", err)
 	}
 	l := &pgLease{lostSignal: newLostSignal(), epoch: epoch, conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.watch(s.checkInterval)
+	go l.watch(s.checkInterval) //nolint:gosec // the watchdog outlives the call that took the lock, by design
 	return l, nil
 }
 
@@ -107,7 +107,7 @@ func (l *pgLease) watch(interval time.Duration) {
 			cancel()
 			if err != nil {
 				l.lose()
-				l.conn.Close(context.Background())
+				_ = l.conn.Close(context.Background()) // the lease is lost whatever this says
 				return
 			}
 		}
@@ -145,7 +145,7 @@ func (s *postgresStore) ReconcileRequests(ctx context.Context) <-chan struct{} {
 	conn, err := s.listen(ctx)
 	missed := err != nil
 	s.listeners.Add(1)
-	go func() {
+	go func() { //nolint:gosec // the listener lives until ctx is done, not the caller's call
 		defer s.listeners.Done()
 		defer close(ch)
 		defer stop()
@@ -170,7 +170,7 @@ func (s *postgresStore) ReconcileRequests(ctx context.Context) <-chan struct{} {
 				}
 				signal(ch)
 			}
-			conn.Close(context.Background())
+			_ = conn.Close(context.Background())
 			conn, missed = nil, true
 			if ctx.Err() != nil {
 				return
@@ -186,7 +186,7 @@ func (s *postgresStore) listen(ctx context.Context) (*pgx.Conn, error) {
 		return nil, err
 	}
 	if _, err := conn.Exec(ctx, `LISTEN `+reconcileChannel); err != nil {
-		conn.Close(context.Background())
+		_ = conn.Close(context.Background())
 		return nil, err
 	}
 	return conn, nil

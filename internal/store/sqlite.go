@@ -38,16 +38,16 @@ func openSQLite(ctx context.Context, cfg Config) (*sqliteStore, error) {
 	}
 	write.SetMaxOpenConns(1)
 	if err := write.PingContext(ctx); err != nil {
-		write.Close()
+		_ = write.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", dsn.path, err)
 	}
 	if err := prepareSchema(ctx, write, migrations.SQLite, cfg.AutoMigrate); err != nil {
-		write.Close()
+		_ = write.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", dsn.path, err)
 	}
 	read, err := sql.Open("sqlite", dsn.reader())
 	if err != nil {
-		write.Close()
+		_ = write.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", dsn.path, err)
 	}
 	read.SetMaxOpenConns(4)
@@ -159,7 +159,7 @@ func (d sqliteDB) exec(ctx context.Context, query string, args ...any) (int64, e
 
 type sqliteRows struct{ *sql.Rows }
 
-func (r sqliteRows) Close() { r.Rows.Close() }
+func (r sqliteRows) Close() { _ = r.Rows.Close() }
 
 func (d sqliteDB) query(ctx context.Context, query string, args ...any) (rows, error) {
 	rs, err := d.q.QueryContext(ctx, sqliteQuery(query), sqliteArgs(args)...)
@@ -193,7 +193,7 @@ func (d sqliteDB) each(ctx context.Context, stmts []statement, fn func(i int, p 
 	prepared := map[string]*sql.Stmt{}
 	defer func() {
 		for _, p := range prepared {
-			p.Close()
+			_ = p.Close()
 		}
 	}()
 	for i, s := range stmts {

@@ -55,7 +55,7 @@ type Schema interface {
 // Each element carries the canonical case from the schema, whatever case the query used.
 type FieldRef []string
 
-// Direction and null ordering of one ORDER BY item.
+// Order is the direction and null ordering of one ORDER BY item.
 type Order struct {
 	Field      FieldRef
 	Descending bool

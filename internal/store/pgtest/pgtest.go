@@ -208,7 +208,7 @@ func (s *Server) start() error {
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(logPath)
-			return fmt.Errorf("postgres not ready after 30s: %v\n%s", err, log)
+			return fmt.Errorf("postgres not ready after 30s: %w\n%s", err, log)
 		}
 	}
 }

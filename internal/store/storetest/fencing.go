@@ -29,7 +29,7 @@ func testFencing(t *testing.T, h Harness) {
 	e.clock.Advance(time.Minute)
 	takeover := e.at()
 	next := must[store.Lease](t, "next leader")(b.TryLeaderLock(ctx))
-	defer next.Release(ctx)
+	defer func() { _ = next.Release(ctx) }()
 	if next.Epoch() <= old.Epoch() {
 		t.Fatalf("epochs: old %d, next %d; want the next one greater", old.Epoch(), next.Epoch())
 	}
@@ -114,7 +114,7 @@ func testFencingWhenLockLost(t *testing.T, h Harness) {
 	e.cfg.LeaderCheckInterval = 50 * time.Millisecond
 	a, b := e.open(), e.open()
 	old := must[store.Lease](t, "first leader")(a.TryLeaderLock(ctx))
-	defer old.Release(ctx)
+	defer func() { _ = old.Release(ctx) }()
 	run := must[store.Run](t, "start run")(a.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: old.Epoch()}))
 	const actions = 5000
 	plan := make([]store.Action, actions)
@@ -144,7 +144,7 @@ func testFencingWhenLockLost(t *testing.T, h Harness) {
 	})
 	h.KillLeaderConnection(t, e.cfg)
 	next := takeOver(t, b)
-	defer next.Release(ctx)
+	defer func() { _ = next.Release(ctx) }()
 	atTakeover := must[store.Run](t, "read run")(b.Run(ctx, run.ID)).Counts.Applied
 	must[store.Run](t, "new leader's first write")(b.StartRun(ctx, store.NewRun{Trigger: "schedule", Mode: "sync", Epoch: next.Epoch()}))
 
