@@ -68,24 +68,19 @@ func (p *checkConfigCmd) Run(c *cli, e *env) error {
 
 // profileNames lists every profile the mapping may choose.
 func profileNames(a mapping.AssignmentConfig) []string {
-	var out []string
-	if a.Default != "" {
-		out = append(out, a.Default)
-	}
-	for _, r := range a.Rules {
-		out = append(out, r.Profile)
-	}
-	return compact(out)
+	return assignmentNames(a, func(r mapping.Rule) string { return r.Profile })
 }
 
 // roleNames lists every role the mapping may choose.
 func roleNames(a mapping.AssignmentConfig) []string {
-	var out []string
-	if a.Default != "" {
-		out = append(out, a.Default)
-	}
+	return assignmentNames(a, func(r mapping.Rule) string { return r.Role })
+}
+
+// assignmentNames lists the default and every rule's choice, each once.
+func assignmentNames(a mapping.AssignmentConfig, chosen func(mapping.Rule) string) []string {
+	out := []string{a.Default}
 	for _, r := range a.Rules {
-		out = append(out, r.Role)
+		out = append(out, chosen(r))
 	}
 	return compact(out)
 }

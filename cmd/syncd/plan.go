@@ -9,7 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/syncd-io/syncd/internal/app"
 	"github.com/syncd-io/syncd/internal/mapping"
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/report"
@@ -26,11 +25,7 @@ func (p *planCmd) Run(c *cli, e *env) error {
 		return err
 	}
 	defer a.Close()
-	eng, err := a.Engine(app.NewJournal(a.Store, 0))
-	if err != nil {
-		return err
-	}
-	plan, summary, err := eng.Preview(e.ctx)
+	plan, summary, err := a.Preview(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -316,11 +311,7 @@ func (p *applyCmd) Run(c *cli, e *env) error {
 	}
 	defer a.Close()
 	if p.DryRun || a.Config.Policy.DryRun {
-		eng, err := a.Engine(app.NewJournal(a.Store, 0))
-		if err != nil {
-			return err
-		}
-		plan, summary, err := eng.Preview(e.ctx)
+		plan, summary, err := a.Preview(e.ctx)
 		if err != nil {
 			return err
 		}

@@ -101,17 +101,17 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 		Reloader: coord.Reload, Now: e.now, Logger: log,
 		Cycle: func(ctx context.Context, lease store.Lease, trigger string) (reconcile.Summary, error) {
 			a := current()
+			if a.Config.Policy.DryRun {
+				plan, s, err := a.Preview(ctx)
+				log.Info("dry run: nothing saved or written", zap.String("trigger", trigger),
+					zap.String("would", headline(plan)), zap.Error(err))
+				return s, err
+			}
 			// Every write carries the lease's epoch: once another instance leads, the
 			// store refuses them (ErrFenced), whatever this one has not noticed yet.
 			eng, err := a.Engine(app.NewJournal(a.Store, lease.Epoch()))
 			if err != nil {
 				return reconcile.Summary{Status: reconcile.RunFailed, Error: err.Error()}, err
-			}
-			if a.Config.Policy.DryRun {
-				plan, s, err := eng.Preview(ctx)
-				log.Info("dry run: nothing saved or written", zap.String("trigger", trigger),
-					zap.String("would", headline(plan)), zap.Error(err))
-				return s, err
 			}
 			return eng.RunOnce(ctx, trigger)
 		},

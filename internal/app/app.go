@@ -201,6 +201,16 @@ func (a *App) Close() error {
 	return a.Store.Close()
 }
 
+// Preview pulls both sides and plans one cycle, writing nothing: `syncd plan`, dry
+// runs. Its journal only reads.
+func (a *App) Preview(ctx context.Context) (reconcile.Plan, reconcile.Summary, error) {
+	eng, err := a.Engine(NewJournal(a.Store, 0))
+	if err != nil {
+		return reconcile.Plan{}, reconcile.Summary{}, err
+	}
+	return eng.Preview(ctx)
+}
+
 // ErrAnotherLeader is returned by Lead when another instance holds the leader
 // lock: a one-shot cycle must not write beside a running daemon.
 var ErrAnotherLeader = errors.New("another syncd instance holds the leader lock (a daemon is running, or another apply); ask it to reconcile with `syncd trigger` instead")
