@@ -12,12 +12,34 @@ FUZZTIME    ?= 30s
 # The race detector needs cgo.
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench clean
+.PHONY: all build build-static check-static deploy-test demo test test-deps lint fmt vet staticcheck golangci fuzz bench clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+# build-static builds the binary the container ships (no cgo, -trimpath, version
+# stamped) into $(BIN)/static, through the script the Dockerfile runs too.
+build-static:
+	@./scripts/build-static.sh $(BIN)/static
+
+# check-static runs that binary as nobody from a read-only directory, to show it needs
+# nothing else (needs root for setpriv, as CI has).
+check-static: build-static
+	@./scripts/check-static.sh $(BIN)/static/syncd
+
+# deploy-test renders deploy/ with kustomize and checks every object, the alerts (with
+# promtool) and the dashboard. It is a module of its own, so the Kubernetes and
+# Prometheus dependencies stay out of syncd's go.mod. SYNCD_BIN is the binary whose
+# check-config --offline must accept the ConfigMap's syncd.yaml.
+deploy-test: build-static
+	cd deploy/test && SYNCD_BIN=$(abspath $(BIN))/static/syncd $(GO) test -count=1 -timeout 5m ./...
+
+# demo runs syncd against a simulated org: plan, apply, a cycle with nothing to do, a
+# mass deletion the guardrail holds, an explanation. Only Go is needed.
+demo:
+	@./demo/demo.sh
 
 # test-deps installs what the tests need beyond Go modules (npm packages for the
 # jsforce interop test, PostgreSQL server binaries). It is idempotent.
