@@ -112,7 +112,7 @@ func checkSynced(t *testing.T, org *sfsimProcess, d *deployment, active, leavers
 	t.Helper()
 	users := org.people(t)
 	links := d.links(t)
-	byFed := map[string][]restUser{}
+	byFed := map[string][]orgUser{}
 	byName := map[string]int{}
 	for _, u := range users {
 		byFed[u.FederationIdentifier] = append(byFed[u.FederationIdentifier], u)

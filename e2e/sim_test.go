@@ -141,43 +141,31 @@ func (s *sfsimProcess) addUsers(t *testing.T, users ...map[string]any) []string 
 	return out.IDs
 }
 
-// injectFault queues a FaultRule (see sfsim.FaultRule for its JSON).
-func (s *sfsimProcess) injectFault(t *testing.T, rule map[string]any) {
+// injectFault queues a FaultRule: an sfsim.FaultRule, or a map in its JSON form.
+func (s *sfsimProcess) injectFault(t *testing.T, rule any) {
 	t.Helper()
 	s.do(t, http.MethodPost, s.url+"/__sim/faults", "", rule, nil)
 }
 
-// restUser is the User fields the tests read over the REST API.
-type restUser struct {
-	ID                   string `json:"Id"`
-	Username             string `json:"Username"`
-	Email                string `json:"Email"`
-	FederationIdentifier string `json:"FederationIdentifier"`
-	IsActive             bool   `json:"IsActive"`
+// orgUser is a user as sfsim's GET /__sim/users lists it.
+type orgUser struct {
+	ID                   string `json:"id"`
+	Username             string `json:"username"`
+	Email                string `json:"email"`
+	FederationIdentifier string `json:"federationIdentifier"`
+	IsActive             bool   `json:"isActive"`
 }
 
-// people returns every user of the org but the integration user, read with SOQL
-// through the REST API as any Salesforce client would (this spends API calls: read
-// the usage before calling it).
-func (s *sfsimProcess) people(t *testing.T) []restUser {
+// people returns every user of the org but the integration user, through sfsim's
+// control endpoint: checking the org spends no API call and meets no injected
+// fault, so a test may call it between any two runs, even under a fault storm.
+func (s *sfsimProcess) people(t *testing.T) []orgUser {
 	t.Helper()
-	var users []restUser
-	next := "/services/data/v67.0/query?q=" + url.QueryEscape("SELECT Id, Username, Email, FederationIdentifier, IsActive FROM User")
-	for next != "" {
-		var page struct {
-			Done           bool       `json:"done"`
-			NextRecordsURL string     `json:"nextRecordsUrl"`
-			Records        []restUser `json:"records"`
-		}
-		s.do(t, http.MethodGet, s.url+next, s.accessToken(t), nil, &page)
-		for _, u := range page.Records {
-			if u.ID != s.integrationUserID {
-				users = append(users, u)
-			}
-		}
-		next = page.NextRecordsURL
-		if page.Done {
-			next = ""
+	var all, users []orgUser
+	s.do(t, http.MethodGet, s.url+"/__sim/users", "", nil, &all)
+	for _, u := range all {
+		if u.ID != s.integrationUserID {
+			users = append(users, u)
 		}
 	}
 	return users

@@ -26,12 +26,14 @@ const (
 )
 
 // settings are what a test's configuration sets beyond its org and files: the
-// guardrails and the Salesforce requests in flight (0 for the default, 4).
+// guardrails, the Salesforce requests in flight (0 for the default, 4) and the API
+// budget's share and reserve (0 for syncd's defaults).
 type settings struct {
 	MaxDeactivations       int
 	MaxDeactivationPercent int
 	MaxShrinkPercent       int
 	Concurrency            int
+	Share, Reserve         float64
 }
 
 // lenient returns guardrails that let a small test's deactivations through: the
@@ -73,6 +75,7 @@ func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
 		"LoginURL": org.url, "SecretFile": secret, "SourcePath": d.export, "StorePath": d.db,
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
+		"Share": s.Share, "Reserve": s.Reserve,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +270,17 @@ func (e explanation) history() []string {
 type runRecord struct {
 	ID     int64          `json:"id"`
 	Status string         `json:"status"`
+	Error  string         `json:"error"`
 	Counts map[string]int `json:"counts"`
+}
+
+// actions is the number of actions the run planned, whatever became of them.
+func (r runRecord) actions() int {
+	n := 0
+	for _, c := range r.Counts {
+		n += c
+	}
+	return n
 }
 
 // runs returns every run, newest first.
