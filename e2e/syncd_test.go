@@ -23,6 +23,7 @@ const (
 	exitOK      = 0
 	exitPending = 2 // plan: changes are pending
 	exitPartial = 3 // apply: some actions failed or wait for approval
+	exitPaused  = 4 // apply: the org's remaining allowance fell below the reserve
 )
 
 // settings are what a test's configuration sets beyond its org and files: the
