@@ -12,7 +12,7 @@ FUZZTIME    ?= 30s
 # The race detector needs cgo.
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench clean
+.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench crash-test bench-e2e clean
 
 all: build
 
@@ -50,6 +50,13 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# crash-test is the crash soak's long form: CRASH_KILLS SIGKILLs per store backend
+# (SQLite, PostgreSQL) over an org of CRASH_PEOPLE. make test runs a short form.
+CRASH_KILLS  ?= 200
+CRASH_PEOPLE ?= 5000
+crash-test: test-deps
+	@./scripts/crash-test.sh $(CRASH_KILLS) $(CRASH_PEOPLE)
 
 clean:
 	rm -rf $(BIN)

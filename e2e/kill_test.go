@@ -30,6 +30,7 @@ type killer struct {
 	d     *deployment
 	rng   *rand.Rand
 	kills int
+	early int // kills before the first write: at sign-in, read, plan or saving the plan
 }
 
 // interrupt starts one `syncd apply --once` and kills it at a seeded moment. Mostly
@@ -43,7 +44,8 @@ func (k *killer) interrupt(t *testing.T) bool {
 	t.Helper()
 	before := k.org.state(t)
 	kinds, count := writeCalls, 1+k.rng.IntN(2)
-	if k.rng.IntN(4) == 0 {
+	early := k.rng.IntN(4) == 0
+	if early {
 		kinds, count = func(c map[string]int) map[string]int { return c }, 1+k.rng.IntN(3)
 	}
 	extra := time.Duration(k.rng.Int64N(int64(3 * simLatency)))
@@ -81,6 +83,9 @@ func (k *killer) interrupt(t *testing.T) bool {
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && !exit.Exited() {
 		k.kills++
+		if early {
+			k.early++
+		}
 		return true
 	}
 	if code := exitCodeOf(t, err); code != exitOK { // it finished before the kill

@@ -35,6 +35,9 @@ type settings struct {
 	MaxShrinkPercent       int
 	Concurrency            int
 	Share, Reserve         float64
+	// PostgresDSN, when set, is the PostgreSQL database of syncd's store; otherwise
+	// the store is an SQLite file of the deployment's own.
+	PostgresDSN string
 }
 
 // lenient returns guardrails that let a small test's deactivations through: the
@@ -44,13 +47,12 @@ func lenient() settings {
 }
 
 // deployment is one syncd installation: its configuration file (from
-// testdata/syncd.yaml.tmpl), its CSV export and its SQLite store, pointed at one
-// sfsim org.
+// testdata/syncd.yaml.tmpl), its CSV export and its store, pointed at one sfsim org.
 type deployment struct {
 	org    *sfsimProcess
 	config string
 	export string
-	db     string
+	store  store.Config
 }
 
 // deploy writes a configuration for org with the given settings into a fresh
@@ -58,8 +60,11 @@ type deployment struct {
 func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
 	t.Helper()
 	dir := t.TempDir()
-	d := &deployment{org: org, config: filepath.Join(dir, "syncd.yaml"),
-		export: filepath.Join(dir, "people.csv"), db: filepath.Join(dir, "syncd.db")}
+	d := &deployment{org: org, config: filepath.Join(dir, "syncd.yaml"), export: filepath.Join(dir, "people.csv"),
+		store: store.Config{Driver: store.DriverSQLite, DSN: "file:" + filepath.Join(dir, "syncd.db")}}
+	if s.PostgresDSN != "" {
+		d.store = store.Config{Driver: store.DriverPostgres, DSN: s.PostgresDSN}
+	}
 	secret := filepath.Join(dir, "client-secret")
 	if err := os.WriteFile(secret, []byte("sfsim-client-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -73,7 +78,8 @@ func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
 	}
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, map[string]any{
-		"LoginURL": org.url, "SecretFile": secret, "SourcePath": d.export, "StorePath": d.db,
+		"LoginURL": org.url, "SecretFile": secret, "SourcePath": d.export,
+		"StoreDriver": d.store.Driver, "StoreDSN": d.store.DSN,
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
 		"Share": s.Share, "Reserve": s.Reserve,
@@ -208,25 +214,34 @@ func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []pers
 }
 
 // links returns the store's links, IdP id → Salesforce Id, read with the store
-// package from the file the syncd processes wrote.
+// package from the store the syncd processes wrote.
 func (d *deployment) links(t *testing.T) map[string]store.Link {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{Driver: store.DriverSQLite, DSN: "file:" + d.db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	links, err := st.Links(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var links []store.Link
+	d.readStore(t, func(ctx context.Context, st store.Store) (err error) {
+		links, err = st.Links(ctx)
+		return err
+	})
 	out := make(map[string]store.Link, len(links))
 	for _, l := range links {
 		out[l.IdPID] = l
 	}
 	return out
+}
+
+// readStore opens the deployment's store, calls read with it and closes it.
+func (d *deployment) readStore(t *testing.T, read func(context.Context, store.Store) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st, err := store.Open(ctx, d.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := read(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // explanation is `syncd explain KEY -o json`: the person's link and every journal
