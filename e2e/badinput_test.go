@@ -43,7 +43,7 @@ func hostileRows() []hostile {
 }
 
 // queries returns every SOQL statement sfsim received.
-func (s *sfsimProcess) queries(t *testing.T) []string {
+func (s *sfsimProcess) queries(t testing.TB) []string {
 	t.Helper()
 	var out struct {
 		Queries []string `json:"queries"`
@@ -53,7 +53,7 @@ func (s *sfsimProcess) queries(t *testing.T) []string {
 }
 
 // soqlSchema is the schema sfsim parses queries against, from an in-process sfsim.
-func soqlSchema(t *testing.T) soql.Schema {
+func soqlSchema(t testing.TB) soql.Schema {
 	t.Helper()
 	sim, err := sfsim.New(sfsim.Options{})
 	if err != nil {
@@ -67,7 +67,7 @@ func soqlSchema(t *testing.T) soql.Schema {
 // an IN list, and every literal of an IN list on FederationIdentifier one of the ids
 // syncd meant to look up, exactly. A value that escaped its quotes would add a
 // comparison, or arrive as a different literal. It returns the literals looked up.
-func checkQueriesAreSyncds(t *testing.T, org *sfsimProcess, ids map[string]bool) []string {
+func checkQueriesAreSyncds(t testing.TB, org *sfsimProcess, ids map[string]bool) []string {
 	t.Helper()
 	schema := soqlSchema(t)
 	var looked []string

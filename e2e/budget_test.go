@@ -16,13 +16,13 @@ const (
 
 // setOtherUsage sets the calls sfsim counts as spent by other integrations of the
 // org; lowering it is how a test lets the rolling 24-hour window free allowance.
-func (s *sfsimProcess) setOtherUsage(t *testing.T, calls int64) {
+func (s *sfsimProcess) setOtherUsage(t testing.TB, calls int64) {
 	t.Helper()
 	s.do(t, http.MethodPost, s.url+"/__sim/usage", "", map[string]int64{"other": calls}, nil)
 }
 
 // remaining is the org's allowance left, as Sforce-Limit-Info would report it.
-func (s *sfsimProcess) remaining(t *testing.T) int64 {
+func (s *sfsimProcess) remaining(t testing.TB) int64 {
 	t.Helper()
 	return budgetMax - s.state(t).APIUsage
 }

@@ -21,7 +21,7 @@ const (
 )
 
 // envInt reads a positive integer from the environment, def when unset.
-func envInt(t *testing.T, name string, def int) int {
+func envInt(t testing.TB, name string, def int) int {
 	t.Helper()
 	v, ok := os.LookupEnv(name)
 	if !ok {
@@ -74,7 +74,7 @@ func TestCrashSoak(t *testing.T) {
 // syncd with SIGKILL until it has done so kills times; after each day's kills, at
 // most two runs must bring the org in line with the export. At the end the journal
 // must agree with the org.
-func soak(t *testing.T, s settings, kills, n int) {
+func soak(t testing.TB, s settings, kills, n int) {
 	org := startSfsim(t, map[string]any{"licenses": []map[string]any{{"name": "Salesforce", "seats": 4 * n}}},
 		"--latency", simLatency.String())
 	d := deploy(t, org, s)
@@ -110,7 +110,7 @@ func soak(t *testing.T, s settings, kills, n int) {
 // do, and returns how many it took: a run after a kill finishes the killed run's work
 // (adopting users it created but could not record), and the one after it finds
 // nothing.
-func converge2(t *testing.T, d *deployment) int {
+func converge2(t testing.TB, d *deployment) int {
 	t.Helper()
 	for run := 1; run <= 2; run++ {
 		d.must(t, exitOK, "apply", "--once")
@@ -128,7 +128,7 @@ func converge2(t *testing.T, d *deployment) int {
 // that a killed run planned (its write may have reached Salesforce before the kill,
 // and then the next run finds nothing to do), decides whether their user is active
 // and what its Title is.
-func checkJournal(t *testing.T, org *sfsimProcess, d *deployment) {
+func checkJournal(t testing.TB, org *sfsimProcess, d *deployment) {
 	t.Helper()
 	var entries []store.Action
 	d.readStore(t, func(ctx context.Context, st store.Store) (err error) {

@@ -40,7 +40,7 @@ type killer struct {
 // syncd records results. One time in four earlier, after its 1st to 3rd request of
 // any kind: while it signs in, reads, plans or saves the plan. It reports false when
 // the run finished on its own before that point (it must then have succeeded).
-func (k *killer) interrupt(t *testing.T) bool {
+func (k *killer) interrupt(t testing.TB) bool {
 	t.Helper()
 	before := k.org.state(t)
 	kinds, count := writeCalls, 1+k.rng.IntN(2)
@@ -96,7 +96,7 @@ func (k *killer) interrupt(t *testing.T) bool {
 
 // checkNoHarm checks the invariants that must hold after any kill: no person has two
 // users, and no person still in the export has an inactive user.
-func checkNoHarm(t *testing.T, org *sfsimProcess, desired []person) {
+func checkNoHarm(t testing.TB, org *sfsimProcess, desired []person) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, p := range desired {

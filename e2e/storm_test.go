@@ -60,7 +60,7 @@ type stormTally struct {
 }
 
 // runStorm syncs the phases into org, converging each, and returns what it spent.
-func runStorm(t *testing.T, org *sfsimProcess) stormTally {
+func runStorm(t testing.TB, org *sfsimProcess) stormTally {
 	t.Helper()
 	d := deploy(t, org, lenient())
 	var tally stormTally
@@ -89,7 +89,7 @@ func runStorm(t *testing.T, org *sfsimProcess) stormTally {
 // every run that no person has two users and no one in the export was deactivated,
 // and returns the runs it took. A run may fail or finish partially under faults
 // (exit 1 or 3), never any other way.
-func (d *deployment) converge(t *testing.T, desired []person) int {
+func (d *deployment) converge(t testing.TB, desired []person) int {
 	t.Helper()
 	for cycle := 1; cycle <= maxStormCycles; cycle++ {
 		o := d.syncd(t, "apply", "--once")

@@ -57,7 +57,7 @@ type deployment struct {
 
 // deploy writes a configuration for org with the given settings into a fresh
 // directory, with an empty export (header only) until the test writes people.
-func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
+func deploy(t testing.TB, org *sfsimProcess, s settings) *deployment {
 	t.Helper()
 	dir := t.TempDir()
 	d := &deployment{org: org, config: filepath.Join(dir, "syncd.yaml"), export: filepath.Join(dir, "people.csv"),
@@ -118,7 +118,7 @@ func staff(first, n int) []person {
 
 // write replaces the export with these people, atomically (written aside, then
 // renamed), as config.example.yaml asks of exporters.
-func (d *deployment) write(t *testing.T, people []person) {
+func (d *deployment) write(t testing.TB, people []person) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -133,7 +133,7 @@ func (d *deployment) write(t *testing.T, people []person) {
 }
 
 // writeRaw replaces the export with data as it is.
-func (d *deployment) writeRaw(t *testing.T, data []byte) {
+func (d *deployment) writeRaw(t testing.TB, data []byte) {
 	t.Helper()
 	tmp := d.export + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -152,7 +152,7 @@ type outcome struct {
 
 // syncd runs one syncd command with the deployment's configuration and waits for it
 // to exit.
-func (d *deployment) syncd(t *testing.T, args ...string) outcome {
+func (d *deployment) syncd(t testing.TB, args ...string) outcome {
 	t.Helper()
 	cmd := d.command(t, args...)
 	var stdout, stderr bytes.Buffer
@@ -162,13 +162,13 @@ func (d *deployment) syncd(t *testing.T, args ...string) outcome {
 }
 
 // command prepares a syncd command with the deployment's configuration.
-func (d *deployment) command(t *testing.T, args ...string) *exec.Cmd {
+func (d *deployment) command(t testing.TB, args ...string) *exec.Cmd {
 	return exec.CommandContext(t.Context(), binaries.syncd, append([]string{"--config", d.config}, args...)...)
 }
 
 // exitCodeOf returns a finished command's exit code; failing to run at all, or
 // dying of a signal, fails the test.
-func exitCodeOf(t *testing.T, err error) int {
+func exitCodeOf(t testing.TB, err error) int {
 	t.Helper()
 	var exit *exec.ExitError
 	switch {
@@ -183,7 +183,7 @@ func exitCodeOf(t *testing.T, err error) int {
 
 // must runs a syncd command and fails the test, showing both streams, unless it
 // exits with want.
-func (d *deployment) must(t *testing.T, want int, args ...string) outcome {
+func (d *deployment) must(t testing.TB, want int, args ...string) outcome {
 	t.Helper()
 	o := d.syncd(t, args...)
 	if o.code != want {
@@ -194,7 +194,7 @@ func (d *deployment) must(t *testing.T, want int, args ...string) outcome {
 
 // applyWrites runs `syncd apply --once`, which must exit with want, and returns the
 // write requests per endpoint it sent to the org.
-func (d *deployment) applyWrites(t *testing.T, want int) map[string]int {
+func (d *deployment) applyWrites(t testing.TB, want int) map[string]int {
 	t.Helper()
 	before := d.org.state(t)
 	d.must(t, want, "apply", "--once")
@@ -203,7 +203,7 @@ func (d *deployment) applyWrites(t *testing.T, want int) map[string]int {
 
 // synced starts an org of its own, deploys syncd on it with s, and syncs the first n
 // people of staff into it.
-func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []person) {
+func synced(t testing.TB, s settings, n int) (*sfsimProcess, *deployment, []person) {
 	t.Helper()
 	org := startSfsim(t, nil)
 	d := deploy(t, org, s)
@@ -215,7 +215,7 @@ func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []pers
 
 // links returns the store's links, IdP id → Salesforce Id, read with the store
 // package from the store the syncd processes wrote.
-func (d *deployment) links(t *testing.T) map[string]store.Link {
+func (d *deployment) links(t testing.TB) map[string]store.Link {
 	t.Helper()
 	var links []store.Link
 	d.readStore(t, func(ctx context.Context, st store.Store) (err error) {
@@ -230,7 +230,7 @@ func (d *deployment) links(t *testing.T) map[string]store.Link {
 }
 
 // readStore opens the deployment's store, calls read with it and closes it.
-func (d *deployment) readStore(t *testing.T, read func(context.Context, store.Store) error) {
+func (d *deployment) readStore(t testing.TB, read func(context.Context, store.Store) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -266,7 +266,7 @@ type explanation struct {
 	} `json:"actions"`
 }
 
-func (d *deployment) explain(t *testing.T, key string) explanation {
+func (d *deployment) explain(t testing.TB, key string) explanation {
 	t.Helper()
 	var e explanation
 	decodeStrict(t, d.must(t, exitOK, "explain", key, "-o", "json").stdout, &e)
@@ -300,7 +300,7 @@ func (r runRecord) actions() int {
 }
 
 // runs returns every run, newest first.
-func (d *deployment) runs(t *testing.T) []runRecord {
+func (d *deployment) runs(t testing.TB) []runRecord {
 	t.Helper()
 	var runs []runRecord
 	decodeStrict(t, d.must(t, exitOK, "runs", "--limit", "1000", "-o", "json").stdout, &runs)
@@ -308,7 +308,7 @@ func (d *deployment) runs(t *testing.T) []runRecord {
 }
 
 // decodeStrict decodes a command's JSON output, which must be one JSON value.
-func decodeStrict(t *testing.T, out string, v any) {
+func decodeStrict(t testing.TB, out string, v any) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))
 	if err := dec.Decode(v); err != nil {
