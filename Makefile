@@ -12,7 +12,7 @@ FUZZTIME    ?= 30s
 # The race detector needs cgo.
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench crash-test bench-e2e clean
+.PHONY: all build test test-deps lint fmt vet staticcheck golangci fuzz bench clean
 
 all: build
 
@@ -53,6 +53,7 @@ bench:
 
 # crash-test is the crash soak's long form: CRASH_KILLS SIGKILLs per store backend
 # (SQLite, PostgreSQL) over an org of CRASH_PEOPLE. make test runs a short form.
+.PHONY: crash-test bench-e2e
 CRASH_KILLS  ?= 200
 CRASH_PEOPLE ?= 5000
 crash-test: test-deps
