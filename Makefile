@@ -73,5 +73,19 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# crash-test is the crash soak's long form: CRASH_KILLS SIGKILLs per store backend
+# (SQLite, PostgreSQL) over an org of CRASH_PEOPLE. make test runs a short form.
+.PHONY: crash-test bench-e2e
+CRASH_KILLS  ?= 200
+CRASH_PEOPLE ?= 5000
+crash-test: test-deps
+	@./scripts/crash-test.sh $(CRASH_KILLS) $(CRASH_PEOPLE)
+
+# bench-e2e measures whole cycles of the built syncd against sfsim (API calls against
+# the minimum, wall time against the latency floor, the seed document's way as the
+# baseline) and writes them into BENCHMARKS.md.
+bench-e2e:
+	@./scripts/bench-e2e.sh
+
 clean:
 	rm -rf $(BIN)

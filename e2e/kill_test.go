@@ -30,6 +30,7 @@ type killer struct {
 	d     *deployment
 	rng   *rand.Rand
 	kills int
+	early int // kills before the first write: at sign-in, read, plan or saving the plan
 }
 
 // interrupt starts one `syncd apply --once` and kills it at a seeded moment. Mostly
@@ -39,11 +40,12 @@ type killer struct {
 // syncd records results. One time in four earlier, after its 1st to 3rd request of
 // any kind: while it signs in, reads, plans or saves the plan. It reports false when
 // the run finished on its own before that point (it must then have succeeded).
-func (k *killer) interrupt(t *testing.T) bool {
+func (k *killer) interrupt(t testing.TB) bool {
 	t.Helper()
 	before := k.org.state(t)
 	kinds, count := writeCalls, 1+k.rng.IntN(2)
-	if k.rng.IntN(4) == 0 {
+	early := k.rng.IntN(4) == 0
+	if early {
 		kinds, count = func(c map[string]int) map[string]int { return c }, 1+k.rng.IntN(3)
 	}
 	extra := time.Duration(k.rng.Int64N(int64(3 * simLatency)))
@@ -81,6 +83,9 @@ func (k *killer) interrupt(t *testing.T) bool {
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && !exit.Exited() {
 		k.kills++
+		if early {
+			k.early++
+		}
 		return true
 	}
 	if code := exitCodeOf(t, err); code != exitOK { // it finished before the kill
@@ -91,7 +96,7 @@ func (k *killer) interrupt(t *testing.T) bool {
 
 // checkNoHarm checks the invariants that must hold after any kill: no person has two
 // users, and no person still in the export has an inactive user.
-func checkNoHarm(t *testing.T, org *sfsimProcess, desired []person) {
+func checkNoHarm(t testing.TB, org *sfsimProcess, desired []person) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, p := range desired {

@@ -10,7 +10,7 @@ import (
 )
 
 // idsOf maps each person's IdP id to the Id of their user in the org.
-func idsOf(t *testing.T, org *sfsimProcess) map[string]string {
+func idsOf(t testing.TB, org *sfsimProcess) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, u := range org.people(t) {
@@ -83,7 +83,7 @@ func TestAnEmptyExportDeactivatesNobody(t *testing.T) {
 // checkHeld checks that syncd plan shows the lines given and exits 2, and that
 // apply --once holds every action: it exits 3 and writes nothing, so the org still
 // has every one of people active.
-func checkHeld(t *testing.T, org *sfsimProcess, d *deployment, people []person, lines ...string) {
+func checkHeld(t testing.TB, org *sfsimProcess, d *deployment, people []person, lines ...string) {
 	t.Helper()
 	plan := d.must(t, exitPending, "plan")
 	for _, want := range lines {

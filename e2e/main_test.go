@@ -15,7 +15,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/syncd-io/syncd/internal/store/pgtest"
 )
+
+// pg is the PostgreSQL server of the tests that run syncd on PostgreSQL; it starts on
+// the first database asked for.
+var pg *pgtest.Server
 
 // binaries are the paths of the built syncd and sfsim. TestMain sets them once,
 // before any test runs, and nothing writes them afterwards.
@@ -48,5 +54,5 @@ func runTests(m *testing.M) int {
 	}
 	binaries.syncd = filepath.Join(dir, "syncd")
 	binaries.sfsim = filepath.Join(dir, "sfsim")
-	return m.Run()
+	return pgtest.Run(m, &pg)
 }

@@ -29,7 +29,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // charged is the API calls the org charged between two states, checked against the
 // per-endpoint counters: every request but the token requests.
-func charged(t *testing.T, before, after simState) int64 {
+func charged(t testing.TB, before, after simState) int64 {
 	t.Helper()
 	used := after.APIUsage - before.APIUsage
 	var counted int64
@@ -108,11 +108,11 @@ func TestTenThousandPeople(t *testing.T) {
 // user, active, with the Username and FederationIdentifier the mapping gives, linked
 // to them in the store; every leaver's user is inactive, still linked; and no other
 // user exists besides the integration user.
-func checkSynced(t *testing.T, org *sfsimProcess, d *deployment, active, leavers []person) {
+func checkSynced(t testing.TB, org *sfsimProcess, d *deployment, active, leavers []person) {
 	t.Helper()
 	users := org.people(t)
 	links := d.links(t)
-	byFed := map[string][]restUser{}
+	byFed := map[string][]orgUser{}
 	byName := map[string]int{}
 	for _, u := range users {
 		byFed[u.FederationIdentifier] = append(byFed[u.FederationIdentifier], u)

@@ -15,7 +15,7 @@ import (
 // request to endpoint by delay, and returns once that request reached sfsim: the
 // process then holds the leader lock and waits for the answer. wait returns how the
 // process ended.
-func startStuckApply(t *testing.T, org *sfsimProcess, d *deployment, endpoint string, delay time.Duration) (signal func(syscall.Signal), wait func() error) {
+func startStuckApply(t testing.TB, org *sfsimProcess, d *deployment, endpoint string, delay time.Duration) (signal func(syscall.Signal), wait func() error) {
 	t.Helper()
 	org.injectFault(t, map[string]any{"endpoint": endpoint, "fault": map[string]any{"latency": delay.Nanoseconds()}})
 	before := org.state(t)

@@ -33,7 +33,7 @@ type sfsimProcess struct {
 // startSfsim starts sfsim on a free loopback port with the given extra flags and a
 // seed document (nil for none), waits for the URL it prints first, and stops it with
 // SIGTERM when the test ends, expecting a clean exit.
-func startSfsim(t *testing.T, seed any, flags ...string) *sfsimProcess {
+func startSfsim(t testing.TB, seed any, flags ...string) *sfsimProcess {
 	t.Helper()
 	args := append([]string{"--addr", "127.0.0.1:0"}, flags...)
 	if seed != nil {
@@ -100,7 +100,7 @@ type simState struct {
 	Calls             map[string]int `json:"calls"`
 }
 
-func (s *sfsimProcess) state(t *testing.T) simState {
+func (s *sfsimProcess) state(t testing.TB) simState {
 	t.Helper()
 	var st simState
 	s.do(t, http.MethodGet, s.url+"/__sim/state", "", nil, &st)
@@ -118,7 +118,7 @@ type simUser struct {
 }
 
 // user returns a user by Id or username, failing the test when there is none.
-func (s *sfsimProcess) user(t *testing.T, idOrUsername string) simUser {
+func (s *sfsimProcess) user(t testing.TB, idOrUsername string) simUser {
 	t.Helper()
 	var u simUser
 	s.do(t, http.MethodGet, s.url+"/__sim/users/"+url.PathEscape(idOrUsername), "", nil, &u)
@@ -132,7 +132,7 @@ func (u simUser) field(name string) string {
 }
 
 // addUsers adds users straight into the org, as a seed does.
-func (s *sfsimProcess) addUsers(t *testing.T, users ...map[string]any) []string {
+func (s *sfsimProcess) addUsers(t testing.TB, users ...map[string]any) []string {
 	t.Helper()
 	var out struct {
 		IDs []string `json:"ids"`
@@ -141,43 +141,31 @@ func (s *sfsimProcess) addUsers(t *testing.T, users ...map[string]any) []string 
 	return out.IDs
 }
 
-// injectFault queues a FaultRule (see sfsim.FaultRule for its JSON).
-func (s *sfsimProcess) injectFault(t *testing.T, rule map[string]any) {
+// injectFault queues a FaultRule: an sfsim.FaultRule, or a map in its JSON form.
+func (s *sfsimProcess) injectFault(t testing.TB, rule any) {
 	t.Helper()
 	s.do(t, http.MethodPost, s.url+"/__sim/faults", "", rule, nil)
 }
 
-// restUser is the User fields the tests read over the REST API.
-type restUser struct {
-	ID                   string `json:"Id"`
-	Username             string `json:"Username"`
-	Email                string `json:"Email"`
-	FederationIdentifier string `json:"FederationIdentifier"`
-	IsActive             bool   `json:"IsActive"`
+// orgUser is a user as sfsim's GET /__sim/users lists it.
+type orgUser struct {
+	ID                   string `json:"id"`
+	Username             string `json:"username"`
+	Email                string `json:"email"`
+	FederationIdentifier string `json:"federationIdentifier"`
+	IsActive             bool   `json:"isActive"`
 }
 
-// people returns every user of the org but the integration user, read with SOQL
-// through the REST API as any Salesforce client would (this spends API calls: read
-// the usage before calling it).
-func (s *sfsimProcess) people(t *testing.T) []restUser {
+// people returns every user of the org but the integration user, through sfsim's
+// control endpoint: checking the org spends no API call and meets no injected
+// fault, so a test may call it between any two runs, even under a fault storm.
+func (s *sfsimProcess) people(t testing.TB) []orgUser {
 	t.Helper()
-	var users []restUser
-	next := "/services/data/v67.0/query?q=" + url.QueryEscape("SELECT Id, Username, Email, FederationIdentifier, IsActive FROM User")
-	for next != "" {
-		var page struct {
-			Done           bool       `json:"done"`
-			NextRecordsURL string     `json:"nextRecordsUrl"`
-			Records        []restUser `json:"records"`
-		}
-		s.do(t, http.MethodGet, s.url+next, s.accessToken(t), nil, &page)
-		for _, u := range page.Records {
-			if u.ID != s.integrationUserID {
-				users = append(users, u)
-			}
-		}
-		next = page.NextRecordsURL
-		if page.Done {
-			next = ""
+	var all, users []orgUser
+	s.do(t, http.MethodGet, s.url+"/__sim/users", "", nil, &all)
+	for _, u := range all {
+		if u.ID != s.integrationUserID {
+			users = append(users, u)
 		}
 	}
 	return users
@@ -185,13 +173,13 @@ func (s *sfsimProcess) people(t *testing.T) []restUser {
 
 // updateUser changes a user's fields over the REST API, as an admin editing the
 // user in Salesforce would.
-func (s *sfsimProcess) updateUser(t *testing.T, id string, fields map[string]any) {
+func (s *sfsimProcess) updateUser(t testing.TB, id string, fields map[string]any) {
 	t.Helper()
 	s.do(t, http.MethodPatch, s.url+"/services/data/v67.0/sobjects/User/"+id, s.accessToken(t), fields, nil)
 }
 
 // accessToken logs in with client credentials once per process.
-func (s *sfsimProcess) accessToken(t *testing.T) string {
+func (s *sfsimProcess) accessToken(t testing.TB) string {
 	t.Helper()
 	if s.token != "" {
 		return s.token
@@ -212,7 +200,7 @@ func (s *sfsimProcess) accessToken(t *testing.T) string {
 
 // do sends a JSON request (body nil for none) and decodes a 2xx JSON answer into out
 // (nil to ignore it); anything else fails the test.
-func (s *sfsimProcess) do(t *testing.T, method, target, token string, body, out any) {
+func (s *sfsimProcess) do(t testing.TB, method, target, token string, body, out any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -235,7 +223,7 @@ func (s *sfsimProcess) do(t *testing.T, method, target, token string, body, out 
 	s.send(t, req, out)
 }
 
-func (s *sfsimProcess) send(t *testing.T, req *http.Request, out any) {
+func (s *sfsimProcess) send(t testing.TB, req *http.Request, out any) {
 	t.Helper()
 	resp, err := s.http.Do(req)
 	if err != nil {

@@ -23,15 +23,21 @@ const (
 	exitOK      = 0
 	exitPending = 2 // plan: changes are pending
 	exitPartial = 3 // apply: some actions failed or wait for approval
+	exitPaused  = 4 // apply: the org's remaining allowance fell below the reserve
 )
 
 // settings are what a test's configuration sets beyond its org and files: the
-// guardrails and the Salesforce requests in flight (0 for the default, 4).
+// guardrails, the Salesforce requests in flight (0 for the default, 4) and the API
+// budget's share and reserve (0 for syncd's defaults).
 type settings struct {
 	MaxDeactivations       int
 	MaxDeactivationPercent int
 	MaxShrinkPercent       int
 	Concurrency            int
+	Share, Reserve         float64
+	// PostgresDSN, when set, is the PostgreSQL database of syncd's store; otherwise
+	// the store is an SQLite file of the deployment's own.
+	PostgresDSN string
 }
 
 // lenient returns guardrails that let a small test's deactivations through: the
@@ -41,22 +47,24 @@ func lenient() settings {
 }
 
 // deployment is one syncd installation: its configuration file (from
-// testdata/syncd.yaml.tmpl), its CSV export and its SQLite store, pointed at one
-// sfsim org.
+// testdata/syncd.yaml.tmpl), its CSV export and its store, pointed at one sfsim org.
 type deployment struct {
 	org    *sfsimProcess
 	config string
 	export string
-	db     string
+	store  store.Config
 }
 
 // deploy writes a configuration for org with the given settings into a fresh
 // directory, with an empty export (header only) until the test writes people.
-func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
+func deploy(t testing.TB, org *sfsimProcess, s settings) *deployment {
 	t.Helper()
 	dir := t.TempDir()
-	d := &deployment{org: org, config: filepath.Join(dir, "syncd.yaml"),
-		export: filepath.Join(dir, "people.csv"), db: filepath.Join(dir, "syncd.db")}
+	d := &deployment{org: org, config: filepath.Join(dir, "syncd.yaml"), export: filepath.Join(dir, "people.csv"),
+		store: store.Config{Driver: store.DriverSQLite, DSN: "file:" + filepath.Join(dir, "syncd.db")}}
+	if s.PostgresDSN != "" {
+		d.store = store.Config{Driver: store.DriverPostgres, DSN: s.PostgresDSN}
+	}
 	secret := filepath.Join(dir, "client-secret")
 	if err := os.WriteFile(secret, []byte("sfsim-client-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -70,9 +78,11 @@ func deploy(t *testing.T, org *sfsimProcess, s settings) *deployment {
 	}
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, map[string]any{
-		"LoginURL": org.url, "SecretFile": secret, "SourcePath": d.export, "StorePath": d.db,
+		"LoginURL": org.url, "SecretFile": secret, "SourcePath": d.export,
+		"StoreDriver": d.store.Driver, "StoreDSN": d.store.DSN,
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
+		"Share": s.Share, "Reserve": s.Reserve,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +118,7 @@ func staff(first, n int) []person {
 
 // write replaces the export with these people, atomically (written aside, then
 // renamed), as config.example.yaml asks of exporters.
-func (d *deployment) write(t *testing.T, people []person) {
+func (d *deployment) write(t testing.TB, people []person) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -123,7 +133,7 @@ func (d *deployment) write(t *testing.T, people []person) {
 }
 
 // writeRaw replaces the export with data as it is.
-func (d *deployment) writeRaw(t *testing.T, data []byte) {
+func (d *deployment) writeRaw(t testing.TB, data []byte) {
 	t.Helper()
 	tmp := d.export + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -142,7 +152,7 @@ type outcome struct {
 
 // syncd runs one syncd command with the deployment's configuration and waits for it
 // to exit.
-func (d *deployment) syncd(t *testing.T, args ...string) outcome {
+func (d *deployment) syncd(t testing.TB, args ...string) outcome {
 	t.Helper()
 	cmd := d.command(t, args...)
 	var stdout, stderr bytes.Buffer
@@ -152,13 +162,13 @@ func (d *deployment) syncd(t *testing.T, args ...string) outcome {
 }
 
 // command prepares a syncd command with the deployment's configuration.
-func (d *deployment) command(t *testing.T, args ...string) *exec.Cmd {
+func (d *deployment) command(t testing.TB, args ...string) *exec.Cmd {
 	return exec.CommandContext(t.Context(), binaries.syncd, append([]string{"--config", d.config}, args...)...)
 }
 
 // exitCodeOf returns a finished command's exit code; failing to run at all, or
 // dying of a signal, fails the test.
-func exitCodeOf(t *testing.T, err error) int {
+func exitCodeOf(t testing.TB, err error) int {
 	t.Helper()
 	var exit *exec.ExitError
 	switch {
@@ -173,7 +183,7 @@ func exitCodeOf(t *testing.T, err error) int {
 
 // must runs a syncd command and fails the test, showing both streams, unless it
 // exits with want.
-func (d *deployment) must(t *testing.T, want int, args ...string) outcome {
+func (d *deployment) must(t testing.TB, want int, args ...string) outcome {
 	t.Helper()
 	o := d.syncd(t, args...)
 	if o.code != want {
@@ -184,7 +194,7 @@ func (d *deployment) must(t *testing.T, want int, args ...string) outcome {
 
 // applyWrites runs `syncd apply --once`, which must exit with want, and returns the
 // write requests per endpoint it sent to the org.
-func (d *deployment) applyWrites(t *testing.T, want int) map[string]int {
+func (d *deployment) applyWrites(t testing.TB, want int) map[string]int {
 	t.Helper()
 	before := d.org.state(t)
 	d.must(t, want, "apply", "--once")
@@ -193,7 +203,7 @@ func (d *deployment) applyWrites(t *testing.T, want int) map[string]int {
 
 // synced starts an org of its own, deploys syncd on it with s, and syncs the first n
 // people of staff into it.
-func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []person) {
+func synced(t testing.TB, s settings, n int) (*sfsimProcess, *deployment, []person) {
 	t.Helper()
 	org := startSfsim(t, nil)
 	d := deploy(t, org, s)
@@ -204,25 +214,34 @@ func synced(t *testing.T, s settings, n int) (*sfsimProcess, *deployment, []pers
 }
 
 // links returns the store's links, IdP id → Salesforce Id, read with the store
-// package from the file the syncd processes wrote.
-func (d *deployment) links(t *testing.T) map[string]store.Link {
+// package from the store the syncd processes wrote.
+func (d *deployment) links(t testing.TB) map[string]store.Link {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{Driver: store.DriverSQLite, DSN: "file:" + d.db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	links, err := st.Links(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var links []store.Link
+	d.readStore(t, func(ctx context.Context, st store.Store) (err error) {
+		links, err = st.Links(ctx)
+		return err
+	})
 	out := make(map[string]store.Link, len(links))
 	for _, l := range links {
 		out[l.IdPID] = l
 	}
 	return out
+}
+
+// readStore opens the deployment's store, calls read with it and closes it.
+func (d *deployment) readStore(t testing.TB, read func(context.Context, store.Store) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st, err := store.Open(ctx, d.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := read(ctx, st); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // explanation is `syncd explain KEY -o json`: the person's link and every journal
@@ -247,7 +266,7 @@ type explanation struct {
 	} `json:"actions"`
 }
 
-func (d *deployment) explain(t *testing.T, key string) explanation {
+func (d *deployment) explain(t testing.TB, key string) explanation {
 	t.Helper()
 	var e explanation
 	decodeStrict(t, d.must(t, exitOK, "explain", key, "-o", "json").stdout, &e)
@@ -267,11 +286,21 @@ func (e explanation) history() []string {
 type runRecord struct {
 	ID     int64          `json:"id"`
 	Status string         `json:"status"`
+	Error  string         `json:"error"`
 	Counts map[string]int `json:"counts"`
 }
 
+// actions is the number of actions the run planned, whatever became of them.
+func (r runRecord) actions() int {
+	n := 0
+	for _, c := range r.Counts {
+		n += c
+	}
+	return n
+}
+
 // runs returns every run, newest first.
-func (d *deployment) runs(t *testing.T) []runRecord {
+func (d *deployment) runs(t testing.TB) []runRecord {
 	t.Helper()
 	var runs []runRecord
 	decodeStrict(t, d.must(t, exitOK, "runs", "--limit", "1000", "-o", "json").stdout, &runs)
@@ -279,7 +308,7 @@ func (d *deployment) runs(t *testing.T) []runRecord {
 }
 
 // decodeStrict decodes a command's JSON output, which must be one JSON value.
-func decodeStrict(t *testing.T, out string, v any) {
+func decodeStrict(t testing.TB, out string, v any) {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))
 	if err := dec.Decode(v); err != nil {

@@ -442,9 +442,14 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
 	}
 	for i, f := range m.fields {
+		v := d.Fields[i].Value
+		if !utf8.ValidString(v) {
+			reasons = append(reasons, Reason{Code: InvalidUTF8, Field: f.name, Detail: "the value holds bytes that are not UTF-8"})
+			continue
+		}
 		// A value of at most maxLen bytes has at most maxLen characters: only longer
 		// ones need counting, and at a million users most values are short.
-		if v := d.Fields[i].Value; f.maxLen > 0 && len(v) > f.maxLen {
+		if f.maxLen > 0 && len(v) > f.maxLen {
 			if n := utf8.RuneCountInString(v); n > f.maxLen {
 				reasons = append(reasons, Reason{Code: TooLong, Field: f.name, Detail: fmt.Sprintf("%d characters, at most %d allowed", n, f.maxLen)})
 			}

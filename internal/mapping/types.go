@@ -80,8 +80,12 @@ const (
 	DuplicateUsername ReasonCode = "duplicate_username"
 	NoLastName        ReasonCode = "no_last_name"
 	TooLong           ReasonCode = "too_long"
-	TemplateFailed    ReasonCode = "template_failed"
-	NoProfile         ReasonCode = "no_profile"
+	// InvalidUTF8: a value holds bytes that are not UTF-8. Salesforce would store
+	// U+FFFD in their place, so the value would differ from the source's on every
+	// cycle and be written again and again; the record is skipped instead.
+	InvalidUTF8    ReasonCode = "invalid_utf8"
+	TemplateFailed ReasonCode = "template_failed"
+	NoProfile      ReasonCode = "no_profile"
 )
 
 // Reason is one problem with a record.

@@ -119,6 +119,9 @@ type Client struct {
 	usage       Usage
 	usageSeq    uint64    // the sent number of the request whose answer set usage
 	recheckedAt time.Time // when /limits was last re-read for the reserve
+	// inflight counts the requests admitted past the reserve whose answers have not
+	// come back: usage does not show them yet, and the reserve must hold after them.
+	inflight int64
 }
 
 var apiVersionPattern = regexp.MustCompile(`^v[0-9]{2,3}\.0$`)
@@ -296,10 +299,13 @@ func (c *Client) send(ctx context.Context, r *request, sess *session) (*response
 		}
 	}
 	if !r.exemptReserve {
-		if err := c.checkReserve(ctx); err != nil {
+		release, err := c.checkReserve(ctx)
+		if err != nil {
 			c.observe(Call{Endpoint: r.endpoint, Method: r.method, Class: ClassOf(err)})
 			return nil, err
 		}
+		// Released after roundTrip recorded the answer's usage, which then counts it.
+		defer release()
 	}
 	start := c.now()
 	resp, status, err := c.roundTrip(ctx, r, sess)

@@ -392,8 +392,8 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // ReserveError is a request this client refused to send because the org's remaining
-// API allowance, as last reported in Sforce-Limit-Info, is below the configured reserve
-// kept for other integrations.
+// API allowance, as last reported in Sforce-Limit-Info, less the calls in flight, has no
+// call left above the configured reserve kept for other integrations.
 type ReserveError struct {
 	Used, Max int64
 	Reserve   float64
@@ -401,7 +401,7 @@ type ReserveError struct {
 
 // Error says how much is left and how much is reserved.
 func (e *ReserveError) Error() string {
-	return fmt.Sprintf("salesforce: request not sent: org API usage %d/%d leaves less than the reserved %.0f%%",
+	return fmt.Sprintf("salesforce: request not sent: org API usage %d/%d leaves no call above the reserved %.0f%%",
 		e.Used, e.Max, e.Reserve*100)
 }
 

@@ -88,17 +88,21 @@ func (c *Client) Usage() (u Usage, ok bool) {
 	return c.usage, c.usage.Max > 0
 }
 
-// checkReserve refuses a request while the remaining allowance is below the reserve.
+// checkReserve admits a request only if the remaining allowance, less the requests
+// already in flight and this one, stays at or above the reserve: concurrent requests
+// that each saw the allowance just above it would otherwise spend it together. The
+// caller calls release once the answer's usage is recorded (or the request failed).
+//
 // A reading that refuses is trusted for ReserveRecheck; after that, /limits is read
 // once (for all concurrent callers) before refusing, so that writes resume when usage
-// fell even if no other call brings a newer reading.
-func (c *Client) checkReserve(ctx context.Context) error {
+// fell even if no other call brings a newer reading. Until a first answer tells the
+// usage, requests are admitted: the first call of a client is blind.
+func (c *Client) checkReserve(ctx context.Context) (release func(), err error) {
 	if c.reserve <= 0 {
-		return nil
+		return func() {}, nil
 	}
-	u, ok := c.Usage()
-	if !ok || !c.overReserve(u) {
-		return nil
+	if release, ok := c.admit(); ok {
+		return release, nil
 	}
 	if c.recheckDue() {
 		// The re-read's answer updates the usage through its Sforce-Limit-Info; its
@@ -112,16 +116,29 @@ func (c *Client) checkReserve(ctx context.Context) error {
 			c.usageMu.Unlock()
 			return c.Limits(ctx)
 		})
-		if u, _ = c.Usage(); !c.overReserve(u) {
-			return nil
+		if release, ok := c.admit(); ok {
+			return release, nil
 		}
 	}
-	return &ReserveError{Used: u.Used, Max: u.Max, Reserve: c.reserve}
+	u, _ := c.Usage()
+	return nil, &ReserveError{Used: u.Used, Max: u.Max, Reserve: c.reserve}
 }
 
-// overReserve reports whether u leaves less than the reserve.
-func (c *Client) overReserve(u Usage) bool {
-	return float64(u.Remaining()) < c.reserve*float64(u.Max)
+// admit counts one more request in flight when the allowance leaves the reserve after
+// it and every other request in flight, and returns the function that uncounts it.
+func (c *Client) admit() (release func(), ok bool) {
+	c.usageMu.Lock()
+	defer c.usageMu.Unlock()
+	u := c.usage
+	if u.Max > 0 && float64(u.Remaining()-c.inflight-1) < c.reserve*float64(u.Max) {
+		return nil, false
+	}
+	c.inflight++
+	return func() {
+		c.usageMu.Lock()
+		defer c.usageMu.Unlock()
+		c.inflight--
+	}, true
 }
 
 // recheckDue reports whether the usage reading and the last re-read of /limits are

@@ -173,3 +173,69 @@ func TestSimReserveReadingExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestSimReserveHoldsAfterTheLastCallAdmitted: a request is sent only if the allowance
+// left after it, and after every request still in flight, is at least the reserve.
+// Checked one at a time, and with a request held in flight while another asks.
+func TestSimReserveHoldsAfterTheLastCallAdmitted(t *testing.T) {
+	const reserve = 200 // 0.2 of 1000
+	for _, tt := range []struct {
+		name     string
+		headroom int64 // calls left above the reserve, as the client last read it
+		held     bool  // a first request is held in flight while the second asks
+		wantSent int   // requests sfsim received after the reading
+	}{
+		{name: "one at a time, two calls above the reserve: two sent", headroom: 2, wantSent: 2},
+		{name: "one at a time, no call above the reserve: none sent", headroom: 0, wantSent: 0},
+		{name: "one call above the reserve, held in flight: the second is refused", headroom: 1, held: true, wantSent: 1},
+		{name: "two calls above the reserve, one held in flight: the second is sent", headroom: 2, held: true, wantSent: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hold := &holdOne{marker: "held", beforeHandled: true, arrived: make(chan struct{}), release: make(chan struct{})}
+			env := newWrappedSimEnv(t, sfsim.Options{APIMax: 1000}, func(h http.Handler) http.Handler {
+				hold.next = h
+				return hold
+			}, func(c *Config) { c.Reserve = 0.2 })
+			ctx := context.Background()
+			query := func(q string) error {
+				_, err := QueryAll[User](ctx, env.client, q)
+				return err
+			}
+			// The first call is blind; its answer shows the headroom.
+			env.sim.SetOtherUsage(1000 - reserve - tt.headroom - 1) // then this query
+			if err := query("SELECT Id FROM User"); err != nil {
+				t.Fatal(err)
+			}
+			if u, _ := env.client.Usage(); u.Remaining()-reserve != tt.headroom {
+				t.Fatalf("the client read %d calls left, want the reserve %d and %d", u.Remaining(), reserve, tt.headroom)
+			}
+			before := env.sim.Calls()["query"]
+			var heldErr chan error
+			if tt.held {
+				heldErr = make(chan error, 1)
+				go func() { heldErr <- query("SELECT Id FROM User WHERE LastName = 'held'") }()
+				<-hold.arrived
+			}
+			var re *ReserveError
+			for range 5 {
+				if err := query("SELECT Id FROM User"); errors.As(err, &re) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.held {
+				close(hold.release)
+				if err := <-heldErr; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := env.sim.Calls()["query"] - before; got != tt.wantSent {
+				t.Errorf("%d queries sent, want %d", got, tt.wantSent)
+			}
+			if used, max := env.sim.APIUsage(); max-used < reserve {
+				t.Errorf("the org has %d calls left, below the reserve of %d", max-used, reserve)
+			}
+		})
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/syncd-io/syncd/internal/sfsim/soql"
 )
 
 // UserInfo is a user as tests inspect it.
@@ -90,6 +93,42 @@ func (s *Server) User(idOrUsername string) (UserInfo, bool) {
 	}
 	return info, true
 }
+
+// UserSummary is a user as GET /__sim/users lists it: the fields that tell who the
+// user is and whether they may log in.
+type UserSummary struct {
+	ID                   string `json:"id"`
+	Username             string `json:"username"`
+	Email                string `json:"email"`
+	FederationIdentifier string `json:"federationIdentifier"`
+	IsActive             bool   `json:"isActive"`
+}
+
+// Users lists every user, active or not, in creation order. Tests check the whole
+// org with it without spending API calls or meeting injected faults.
+func (s *Server) Users() []UserSummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.org.uf
+	rows := s.org.tables[s.schema.user].rows
+	out := make([]UserSummary, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, UserSummary{ID: r.id(), Username: r.str(f.username), Email: r.str(f.email),
+			FederationIdentifier: r.str(f.fedID), IsActive: r.flag(f.isActive)})
+	}
+	return out
+}
+
+// Queries returns the text of every SOQL query received so far, in order.
+func (s *Server) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
+}
+
+// SOQLSchema is the schema the simulator parses queries against, for tests that
+// parse the queries it received (Queries) with package soql.
+func (s *Server) SOQLSchema() soql.Schema { return soqlSchema{s.schema} }
 
 // UserCount is the number of users in the org, active or not.
 func (s *Server) UserCount() int {
@@ -199,7 +238,9 @@ type controlState struct {
 //	POST   /__sim/usage                   {"other": N}: calls spent by other integrations
 //	POST   /__sim/seed                    apply a seed document
 //	POST   /__sim/users                   [SeedUser, ...] → {"ids": [...]}
+//	GET    /__sim/users                   every user: id, username, email, federationIdentifier, isActive
 //	GET    /__sim/users/{id or username}  a user's fields
+//	GET    /__sim/queries                 {"queries": [...]}: every SOQL statement received
 //	POST   /__sim/blockers                {"user": id or username, "reason": "..."}
 //	DELETE /__sim/calls                   zero the call counters
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -266,6 +307,10 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			}
 			ok(map[string][]string{"ids": ids})
 		}
+	case route == "GET users":
+		ok(s.Users())
+	case route == "GET queries":
+		ok(map[string][]string{"queries": s.Queries()})
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "users/"):
 		info, found := s.User(strings.TrimPrefix(path, "users/"))
 		if !found {

@@ -85,6 +85,7 @@ func (s *Server) serveQuery(c *call) {
 		batch = DefaultQueryBatchSize
 	}
 	s.mu.Lock()
+	s.queries = append(s.queries, q)
 	query, err := soql.Parse(q, soqlSchema{s.schema})
 	if err != nil {
 		s.mu.Unlock()

@@ -118,6 +118,9 @@ type Server struct {
 	cursors    map[string]*cursor
 	nextCursor uint64
 	cursorUses uint64
+	// queries holds the text of every SOQL statement received, in order, for
+	// GET /__sim/queries: tests parse them to prove no value became SOQL of its own.
+	queries []string
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
 	faults   []*FaultRule

@@ -31,6 +31,7 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 		return nil, err
 	}
 	name := ref[len(ref)-1]
+	p.conds = append(p.conds, condition(ref, c))
 	switch c.opName {
 	case "LIKE":
 		v := c.values[0]
@@ -70,6 +71,19 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 		return nil, err
 	}
 	return &compareExpr{field: ref, typ: typ, op: op, lit: lit}, nil
+}
+
+// condition records a comparison's field, operator and literals for Query.Conditions.
+func condition(ref FieldRef, c *rawCond) Condition {
+	cond := Condition{Field: ref, Operator: c.opName, Values: make([]string, len(c.values))}
+	for i, v := range c.values {
+		if v.kind == tokString {
+			cond.Values[i] = v.str
+		} else {
+			cond.Values[i] = v.text
+		}
+	}
+	return cond
 }
 
 // literal converts a literal token to the value a field of type typ compares

@@ -88,7 +88,8 @@ type parser struct {
 	schema Schema
 	alias  string // the object's alias after FROM, if any
 
-	comparisons int // field comparisons read so far
+	comparisons int         // field comparisons read so far
+	conds       []Condition // the WHERE clause's comparisons compiled so far
 }
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
@@ -292,6 +293,7 @@ func (p *parser) parse() (*Query, *Error) {
 		if q.where, err = p.compile(obj, where); err != nil {
 			return nil, err
 		}
+		q.Conditions = p.conds
 	}
 	for _, o := range orders {
 		ref, typ, err := p.resolve(obj, o.field)

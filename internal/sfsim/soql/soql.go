@@ -70,9 +70,22 @@ type Query struct {
 	OrderBy []Order
 	Limit   int // -1 when absent
 	Offset  int // 0 when absent
+	// Conditions are the WHERE clause's comparisons in the order written, each with
+	// its literals as the parser decoded them, so a test can check that a client's
+	// values arrived as values and never as SOQL of their own.
+	Conditions []Condition
 
 	where      expr        // nil when there is no WHERE clause
 	orderTypes []FieldType // the type of each OrderBy field
+}
+
+// Condition is one comparison of a WHERE clause: a field, its operator (=, !=, <,
+// LIKE, IN, NOT IN ...) and its literals. A string literal is given decoded (its
+// escapes undone, its case kept), any other literal as written.
+type Condition struct {
+	Field    FieldRef
+	Operator string
+	Values   []string
 }
 
 // expr is a node of the WHERE tree. Its implementation is the parser's own.
