@@ -79,8 +79,15 @@ func TestDaemonTriggers(t *testing.T) {
 	// One more trigger marks the end: a stray cycle from the burst would run before it.
 	post(t, p.admin+"/v1/reconcile", adminToken, "")
 	p.waitCycles(t, 6)
-	want := []string{"schedule", "signal", "api", "api", "signal", "api"}
-	if diff := cmp.Diff(want, d.triggers(p)); diff != "" {
+	// The burst's one cycle is named after whichever of its triggers reached the
+	// schedule first: a signal travels through its own goroutine, so it may arrive
+	// after the HTTP calls that follow it. Only the count is the contract.
+	got := d.triggers(p)
+	if len(got) == 6 && (got[4] == "signal" || got[4] == "api") {
+		got[4] = "burst"
+	}
+	want := []string{"schedule", "signal", "api", "api", "burst", "api"}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cycles by trigger (-want +got):\n%s", diff)
 	}
 
