@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/syncd-io/syncd/internal/salesforce"
 	"github.com/syncd-io/syncd/internal/store"
 )
 
@@ -136,7 +137,22 @@ type Explanation struct {
 // Explain looks a person up by key (IdP id, Salesforce Id, email or username): at
 // most limit actions (0: no limit) and the link found by IdP id, by Salesforce Id,
 // or through the IdP id of their newest action.
+//
+// A 15-character Salesforce Id, as Salesforce's pages show it, finds the same user as
+// its 18-character form, the one the journal records: when the key as given finds
+// nothing, its 18-character form is tried.
 func Explain(ctx context.Context, st store.Store, key string, limit int) (Explanation, error) {
+	x, err := explain(ctx, st, key, limit)
+	if err != nil || x.Linked || len(x.Actions) > 0 {
+		return x, err
+	}
+	if id := salesforce.CanonicalID(key); id != key {
+		return explain(ctx, st, id, limit)
+	}
+	return x, nil
+}
+
+func explain(ctx context.Context, st store.Store, key string, limit int) (Explanation, error) {
 	actions, err := st.Actions(ctx, store.ActionFilter{Key: key, Limit: limit})
 	if err != nil {
 		return Explanation{}, err

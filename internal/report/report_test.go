@@ -61,6 +61,8 @@ func TestExplainFindsTheLinkThroughAnyKey(t *testing.T) {
 	}{
 		{name: "by IdP id", key: "E1", wantLink: link, wantSeqs: []int{1}},
 		{name: "by Salesforce Id", key: "005000000000001AAA", wantLink: link, wantSeqs: []int{1}},
+		{name: "by the 15-character Id Salesforce's pages show", key: "005000000000001", wantLink: link, wantSeqs: []int{1}},
+		{name: "by the 15-character Id of an unlinked user", key: "005000000000002", wantSeqs: []int{2}},
 		{name: "by email, through the action's IdP id", key: "ANA@example.com", wantLink: link, wantSeqs: []int{1}},
 		{name: "an unlinked person has actions but no link", key: "E2", wantSeqs: []int{2}},
 		{name: "an unknown key finds nothing", key: "nobody", wantSeqs: []int{}},

@@ -378,7 +378,7 @@ type userLogin struct {
 func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) ([]RecordResult, error) {
 	canonical := make([]string, len(userIDs))
 	for i, id := range userIDs {
-		canonical[i] = canonicalID(id)
+		canonical[i] = CanonicalID(id)
 	}
 	queries, err := UserLoginsQueries(canonical)
 	if err != nil {
@@ -391,7 +391,7 @@ func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) (
 			return nil, err
 		}
 		for _, row := range rows {
-			logins[canonicalID(row.UserID)] = row
+			logins[CanonicalID(row.UserID)] = row
 		}
 	}
 	results := make([]RecordResult, len(userIDs))
@@ -426,11 +426,12 @@ func (c *Client) SetFrozen(ctx context.Context, userIDs []string, frozen bool) (
 	return results, nil
 }
 
-// canonicalID returns the 18-character form of a Salesforce Id: the 15-character,
-// case-sensitive form with its case-checksum suffix. Both forms name the same record,
-// but only equal strings compare equal in SOQL filters and in Go maps. Other strings
-// are returned unchanged.
-func canonicalID(id string) string {
+// CanonicalID returns the 18-character form of a Salesforce Id: the 15-character,
+// case-sensitive form (the one Salesforce's pages show in their URLs) with its
+// case-checksum suffix. Both forms name the same record, but only equal strings
+// compare equal in SOQL filters, Go maps and syncd's journal. Other strings are
+// returned unchanged.
+func CanonicalID(id string) string {
 	if len(id) != 15 {
 		return id
 	}

@@ -223,8 +223,8 @@ func TestCanonicalID(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := canonicalID(tt.in); got != tt.want {
-			t.Errorf("canonicalID(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := CanonicalID(tt.in); got != tt.want {
+			t.Errorf("CanonicalID(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
