@@ -34,7 +34,7 @@ check-static: build-static
 # Prometheus dependencies stay out of syncd's go.mod. SYNCD_BIN is the binary whose
 # check-config --offline must accept the ConfigMap's syncd.yaml.
 deploy-test: build-static
-	cd deploy/test && SYNCD_BIN=$(abspath $(BIN))/static/syncd $(GO) test -count=1 -timeout 5m ./...
+	cd deploy/test && $(GO) vet ./... && SYNCD_BIN=$(abspath $(BIN))/static/syncd $(GO) test -count=1 -timeout 5m ./...
 
 # demo runs syncd against a simulated org: plan, apply, a cycle with nothing to do, a
 # mass deletion the guardrail holds, an explanation. Only Go is needed.
