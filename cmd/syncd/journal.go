@@ -149,13 +149,20 @@ func writeJSON(w io.Writer, v any) error {
 
 type migrateCmd struct{}
 
-// Run applies pending migrations (opening the store does) and says so.
+// Run applies pending migrations and says which.
 func (migrateCmd) Run(c *cli, e *env) error {
-	st, err := c.openStore(e)
+	cfg, err := c.loadConfig(e)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	fmt.Fprintln(e.stdout, "The database schema is up to date.")
+	report, err := store.Migrate(e.ctx, app.StoreConfig(cfg, e.now))
+	if err != nil {
+		return err
+	}
+	if len(report.Applied) == 0 {
+		fmt.Fprintf(e.stdout, "The database schema is current (version %d); nothing to apply.\n", report.Version)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Applied migrations %v; the database schema is at version %d.\n", report.Applied, report.Version)
 	return nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,26 @@ func TestPlanJSONAgreesWithTheExitCode(t *testing.T) {
 				t.Errorf("has_changes = %v, pending = %v, want %v", doc.HasChanges, pending(tt.plan), tt.want)
 			}
 		})
+	}
+}
+
+// TestMigrateSaysWhatItApplied runs `syncd migrate` twice on a new SQLite store: the
+// first applies every migration and names them, the second has nothing to do.
+func TestMigrateSaysWhatItApplied(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "syncd.yaml")
+	body := "salesforce:\n  login_url: http://127.0.0.1:1\n  auth: { method: client_credentials, client_id: x, client_secret_file: secret }\n" +
+		"source: { type: file, path: people.csv, format: csv }\nmapping: { profile: { default: Standard User } }\n" +
+		"store: { dsn: \"file:" + filepath.Join(dir, "syncd.db") + "\" }\n"
+	if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "--config", config, "migrate")
+	if code != exitOK || !strings.Contains(stdout, "Applied migrations [1 2 3]") {
+		t.Fatalf("first migrate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "--config", config, "migrate")
+	if code != exitOK || !strings.Contains(stdout, "nothing to apply") {
+		t.Fatalf("second migrate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -94,11 +94,14 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
 }
 
+// StoreConfig is the store the configuration names, migrating itself when opened.
+func StoreConfig(cfg *config.Config, now func() time.Time) store.Config {
+	return store.Config{Driver: cfg.Store.Driver, DSN: cfg.Store.DSN.Reveal(), AutoMigrate: true, Now: now}
+}
+
 // OpenStore opens the configured store with migrations applied.
 func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time) (store.Store, error) {
-	st, err := store.Open(ctx, store.Config{
-		Driver: cfg.Store.Driver, DSN: cfg.Store.DSN.Reveal(), AutoMigrate: true, Now: now,
-	})
+	st, err := store.Open(ctx, StoreConfig(cfg, now))
 	if err != nil {
 		return nil, fmt.Errorf("store (%s): %w", cfg.Store.Driver, err)
 	}
