@@ -67,8 +67,8 @@ func readSecretFile(ps *problems, path, file string) secret.Secret {
 	return s
 }
 
-// readSecretEnv reads a secret through lookupEnv; secret.FromEnv would read the
-// process environment behind the caller's back.
+// readSecretEnv reads a secret through lookupEnv, never the process environment
+// behind the caller's back.
 func readSecretEnv(ps *problems, path, name string, lookupEnv LookupEnv) secret.Secret {
 	v, ok := lookupEnv(name)
 	switch {

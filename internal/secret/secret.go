@@ -4,7 +4,8 @@
 //
 // Every client secret, private key, bearer token and password that syncd's
 // configuration and clients hold is a Secret. Secrets are loaded from files (a
-// mounted Kubernetes Secret) or the environment, never written inline in
+// mounted Kubernetes Secret, FromFile) or from the environment through the lookup
+// function the caller injects (internal/config), never written inline in
 // configuration.
 package secret
 
@@ -75,7 +76,7 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `
 // MarshalYAML returns Redacted.
 func (s Secret) MarshalYAML() (any, error) { return Redacted, nil }
 
-// ErrEmpty is returned by FromFile and FromEnv when the source holds no value.
+// ErrEmpty is returned by FromFile when the file holds no value.
 var ErrEmpty = errors.New("secret is empty")
 
 // FromFile reads a secret from a file, trimming one trailing newline (as editors and
@@ -89,18 +90,6 @@ func FromFile(path string) (Secret, error) {
 	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if v == "" {
 		return Secret{}, fmt.Errorf("secret file %s: %w", path, ErrEmpty)
-	}
-	return New(v), nil
-}
-
-// FromEnv reads a secret from an environment variable. The error names the variable.
-func FromEnv(name string) (Secret, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return Secret{}, fmt.Errorf("environment variable %s is not set", name)
-	}
-	if v == "" {
-		return Secret{}, fmt.Errorf("environment variable %s: %w", name, ErrEmpty)
 	}
 	return New(v), nil
 }

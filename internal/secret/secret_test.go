@@ -115,18 +115,3 @@ func TestFromFile(t *testing.T) {
 		t.Errorf("missing file: err = %v, want one naming the file", err)
 	}
 }
-
-func TestFromEnv(t *testing.T) {
-	t.Setenv("SYNCD_TEST_SECRET", value)
-	s, err := FromEnv("SYNCD_TEST_SECRET")
-	if err != nil || s.Reveal() != value {
-		t.Fatalf("FromEnv = %v, %v", s.Reveal(), err)
-	}
-	t.Setenv("SYNCD_TEST_EMPTY", "")
-	if _, err := FromEnv("SYNCD_TEST_EMPTY"); !errors.Is(err, ErrEmpty) {
-		t.Errorf("empty: err = %v, want ErrEmpty", err)
-	}
-	if _, err := FromEnv("SYNCD_TEST_UNSET_VARIABLE"); err == nil || !strings.Contains(err.Error(), "SYNCD_TEST_UNSET_VARIABLE") {
-		t.Errorf("unset: err = %v, want one naming the variable", err)
-	}
-}
