@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/syncd-io/syncd/internal/reconcile"
 )
 
@@ -95,5 +96,21 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "--config", config, "migrate")
 	if code != exitOK || !strings.Contains(stdout, "nothing to apply") {
 		t.Fatalf("second migrate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestPlanShowsStaleApprovals(t *testing.T) {
+	plan := reconcile.Plan{Stale: []reconcile.Approved{{RunID: 4, Seq: 2, Kind: reconcile.KindDeactivate, IdPID: "E7", SalesforceID: "005000000000007AAA"}}}
+	doc := planJSON(plan, reconcile.Summary{})
+	want := []staleDoc{{RunID: 4, Seq: 2, Kind: "deactivate", IdPID: "E7", SalesforceID: "005000000000007AAA"}}
+	if diff := cmp.Diff(want, doc.Stale); diff != "" {
+		t.Errorf("stale in JSON (-want +got):\n%s", diff)
+	}
+	var table strings.Builder
+	if err := writePlanTable(&table, plan, reconcile.Summary{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "run 4 #2: deactivate E7 (005000000000007AAA)") {
+		t.Errorf("the table does not show the stale approval:\n%s", table.String())
 	}
 }

@@ -122,6 +122,12 @@ func writePlanTable(w io.Writer, plan reconcile.Plan, s reconcile.Summary) error
 			fmt.Fprintf(w, "  by %s: IdP %s ↔ Salesforce %s: %s\n", d.Key, strings.Join(d.IdPIDs, ", "), strings.Join(d.SalesforceIDs, ", "), d.Reason)
 		}
 	}
+	if len(plan.Stale) > 0 {
+		fmt.Fprintln(w, "\nApproved earlier but no longer planned (recorded as skipped, never applied):")
+		for _, a := range plan.Stale {
+			fmt.Fprintf(w, "  run %d #%d: %s %s (%s)\n", a.RunID, a.Seq, a.Kind, orNone(a.IdPID), orNone(a.SalesforceID))
+		}
+	}
 	if len(plan.Skipped) > 0 {
 		fmt.Fprintln(w, "\nSkipped:")
 		for _, sk := range plan.Skipped {
@@ -191,16 +197,18 @@ func cell(s string) string {
 type planDoc struct {
 	// HasChanges agrees with the exit code: true when any action is planned, held
 	// ones included (see pending).
-	HasChanges bool              `json:"has_changes"`
-	Counts     map[string]int    `json:"counts"`
-	Held       int               `json:"held"`
-	Stats      statsDoc          `json:"stats"`
-	Actions    []actionDoc       `json:"actions"`
-	Skipped    []skipDoc         `json:"skipped"`
-	Disputed   []disputeDoc      `json:"disputed"`
-	Rejected   []rejectionDoc    `json:"rejected"`
-	Guards     []guardDoc        `json:"guards"`
-	Stale      []json.RawMessage `json:"stale,omitempty"`
+	HasChanges bool           `json:"has_changes"`
+	Counts     map[string]int `json:"counts"`
+	Held       int            `json:"held"`
+	Stats      statsDoc       `json:"stats"`
+	Actions    []actionDoc    `json:"actions"`
+	Skipped    []skipDoc      `json:"skipped"`
+	Disputed   []disputeDoc   `json:"disputed"`
+	Rejected   []rejectionDoc `json:"rejected"`
+	Guards     []guardDoc     `json:"guards"`
+	// Stale are approved actions of earlier runs this plan no longer contains: a
+	// cycle records them as skipped, never applies them.
+	Stale []staleDoc `json:"stale"`
 }
 
 type statsDoc struct {
@@ -245,6 +253,14 @@ type rejectionDoc struct {
 	Reasons  []string `json:"reasons"`
 }
 
+type staleDoc struct {
+	RunID        int64  `json:"run_id"`
+	Seq          int    `json:"seq"`
+	Kind         string `json:"kind"`
+	IdPID        string `json:"idp_id,omitempty"`
+	SalesforceID string `json:"salesforce_id,omitempty"`
+}
+
 type guardDoc struct {
 	Name    string `json:"name"`
 	Held    int    `json:"held"`
@@ -273,7 +289,7 @@ func planJSON(plan reconcile.Plan, s reconcile.Summary) planDoc {
 			SalesforceUsers: s.Stats.SalesforceUsers, Unmanaged: plan.Unmanaged, Disputed: len(plan.Disputed),
 		},
 		Actions: []actionDoc{}, Skipped: []skipDoc{}, Disputed: []disputeDoc{}, Rejected: []rejectionDoc{},
-		Guards: []guardDoc{},
+		Guards: []guardDoc{}, Stale: []staleDoc{},
 	}
 	for _, a := range plan.Actions {
 		doc.Counts[string(a.Kind)]++
@@ -294,6 +310,9 @@ func planJSON(plan reconcile.Plan, s reconcile.Summary) planDoc {
 	}
 	for _, g := range plan.Guards {
 		doc.Guards = append(doc.Guards, guardDoc(g))
+	}
+	for _, a := range plan.Stale {
+		doc.Stale = append(doc.Stale, staleDoc{RunID: a.RunID, Seq: a.Seq, Kind: string(a.Kind), IdPID: a.IdPID, SalesforceID: a.SalesforceID})
 	}
 	return doc
 }
