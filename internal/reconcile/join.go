@@ -66,19 +66,32 @@ type keyed struct {
 
 // joinSide is one side of a join: its keys hashed and filed into partitions, with
 // copies of the keys' bytes laid out partition by partition, so that joining a
-// partition never reads the input again.
+// partition never reads the input again. Filing another side into it reuses its
+// memory.
 type joinSide struct {
 	// bounds[p] and bounds[p+1] delimit partition p in entries; within a partition
 	// the entries keep their input order.
 	bounds  []int32
 	entries []keyed
 	arena   []byte
+	// hashes and raw (the keys' bytes in input order) are file's scratch space.
+	hashes []uint64
+	raw    []byte
 	// touched is the XOR of the keys' first bytes, read ahead of hashing; kept so
 	// that the compiler does not drop those reads.
 	touched byte
 }
 
 func (s *joinSide) key(e *keyed) []byte { return s.arena[e.start : e.start+int(e.n)] }
+
+// resize returns s with length n, reusing its memory when it is large enough; the
+// elements are not cleared.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
 
 // joiner is what the joins of one Calculate share: the hash, the number of worker
 // goroutines and the partition size.
@@ -106,52 +119,52 @@ func (j *joiner) bits(n int) uint {
 	return uint(bits.Len(uint((n - 1) / j.partitionSize)))
 }
 
-// side reads the n keys of one side once, hashes them, and files them into 1<<b
-// partitions: a counting sort on the hash's top b bits, so each partition keeps
+// file reads the n keys of one side once, hashes them, and files them into 1<<b
+// partitions of s: a counting sort on the hash's top b bits, so each partition keeps
 // input order.
-func (j *joiner) side(n int, b uint, key func(pos int32) string) *joinSide {
+func (s *joinSide) file(j *joiner, n int, b uint, key func(pos int32) string) {
 	shift := 64 - b // the partition is h >> shift; a shift by 64 gives 0
 	parts := 1 << b
-	hashes := make([]uint64, n)
-	starts := make([]int, n+1)   // of each key in raw
-	raw := make([]byte, 0, 16*n) // the keys in input order; most are 15 to 20 bytes
-	entryBounds := make([]int32, parts+1)
+	s.hashes = resize(s.hashes, n)
+	s.raw = resize(s.raw, 16*n)[:0] // most keys are 15 to 20 bytes
+	s.bounds = resize(s.bounds, parts+1)
+	clear(s.bounds)
 	byteBounds := make([]int, parts+1)
 	var batch [touchBatch]string
-	var touched byte
 	for first := 0; first < n; first += touchBatch {
 		keys := batch[:min(touchBatch, n-first)]
 		for k := range keys {
 			keys[k] = key(int32(first + k))
 			if len(keys[k]) > 0 {
-				touched ^= keys[k][0]
+				s.touched ^= keys[k][0]
 			}
 		}
-		for k, s := range keys {
-			h := j.hash(s)
-			hashes[first+k] = h
-			entryBounds[h>>shift+1]++
-			byteBounds[h>>shift+1] += len(s)
-			raw = append(raw, s...)
-			starts[first+k+1] = len(raw)
+		for k, key := range keys {
+			h := j.hash(key)
+			s.hashes[first+k] = h
+			s.bounds[h>>shift+1]++
+			byteBounds[h>>shift+1] += len(key)
+			s.raw = append(s.raw, key...)
 		}
 	}
 	for p := 1; p <= parts; p++ {
-		entryBounds[p] += entryBounds[p-1]
+		s.bounds[p] += s.bounds[p-1]
 		byteBounds[p] += byteBounds[p-1]
 	}
-	s := &joinSide{bounds: entryBounds, entries: make([]keyed, n), arena: make([]byte, len(raw)), touched: touched}
-	nextEntry := slices.Clone(entryBounds[:parts])
-	nextByte := slices.Clone(byteBounds[:parts])
-	for i, h := range hashes {
+	s.entries = resize(s.entries, n)
+	s.arena = resize(s.arena, len(s.raw))
+	nextEntry := slices.Clone(s.bounds[:parts])
+	nextByte := byteBounds[:parts]
+	start := 0
+	for i, h := range s.hashes {
 		p := h >> shift
-		k := raw[starts[i]:starts[i+1]]
+		k := s.raw[start : start+len(key(int32(i)))] // the length, from the input again
+		start += len(k)
 		s.entries[nextEntry[p]] = keyed{hash: h, start: nextByte[p], pos: int32(i), n: int32(len(k))}
 		copy(s.arena[nextByte[p]:], k)
 		nextEntry[p]++
 		nextByte[p] += len(k)
 	}
-	return s
 }
 
 // join finds, for every position r of right, the first position of left (in input
@@ -253,30 +266,27 @@ func (t *table) find(h uint64, k []byte) *keyed {
 // joinLinks finds the user and the person every link names (calc.linkUser,
 // calc.linkPerson) and the people whose IdP id repeats (calc.firstDesired), by two
 // partitioned joins: links with users on the user's Id, links with people on the IdP
-// id. The four sides are read and filed at once, one goroutine each.
+// id. The two sides of a join are filed at once, one goroutine each, and the second
+// join reuses the first one's memory.
 func (c *calc) joinLinks() {
 	in := c.in
 	j := newJoiner(c.split)
-	userBits := j.bits(max(len(in.Existing), len(in.Links)))
-	personBits := j.bits(max(len(in.Desired), len(in.Links)))
-	var users, people, linkedUsers, linkedPeople *joinSide
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		users = j.side(len(in.Existing), userBits, func(i int32) string { return idKey(in.Existing[i].ID) })
-	})
-	wg.Go(func() {
-		linkedUsers = j.side(len(in.Links), userBits, func(i int32) string { return idKey(in.Links[i].SalesforceID) })
-	})
-	wg.Go(func() {
-		people = j.side(len(in.Desired), personBits, func(i int32) string { return in.Desired[i].ID })
-	})
-	wg.Go(func() {
-		linkedPeople = j.side(len(in.Links), personBits, func(i int32) string { return in.Links[i].IdPID })
-	})
-	wg.Wait()
+	var left, right joinSide
+	file := func(b uint, nLeft int, leftKey func(int32) string, rightKey func(int32) string) {
+		var wg sync.WaitGroup
+		wg.Go(func() { left.file(&j, nLeft, b, leftKey) })
+		wg.Go(func() { right.file(&j, len(in.Links), b, rightKey) })
+		wg.Wait()
+	}
 	c.linkUser = make([]int32, len(in.Links))
+	file(j.bits(max(len(in.Existing), len(in.Links))), len(in.Existing),
+		func(i int32) string { return idKey(in.Existing[i].ID) },
+		func(i int32) string { return idKey(in.Links[i].SalesforceID) })
+	j.join(&left, &right, c.linkUser, nil)
 	c.linkPerson = make([]int32, len(in.Links))
 	c.firstDesired = make([]int32, len(in.Desired))
-	j.join(users, linkedUsers, c.linkUser, nil)
-	j.join(people, linkedPeople, c.linkPerson, c.firstDesired)
+	file(j.bits(max(len(in.Desired), len(in.Links))), len(in.Desired),
+		func(i int32) string { return in.Desired[i].ID },
+		func(i int32) string { return in.Links[i].IdPID })
+	j.join(&left, &right, c.linkPerson, c.firstDesired)
 }

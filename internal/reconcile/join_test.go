@@ -30,10 +30,11 @@ func TestJoinFindsTheFirstEqualKeyOnTheOtherSide(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := newJoiner(tc.s)
 			b := j.bits(max(len(left), len(right)))
-			l := j.side(len(left), b, func(i int32) string { return left[i] })
-			r := j.side(len(right), b, func(i int32) string { return right[i] })
+			var l, r joinSide
+			l.file(&j, len(left), b, func(i int32) string { return left[i] })
+			r.file(&j, len(right), b, func(i int32) string { return right[i] })
 			found, first := make([]int32, len(right)), make([]int32, len(left))
-			j.join(l, r, found, first)
+			j.join(&l, &r, found, first)
 			if diff := cmp.Diff(wantFound, found); diff != "" {
 				t.Errorf("found (-want +got):\n%s", diff)
 			}

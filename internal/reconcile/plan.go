@@ -113,6 +113,8 @@ type calc struct {
 	staleLinks map[int32]string
 
 	split split
+	// touched sums what decidePeople reads ahead, so that the reads are not dropped.
+	touched int
 
 	protect  protection
 	backoffs map[actionKey]*Backoff
@@ -460,8 +462,18 @@ func (c *calc) decide() {
 }
 
 // decidePeople plans create, adopt, update or reactivate for the people lo to hi-1.
+// The users of a batch of people are read before any of them is compared: the users
+// are in another order than the people, and reading them one after another lets the
+// processor wait for their cache misses together (touchBatch).
 func (c *calc) decidePeople(lo, hi int) {
 	for i := lo; i < hi; i++ {
+		if (i-lo)%touchBatch == 0 {
+			for _, m := range c.match[i:min(i+touchBatch, hi)] {
+				if m >= 0 {
+					c.touched += len(c.in.Existing[m].Fields)
+				}
+			}
+		}
 		d := &c.in.Desired[i]
 		switch c.how[i] {
 		case disputed:
