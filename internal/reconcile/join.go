@@ -19,9 +19,9 @@ import (
 // most of their time in those misses (aeshash and matchH2 waiting on memory).
 //
 // So the join is radix-partitioned: one pass over each side reads every key once,
-// hashes it and files (hash, position) into one of many partitions by the hash's top
-// bits; those reads are independent of each other, so the processor overlaps their
-// misses. Each partition then holds a few thousand entries of either side, small
+// hashes it and files (hash, position) and a copy of the key's bytes into one of many
+// partitions by the hash's top bits; those reads are independent of each other, so
+// the processor overlaps their misses. Each partition then holds a few thousand entries of either side, small
 // enough that its table lives in the core's L2 cache while it is built and probed.
 // The partitions are independent, so they are joined on every core at once; which
 // core takes which partition changes nothing, since every result is written to the
@@ -50,9 +50,10 @@ func defaultSplit() split {
 	return split{workers: runtime.GOMAXPROCS(0), partitionSize: 2048, decideChunk: 4096}
 }
 
-// touchBatch is how many keys side reads before it hashes them. Reading a batch's
-// first bytes one after another lets the processor wait for all their cache misses at
-// once instead of one at a time.
+// touchBatch is how many keys file reads before it hashes them (and how many users
+// decidePeople reads before it compares them). Reading a batch's first bytes one
+// after another lets the processor wait for all their cache misses at once instead
+// of one at a time.
 const touchBatch = 16
 
 // keyed is one entry of a join side: the hash of its key, its position in the input,
@@ -139,12 +140,12 @@ func (s *joinSide) file(j *joiner, n int, b uint, key func(pos int32) string) {
 				s.touched ^= keys[k][0]
 			}
 		}
-		for k, key := range keys {
-			h := j.hash(key)
+		for k, v := range keys {
+			h := j.hash(v)
 			s.hashes[first+k] = h
 			s.bounds[h>>shift+1]++
-			byteBounds[h>>shift+1] += len(key)
-			s.raw = append(s.raw, key...)
+			byteBounds[h>>shift+1] += len(v)
+			s.raw = append(s.raw, v...)
 		}
 	}
 	for p := 1; p <= parts; p++ {
@@ -180,7 +181,7 @@ func (j *joiner) join(left, right *joinSide, found, firstOf []int32) {
 	for i := range firstOf {
 		firstOf[i] = int32(i)
 	}
-	tables := make([]table, j.workers)
+	tables := make([]table, max(1, j.workers))
 	parallel(len(left.bounds)-1, j.workers, func(worker, p int) {
 		t := &tables[worker]
 		t.build(left, left.entries[left.bounds[p]:left.bounds[p+1]], firstOf)
