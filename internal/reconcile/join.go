@@ -39,6 +39,9 @@ type split struct {
 	partitionSize int
 	// decideChunk is the number of people one step of decide takes.
 	decideChunk int
+	// alwaysChunk decides in chunks even when most people need an action (which
+	// Calculate does in one pass), so that tests of small inputs cover the chunks.
+	alwaysChunk bool
 	// hash hashes a join key; nil means maphash with a seed made for the cycle.
 	hash func(string) uint64
 }

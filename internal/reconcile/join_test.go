@@ -47,8 +47,8 @@ func TestJoinFindsTheFirstEqualKeyOnTheOtherSide(t *testing.T) {
 
 func TestSplittingTheWorkChangesNoPlan(t *testing.T) {
 	splits := map[string]split{
-		"one person per step, one key per partition": {workers: 4, partitionSize: 1, decideChunk: 1},
-		"small steps and partitions":                 {workers: 2, partitionSize: 3, decideChunk: 5},
+		"one person per step, one key per partition": {workers: 4, partitionSize: 1, decideChunk: 1, alwaysChunk: true},
+		"small steps and partitions":                 {workers: 2, partitionSize: 3, decideChunk: 5, alwaysChunk: true},
 		"every hash colliding":                       {workers: 3, partitionSize: 2, decideChunk: 2, hash: func(string) uint64 { return 7 }},
 	}
 	for seed := range uint64(iterations) {

@@ -436,9 +436,26 @@ func existingKey(e *Existing, key MatchKey) string {
 // reactivate for each desired person, deactivate for each linked user whose person
 // is gone; and counts the users left alone.
 func (c *calc) decide() {
-	// The people are decided in chunks on every core (see parallel). Each chunk works
-	// on a copy of c whose plan collects that chunk's actions alone, and the chunks'
-	// actions are put together in chunk order: the same list one pass in order makes.
+	// Every person not found by a link gets an action (or a Skip); of the linked ones,
+	// a few percent at most differ in a usual cycle.
+	unlinked := 0
+	for _, how := range c.how {
+		if how != byLink {
+			unlinked++
+		}
+	}
+	if unlinked > len(c.in.Desired)/8 && !c.split.alwaysChunk {
+		// Most people need an action (a first cycle): putting the actions of chunks
+		// together would copy them all once more, so one pass fills the plan.
+		c.plan.Actions = make([]Action, 0, unlinked+len(c.in.Desired)/32)
+		c.decidePeople(0, len(c.in.Desired))
+		c.decideGone()
+		return
+	}
+	// A usual cycle: the people are decided in chunks on every core (see parallel).
+	// Each chunk works on a copy of c whose plan collects that chunk's few actions,
+	// and the chunks' actions are put together in chunk order: the same list one pass
+	// in order makes.
 	size := c.split.decideChunk
 	chunks := make([]Plan, (len(c.in.Desired)+size-1)/size)
 	parallel(len(chunks), c.split.workers, func(_, k int) {
@@ -453,7 +470,10 @@ func (c *calc) decide() {
 		skipped += len(chunks[k].Skipped)
 	}
 	c.plan.Actions = make([]Action, 0, actions+len(c.in.Links)/256) // room for a few deactivations
-	c.plan.Skipped = make([]Skip, 0, skipped)
+	// Skipped stays nil when nothing is skipped, as one pass leaves it.
+	if skipped > 0 {
+		c.plan.Skipped = make([]Skip, 0, skipped)
+	}
 	for k := range chunks {
 		c.plan.Actions = append(c.plan.Actions, chunks[k].Actions...)
 		c.plan.Skipped = append(c.plan.Skipped, chunks[k].Skipped...)
