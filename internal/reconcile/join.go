@@ -18,11 +18,12 @@ import (
 // it compares with, each waiting for the one before. Profiles of Calculate at 1M were
 // most of their time in those misses (aeshash and matchH2 waiting on memory).
 //
-// So the join is radix-partitioned: one pass over each side reads every key once,
-// hashes it and files (hash, position) and a copy of the key's bytes into one of many
-// partitions by the hash's top bits; those reads are independent of each other, so
-// the processor overlaps their misses. Each partition then holds a few thousand entries of either side, small
-// enough that its table lives in the core's L2 cache while it is built and probed.
+// So the join is radix-partitioned: two passes over each side read the keys in input
+// order, hash them and file (hash, position) and a copy of each key's bytes into one
+// of many partitions by the hash's top bits; those reads are independent of each
+// other, so the processor overlaps their misses. Each partition then holds a few
+// thousand entries of either side, small enough that its table lives in the core's
+// L2 cache while it is built and probed.
 // The partitions are independent, so they are joined on every core at once; which
 // core takes which partition changes nothing, since every result is written to the
 // position it belongs to.
