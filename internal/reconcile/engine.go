@@ -40,6 +40,9 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
+	// Offboarder carries out a leaver's offboarding steps besides freezing and
+	// deactivating; required when Policy.Offboarding asks for any of them.
+	Offboarder Offboarder
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -103,6 +106,12 @@ type Summary struct {
 	SourceComplete bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
+	// Blocked counts the deactivations Salesforce refused for a named blocker
+	// (ClassifyBlocker): each user stays frozen and is tried again a day later.
+	Blocked int
+	// SeatsFreed counts the license seats the cycle's deactivations freed, by
+	// UserLicense Name.
+	SeatsFreed map[string]int
 }
 
 // Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
@@ -129,6 +138,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Plan == nil {
 		cfg.Plan = Calculate
+	}
+	if err := cfg.Policy.Offboarding.check(cfg.Offboarder != nil); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.Concurrency == 0:
@@ -217,7 +229,8 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
 		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
-		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
+		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers),
+		zap.Int("blocked", s.Blocked), zap.Any("seats_freed", s.SeatsFreed))
 	return s, err
 }
 
@@ -250,6 +263,7 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	a := newApplier(e, s.RunID, c)
 	err = a.apply(ctx, plan)
 	s.Applied, s.Failed, s.Pending = a.counts()
+	s.Blocked, s.SeatsFreed = a.blockedCount(), a.seatsFreed(c.licenses)
 	if reason := a.pauseReason(); reason != "" && err == nil {
 		s.Status, s.Error = RunPaused, "paused: "+reason
 	}
@@ -284,6 +298,8 @@ type cycleData struct {
 	mapped   mapping.Result
 	input    Input
 	policy   Policy
+	// licenses names each profile's license (Names.Licenses).
+	licenses map[string]string
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -310,6 +326,7 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	if err != nil {
 		return c, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
 	}
+	c.licenses = names.Licenses
 	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
 		return c, fmt.Errorf("reconcile: resolving profile and role names: %w", err)
 	}
@@ -329,6 +346,11 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	}
 	if c.input.Approved, err = j.Approved(ctx); err != nil {
 		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
+	}
+	if c.policy.Offboarding.Freeze {
+		if c.input.Frozen, err = e.frozen(ctx); err != nil {
+			return c, err
+		}
 	}
 	base, ok, err := j.LastGoodSnapshot(ctx)
 	if err != nil {

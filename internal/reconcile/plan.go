@@ -30,6 +30,7 @@ func Calculate(in Input, p Policy) Plan {
 	}
 	c.decide()
 	plan := Guard(c.plan, in, p)
+	offboard(&plan, &in, &p, &c.protect)
 	plan.Stale = staleApprovals(c.approvals, plan.Actions)
 	sortPlan(&plan)
 	return plan
@@ -743,23 +744,31 @@ func staleApprovals(approvals []Approved, actions []Action) []Approved {
 }
 
 // kindRank orders actions as they are applied: creates and reactivations first, then
-// adoptions and updates, deactivations last.
+// adoptions and updates, then a leaver's offboarding steps, deactivations last.
 func kindRank(k Kind) int {
 	switch k {
 	case KindCreate:
 		return 0
 	case KindReactivate:
 		return 1
-	case KindAdopt:
+	case KindUnfreeze:
 		return 2
-	case KindUpdate:
+	case KindAdopt:
 		return 3
-	case KindDeactivate:
+	case KindUpdate:
 		return 4
 	case KindFreeze:
 		return 5
+	case KindEndSessions:
+		return 6
+	case KindRevokeTokens:
+		return 7
+	case KindTransfer:
+		return 8
+	case KindDeactivate:
+		return 9
 	}
-	return 6
+	return 10
 }
 
 // sortByRef sorts s by compare without copying the elements for every comparison

@@ -1,0 +1,260 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Offboarding is what a cycle does to a leaver besides deactivating them, in this
+// order: freeze (access is cut at once, even when Salesforce will refuse the
+// deactivation), end their sessions and revoke their OAuth tokens, hand their open
+// records to their manager (or FallbackUsername), then deactivate once GracePeriod
+// has passed since the freeze. Only deactivations that passed the guardrails are
+// offboarded: a deactivation a guardrail holds freezes nobody, since a bad export
+// must not lock people out either.
+type Offboarding struct {
+	Freeze       bool
+	EndSessions  bool
+	RevokeTokens bool
+	// TransferObjects are the objects whose open records move (Opportunity, Case,
+	// Lead, Account, Contact); none transfers nothing. Pending approval work items
+	// move with them.
+	TransferObjects []string
+	// FallbackUsername receives the records of a leaver whose manager is absent,
+	// inactive or leaving too.
+	FallbackUsername string
+	// GracePeriod delays the deactivation after the freeze; it needs Freeze, whose
+	// time the org keeps.
+	GracePeriod time.Duration
+}
+
+// Offboarder is the part of the org the offboarding steps need besides Directory.
+// Every method works on all the users of a cycle at once (one query per object,
+// one Collections call per 200 records) and answers one StepResult per user, in
+// order; an error means the call failed as a whole (a *CallError).
+type Offboarder interface {
+	// FrozenUsers returns the org's frozen users, Id → when their UserLogin last
+	// changed.
+	FrozenUsers(ctx context.Context) (map[string]time.Time, error)
+	// UnfreezeUsers unfreezes users (UserLogin.IsFrozen false).
+	UnfreezeUsers(ctx context.Context, userIDs []string) ([]WriteResult, error)
+	// EndSessions deletes the users' AuthSession rows.
+	EndSessions(ctx context.Context, userIDs []string) ([]StepResult, error)
+	// RevokeTokens revokes the users' OAuth tokens (OauthToken.DeleteToken through
+	// /services/oauth2/revoke).
+	RevokeTokens(ctx context.Context, userIDs []string) ([]StepResult, error)
+	// TransferRecords gives the open records of the given objects that each From owns
+	// to its To, and reassigns their pending approval work items, with assignment
+	// rules off (Sforce-Auto-Assign: FALSE).
+	TransferRecords(ctx context.Context, objects []string, moves []Move) ([]StepResult, error)
+}
+
+// Move hands one leaver's records to another user.
+type Move struct {
+	From, To string
+}
+
+// StepResult is the outcome of one offboarding step for one user.
+type StepResult struct {
+	WriteResult
+	// Done counts what the step touched: sessions deleted, tokens revoked, records
+	// moved. Zero is a success too: there was nothing to do.
+	Done int
+	// Detail says what was done, for the journal ("3 Opportunity, 1 Case").
+	Detail string
+}
+
+// offboard expands every deactivation the guardrails let through into the
+// offboarding sequence of pol.Offboarding, and plans the unfreeze of every matched
+// person whose user is frozen. Deactivations that are held, skipped or in back-off
+// expand to nothing. It runs inside Calculate, after Guard, and is as pure.
+func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
+	ob := &pol.Offboarding
+	users := make(map[string]*Existing, len(in.Existing))
+	for i := range in.Existing {
+		users[idKey(in.Existing[i].ID)] = &in.Existing[i]
+	}
+	leaving := map[string]bool{}
+	for i := range p.Actions {
+		if a := &p.Actions[i]; a.Kind == KindDeactivate && !a.Held {
+			leaving[idKey(a.SalesforceID)] = true
+		}
+	}
+	fallback := fallbackUser(in.Existing, ob.FallbackUsername, leaving)
+	var added []Action
+	kept := p.Actions[:0:0]
+	for _, a := range p.Actions {
+		if a.Kind != KindDeactivate || a.Held {
+			kept = append(kept, a)
+			continue
+		}
+		frozenAt, frozen := in.Frozen[idKey(a.SalesforceID)]
+		if ob.Freeze && !frozen {
+			added = append(added, step(&a, KindFreeze, "offboarding: cut access at once", Change{Field: "IsFrozen", Before: "false", After: "true"}))
+		}
+		if ob.GracePeriod > 0 && ob.Freeze {
+			due := in.Now.Add(ob.GracePeriod)
+			if frozen {
+				due = frozenAt.Add(ob.GracePeriod)
+			}
+			if in.Now.Before(due) {
+				if !frozen {
+					kept = append(kept, steps(&a, ob, users, leaving, fallback, nil)...)
+				}
+				p.Skipped = append(p.Skipped, Skip{Action: a, Reason: "offboarding grace period: deactivated from " + due.UTC().Format(time.RFC3339)})
+				continue
+			}
+		}
+		var orphan string
+		kept = append(kept, steps(&a, ob, users, leaving, fallback, &orphan)...)
+		if orphan != "" {
+			p.Skipped = append(p.Skipped, Skip{Action: a, Reason: orphan})
+			continue
+		}
+		kept = append(kept, a)
+	}
+	p.Actions = append(kept, added...)
+	if ob.Freeze && len(in.Frozen) > 0 && pol.Mode.Allows(KindUpdate) {
+		p.Actions = append(p.Actions, unfreezes(p.Actions, in, users, protect)...)
+	}
+}
+
+// unfreezes plans the unfreeze of every frozen user that belongs to a person in the
+// source: a returner, reactivated in this cycle or never deactivated (the
+// deactivation was blocked, or within the grace period).
+func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect *protection) []Action {
+	desired := make(map[string]bool, len(in.Desired))
+	for i := range in.Desired {
+		desired[in.Desired[i].ID] = true
+	}
+	owner := map[string]string{} // idKey(frozen user) → IdP id of their person
+	for _, l := range in.Links {
+		if _, frozen := in.Frozen[idKey(l.SalesforceID)]; frozen && desired[l.IdPID] {
+			owner[idKey(l.SalesforceID)] = l.IdPID
+		}
+	}
+	for i := range actions {
+		a := &actions[i]
+		if _, frozen := in.Frozen[idKey(a.SalesforceID)]; frozen && (a.Kind == KindReactivate || a.Kind == KindAdopt) {
+			owner[idKey(a.SalesforceID)] = a.IdPID
+		}
+	}
+	var out []Action
+	for key, idp := range owner {
+		e, ok := users[key]
+		if !ok {
+			continue
+		}
+		a := Action{Kind: KindUnfreeze, IdPID: idp, SalesforceID: e.ID, Username: e.Username, Email: e.Email, MatchedBy: MatchLink}
+		if protect.refuses(&a, e) != "" {
+			continue
+		}
+		out = append(out, step(&a, KindUnfreeze, "the person is in the source again and their user is frozen",
+			Change{Field: "IsFrozen", Before: "true", After: "false"}))
+	}
+	return out
+}
+
+// steps returns the sessions, tokens and transfer steps of deactivation a. When
+// orphan is not nil and the records have nowhere to go, it is set to why, and the
+// deactivation must wait: deactivating would leave the records with an inactive
+// owner.
+func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[string]bool, fallback *Existing, orphan *string) []Action {
+	var out []Action
+	if ob.EndSessions {
+		out = append(out, step(a, KindEndSessions, "offboarding: end the leaver's sessions"))
+	}
+	if ob.RevokeTokens {
+		out = append(out, step(a, KindRevokeTokens, "offboarding: revoke the leaver's OAuth tokens"))
+	}
+	if len(ob.TransferObjects) == 0 {
+		return out
+	}
+	to, why := transferTarget(users[idKey(a.SalesforceID)], users, leaving, fallback)
+	if to == nil {
+		if orphan != nil {
+			*orphan = "offboarding: " + why + " and no active fallback user (policy.offboarding.transfer.fallback_user), " +
+				"so the leaver keeps their records and is not deactivated"
+		}
+		return out
+	}
+	return append(out, step(a, KindTransfer, "offboarding: hand "+strings.Join(ob.TransferObjects, ", ")+
+		" records and approval work items to "+why+" "+to.Username, Change{Field: "OwnerId", Before: a.SalesforceID, After: to.ID}))
+}
+
+// transferTarget chooses who receives a leaver's records: the manager when active
+// and staying, else the fallback user. why names the choice, or says why the manager
+// cannot have them when there is no fallback.
+func transferTarget(leaver *Existing, users map[string]*Existing, leaving map[string]bool, fallback *Existing) (*Existing, string) {
+	why := "the leaver has no manager"
+	if leaver != nil && leaver.ManagerID != "" {
+		m, ok := users[idKey(leaver.ManagerID)]
+		switch {
+		case !ok:
+			why = "the leaver's manager is not a Standard user syncd reads"
+		case !m.IsActive:
+			why = "the leaver's manager is inactive"
+		case leaving[idKey(m.ID)]:
+			why = "the leaver's manager is leaving too"
+		default:
+			return m, "their manager"
+		}
+	}
+	if fallback == nil {
+		return nil, why
+	}
+	return fallback, "the fallback user (" + why + ")"
+}
+
+// fallbackUser finds the active fallback user by Username; nil when unset, absent,
+// inactive or leaving.
+func fallbackUser(users []Existing, username string, leaving map[string]bool) *Existing {
+	if username == "" {
+		return nil
+	}
+	i := slices.IndexFunc(users, func(e Existing) bool { return strings.EqualFold(e.Username, username) })
+	if i < 0 || !users[i].IsActive || leaving[idKey(users[i].ID)] {
+		return nil
+	}
+	return &users[i]
+}
+
+// step derives one offboarding action from a leaver's deactivation.
+func step(a *Action, kind Kind, reason string, changes ...Change) Action {
+	return Action{
+		Kind: kind, IdPID: a.IdPID, SalesforceID: a.SalesforceID, Username: a.Username, Email: a.Email,
+		MatchedBy: a.MatchedBy, Changes: changes, Reason: reason,
+	}
+}
+
+// check refuses an offboarding that needs an Offboarder without one, and a grace
+// period without the freeze that starts it.
+func (ob *Offboarding) check(haveOffboarder bool) error {
+	needs := ob.Freeze || ob.EndSessions || ob.RevokeTokens || len(ob.TransferObjects) > 0
+	switch {
+	case needs && !haveOffboarder:
+		return errors.New("reconcile: policy.offboarding needs Config.Offboarder")
+	case ob.GracePeriod < 0:
+		return fmt.Errorf("reconcile: policy.offboarding.grace_period %v is negative", ob.GracePeriod)
+	case ob.GracePeriod > 0 && !ob.Freeze:
+		return errors.New("reconcile: policy.offboarding.grace_period needs freeze: the freeze starts it")
+	}
+	return nil
+}
+
+// frozen reads the org's frozen users, keyed by idKey.
+func (e *Engine) frozen(ctx context.Context) (map[string]time.Time, error) {
+	got, err := e.cfg.Offboarder.FrozenUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: reading frozen users: %w", err)
+	}
+	out := make(map[string]time.Time, len(got))
+	for id, at := range got {
+		out[idKey(id)] = at
+	}
+	return out, nil
+}
