@@ -163,10 +163,11 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
 	return reconcile.New(reconcile.Config{
-		Source:    a.source,
-		Mapper:    a.mapper,
-		Directory: NewDirectory(a.Client),
-		Journal:   j,
+		Source:     a.source,
+		Mapper:     a.mapper,
+		Directory:  NewDirectory(a.Client),
+		Offboarder: NewOffboarder(a.Client),
+		Journal:    j,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),
@@ -176,6 +177,7 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 				MaxDeactivationPercent: float64(*g.MaxDeactivationPercent),
 				MaxSourceShrinkPercent: float64(*g.MaxSourceShrinkPercent),
 			},
+			Offboarding: offboarding(p.Offboarding),
 		},
 		ProtectedProfiles: p.Protect.Profiles,
 		OnBlocked:         reconcile.OnBlocked(p.OnBlockedDeactivation),
@@ -186,6 +188,14 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,
 	})
+}
+
+// offboarding turns the configured offboarding into the engine's.
+func offboarding(o config.Offboarding) reconcile.Offboarding {
+	return reconcile.Offboarding{
+		Freeze: *o.Freeze, EndSessions: *o.EndSessions, RevokeTokens: *o.RevokeTokens,
+		TransferObjects: o.Transfer.Objects, FallbackUsername: o.Transfer.FallbackUser, GracePeriod: o.GracePeriod,
+	}
 }
 
 func matchKeys(keys []string) []reconcile.MatchKey {

@@ -20,7 +20,7 @@ import (
 
 // baseFields returns the User fields every Existing carries outside Fields.
 func baseFields() []string {
-	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId"}
+	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId", "ManagerId"}
 }
 
 // isBoolean reports whether a User field is written as a JSON boolean; every other
@@ -184,6 +184,7 @@ func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Exist
 	}{
 		{"Id", &u.ID}, {"Username", &u.Username}, {"Email", &u.Email},
 		{"FederationIdentifier", &u.FederationIdentifier}, {"UserType", &u.UserType}, {"ProfileId", &u.ProfileID},
+		{"ManagerId", &u.ManagerID},
 	} {
 		v, err := value(f.name)
 		errs = append(errs, err)

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,7 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 		}
 	}
 	fallback := fallbackUser(in.Existing, ob.FallbackUsername, leaving)
+	waiting := stepBackoffs(in)
 	var added []Action
 	kept := p.Actions[:0:0]
 	for _, a := range p.Actions {
@@ -96,6 +98,10 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 		if ob.Freeze && !frozen {
 			added = append(added, step(&a, KindFreeze, "offboarding: cut access at once", Change{Field: "IsFrozen", Before: "false", After: "true"}))
 		}
+		if why := waiting[a.IdPID]; why != "" {
+			p.Skipped = append(p.Skipped, Skip{Action: a, Reason: why})
+			continue
+		}
 		if ob.GracePeriod > 0 && ob.Freeze {
 			due := in.Now.Add(ob.GracePeriod)
 			if frozen {
@@ -103,18 +109,13 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 			}
 			if in.Now.Before(due) {
 				if !frozen {
-					kept = append(kept, steps(&a, ob, users, leaving, fallback, nil)...)
+					kept = append(kept, steps(&a, ob, users, leaving, fallback)...)
 				}
 				p.Skipped = append(p.Skipped, Skip{Action: a, Reason: "offboarding grace period: deactivated from " + due.UTC().Format(time.RFC3339)})
 				continue
 			}
 		}
-		var orphan string
-		kept = append(kept, steps(&a, ob, users, leaving, fallback, &orphan)...)
-		if orphan != "" {
-			p.Skipped = append(p.Skipped, Skip{Action: a, Reason: orphan})
-			continue
-		}
+		kept = append(kept, steps(&a, ob, users, leaving, fallback)...)
 		kept = append(kept, a)
 	}
 	p.Actions = append(kept, added...)
@@ -159,11 +160,12 @@ func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect 
 	return out
 }
 
-// steps returns the sessions, tokens and transfer steps of deactivation a. When
-// orphan is not nil and the records have nowhere to go, it is set to why, and the
-// deactivation must wait: deactivating would leave the records with an inactive
-// owner.
-func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[string]bool, fallback *Existing, orphan *string) []Action {
+// steps returns the sessions, tokens and transfer steps of deactivation a. With no
+// one to receive the records (no active manager, no fallback user) the transfer
+// still runs, with an empty new owner: it moves nothing and fails when the leaver
+// owns open records, which keeps the deactivation back, since a deactivated owner's
+// records can no longer be handed over.
+func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[string]bool, fallback *Existing) []Action {
 	var out []Action
 	if ob.EndSessions {
 		out = append(out, step(a, KindEndSessions, "offboarding: end the leaver's sessions"))
@@ -174,16 +176,15 @@ func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[s
 	if len(ob.TransferObjects) == 0 {
 		return out
 	}
+	objects := strings.Join(ob.TransferObjects, ", ")
 	to, why := transferTarget(users[idKey(a.SalesforceID)], users, leaving, fallback)
 	if to == nil {
-		if orphan != nil {
-			*orphan = "offboarding: " + why + " and no active fallback user (policy.offboarding.transfer.fallback_user), " +
-				"so the leaver keeps their records and is not deactivated"
-		}
-		return out
+		return append(out, step(a, KindTransfer, "offboarding: "+why+" and there is no active fallback user "+
+			"(policy.offboarding.transfer.fallback_user): check that the leaver owns no open "+objects+" records",
+			Change{Field: "OwnerId", Before: a.SalesforceID}))
 	}
-	return append(out, step(a, KindTransfer, "offboarding: hand "+strings.Join(ob.TransferObjects, ", ")+
-		" records and approval work items to "+why+" "+to.Username, Change{Field: "OwnerId", Before: a.SalesforceID, After: to.ID}))
+	return append(out, step(a, KindTransfer, "offboarding: hand "+objects+" records and approval work items to "+
+		why+" "+to.Username, Change{Field: "OwnerId", Before: a.SalesforceID, After: to.ID}))
 }
 
 // transferTarget chooses who receives a leaver's records: the manager when active
@@ -257,4 +258,26 @@ func (e *Engine) frozen(ctx context.Context) (map[string]time.Time, error) {
 		out[idKey(id)] = at
 	}
 	return out, nil
+}
+
+// stepBackoffs says, by IdP id, why a leaver's offboarding waits: a step of theirs
+// failed and is in back-off, so neither it nor the deactivation is tried before
+// then (the freeze, which cuts access, is).
+func stepBackoffs(in *Input) map[string]string {
+	var out map[string]string
+	for i := range in.Backoffs {
+		b := &in.Backoffs[i]
+		if !b.NextAttemptAt.After(in.Now) {
+			continue
+		}
+		switch b.Kind {
+		case KindEndSessions, KindRevokeTokens, KindTransfer:
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[b.IdPID] = "offboarding: " + string(b.Kind) + " failed with " + cmp.Or(b.ErrorCode, "an error") +
+				"; it and the deactivation wait until " + b.NextAttemptAt.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
 }

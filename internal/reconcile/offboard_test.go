@@ -71,11 +71,9 @@ func TestOffboardingPlansTheSequence(t *testing.T) {
 			want: sequence(toManager)[1:],
 		},
 		{
-			name:   "with nobody to take the records the leaver is frozen and cut off but keeps them, still active",
+			name:   "with nobody to take the records the transfer only checks that the leaver owns none",
 			leaver: userOf(person("ana"), sfID(1)), others: []Existing{mgr},
-			want: sequence(nil)[:3],
-			wantSkips: []skipBrief{{KindDeactivate, "ana", sfID(1), "offboarding: the leaver has no manager and no active fallback user " +
-				"(policy.offboarding.transfer.fallback_user), so the leaver keeps their records and is not deactivated"}},
+			want: sequence([]Change{{Field: "OwnerId", Before: sfID(1)}}),
 		},
 		{
 			name:   "a deactivation the guardrails hold freezes nobody",

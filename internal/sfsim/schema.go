@@ -307,6 +307,7 @@ func newSchema() *schema {
 	}
 	login.ops = objectOps{update: (*org).updateLogin}
 	s.add(user, license, profile, role, login, permSet, permSetAssignment)
+	s.add(offboardingObjects()...)
 	return s
 }
 
