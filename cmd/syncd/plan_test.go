@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/syncd-io/syncd/internal/reconcile"
@@ -23,5 +24,17 @@ func TestPending(t *testing.T) {
 				t.Errorf("pending = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSummaryReportsBlockersAndSeatsFreed(t *testing.T) {
+	var b strings.Builder
+	writeSummary(&b, reconcile.Summary{RunID: 7, Status: reconcile.RunSucceeded, Applied: 5, Failed: 1, Blocked: 1,
+		SeatsFreed: map[string]int{"Salesforce": 3, "Salesforce Platform": 1}})
+	want := "Run 7 succeeded: 5 applied, 1 failed, 0 held for approval, 0 skipped, 0 not sent.\n" +
+		"  1 deactivations blocked by Salesforce (the users stay frozen; `syncd explain` names the blocker and its fix).\n" +
+		"  License seats freed: 3 Salesforce, 1 Salesforce Platform.\n"
+	if b.String() != want {
+		t.Errorf("summary\n got %q\nwant %q", b.String(), want)
 	}
 }

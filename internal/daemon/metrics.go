@@ -20,7 +20,9 @@ var cycleOutcomes = []reconcile.RunStatus{reconcile.RunSucceeded, reconcile.RunF
 // Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
-	actionKinds    = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze}
+	actionKinds = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze,
+		store.ActionKind(reconcile.KindEndSessions), store.ActionKind(reconcile.KindRevokeTokens), store.ActionKind(reconcile.KindTransfer),
+		store.ActionKind(reconcile.KindUnfreeze)}
 	actionOutcomes = []store.ActionStatus{store.ActionApplied, store.ActionFailed, store.ActionSkipped, store.ActionHeld, store.ActionPlanned}
 )
 
@@ -53,6 +55,8 @@ type Metrics struct {
 	reloadOK            prometheus.Gauge
 	reloadTime          prometheus.Gauge
 	configHash          prometheus.Gauge
+	blocked             prometheus.Counter
+	seatsFreed          *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -92,6 +96,10 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 			Help: "When the configuration in force was loaded, in Unix seconds."}),
 		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
 			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+		blocked: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_blocked_deactivations_total",
+			Help: "Deactivations Salesforce refused for a named blocker (default case owner, hierarchy field, ...); each blocked user is tried again once a day."}),
+		seatsFreed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_license_seats_freed_total",
+			Help: "License seats freed by deactivations, by user license name."}, []string{"license"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -107,7 +115,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, buildInfo,
+		m.reloadTime, m.configHash, m.blocked, m.seatsFreed, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -161,6 +169,10 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	}
 	for _, a := range actions {
 		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
+	m.blocked.Add(float64(s.Blocked))
+	for license, n := range s.SeatsFreed {
+		m.seatsFreed.WithLabelValues(license).Add(float64(n))
 	}
 	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
 		m.sourceRecords.Set(float64(s.Stats.SourceRecords))
