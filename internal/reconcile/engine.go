@@ -347,7 +347,7 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	if c.input.Approved, err = j.Approved(ctx); err != nil {
 		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
 	}
-	if c.policy.Offboarding.Freeze {
+	if needFrozen(&c.input, &c.policy.Offboarding) {
 		if c.input.Frozen, err = e.frozen(ctx); err != nil {
 			return c, err
 		}

@@ -119,28 +119,72 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 		kept = append(kept, a)
 	}
 	p.Actions = append(kept, added...)
-	if ob.Freeze && len(in.Frozen) > 0 && pol.Mode.Allows(KindUpdate) {
+	if ob.Freeze && pol.Mode.Allows(KindUpdate) {
 		p.Actions = append(p.Actions, unfreezes(p.Actions, in, users, protect)...)
 	}
+}
+
+// needFrozen reports whether a cycle must read which users are frozen (one query):
+// for the grace period, which starts at the freeze; when a person in the source has
+// a blocked deactivation in back-off, whose user syncd froze and must unfreeze now
+// that they are back; and when a leaver's offboarding stopped at a failed step, so
+// that their freeze is not sent again. Otherwise the plan does without (Input.Frozen nil): a
+// freeze or unfreeze of a user already in that state writes nothing.
+func needFrozen(in *Input, ob *Offboarding) bool {
+	if !ob.Freeze {
+		return false
+	}
+	if ob.GracePeriod > 0 {
+		return true
+	}
+	var desired map[string]bool
+	for i := range in.Backoffs {
+		switch in.Backoffs[i].Kind {
+		case KindEndSessions, KindRevokeTokens, KindTransfer:
+			return true // a leaver whose offboarding stopped half-way, frozen already
+		case KindDeactivate:
+		default:
+			continue
+		}
+		if desired == nil {
+			desired = make(map[string]bool, len(in.Desired))
+			for j := range in.Desired {
+				desired[in.Desired[j].ID] = true
+			}
+		}
+		if desired[in.Backoffs[i].IdPID] {
+			return true
+		}
+	}
+	return false
 }
 
 // unfreezes plans the unfreeze of every frozen user that belongs to a person in the
 // source: a returner, reactivated in this cycle or never deactivated (the
 // deactivation was blocked, or within the grace period).
+//
+// Without Input.Frozen (not read this cycle), every reactivated user is unfrozen:
+// the write skips users who are not frozen.
 func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect *protection) []Action {
-	desired := make(map[string]bool, len(in.Desired))
-	for i := range in.Desired {
-		desired[in.Desired[i].ID] = true
-	}
 	owner := map[string]string{} // idKey(frozen user) → IdP id of their person
-	for _, l := range in.Links {
-		if _, frozen := in.Frozen[idKey(l.SalesforceID)]; frozen && desired[l.IdPID] {
-			owner[idKey(l.SalesforceID)] = l.IdPID
+	if len(in.Frozen) > 0 {
+		desired := make(map[string]bool, len(in.Desired))
+		for i := range in.Desired {
+			desired[in.Desired[i].ID] = true
+		}
+		for _, l := range in.Links {
+			if _, frozen := in.Frozen[idKey(l.SalesforceID)]; frozen && desired[l.IdPID] {
+				owner[idKey(l.SalesforceID)] = l.IdPID
+			}
 		}
 	}
 	for i := range actions {
 		a := &actions[i]
-		if _, frozen := in.Frozen[idKey(a.SalesforceID)]; frozen && (a.Kind == KindReactivate || a.Kind == KindAdopt) {
+		_, frozen := in.Frozen[idKey(a.SalesforceID)]
+		switch {
+		case a.Kind == KindReactivate && (frozen || in.Frozen == nil):
+			owner[idKey(a.SalesforceID)] = a.IdPID
+		case a.Kind == KindAdopt && frozen:
 			owner[idKey(a.SalesforceID)] = a.IdPID
 		}
 	}

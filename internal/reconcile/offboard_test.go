@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +159,8 @@ func TestReturnerIsUnfrozen(t *testing.T) {
 	}{
 		{"a deactivated, frozen returner is reactivated and unfrozen", userOf(ana, sfID(1), inactive), []Kind{KindReactivate, KindUnfreeze}},
 		{"a frozen returner whose deactivation was blocked is unfrozen", userOf(ana, sfID(1)), []Kind{KindUnfreeze}},
+		{"without knowing who is frozen, a reactivated returner is unfrozen too", userOf(ana, sfID(1), inactive), []Kind{KindReactivate, KindUnfreeze}},
+		{"without knowing who is frozen, an active linked user is left alone", userOf(ana, sfID(1)), []Kind{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := complete(Input{
@@ -165,6 +168,9 @@ func TestReturnerIsUnfrozen(t *testing.T) {
 				Links:  []Link{{IdPID: "ana", SalesforceID: sfID(1)}},
 				Frozen: map[string]time.Time{idKey(sfID(1)): planNow}, Now: planNow,
 			})
+			if strings.HasPrefix(tt.name, "without knowing") {
+				in.Frozen = nil
+			}
 			got := Calculate(in, offboardAll())
 			if diff := cmp.Diff(tt.want, kinds(got.Actions)); diff != "" {
 				t.Errorf("kinds (-want +got):\n%s", diff)
@@ -187,6 +193,28 @@ func TestClassifyBlocker(t *testing.T) {
 		b, _ := ClassifyBlocker(tt.message)
 		if b.Name != tt.want {
 			t.Errorf("ClassifyBlocker(%q) = %q, want %q", tt.message, b.Name, tt.want)
+		}
+	}
+}
+
+func TestWhoIsFrozenIsReadOnlyWhenNeeded(t *testing.T) {
+	ob := Offboarding{Freeze: true}
+	back := []Backoff{{IdPID: "ana", Kind: KindDeactivate, NextAttemptAt: planNow.Add(time.Hour)}}
+	for _, tt := range []struct {
+		name string
+		in   Input
+		ob   Offboarding
+		want bool
+	}{
+		{"a plain cycle does not read it", Input{Desired: []mapping.Desired{person("ana")}}, ob, false},
+		{"a blocked leaver who is back needs it", Input{Desired: []mapping.Desired{person("ana")}, Backoffs: back}, ob, true},
+		{"a blocked leaver still gone does not", Input{Desired: []mapping.Desired{person("bo")}, Backoffs: back}, ob, false},
+		{"the grace period needs it", Input{}, Offboarding{Freeze: true, GracePeriod: time.Hour}, true},
+		{"a leaver whose transfer failed needs it", Input{Backoffs: []Backoff{{IdPID: "bo", Kind: KindTransfer}}}, ob, true},
+		{"without freezing nothing needs it", Input{Desired: []mapping.Desired{person("ana")}, Backoffs: back}, Offboarding{}, false},
+	} {
+		if got := needFrozen(&tt.in, &tt.ob); got != tt.want {
+			t.Errorf("%s: needFrozen = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
