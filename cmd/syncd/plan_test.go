@@ -38,3 +38,15 @@ func TestSummaryReportsBlockersAndSeatsFreed(t *testing.T) {
 		t.Errorf("summary\n got %q\nwant %q", b.String(), want)
 	}
 }
+
+func TestHeadlineCountsOffboardingSteps(t *testing.T) {
+	var plan reconcile.Plan
+	for _, k := range []reconcile.Kind{reconcile.KindFreeze, reconcile.KindEndSessions, reconcile.KindRevokeTokens,
+		reconcile.KindTransfer, reconcile.KindDeactivate, reconcile.KindUnfreeze} {
+		plan.Actions = append(plan.Actions, reconcile.Action{Kind: k})
+	}
+	want := "1 deactivate, 1 freeze, 1 end_sessions, 1 revoke_tokens, 1 transfer, 1 unfreeze"
+	if got := headline(plan); got != want {
+		t.Errorf("headline %q, want %q", got, want)
+	}
+}
