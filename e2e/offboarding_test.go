@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -258,20 +257,6 @@ func TestKillingSyncdBetweenOffboardingStepsCompletesWithNothingDoneTwice(t *tes
 			t.Errorf("leaver %s: deactivations in the journal %v, want at most one applied", p.ID, h)
 		}
 	}
-}
-
-// explainedAction is one action of `syncd explain -o json`.
-type explainedAction = struct {
-	RunID         int64      `json:"run_id"`
-	Kind          string     `json:"kind"`
-	Status        string     `json:"status"`
-	ErrorCode     string     `json:"error_code"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	Changes       []struct {
-		Field  string `json:"field"`
-		Before string `json:"before"`
-		After  string `json:"after"`
-	} `json:"changes"`
 }
 
 // newest returns the action of a kind from the newest run that has one.

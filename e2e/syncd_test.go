@@ -254,18 +254,21 @@ type explanation struct {
 		SalesforceID string `json:"salesforce_id"`
 		Origin       string `json:"origin"`
 	} `json:"link"`
-	Actions []struct {
-		RunID         int64      `json:"run_id"`
-		Kind          string     `json:"kind"`
-		Status        string     `json:"status"`
-		ErrorCode     string     `json:"error_code"`
-		NextAttemptAt *time.Time `json:"next_attempt_at"`
-		Changes       []struct {
-			Field  string `json:"field"`
-			Before string `json:"before"`
-			After  string `json:"after"`
-		} `json:"changes"`
-	} `json:"actions"`
+	Actions []explainedAction `json:"actions"`
+}
+
+// explainedAction is one action of `syncd explain -o json`.
+type explainedAction struct {
+	RunID         int64      `json:"run_id"`
+	Kind          string     `json:"kind"`
+	Status        string     `json:"status"`
+	ErrorCode     string     `json:"error_code"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	Changes       []struct {
+		Field  string `json:"field"`
+		Before string `json:"before"`
+		After  string `json:"after"`
+	} `json:"changes"`
 }
 
 func (d *deployment) explain(t testing.TB, key string) explanation {

@@ -247,7 +247,13 @@ func TestBlockedLeaverStaysFrozenAndIsRetriedDaily(t *testing.T) {
 	// The person returns: their frozen user is unfrozen.
 	e.src.set(people(0, 3))
 	e.runOnce(t)
-	if u, _ := org.Sim.User("p0001@acme.example.com"); !u.IsActive || u.IsFrozen {
+	checkReturned(t, org.Sim, "p0001@acme.example.com")
+}
+
+// checkReturned checks that a returner's user is active and not frozen.
+func checkReturned(t *testing.T, sim *sfsim.Server, username string) {
+	t.Helper()
+	if u, _ := sim.User(username); !u.IsActive || u.IsFrozen {
 		t.Errorf("returner active %v frozen %v, want active and not frozen", u.IsActive, u.IsFrozen)
 	}
 }
@@ -267,9 +273,7 @@ func TestReturnerIsReactivatedAndUnfrozen(t *testing.T) {
 	if diff := cmp.Diff(want, e.journal.outcomes(3)); diff != "" {
 		t.Errorf("run 3 (-want +got):\n%s", diff)
 	}
-	if u, _ := org.Sim.User("p0001@acme.example.com"); !u.IsActive || u.IsFrozen {
-		t.Errorf("returner active %v frozen %v, want active and not frozen", u.IsActive, u.IsFrozen)
-	}
+	checkReturned(t, org.Sim, "p0001@acme.example.com")
 }
 
 // TestOffboardingResumesAfterAFailedStep fails the transfer of the leaver's records
