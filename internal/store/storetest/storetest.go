@@ -129,6 +129,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+		{"Transfers", testTransfers},
 	}
 	if h.KillLeaderConnection != nil {
 		tests = append(tests, struct {
