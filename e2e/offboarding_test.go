@@ -329,3 +329,38 @@ func TestOffboardingTwoHundredLeaversSpendsTheMinimum(t *testing.T) {
 	}
 	checkSynced(t, org, d, people[:1], people[1:])
 }
+
+func TestAReturnerGetsTheirRecordsBackWithReturnRecords(t *testing.T) {
+	t.Parallel()
+	s := lenient()
+	s.ReturnRecords = true
+	org, d, people := synced(t, s, 3)
+	ids := idsOf(t, org)
+	manager, leaver := ids[people[0].ID], ids[people[1].ID]
+	org.updateUser(t, leaver, map[string]any{"ManagerId": manager})
+	org.seedHoldings(t, leaver)
+	d.write(t, []person{people[0], people[2]})
+	d.must(t, exitOK, "apply", "--once")
+	if diff := cmp.Diff(moved, org.holdings(t, manager)); diff != "" {
+		t.Fatalf("what the manager received (-want +got):\n%s", diff)
+	}
+
+	d.write(t, people)
+	d.must(t, exitOK, "apply", "--once")
+	want := map[string]int{}
+	for object, n := range moved {
+		want[object] = n
+	}
+	if diff := cmp.Diff(want, org.holdings(t, leaver)); diff != "" {
+		t.Errorf("what the returner got back (-want +got):\n%s", diff)
+	}
+	if h := org.holdings(t, manager); len(h) != 0 {
+		t.Errorf("the manager still holds %v", h)
+	}
+	if a := d.explain(t, people[1].ID).newest(t, "return_records"); a.Status != "applied" {
+		t.Errorf("the return is %+v, want applied", a)
+	}
+	if w := d.applyWrites(t, exitOK); len(w) != 0 {
+		t.Errorf("the next cycle wrote %v: nothing is returned twice", w)
+	}
+}

@@ -35,8 +35,10 @@ type settings struct {
 	MaxShrinkPercent       int
 	Concurrency            int
 	Share, Reserve         float64
-	// FallbackUser, when set, is policy.offboarding.transfer.fallback_user.
-	FallbackUser string
+	// FallbackUser, when set, is policy.offboarding.transfer.fallback_user;
+	// ReturnRecords sets policy.offboarding.return_records.
+	FallbackUser  string
+	ReturnRecords bool
 	// PostgresDSN, when set, is the PostgreSQL database of syncd's store; otherwise
 	// the store is an SQLite file of the deployment's own.
 	PostgresDSN string
@@ -84,7 +86,7 @@ func deploy(t testing.TB, org *sfsimProcess, s settings) *deployment {
 		"StoreDriver": d.store.Driver, "StoreDSN": d.store.DSN,
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
-		"Share": s.Share, "Reserve": s.Reserve, "FallbackUser": s.FallbackUser,
+		"Share": s.Share, "Reserve": s.Reserve, "FallbackUser": s.FallbackUser, "ReturnRecords": s.ReturnRecords,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -162,11 +162,13 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
+	transfers, _ := j.(reconcile.TransferLog) // the store's journal keeps them; a test's may not
 	return reconcile.New(reconcile.Config{
 		Source:     a.source,
 		Mapper:     a.mapper,
 		Directory:  NewDirectory(a.Client),
 		Offboarder: NewOffboarder(a.Client),
+		Transfers:  transfers,
 		Journal:    j,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
@@ -195,6 +197,7 @@ func offboarding(o config.Offboarding) reconcile.Offboarding {
 	return reconcile.Offboarding{
 		Freeze: *o.Freeze, EndSessions: *o.EndSessions, RevokeTokens: *o.RevokeTokens,
 		TransferObjects: o.Transfer.Objects, FallbackUsername: o.Transfer.FallbackUser, GracePeriod: o.GracePeriod,
+		ReturnRecords: o.ReturnRecords,
 	}
 }
 

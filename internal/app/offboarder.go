@@ -101,6 +101,13 @@ func (t *tally) done(user, what string) {
 	t.parts[i][what]++
 }
 
+// moved lists a record a transfer moved from user to to.
+func (t *tally) moved(user, record, object, to string) {
+	if i, ok := t.index[salesforce.CanonicalID(user)]; ok {
+		t.results[i].Moved = append(t.results[i].Moved, reconcile.MovedRecord{Object: object, RecordID: record, From: user, To: to})
+	}
+}
+
 // fail records user's first failure.
 func (t *tally) fail(user, code, message string, class reconcile.ErrorClass) {
 	i, ok := t.index[salesforce.CanonicalID(user)]
@@ -218,11 +225,6 @@ func (o *Offboarder) TransferRecords(ctx context.Context, objects []string, move
 		to[from[i]] = m.To
 	}
 	t := newTally(from)
-	type owned struct {
-		ID      string `json:"Id"`
-		OwnerID string `json:"OwnerId"`
-		ActorID string `json:"ActorId"`
-	}
 	orphans := map[string]int{}
 	move := func(sobject, field string, queries []string, err error) error {
 		if err != nil {
@@ -231,7 +233,7 @@ func (o *Offboarder) TransferRecords(ctx context.Context, objects []string, move
 		var updates []salesforce.RecordUpdate
 		var owners []string
 		err = queryEach(ctx, o.c, queries, func(r owned) {
-			owner := salesforce.CanonicalID(r.OwnerID + r.ActorID)
+			owner := r.holder()
 			if to[owner] == "" {
 				orphans[owner]++
 				return
@@ -252,6 +254,7 @@ func (o *Offboarder) TransferRecords(ctx context.Context, objects []string, move
 		for _, r := range rs {
 			if r.Success {
 				t.done(owners[r.Index], sobject)
+				t.moved(owners[r.Index], salesforce.CanonicalID(updates[r.Index].ID), sobject, to[owners[r.Index]])
 				continue
 			}
 			t.failRecord(owners[r.Index], r)
@@ -281,6 +284,16 @@ func (o *Offboarder) TransferRecords(ctx context.Context, objects []string, move
 	return results, nil
 }
 
+// owned is a record with its owner, or a work item with its actor.
+type owned struct {
+	ID      string `json:"Id"`
+	OwnerID string `json:"OwnerId"`
+	ActorID string `json:"ActorId"`
+}
+
+// holder is the owner or actor of a record.
+func (r owned) holder() string { return salesforce.CanonicalID(r.OwnerID + r.ActorID) }
+
 // canonical returns the 18-character form of every Id.
 func canonical(ids []string) []string {
 	out := make([]string, len(ids))
@@ -298,4 +311,70 @@ func hasCode(r salesforce.RecordResult, code string) bool {
 		}
 	}
 	return false
+}
+
+// ReturnRecords gives transferred records back: one query per object for the
+// records' current owners, then one Collections update per 200 records still
+// owned by the user who received them (Sforce-Auto-Assign: FALSE). A record with
+// another owner now, or deleted, is Gone: someone decided about it since.
+func (o *Offboarder) ReturnRecords(ctx context.Context, ts []reconcile.Transfer) ([]reconcile.ReturnOutcome, error) {
+	outs := make([]reconcile.ReturnOutcome, len(ts))
+	byObject := map[string][]int{}
+	var objects []string
+	for i, t := range ts {
+		if byObject[t.Object] == nil {
+			objects = append(objects, t.Object)
+		}
+		byObject[t.Object] = append(byObject[t.Object], i)
+	}
+	for _, obj := range objects {
+		idx := byObject[obj]
+		field := "OwnerId"
+		if obj == "ProcessInstanceWorkitem" {
+			field = "ActorId"
+		}
+		ids := make([]string, len(idx))
+		for k, i := range idx {
+			ids[k] = ts[i].RecordID
+		}
+		queries, err := salesforce.RecordsByIDQueries(obj, field, ids)
+		if err != nil {
+			return nil, callError(err)
+		}
+		owner := map[string]string{}
+		err = queryEach(ctx, o.c, queries, func(r owned) { owner[salesforce.CanonicalID(r.ID)] = r.holder() })
+		if err != nil {
+			return nil, callError(fmt.Errorf("reading the owners of %s records to return: %w", obj, err))
+		}
+		var updates []salesforce.RecordUpdate
+		var which []int
+		for _, i := range idx {
+			t := ts[i]
+			if owner[salesforce.CanonicalID(t.RecordID)] != salesforce.CanonicalID(t.To) {
+				outs[i].Gone = true
+				continue
+			}
+			updates = append(updates, salesforce.RecordUpdate{ID: t.RecordID, Fields: salesforce.Fields{field: t.From}})
+			which = append(which, i)
+		}
+		if len(updates) == 0 {
+			continue
+		}
+		rs, err := o.c.TransferRecords(ctx, obj, updates)
+		if err != nil {
+			return nil, callError(fmt.Errorf("returning %s records: %w", obj, err))
+		}
+		for _, r := range rs {
+			out := &outs[which[r.Index]]
+			if r.Success {
+				out.Returned = true
+				continue
+			}
+			out.Class = classOf(r.Err())
+			if len(r.Errors) > 0 {
+				out.Code, out.Message = r.Errors[0].StatusCode, r.Errors[0].Message
+			}
+		}
+	}
+	return outs, nil
 }

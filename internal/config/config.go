@@ -133,6 +133,9 @@ type Offboarding struct {
 	// GracePeriod delays the deactivation after the freeze; 0 (the default)
 	// deactivates in the same cycle.
 	GracePeriod time.Duration `yaml:"grace_period"`
+	// ReturnRecords gives a returning leaver back the records their offboarding
+	// handed over, those still with whoever received them. Default false.
+	ReturnRecords bool `yaml:"return_records"`
 }
 
 // Transfer says whose and which records move when their owner leaves.

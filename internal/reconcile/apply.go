@@ -66,6 +66,8 @@ type applier struct {
 	stepFailed map[string]string
 	freed      map[string]int
 	blocked    int
+	// transfers are the cycle's pending transfers by IdP id, for return_records.
+	transfers map[string][]Transfer
 }
 
 func newApplier(e *Engine, runID int64, c *cycleData) *applier {
@@ -75,6 +77,12 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 	}
 	for _, b := range c.input.Backoffs {
 		a.attempts[backoffKey{b.IdPID, b.Kind}] = b.Attempts
+	}
+	for _, t := range c.input.Transfers {
+		if a.transfers == nil {
+			a.transfers = map[string][]Transfer{}
+		}
+		a.transfers[t.IdPID] = append(a.transfers[t.IdPID], t)
 	}
 	return a
 }
@@ -93,7 +101,7 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		switch act.Kind {
 		case KindCreate, KindAdopt, KindUpdate, KindReactivate, KindDeactivate, KindFreeze:
-		case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer:
+		case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer, KindReturnRecords:
 			if a.e.cfg.Offboarder == nil {
 				return fmt.Errorf("reconcile: action %d (%s) needs Config.Offboarder", i+1, act.Kind)
 			}
@@ -144,7 +152,7 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 // deactivations. When the org lacks the free seats the creates and reactivations
 // need, the offboarding goes first, since each deactivation frees a seat.
 func (a *applier) phases(ctx context.Context, byKind map[Kind][]item) [][]batch {
-	joiners := [][]Kind{{KindCreate, KindReactivate}, {KindUnfreeze, KindAdopt, KindUpdate}}
+	joiners := [][]Kind{{KindCreate, KindReactivate}, {KindUnfreeze, KindAdopt, KindUpdate}, {KindReturnRecords}}
 	leavers := [][]Kind{{KindEndSessions, KindRevokeTokens}, {KindTransfer}, {KindDeactivate}}
 	order := append(append([][]Kind{{KindFreeze}}, joiners...), leavers...)
 	if a.seatsShort(ctx, byKind) {
@@ -302,6 +310,8 @@ func (a *applier) send(ctx context.Context, b batch) ([]Result, error) {
 		return a.fromWrites(b.items, ws), nil
 	case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer:
 		return a.offboardStep(ctx, b)
+	case KindReturnRecords:
+		return a.returnRecords(ctx, b)
 	}
 	ws, err := dir.UpdateUsers(ctx, writes(b.items))
 	if err = checkCount(ws, err, len(b.items), ClassPermanent); err != nil {

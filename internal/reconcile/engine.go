@@ -43,6 +43,9 @@ type Config struct {
 	// Offboarder carries out a leaver's offboarding steps besides freezing and
 	// deactivating; required when Policy.Offboarding asks for any of them.
 	Offboarder Offboarder
+	// Transfers keeps the records offboarding hands over, when set; required for
+	// Policy.Offboarding.ReturnRecords.
+	Transfers TransferLog
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -140,6 +143,9 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Plan = Calculate
 	}
 	if err := cfg.Policy.Offboarding.check(cfg.Offboarder != nil); err != nil {
+		return nil, err
+	}
+	if err := cfg.Policy.Offboarding.checkReturns(cfg.Transfers != nil); err != nil {
 		return nil, err
 	}
 	switch {
@@ -346,6 +352,9 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	}
 	if c.input.Approved, err = j.Approved(ctx); err != nil {
 		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
+	}
+	if c.input.Transfers, err = e.pendingTransfers(ctx, c.input.Desired); err != nil {
+		return c, err
 	}
 	if needFrozen(&c.input, &c.policy.Offboarding) {
 		if c.input.Frozen, err = e.frozen(ctx); err != nil {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/syncd-io/syncd/internal/mapping"
 )
 
 // Offboarding is what a cycle does to a leaver besides deactivating them, in this
@@ -31,6 +33,47 @@ type Offboarding struct {
 	// GracePeriod delays the deactivation after the freeze; it needs Freeze, whose
 	// time the org keeps.
 	GracePeriod time.Duration
+	// ReturnRecords gives a returning person back the records their offboarding
+	// handed over, those still with whoever received them; it needs
+	// Config.Transfers, where the transfers are kept.
+	ReturnRecords bool
+}
+
+// Transfer is one record an offboarding handed over, as kept in the TransferLog.
+type Transfer struct {
+	// Action is the transfer action that moved it.
+	Action ActionRef
+	// IdPID is the leaver's person.
+	IdPID string
+	MovedRecord
+}
+
+// MovedRecord is one record that changed hands: From gave it to To.
+type MovedRecord struct {
+	Object, RecordID string
+	From, To         string
+}
+
+// TransferLog keeps the records offboarding handed over, so that a returner can
+// get them back. The wiring adapts internal/store to it, with the leader's epoch.
+type TransferLog interface {
+	// RecordTransfers stores handed-over records; storing one again is no error.
+	RecordTransfers(ctx context.Context, ts []Transfer) error
+	// PendingTransfers returns the transfers of the given people not yet returned;
+	// with no ids, one Transfer with only IdPID set per person who has any.
+	PendingTransfers(ctx context.Context, idpIDs []string) ([]Transfer, error)
+	// MarkReturned records transfers as undone, or as not to be undone.
+	MarkReturned(ctx context.Context, ts []Transfer) error
+}
+
+// ReturnOutcome is what became of one transfer a returner was to get back.
+type ReturnOutcome struct {
+	// Returned: the record is the returner's again. Gone: it was not returned and
+	// never will be, because it changed hands (or was deleted) since.
+	Returned, Gone bool
+	// Code, Message and Class are Salesforce's error when neither.
+	Code, Message string
+	Class         ErrorClass
 }
 
 // Offboarder is the part of the org the offboarding steps need besides Directory.
@@ -50,8 +93,11 @@ type Offboarder interface {
 	RevokeTokens(ctx context.Context, userIDs []string) ([]StepResult, error)
 	// TransferRecords gives the open records of the given objects that each From owns
 	// to its To, and reassigns their pending approval work items, with assignment
-	// rules off (Sforce-Auto-Assign: FALSE).
+	// rules off (Sforce-Auto-Assign: FALSE). StepResult.Moved lists what moved.
 	TransferRecords(ctx context.Context, objects []string, moves []Move) ([]StepResult, error)
+	// ReturnRecords gives each transferred record back to its From, when its owner
+	// (a work item's actor) is still its To; one outcome per transfer, in order.
+	ReturnRecords(ctx context.Context, ts []Transfer) ([]ReturnOutcome, error)
 }
 
 // Move hands one leaver's records to another user.
@@ -67,6 +113,8 @@ type StepResult struct {
 	Done int
 	// Detail says what was done, for the journal ("3 Opportunity, 1 Case").
 	Detail string
+	// Moved lists the records a transfer moved.
+	Moved []MovedRecord
 }
 
 // offboard expands every deactivation the guardrails let through into the
@@ -122,6 +170,55 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 	if ob.Freeze && pol.Mode.Allows(KindUpdate) {
 		p.Actions = append(p.Actions, unfreezes(p.Actions, in, users, protect)...)
 	}
+	if ob.ReturnRecords && len(in.Transfers) > 0 && pol.Mode.Allows(KindUpdate) {
+		p.Actions = append(p.Actions, returns(p.Actions, in, users, protect)...)
+	}
+}
+
+// returns plans giving returners back what their offboarding handed over: a
+// person in the source with pending transfers whose user is active, or
+// reactivated in this cycle (an inactive user cannot own records).
+func returns(actions []Action, in *Input, users map[string]*Existing, protect *protection) []Action {
+	reactivated := map[string]bool{}
+	for i := range actions {
+		if actions[i].Kind == KindReactivate {
+			reactivated[idKey(actions[i].SalesforceID)] = true
+		}
+	}
+	byUser := map[string][]*Transfer{}
+	var order []string
+	for i := range in.Transfers {
+		t := &in.Transfers[i]
+		k := idKey(t.From)
+		if byUser[k] == nil {
+			order = append(order, k)
+		}
+		byUser[k] = append(byUser[k], t)
+	}
+	var out []Action
+	for _, k := range order {
+		e, ok := users[k]
+		if !ok || (!e.IsActive && !reactivated[k]) {
+			continue
+		}
+		ts := byUser[k]
+		a := Action{Kind: KindReturnRecords, IdPID: ts[0].IdPID, SalesforceID: e.ID, Username: e.Username, Email: e.Email, MatchedBy: MatchLink}
+		if protect.refuses(&a, e) != "" {
+			continue
+		}
+		from := map[string]bool{}
+		for _, t := range ts {
+			if !from[t.To] {
+				from[t.To] = true
+				a.Changes = append(a.Changes, Change{Field: "OwnerId", Before: t.To, After: e.ID})
+			}
+		}
+		slices.SortFunc(a.Changes, func(x, y Change) int { return strings.Compare(x.Before, y.Before) })
+		a.Reason = "the person is back: return " + plural(len(ts), "record", "records") +
+			" their offboarding handed over, those still with whoever received them (policy.offboarding.return_records)"
+		out = append(out, a)
+	}
+	return out
 }
 
 // needFrozen reports whether a cycle must read which users are frozen (one query):
@@ -291,6 +388,14 @@ func (ob *Offboarding) check(haveOffboarder bool) error {
 	return nil
 }
 
+// checkReturns refuses return_records without a TransferLog to return from.
+func (ob *Offboarding) checkReturns(haveLog bool) error {
+	if ob.ReturnRecords && !haveLog {
+		return errors.New("reconcile: policy.offboarding.return_records needs Config.Transfers")
+	}
+	return nil
+}
+
 // frozen reads the org's frozen users, keyed by idKey.
 func (e *Engine) frozen(ctx context.Context) (map[string]time.Time, error) {
 	got, err := e.cfg.Offboarder.FrozenUsers(ctx)
@@ -324,4 +429,40 @@ func stepBackoffs(in *Input) map[string]string {
 		}
 	}
 	return out
+}
+
+// pendingTransfers reads what people in the source have not got back, when records
+// are returned: who has anything pending (one query), then, for those in the source,
+// their transfers (one more).
+func (e *Engine) pendingTransfers(ctx context.Context, desired []mapping.Desired) ([]Transfer, error) {
+	if !e.cfg.Policy.Offboarding.ReturnRecords {
+		return nil, nil
+	}
+	owners, err := e.cfg.Transfers.PendingTransfers(ctx, nil)
+	if err != nil || len(owners) == 0 {
+		return nil, wrapIf(err, "reconcile: reading who has records to get back")
+	}
+	pending := make(map[string]bool, len(owners))
+	for _, o := range owners {
+		pending[o.IdPID] = true
+	}
+	var back []string
+	for i := range desired {
+		if pending[desired[i].ID] {
+			back = append(back, desired[i].ID)
+		}
+	}
+	if len(back) == 0 {
+		return nil, nil
+	}
+	ts, err := e.cfg.Transfers.PendingTransfers(ctx, back)
+	return ts, wrapIf(err, "reconcile: reading the records returners get back")
+}
+
+// wrapIf wraps err with what, or returns nil.
+func wrapIf(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

@@ -47,6 +47,9 @@ func (a *applier) offboardStep(ctx context.Context, b batch) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.kind == KindTransfer {
+		a.recordTransfers(ctx, b.items, steps)
+	}
 	results := make([]Result, len(b.items))
 	for i, it := range b.items {
 		st := steps[i]
@@ -167,4 +170,87 @@ func (a *applier) blockedCount() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.blocked
+}
+
+// returnRecords gives a batch of returners back what their offboarding handed
+// over, and marks each transfer returned, or never to be (the record changed hands
+// since), in the TransferLog.
+func (a *applier) returnRecords(ctx context.Context, b batch) ([]Result, error) {
+	var ts []Transfer
+	for _, it := range b.items {
+		ts = append(ts, a.transfers[it.a.IdPID]...)
+	}
+	outs, err := a.e.cfg.Offboarder.ReturnRecords(ctx, ts)
+	if err == nil && len(outs) != len(ts) {
+		err = &CallError{Class: ClassPermanent, Err: fmt.Errorf("the offboarder answered %d outcomes for %d transfers", len(outs), len(ts))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var settled []Transfer
+	type tally struct {
+		back, gone int
+		fail       *ReturnOutcome
+	}
+	byPerson := map[string]*tally{}
+	for i, o := range outs {
+		t := byPerson[ts[i].IdPID]
+		if t == nil {
+			t = &tally{}
+			byPerson[ts[i].IdPID] = t
+		}
+		switch {
+		case o.Returned:
+			t.back++
+			settled = append(settled, ts[i])
+		case o.Gone:
+			t.gone++
+			settled = append(settled, ts[i])
+		case t.fail == nil:
+			t.fail = &outs[i]
+		}
+	}
+	if len(settled) > 0 {
+		if err := a.e.cfg.Transfers.MarkReturned(ctx, settled); err != nil {
+			a.setFatal(fmt.Errorf("reconcile: recording returned records: %w", err))
+		}
+	}
+	results := make([]Result, len(b.items))
+	for i, it := range b.items {
+		t := byPerson[it.a.IdPID]
+		if t == nil {
+			t = &tally{}
+		}
+		note := fmt.Sprintf("%d records given back", t.back)
+		if t.gone > 0 {
+			note += fmt.Sprintf("; %d had changed hands since and were left with their owner", t.gone)
+		}
+		if t.fail != nil {
+			results[i] = a.failure(it, t.fail.Code, t.fail.Message+" ("+note+")", t.fail.Class)
+			continue
+		}
+		results[i] = a.applied(it, it.a.SalesforceID, note)
+	}
+	return results, nil
+}
+
+// recordTransfers keeps what a batch of transfers moved, for returners.
+func (a *applier) recordTransfers(ctx context.Context, items []item, steps []StepResult) {
+	if a.e.cfg.Transfers == nil {
+		return
+	}
+	var ts []Transfer
+	for i, it := range items {
+		for _, m := range steps[i].Moved {
+			ts = append(ts, Transfer{Action: ActionRef{RunID: a.runID, Seq: it.seq}, IdPID: it.a.IdPID, MovedRecord: m})
+		}
+	}
+	if len(ts) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.e.cfg.Grace)
+	defer cancel()
+	if err := a.e.cfg.Transfers.RecordTransfers(rctx, ts); err != nil {
+		a.setFatal(fmt.Errorf("reconcile: recording transferred records: %w", err))
+	}
 }

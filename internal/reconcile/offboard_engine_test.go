@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func newOffboardEnv(t *testing.T, org *simOrg, records []source.Record, mod func
 		c.Policy.Guardrails = reconcile.Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: -1, MaxSourceShrinkPercent: -1}
 		c.Policy.Offboarding = reconcile.Offboarding{Freeze: true, EndSessions: true, RevokeTokens: true,
 			TransferObjects: offboardingObjects}
+		c.Transfers = c.Journal.(*memJournal)
 		if mod != nil {
 			mod(&c.Policy.Offboarding)
 		}
@@ -349,4 +351,127 @@ func (j *memJournal) resultOf(t *testing.T, id int64, idpID string, kind reconci
 	}
 	t.Fatalf("run %d has no %s action for %s", id, kind, idpID)
 	return reconcile.Result{}
+}
+
+// memTransfers is memJournal's TransferLog: every transfer with whether it was
+// returned.
+type memTransfers struct {
+	all      []reconcile.Transfer
+	returned map[reconcile.Transfer]bool
+}
+
+func (j *memJournal) RecordTransfers(_ context.Context, ts []reconcile.Transfer) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, t := range ts {
+		if !slices.Contains(j.transfers.all, t) {
+			j.transfers.all = append(j.transfers.all, t)
+		}
+	}
+	return nil
+}
+
+func (j *memJournal) PendingTransfers(_ context.Context, idpIDs []string) ([]reconcile.Transfer, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []reconcile.Transfer
+	seen := map[string]bool{}
+	for _, t := range j.transfers.all {
+		switch {
+		case j.transfers.returned[t]:
+		case len(idpIDs) == 0 && !seen[t.IdPID]:
+			seen[t.IdPID] = true
+			out = append(out, reconcile.Transfer{IdPID: t.IdPID})
+		case slices.Contains(idpIDs, t.IdPID):
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (j *memJournal) MarkReturned(_ context.Context, ts []reconcile.Transfer) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.transfers.returned == nil {
+		j.transfers.returned = map[reconcile.Transfer]bool{}
+	}
+	for _, t := range ts {
+		j.transfers.returned[t] = true
+	}
+	return nil
+}
+
+// TestAReturnerGetsTheirRecordsBack offboards a leaver, reassigns one of the records
+// they handed over to someone else, and brings them back with return_records: what
+// is still the manager's comes back, the reassigned one stays, and nothing is
+// returned twice.
+func TestAReturnerGetsTheirRecordsBack(t *testing.T) {
+	org := newSimOrg(t, nil)
+	e := newOffboardEnv(t, org, people(0, 3), func(o *reconcile.Offboarding) { o.ReturnRecords = true })
+	e.runOnce(t)
+	l := seedLeaver(t, org)
+	e.src.set([]source.Record{person(0), person(2)})
+	e.runOnce(t)
+	other := userID(t, org.Sim, "p0002@acme.example.com")
+	rs, err := org.Client.TransferRecords(context.Background(), "Opportunity", []salesforce.RecordUpdate{{ID: l.open[2], Fields: salesforce.Fields{"OwnerId": other}}})
+	if err != nil || !rs[0].Success {
+		t.Fatalf("reassigning an opportunity: %v %+v", err, rs)
+	}
+
+	e.src.set(people(0, 3))
+	e.runOnce(t)
+	want := []outcome{
+		{Kind: reconcile.KindReactivate, IdPID: "E0001", Status: "applied"},
+		{Kind: reconcile.KindUnfreeze, IdPID: "E0001", Status: "applied"},
+		{Kind: reconcile.KindReturnRecords, IdPID: "E0001", Status: "applied"},
+	}
+	if diff := cmp.Diff(want, e.journal.outcomes(3)); diff != "" {
+		t.Errorf("run 3 (-want +got):\n%s", diff)
+	}
+	if note := e.journal.resultOf(t, 3, "E0001", reconcile.KindReturnRecords).Note; note !=
+		"6 records given back; 1 had changed hands since and were left with their owner" {
+		t.Errorf("return note %q", note)
+	}
+	got := owners(t, org.Sim)
+	for _, id := range append([]string{l.workitem}, l.open...) {
+		want := l.leaver
+		if id == l.open[2] {
+			want = other
+		}
+		if got[id] != want {
+			t.Errorf("record %s is owned by %s, want %s", id, got[id], want)
+		}
+	}
+	if s, _ := e.runOnce(t); s.Applied+s.Failed+s.Pending != 0 {
+		t.Errorf("the next cycle applied %d, failed %d, pending %d: nothing is returned twice", s.Applied, s.Failed, s.Pending)
+	}
+}
+
+func TestNewRefusesOffboardingItCannotDo(t *testing.T) {
+	org := newSimOrg(t, nil)
+	for _, tt := range []struct {
+		name string
+		mod  func(*reconcile.Config)
+		want string
+	}{
+		{"steps without an Offboarder", func(c *reconcile.Config) {
+			c.Offboarder, c.Transfers = nil, nil
+			c.Policy.Offboarding.ReturnRecords = false
+		}, "policy.offboarding needs Config.Offboarder"},
+		{"returns without a TransferLog", func(c *reconcile.Config) { c.Transfers = nil }, "return_records needs Config.Transfers"},
+		{"a grace period without a freeze", func(c *reconcile.Config) {
+			c.Policy.Offboarding.Freeze, c.Policy.Offboarding.GracePeriod = false, time.Hour
+		}, "grace_period needs freeze"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := reconcile.Config{Source: &fakeSource{}, Mapper: newMapper(t), Directory: org.Directory, Journal: newJournal(),
+				Offboarder: app.NewOffboarder(org.Client),
+				Policy:     reconcile.Policy{Offboarding: reconcile.Offboarding{Freeze: true, TransferObjects: offboardingObjects, ReturnRecords: true}}}
+			cfg.Transfers = cfg.Journal.(*memJournal)
+			tt.mod(&cfg)
+			if _, err := reconcile.New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
 }

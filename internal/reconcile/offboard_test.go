@@ -218,3 +218,43 @@ func TestWhoIsFrozenIsReadOnlyWhenNeeded(t *testing.T) {
 		}
 	}
 }
+
+func TestReturnerGetsRecordsBackOnlyWhenActive(t *testing.T) {
+	ana := person("ana")
+	moved := func(record, to string) Transfer {
+		return Transfer{Action: ActionRef{RunID: 2, Seq: 4}, IdPID: "ana",
+			MovedRecord: MovedRecord{Object: "Case", RecordID: record, From: sfID(1), To: to}}
+	}
+	p := offboardAll()
+	p.Offboarding.ReturnRecords = true
+	for _, tt := range []struct {
+		name   string
+		user   Existing
+		policy Policy
+		want   []brief
+	}{
+		{"a reactivated returner gets them back from each receiver", userOf(ana, sfID(1), inactive), p, []brief{
+			{KindReactivate, "ana", sfID(1), MatchLink, []Change{{Field: "IsActive", Before: "false", After: "true"}}},
+			{KindUnfreeze, "ana", sfID(1), MatchLink, []Change{{Field: "IsFrozen", Before: "true", After: "false"}}},
+			{KindReturnRecords, "ana", sfID(1), MatchLink, []Change{
+				{Field: "OwnerId", Before: sfID(2), After: sfID(1)}, {Field: "OwnerId", Before: sfID(3), After: sfID(1)}}},
+		}},
+		{"a returner who cannot be reactivated gets nothing back", userOf(ana, sfID(1), inactive), func() Policy {
+			q := p
+			q.Mode = ModeCreateOnly
+			return q
+		}(), []brief{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := complete(Input{
+				Desired: []mapping.Desired{ana}, Existing: []Existing{tt.user},
+				Links:     []Link{{IdPID: "ana", SalesforceID: sfID(1)}},
+				Transfers: []Transfer{moved("500A", sfID(3)), moved("500B", sfID(2)), moved("500C", sfID(3))},
+				Frozen:    map[string]time.Time{idKey(sfID(1)): planNow}, Now: planNow,
+			})
+			if diff := cmp.Diff(tt.want, briefs(Calculate(in, tt.policy).Actions)); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -757,18 +757,20 @@ func kindRank(k Kind) int {
 		return 3
 	case KindUpdate:
 		return 4
-	case KindFreeze:
+	case KindReturnRecords:
 		return 5
-	case KindEndSessions:
+	case KindFreeze:
 		return 6
-	case KindRevokeTokens:
+	case KindEndSessions:
 		return 7
-	case KindTransfer:
+	case KindRevokeTokens:
 		return 8
-	case KindDeactivate:
+	case KindTransfer:
 		return 9
+	case KindDeactivate:
+		return 10
 	}
-	return 10
+	return 11
 }
 
 // sortByRef sorts s by compare without copying the elements for every comparison

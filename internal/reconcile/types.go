@@ -35,6 +35,9 @@ const (
 	KindTransfer     Kind = "transfer"
 	// KindUnfreeze unfreezes a returning person's frozen user.
 	KindUnfreeze Kind = "unfreeze"
+	// KindReturnRecords gives a returning person back the records their offboarding
+	// handed over (policy.offboarding.return_records).
+	KindReturnRecords Kind = "return_records"
 )
 
 // MatchKey is one way of finding the Salesforce user of a desired person.
@@ -147,6 +150,9 @@ type Input struct {
 	// Frozen are the org's frozen users, idKey(Id) → when their UserLogin was last
 	// changed (the freeze, for the grace period); read only when offboarding freezes.
 	Frozen map[string]time.Time
+	// Transfers are the records handed over from people now in the source that they
+	// have not got back; read only when offboarding returns records.
+	Transfers []Transfer
 }
 
 // Change is one field an action changes, old → new. For a create Before is empty;

@@ -74,3 +74,12 @@ func OpenRecordsQueries(sobject string, ownerIDs []string) ([]string, error) {
 func WorkitemsQueries(actorIDs []string) ([]string, error) {
 	return inQueries("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN (", ")", actorIDs)
 }
+
+// RecordsByIDQueries select the Id and field (OwnerId, ActorId) of records of
+// sobject by Id.
+func RecordsByIDQueries(sobject, field string, ids []string) ([]string, error) {
+	if err := checkIdents("sobject", sobject, field); err != nil {
+		return nil, err
+	}
+	return inQueries("SELECT Id, "+field+" FROM "+sobject+" WHERE Id IN (", ")", ids)
+}
