@@ -121,17 +121,25 @@ type StepResult struct {
 // offboarding sequence of pol.Offboarding, and plans the unfreeze of every matched
 // person whose user is frozen. Deactivations that are held, skipped or in back-off
 // expand to nothing. It runs inside Calculate, after Guard, and is as pure.
-func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
+//
+// A cycle with nothing for it to do costs one pass over the actions: a first sync
+// of a million people plans no leaver.
+func offboard(p *Plan, c *calc) {
+	in, pol, protect := c.in, c.pol, &c.protect
 	ob := &pol.Offboarding
-	users := make(map[string]*Existing, len(in.Existing))
-	for i := range in.Existing {
-		users[idKey(in.Existing[i].ID)] = &in.Existing[i]
-	}
+	users := userIndex{c}
 	leaving := map[string]bool{}
+	reactivating := false
 	for i := range p.Actions {
-		if a := &p.Actions[i]; a.Kind == KindDeactivate && !a.Held {
+		switch a := &p.Actions[i]; {
+		case a.Kind == KindDeactivate && !a.Held:
 			leaving[idKey(a.SalesforceID)] = true
+		case a.Kind == KindReactivate:
+			reactivating = true
 		}
+	}
+	if len(leaving) == 0 && !(ob.Freeze && (reactivating || len(in.Frozen) > 0)) && !(ob.ReturnRecords && len(in.Transfers) > 0) {
+		return
 	}
 	fallback := fallbackUser(in.Existing, ob.FallbackUsername, leaving)
 	waiting := stepBackoffs(in)
@@ -178,7 +186,7 @@ func offboard(p *Plan, in *Input, pol *Policy, protect *protection) {
 // returns plans giving returners back what their offboarding handed over: a
 // person in the source with pending transfers whose user is active, or
 // reactivated in this cycle (an inactive user cannot own records).
-func returns(actions []Action, in *Input, users map[string]*Existing, protect *protection) []Action {
+func returns(actions []Action, in *Input, users userIndex, protect *protection) []Action {
 	reactivated := map[string]bool{}
 	for i := range actions {
 		if actions[i].Kind == KindReactivate {
@@ -197,8 +205,8 @@ func returns(actions []Action, in *Input, users map[string]*Existing, protect *p
 	}
 	var out []Action
 	for _, k := range order {
-		e, ok := users[k]
-		if !ok || (!e.IsActive && !reactivated[k]) {
+		e := users.byKey(k)
+		if e == nil || (!e.IsActive && !reactivated[k]) {
 			continue
 		}
 		ts := byUser[k]
@@ -219,6 +227,20 @@ func returns(actions []Action, in *Input, users map[string]*Existing, protect *p
 		out = append(out, a)
 	}
 	return out
+}
+
+// userIndex finds the org's users by Id through Calculate's own index.
+type userIndex struct{ c *calc }
+
+// get returns the user with Id id (15 or 18 characters), or nil.
+func (u userIndex) get(id string) *Existing { return u.byKey(idKey(id)) }
+
+// byKey returns the user whose idKey is key, or nil.
+func (u userIndex) byKey(key string) *Existing {
+	if i, ok := u.c.existing[key]; ok {
+		return &u.c.in.Existing[i]
+	}
+	return nil
 }
 
 // needFrozen reports whether a cycle must read which users are frozen (one query):
@@ -262,7 +284,7 @@ func needFrozen(in *Input, ob *Offboarding) bool {
 //
 // Without Input.Frozen (not read this cycle), every reactivated user is unfrozen:
 // the write skips users who are not frozen.
-func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect *protection) []Action {
+func unfreezes(actions []Action, in *Input, users userIndex, protect *protection) []Action {
 	owner := map[string]string{} // idKey(frozen user) → IdP id of their person
 	if len(in.Frozen) > 0 {
 		desired := make(map[string]bool, len(in.Desired))
@@ -287,8 +309,8 @@ func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect 
 	}
 	var out []Action
 	for key, idp := range owner {
-		e, ok := users[key]
-		if !ok {
+		e := users.byKey(key)
+		if e == nil {
 			continue
 		}
 		a := Action{Kind: KindUnfreeze, IdPID: idp, SalesforceID: e.ID, Username: e.Username, Email: e.Email, MatchedBy: MatchLink}
@@ -306,7 +328,7 @@ func unfreezes(actions []Action, in *Input, users map[string]*Existing, protect 
 // still runs, with an empty new owner: it moves nothing and fails when the leaver
 // owns open records, which keeps the deactivation back, since a deactivated owner's
 // records can no longer be handed over.
-func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[string]bool, fallback *Existing) []Action {
+func steps(a *Action, ob *Offboarding, users userIndex, leaving map[string]bool, fallback *Existing) []Action {
 	var out []Action
 	if ob.EndSessions {
 		out = append(out, step(a, KindEndSessions, "offboarding: end the leaver's sessions"))
@@ -318,7 +340,7 @@ func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[s
 		return out
 	}
 	objects := strings.Join(ob.TransferObjects, ", ")
-	to, why := transferTarget(users[idKey(a.SalesforceID)], users, leaving, fallback)
+	to, why := transferTarget(users.get(a.SalesforceID), users, leaving, fallback)
 	if to == nil {
 		return append(out, step(a, KindTransfer, "offboarding: "+why+" and there is no active fallback user "+
 			"(policy.offboarding.transfer.fallback_user): check that the leaver owns no open "+objects+" records",
@@ -331,12 +353,12 @@ func steps(a *Action, ob *Offboarding, users map[string]*Existing, leaving map[s
 // transferTarget chooses who receives a leaver's records: the manager when active
 // and staying, else the fallback user. why names the choice, or says why the manager
 // cannot have them when there is no fallback.
-func transferTarget(leaver *Existing, users map[string]*Existing, leaving map[string]bool, fallback *Existing) (*Existing, string) {
+func transferTarget(leaver *Existing, users userIndex, leaving map[string]bool, fallback *Existing) (*Existing, string) {
 	why := "the leaver has no manager"
 	if leaver != nil && leaver.ManagerID != "" {
-		m, ok := users[idKey(leaver.ManagerID)]
+		m := users.get(leaver.ManagerID)
 		switch {
-		case !ok:
+		case m == nil:
 			why = "the leaver's manager is not a Standard user syncd reads"
 		case !m.IsActive:
 			why = "the leaver's manager is inactive"

@@ -30,7 +30,7 @@ func Calculate(in Input, p Policy) Plan {
 	}
 	c.decide()
 	plan := Guard(c.plan, in, p)
-	offboard(&plan, &in, &p, &c.protect)
+	offboard(&plan, c)
 	plan.Stale = staleApprovals(c.approvals, plan.Actions)
 	sortPlan(&plan)
 	return plan
