@@ -278,18 +278,29 @@ func needFrozen(in *Input, ob *Offboarding) bool {
 	return false
 }
 
-// unfreezes plans the unfreeze of every frozen user that belongs to a person in the
-// source: a returner, reactivated in this cycle or never deactivated (the
-// deactivation was blocked, or within the grace period).
+// unfreezes plans the unfreeze of the frozen users of returners: people in the
+// source reactivated in this cycle, or whose offboarding stopped short of the
+// deactivation (blocked, or a step failed: their back-off says so).
 //
 // Without Input.Frozen (not read this cycle), every reactivated user is unfrozen:
 // the write skips users who are not frozen.
 func unfreezes(actions []Action, in *Input, users userIndex, protect *protection) []Action {
 	owner := map[string]string{} // idKey(frozen user) → IdP id of their person
 	if len(in.Frozen) > 0 {
-		desired := make(map[string]bool, len(in.Desired))
+		// Only people whose offboarding stopped short (a blocked deactivation, a
+		// failed step): a user an admin froze for reasons of their own stays frozen.
+		offboarded := map[string]bool{}
+		for i := range in.Backoffs {
+			switch in.Backoffs[i].Kind {
+			case KindDeactivate, KindEndSessions, KindRevokeTokens, KindTransfer:
+				offboarded[in.Backoffs[i].IdPID] = true
+			}
+		}
+		desired := make(map[string]bool, len(offboarded))
 		for i := range in.Desired {
-			desired[in.Desired[i].ID] = true
+			if offboarded[in.Desired[i].ID] {
+				desired[in.Desired[i].ID] = true
+			}
 		}
 		for _, l := range in.Links {
 			if _, frozen := in.Frozen[idKey(l.SalesforceID)]; frozen && desired[l.IdPID] {

@@ -159,6 +159,7 @@ func TestReturnerIsUnfrozen(t *testing.T) {
 	}{
 		{"a deactivated, frozen returner is reactivated and unfrozen", userOf(ana, sfID(1), inactive), []Kind{KindReactivate, KindUnfreeze}},
 		{"a frozen returner whose deactivation was blocked is unfrozen", userOf(ana, sfID(1)), []Kind{KindUnfreeze}},
+		{"a user an admin froze, never offboarded, stays frozen", userOf(ana, sfID(1)), []Kind{}},
 		{"without knowing who is frozen, a reactivated returner is unfrozen too", userOf(ana, sfID(1), inactive), []Kind{KindReactivate, KindUnfreeze}},
 		{"without knowing who is frozen, an active linked user is left alone", userOf(ana, sfID(1)), []Kind{}},
 	} {
@@ -170,6 +171,9 @@ func TestReturnerIsUnfrozen(t *testing.T) {
 			})
 			if strings.HasPrefix(tt.name, "without knowing") {
 				in.Frozen = nil
+			}
+			if strings.Contains(tt.name, "blocked") {
+				in.Backoffs = []Backoff{{IdPID: "ana", Kind: KindDeactivate, NextAttemptAt: planNow.Add(time.Hour)}}
 			}
 			got := Calculate(in, offboardAll())
 			if diff := cmp.Diff(tt.want, kinds(got.Actions)); diff != "" {
