@@ -3,6 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -95,7 +99,7 @@ func TestMigrationsAreReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate up again: %v", err)
 			}
-			if d := cmp.Diff([]int64{2, 3}, report.Applied); d != "" {
+			if d := cmp.Diff(versionsAbove(t, fsys, 1), report.Applied); d != "" {
 				t.Errorf("migrations applied going up again (-want +got):\n%s", d)
 			}
 			s = openStore(t, cfg)
@@ -118,4 +122,26 @@ func TestMigrationsAreReversible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// versionsAbove lists the versions of the migrations in fsys above v, in order:
+// every migration but 00001 is applied again after going down to it.
+func versionsAbove(t *testing.T, fsys fs.FS, v int64) []int64 {
+	t.Helper()
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, name := range names {
+		n, err := strconv.ParseInt(strings.SplitN(name, "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", name, err)
+		}
+		if n > v {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
