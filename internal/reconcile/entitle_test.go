@@ -148,10 +148,10 @@ func TestPlanEntitlements(t *testing.T) {
 			skips: []string{"the permission set needs user licence " + licPlat + ", which the user's profile does not have"},
 		},
 		{
-			name: "a licence with no free seats is reported, and so is what needs it",
-			in:   Input{Desired: []mapping.Desired{person("ann", grants("SalesLic", "Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
-			st:   EntitlementState{Catalog: testCatalog(0)},
-			want: []entBrief{{KindAssign, sfID(1), "Reports", ""}},
+			name:  "a licence with no free seats is reported, and so is what needs it",
+			in:    Input{Desired: []mapping.Desired{person("ann", grants("SalesLic", "Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
+			st:    EntitlementState{Catalog: testCatalog(0)},
+			want:  []entBrief{{KindAssign, sfID(1), "Reports", ""}},
 			skips: []string{"the permission set licence has no free seats"},
 		},
 		{
@@ -170,7 +170,7 @@ func TestPlanEntitlements(t *testing.T) {
 			name: "a returner gets exactly what the rules give",
 			in: Input{Desired: []mapping.Desired{person("bob", grants("Reports"))}, Existing: []Existing{userOf(bob, sfID(2), inactive)},
 				Links: links[1:], Source: complete},
-			st: EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
+			st:   EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
 			want: []entBrief{{KindAssign, sfID(2), "Reports", ""}, {KindUnassign, sfID(2), "Sales_User", "0Pa1"}},
 		},
 		{
