@@ -224,7 +224,9 @@ func (p *parser) parse() (*Query, *Error) {
 		return nil, err
 	}
 	objTok := p.peek()
-	if objTok.kind != tokIdent || isReserved(objTok.text) {
+	// Group is an object (public groups, queues) after FROM: GROUP is a keyword only
+	// in GROUP BY.
+	if objTok.kind != tokIdent || (isReserved(objTok.text) && !strings.EqualFold(objTok.text, "Group")) {
 		return nil, p.unexpected(objTok)
 	}
 	p.next()
