@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,7 +54,7 @@ type catalogRow struct {
 // licence of every profile. A name the org lacks is a configuration error.
 func (e *Entitlements) ReadCatalog(ctx context.Context, names map[mapping.EntitlementKind][]string) (reconcile.Catalog, error) {
 	cat := reconcile.Catalog{ProfileLicense: map[string]string{}}
-	var problems []string
+	var problems []error
 	for _, kind := range mapping.EntitlementKinds() {
 		want := names[kind]
 		if len(want) == 0 {
@@ -86,7 +87,7 @@ func (e *Entitlements) ReadCatalog(ctx context.Context, names map[mapping.Entitl
 		for _, n := range want {
 			r, ok := byName[n]
 			if !ok {
-				problems = append(problems, fmt.Sprintf("mapping.entitlements: the org has no %s %q (it has: %s)",
+				problems = append(problems, fmt.Errorf("mapping.entitlements: the org has no %s %q (it has: %s)",
 					strings.ReplaceAll(string(kind), "_", " "), n, strings.Join(valid, ", ")))
 				continue
 			}
@@ -100,8 +101,8 @@ func (e *Entitlements) ReadCatalog(ctx context.Context, names map[mapping.Entitl
 			cat.Entitlements = append(cat.Entitlements, ent)
 		}
 	}
-	if len(problems) > 0 {
-		return cat, fmt.Errorf("%s", strings.Join(problems, "; "))
+	if err := errors.Join(problems...); err != nil {
+		return cat, err
 	}
 	if err := e.licencesNeeded(ctx, &cat); err != nil {
 		return cat, err
