@@ -111,6 +111,11 @@ func TestEntitlementWrites(t *testing.T) {
 	if status != 200 || p.TotalSize != 2 {
 		t.Fatalf("assignments: %d %s", status, body)
 	}
+	status, p, body = h.query("SELECT Username FROM User WHERE Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = '" +
+		ids["Sales_User"] + "')")
+	if status != 200 || p.TotalSize != 1 || p.Records[0]["Username"] != "ann@example.com" {
+		t.Fatalf("semi-join: %d %s", status, body)
+	}
 	status, p, body = h.query("SELECT Id, GroupId, UserOrGroupId FROM GroupMember WHERE GroupId IN ('" + ids["All_Sales"] + "', '" + ids["Tier1"] + "')")
 	if status != 200 || p.TotalSize != 2 {
 		t.Fatalf("members: %d %s", status, body)
