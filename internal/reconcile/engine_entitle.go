@@ -68,10 +68,14 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 	for _, l := range links {
 		userOf[l.IdPID] = l.SalesforceID
 	}
-	var waiting []item
+	var waiting, refused []item
 	byObject := map[string][]item{}
 	var order []string
 	for _, it := range items {
+		if it.a.Entitlement.Refusal != nil {
+			refused = append(refused, it)
+			continue
+		}
 		if it.a.SalesforceID == "" {
 			it.a.SalesforceID = userOf[it.a.IdPID]
 		}
@@ -84,6 +88,14 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 			order = append(order, obj)
 		}
 		byObject[obj] = append(byObject[obj], it)
+	}
+	if len(refused) > 0 {
+		results := make([]Result, len(refused))
+		for i, it := range refused {
+			r := it.a.Entitlement.Refusal
+			results[i] = a.failure(it, r.Code, r.Message, ClassPermanent)
+		}
+		a.record(ctx, refused, results)
 	}
 	if len(waiting) > 0 {
 		results := make([]Result, len(waiting))

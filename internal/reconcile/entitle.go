@@ -94,6 +94,8 @@ type EntitlementChange struct {
 	EntitlementID string
 	// AssignmentID is the record an unassign deletes.
 	AssignmentID string
+	// Refusal, on an assign, says why syncd records it as failed without sending it.
+	Refusal *Refusal
 }
 
 // EntitlementPolicy is how entitlements are managed.
@@ -174,13 +176,19 @@ func PlanEntitlements(plan Plan, in Input, p Policy, ep EntitlementPolicy, st En
 			seats[idKey(e.ID)] = e.FreeSeats
 		}
 	}
-	backedOff := map[string]string{}
+	// A person's assignments wait while a failure of one backs them off. A refusal
+	// syncd made itself (a licence the profile cannot hold, no free seat) holds back
+	// only the assignments it still refuses.
+	backedOff := map[string]Backoff{}
 	for _, b := range in.Backoffs {
 		if b.Kind == KindAssign && b.NextAttemptAt.After(in.Now) {
-			backedOff[b.IdPID] = "back-off after " + cmp.Or(b.ErrorCode, "an error") + ": next attempt at " + b.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
+			backedOff[b.IdPID] = b
 		}
 	}
-
+	profileLicence := map[string]string{}
+	for p, l := range st.Catalog.ProfileLicense {
+		profileLicence[idKey(p)] = idKey(l)
+	}
 	var assigns, removals []Action
 	var skips []Skip
 	desired := map[entKey]bool{}
@@ -230,15 +238,23 @@ func PlanEntitlements(plan Plan, in Input, p Policy, ep EntitlementPolicy, st En
 			a.Entitlement = &EntitlementChange{Kind: ent.Kind, Name: ent.Name, EntitlementID: ent.ID}
 			a.Changes = []Change{{Field: string(ent.Kind), After: ent.Name}}
 			a.Reason = "granted by " + g.Because
-			switch {
-			case ent.UserLicenseID != "" && st.Catalog.ProfileLicense[idKey(profile)] != idKey(ent.UserLicenseID):
-				skips = append(skips, Skip{Action: a, Reason: fmt.Sprintf("the permission set needs user licence %s, which the user's profile does not have", ent.UserLicenseID)})
-				continue
+			switch b, off := backedOff[d.ID]; {
+			case ent.UserLicenseID != "" && profileLicence[idKey(profile)] != idKey(ent.UserLicenseID):
+				a.Entitlement.Refusal = &Refusal{Code: CodeLicenceMismatch,
+					Message: fmt.Sprintf("the permission set needs user licence %s, which the user's profile does not have", ent.UserLicenseID)}
 			case ent.Kind == mapping.PermissionSetLicense && seats[idKey(ent.ID)] <= 0:
-				skips = append(skips, Skip{Action: a, Reason: "the permission set licence has no free seats"})
+				a.Entitlement.Refusal = &Refusal{Code: CodeNoFreeSeats, Message: "the permission set licence has no free seats"}
+			case off && b.ErrorCode != CodeLicenceMismatch && b.ErrorCode != CodeNoFreeSeats:
+				skips = append(skips, Skip{Action: a, Reason: backoffReason(b)})
 				continue
-			case backedOff[d.ID] != "":
-				skips = append(skips, Skip{Action: a, Reason: backedOff[d.ID]})
+			}
+			if r := a.Entitlement.Refusal; r != nil {
+				if b, off := backedOff[d.ID]; off {
+					skips = append(skips, Skip{Action: a, Reason: backoffReason(b) + ": " + r.Message})
+					continue
+				}
+				a.Reason += "; refused without asking Salesforce: " + r.Message
+				assigns = append(assigns, a)
 				continue
 			}
 			if ent.Kind == mapping.PermissionSetLicense {
@@ -333,6 +349,29 @@ func PlanEntitlements(plan Plan, in Input, p Policy, ep EntitlementPolicy, st En
 	plan.Actions = append(append(plan.Actions, assigns...), removals...)
 	plan.Skipped = append(plan.Skipped, skips...)
 	return plan
+}
+
+// Codes of the assignments syncd refuses itself, recorded as failed with a
+// back-off: reported once, not sent to Salesforce every cycle.
+const (
+	// CodeLicenceMismatch: the permission set is tied to a user licence other than
+	// the user's profile's (Salesforce: "The user license doesn't allow the
+	// permission").
+	CodeLicenceMismatch = "LICENSE_MISMATCH"
+	// CodeNoFreeSeats: the permission set licence has no free seat (Salesforce's
+	// own code for it).
+	CodeNoFreeSeats = "LICENSE_LIMIT_EXCEEDED"
+)
+
+// Refusal is why syncd will not send an assignment: Salesforce would refuse it.
+type Refusal struct {
+	Code, Message string
+}
+
+// backoffReason explains a skip for a back-off.
+func backoffReason(b Backoff) string {
+	return "back-off after " + cmp.Or(b.ErrorCode, "an error") + " (attempt " + fmt.Sprint(b.Attempts) +
+		"): next attempt at " + b.NextAttemptAt.UTC().Format("2006-01-02T15:04:05Z")
 }
 
 // withLicences adds, before each permission set that needs a permission set licence,

@@ -50,13 +50,18 @@ type entBrief struct {
 	User       string
 	Name       string
 	Assignment string
+	Refused    string // the code of a refusal syncd records without asking Salesforce
 }
 
 func briefEntitlements(actions []Action) []entBrief {
 	var out []entBrief
 	for _, a := range actions {
 		if a.Entitlement != nil {
-			out = append(out, entBrief{a.Kind, a.SalesforceID, a.Entitlement.Name, a.Entitlement.AssignmentID})
+			b := entBrief{a.Kind, a.SalesforceID, a.Entitlement.Name, a.Entitlement.AssignmentID, ""}
+			if r := a.Entitlement.Refusal; r != nil {
+				b.Refused = r.Code
+			}
+			out = append(out, b)
 		}
 	}
 	return out
@@ -84,12 +89,12 @@ func TestPlanEntitlements(t *testing.T) {
 		{
 			name: "joining a group grants the licence first, then the permission set and the public group",
 			in:   Input{Desired: []mapping.Desired{ann}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
-			want: []entBrief{{KindAssign, sfID(1), "SalesLic", ""}, {KindAssign, sfID(1), "Sales_User", ""}, {KindAssign, sfID(1), "All_Sales", ""}},
+			want: []entBrief{{KindAssign, sfID(1), "SalesLic", "", ""}, {KindAssign, sfID(1), "Sales_User", "", ""}, {KindAssign, sfID(1), "All_Sales", "", ""}},
 		},
 		{
 			name: "a new hire's assignments wait for the user's Id",
 			in:   Input{Desired: []mapping.Desired{person("cat", grants("Reports"))}, Source: complete},
-			want: []entBrief{{KindAssign, "", "Reports", ""}},
+			want: []entBrief{{KindAssign, "", "Reports", "", ""}},
 		},
 		{
 			name: "what is held already is not assigned again",
@@ -104,7 +109,7 @@ func TestPlanEntitlements(t *testing.T) {
 				Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet), asg("0Pa2", sfID(2), psReports, mapping.PermissionSet)},
 				Owned:       []Owned{own(sfID(2), psSales)},
 			},
-			want: []entBrief{{KindUnassign, sfID(2), "Sales_User", "0Pa1"}},
+			want: []entBrief{{KindUnassign, sfID(2), "Sales_User", "0Pa1", ""}},
 		},
 		{
 			name: "an exclusive permission set loses every assignment the rules do not give",
@@ -112,7 +117,7 @@ func TestPlanEntitlements(t *testing.T) {
 			ep:   EntitlementPolicy{Exclusive: []string{"Reports"}, MaxRemovals: -1},
 			st: EntitlementState{Assignments: []Assignment{asg("0Pa2", sfID(2), psReports, mapping.PermissionSet),
 				asg("0Pa9", sfID(9), psReports, mapping.PermissionSet), asg("0Pa8", sfID(9), psSales, mapping.PermissionSet)}},
-			want: []entBrief{{KindUnassign, sfID(9), "Reports", "0Pa9"}, {KindUnassign, sfID(2), "Reports", "0Pa2"}},
+			want: []entBrief{{KindUnassign, sfID(9), "Reports", "0Pa9", ""}, {KindUnassign, sfID(2), "Reports", "0Pa2", ""}},
 		},
 		{
 			name: "an exclusive permission set spares protected users",
@@ -143,16 +148,15 @@ func TestPlanEntitlements(t *testing.T) {
 			guards: []string{"entitlement_cap"},
 		},
 		{
-			name:  "a permission set the profile's licence cannot hold is reported, not sent",
-			in:    Input{Desired: []mapping.Desired{person("ann", grants("Platform_App"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
-			skips: []string{"the permission set needs user licence " + licPlat + ", which the user's profile does not have"},
+			name: "a permission set the profile's licence cannot hold is refused by syncd itself",
+			in:   Input{Desired: []mapping.Desired{person("ann", grants("Platform_App"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
+			want: []entBrief{{KindAssign, sfID(1), "Platform_App", "", CodeLicenceMismatch}},
 		},
 		{
-			name:  "a licence with no free seats is reported, and so is what needs it",
-			in:    Input{Desired: []mapping.Desired{person("ann", grants("SalesLic", "Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
-			st:    EntitlementState{Catalog: testCatalog(0)},
-			want:  []entBrief{{KindAssign, sfID(1), "Reports", ""}},
-			skips: []string{"the permission set licence has no free seats"},
+			name: "a licence with no free seats is refused by syncd itself; the rest is assigned",
+			in:   Input{Desired: []mapping.Desired{person("ann", grants("SalesLic", "Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete},
+			st:   EntitlementState{Catalog: testCatalog(0)},
+			want: []entBrief{{KindAssign, sfID(1), "SalesLic", "", CodeNoFreeSeats}, {KindAssign, sfID(1), "Reports", "", ""}},
 		},
 		{
 			name: "a deactivated user keeps what syncd granted",
@@ -164,21 +168,30 @@ func TestPlanEntitlements(t *testing.T) {
 			in:   Input{Desired: nil, Existing: []Existing{userOf(bob, sfID(2), inactive)}, Links: links[1:], Source: complete},
 			ep:   EntitlementPolicy{RemoveOnDeactivation: true, MaxRemovals: -1},
 			st:   EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
-			want: []entBrief{{KindUnassign, sfID(2), "Sales_User", "0Pa1"}},
+			want: []entBrief{{KindUnassign, sfID(2), "Sales_User", "0Pa1", ""}},
 		},
 		{
 			name: "a returner gets exactly what the rules give",
 			in: Input{Desired: []mapping.Desired{person("bob", grants("Reports"))}, Existing: []Existing{userOf(bob, sfID(2), inactive)},
 				Links: links[1:], Source: complete},
 			st:   EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
-			want: []entBrief{{KindAssign, sfID(2), "Reports", ""}, {KindUnassign, sfID(2), "Sales_User", "0Pa1"}},
+			want: []entBrief{{KindAssign, sfID(2), "Reports", "", ""}, {KindUnassign, sfID(2), "Sales_User", "0Pa1", ""}},
 		},
 		{
-			name: "an assignment in back-off waits",
+			name: "after a failure Salesforce answered, the person's assignments wait",
 			in: Input{Desired: []mapping.Desired{person("ann", grants("Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete,
-				Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Backoffs: []Backoff{{IdPID: "ann", Kind: KindAssign, ErrorCode: "LICENSE_LIMIT_EXCEEDED",
-					NextAttemptAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)}}},
-			skips: []string{"back-off after LICENSE_LIMIT_EXCEEDED: next attempt at 2026-01-01T01:00:00Z"},
+				Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Backoffs: []Backoff{{IdPID: "ann", Kind: KindAssign, ErrorCode: "INVALID_CROSS_REFERENCE_KEY",
+					Attempts: 1, NextAttemptAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)}}},
+			skips: []string{"back-off after INVALID_CROSS_REFERENCE_KEY (attempt 1): next attempt at 2026-01-01T01:00:00Z"},
+		},
+		{
+			name: "after syncd's own refusal, only what it still refuses waits: reported once",
+			in: Input{Desired: []mapping.Desired{person("ann", grants("Platform_App", "Reports"))}, Existing: []Existing{annU}, Links: links[:1], Source: complete,
+				Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Backoffs: []Backoff{{IdPID: "ann", Kind: KindAssign, ErrorCode: CodeLicenceMismatch,
+					Attempts: 1, NextAttemptAt: time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)}}},
+			want: []entBrief{{KindAssign, sfID(1), "Reports", "", ""}},
+			skips: []string{"back-off after LICENSE_MISMATCH (attempt 1): next attempt at 2026-01-01T01:00:00Z: " +
+				"the permission set needs user licence " + licPlat + ", which the user's profile does not have"},
 		},
 	}
 	for _, tt := range tests {
