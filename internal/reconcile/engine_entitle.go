@@ -89,14 +89,6 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 		}
 		byObject[obj] = append(byObject[obj], it)
 	}
-	if len(refused) > 0 {
-		results := make([]Result, len(refused))
-		for i, it := range refused {
-			r := it.a.Entitlement.Refusal
-			results[i] = a.failure(it, r.Code, r.Message, ClassPermanent)
-		}
-		a.record(ctx, refused, results)
-	}
 	if len(waiting) > 0 {
 		results := make([]Result, len(waiting))
 		for i, it := range waiting {
@@ -124,6 +116,17 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 			b := all[start:min(start+MaxBatch, len(all))]
 			a.record(ctx, b, a.sendEntitlements(ctx, ec, b))
 		}
+	}
+	// Refusals are recorded last: an assignment of the same person applied after
+	// them would end their back-off (an applied result ends the person's back-off of
+	// its kind), and they would be reported again next cycle.
+	if len(refused) > 0 {
+		results := make([]Result, len(refused))
+		for i, it := range refused {
+			r := it.a.Entitlement.Refusal
+			results[i] = a.failure(it, r.Code, r.Message, ClassPermanent)
+		}
+		a.record(ctx, refused, results)
 	}
 }
 
