@@ -107,6 +107,11 @@ func (e *Entitlements) ReadCatalog(ctx context.Context, names map[mapping.Entitl
 	if err := e.licencesNeeded(ctx, &cat); err != nil {
 		return cat, err
 	}
+	// The profiles' licences matter only when a permission set is tied to a user
+	// licence: otherwise the query is not worth its call.
+	if !slices.ContainsFunc(cat.Entitlements, func(e reconcile.Entitlement) bool { return e.UserLicenseID != "" }) {
+		return cat, nil
+	}
 	profiles, err := salesforce.QueryAll[seatRow](ctx, e.c, "SELECT Id, UserLicenseId FROM Profile")
 	if err != nil {
 		return cat, callError(fmt.Errorf("reading the profiles' licences: %w", err))
