@@ -276,6 +276,10 @@ const (
 	KindAdopt ActionKind = "adopt"
 	// KindFreeze freezes a user whose deactivation Salesforce blocks.
 	KindFreeze ActionKind = "freeze"
+	// KindAssign and KindUnassign make and remove one entitlement assignment (a
+	// permission set, permission set group or licence, a public group or queue).
+	KindAssign   ActionKind = "assign"
+	KindUnassign ActionKind = "unassign"
 )
 
 // ActionStatus is where an action stands.
