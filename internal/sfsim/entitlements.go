@@ -73,17 +73,26 @@ func entitleAssignments(d *objectDef) {
 	d.ops = objectOps{create: createPermissionSetAssignment, delete: deleteRecord}
 }
 
-// sameRow finds a row of d whose fields a and b hold the given values.
-func (o *org) sameRow(d *objectDef, a string, av any, b string, bv any) *row {
+// sameRow finds a row of d other than not whose fields a and b hold the given
+// values: an assignment of the same thing to the same user.
+func (o *org) sameRow(d *objectDef, not *row, a string, av any, b string, bv any) *row {
 	ia, ib := d.mustIndex(a), d.mustIndex(b)
 	for _, r := range o.tables[d].rows {
-		if r.vals[ia] == av && r.vals[ib] == bv {
+		if r != not && r.vals[ia] == av && r.vals[ib] == bv {
 			return r
 		}
 	}
 	return nil
 }
 
+// twin finds another row of r's object with r's values of fields a and b.
+func (o *org) twin(r *row, a, b string) *row {
+	return o.sameRow(r.def, r, a, r.vals[r.def.mustIndex(a)], b, r.vals[r.def.mustIndex(b)])
+}
+
+// createPermissionSetAssignment assigns exactly one of a permission set or a
+// permission set group, refusing a duplicate ("Duplicate PermissionSetAssignment")
+// and a permission set whose licence the user cannot hold.
 func createPermissionSetAssignment(o *org, d *objectDef, values map[int]any, w writeContext) (*row, func(), []apiError) {
 	ps, psg := values[d.mustIndex("PermissionSetId")], values[d.mustIndex("PermissionSetGroupId")]
 	if (ps == nil) == (psg == nil) {
@@ -95,19 +104,16 @@ func createPermissionSetAssignment(o *org, d *objectDef, values map[int]any, w w
 	if errs != nil {
 		return nil, nil, errs
 	}
-	assignee := r.vals[d.mustIndex("AssigneeId")]
-	target, field := r.vals[d.mustIndex("PermissionSetId")], "PermissionSetId"
-	if target == nil {
-		target, field = r.vals[d.mustIndex("PermissionSetGroupId")], "PermissionSetGroupId"
+	field := "PermissionSetId"
+	if ps == nil {
+		field = "PermissionSetGroupId"
 	}
-	for _, other := range o.tables[d].rows {
-		if other != r && other.vals[d.mustIndex("AssigneeId")] == assignee && other.vals[d.mustIndex(field)] == target {
-			undo()
-			return nil, nil, []apiError{badRequest("DUPLICATE_VALUE", "Duplicate PermissionSetAssignment")}
-		}
+	if o.twin(r, "AssigneeId", field) != nil {
+		undo()
+		return nil, nil, []apiError{badRequest("DUPLICATE_VALUE", "Duplicate PermissionSetAssignment")}
 	}
-	if field == "PermissionSetId" {
-		if errs := o.checkPermissionSetLicence(target.(string), assignee.(string)); errs != nil {
+	if ps != nil {
+		if errs := o.checkPermissionSetLicence(r.str(d.mustIndex(field)), r.str(d.mustIndex("AssigneeId"))); errs != nil {
 			undo()
 			return nil, nil, errs
 		}
@@ -137,7 +143,7 @@ func (o *org) checkPermissionSetLicence(psID, userID string) []apiError {
 		}
 	case prefixPermissionSetLicense:
 		d, _ := o.s.object("PermissionSetLicenseAssign")
-		if o.sameRow(d, "AssigneeId", userID, "PermissionSetLicenseId", lic) == nil {
+		if o.sameRow(d, nil, "AssigneeId", userID, "PermissionSetLicenseId", lic) == nil {
 			return []apiError{badRequest("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf(
 				"Can't assign permission set %s to user %s. The permission set contains an object that requires a license. "+
 					"Before continuing, assign the user to the related permission set license.", name, username))}
@@ -152,13 +158,11 @@ func createLicenseAssign(o *org, d *objectDef, values map[int]any, w writeContex
 	if errs != nil {
 		return nil, nil, errs
 	}
-	assignee, lic := r.vals[d.mustIndex("AssigneeId")], r.vals[d.mustIndex("PermissionSetLicenseId")].(string)
-	for _, other := range o.tables[d].rows {
-		if other != r && other.vals[d.mustIndex("AssigneeId")] == assignee && other.vals[d.mustIndex("PermissionSetLicenseId")] == lic {
-			undo()
-			return nil, nil, []apiError{badRequest("DUPLICATE_VALUE", "duplicate value found: the user already has this permission set license")}
-		}
+	if o.twin(r, "AssigneeId", "PermissionSetLicenseId") != nil {
+		undo()
+		return nil, nil, []apiError{badRequest("DUPLICATE_VALUE", "duplicate value found: the user already has this permission set license")}
 	}
+	lic := r.str(d.mustIndex("PermissionSetLicenseId"))
 	l := o.tables[o.s.byPrefix[prefixPermissionSetLicense]].byID[lic]
 	used, total := l.def.mustIndex("UsedLicenses"), l.def.mustIndex("TotalLicenses")
 	if l.vals[used].(int64) >= l.vals[total].(int64) {
@@ -188,12 +192,9 @@ func createGroupMember(o *org, d *objectDef, values map[int]any, w writeContext)
 	if errs != nil {
 		return nil, nil, errs
 	}
-	g, u := r.vals[d.mustIndex("GroupId")], r.vals[d.mustIndex("UserOrGroupId")]
-	for _, other := range o.tables[d].rows {
-		if other != r && other.vals[d.mustIndex("GroupId")] == g && other.vals[d.mustIndex("UserOrGroupId")] == u {
-			undo()
-			return other, func() {}, nil
-		}
+	if other := o.twin(r, "GroupId", "UserOrGroupId"); other != nil {
+		undo()
+		return other, func() {}, nil
 	}
 	return r, undo, nil
 }
