@@ -125,230 +125,292 @@ type entKey struct{ user, ent string }
 // has an empty SalesforceID in its assign actions, filled in when applied. Removals
 // wait for a complete pull and are skipped, all of them, above the cap.
 func PlanEntitlements(plan Plan, in Input, p Policy, ep EntitlementPolicy, st EntitlementState) Plan {
-	byName := map[string]*Entitlement{}
-	byID := map[string]*Entitlement{}
+	c := newEntitlementCalc(&plan, &in, &p, &ep, &st)
+	for i := range in.Desired {
+		c.assign(&in.Desired[i])
+	}
+	c.remove()
+	c.guard()
+	sortEntitlementActions(c.assigns)
+	sortEntitlementActions(c.removals)
+	slices.SortStableFunc(c.skips, func(a, b Skip) int { return compareEntitlementActions(&a.Action, &b.Action) })
+	plan.Actions = append(append(plan.Actions, c.assigns...), c.removals...)
+	plan.Skipped = append(plan.Skipped, c.skips...)
+	return plan
+}
+
+// entitlementCalc is one PlanEntitlements call: its inputs indexed, and what it
+// plans.
+type entitlementCalc struct {
+	plan *Plan
+	in   *Input
+	pol  *Policy
+	ep   *EntitlementPolicy
+
+	byName   map[string]*Entitlement // kind/name
+	byID     map[string]*Entitlement // idKey
+	existing map[string]*Existing    // idKey
+	// userOf is the Salesforce user of each person syncd owns or is about to; a
+	// person created in this plan has "" and created set.
+	userOf      map[string]string
+	created     map[string]bool
+	profileOf   map[string]string // a person's profile Id as this plan writes it
+	assignments []Assignment      // the org's, of the managed entitlements
+	held        map[entKey]bool   // assignments the org holds
+	owned       map[entKey]bool   // assignments syncd made
+	desired     map[entKey]bool   // assignments the rules give
+	seats       map[string]int    // free seats of each permission set licence, as planned
+	backedOff   map[string]Backoff
+	// profileLicence maps a profile to its user licence, both as idKeys.
+	profileLicence map[string]string
+	protect        protection
+
+	assigns, removals []Action
+	skips             []Skip
+}
+
+func newEntitlementCalc(plan *Plan, in *Input, p *Policy, ep *EntitlementPolicy, st *EntitlementState) *entitlementCalc {
+	c := &entitlementCalc{plan: plan, in: in, pol: p, ep: ep, assignments: st.Assignments,
+		byName: map[string]*Entitlement{}, byID: map[string]*Entitlement{}, existing: map[string]*Existing{},
+		userOf: map[string]string{}, created: map[string]bool{}, profileOf: map[string]string{},
+		held: map[entKey]bool{}, owned: map[entKey]bool{}, desired: map[entKey]bool{}, seats: map[string]int{},
+		backedOff: map[string]Backoff{}, profileLicence: map[string]string{}, protect: newProtection(&p.Protect)}
 	for i := range st.Catalog.Entitlements {
 		e := &st.Catalog.Entitlements[i]
-		byName[string(e.Kind)+"/"+e.Name] = e
-		byID[idKey(e.ID)] = e
+		c.byName[string(e.Kind)+"/"+e.Name] = e
+		c.byID[idKey(e.ID)] = e
+		if e.Kind == mapping.PermissionSetLicense {
+			c.seats[idKey(e.ID)] = e.FreeSeats
+		}
 	}
-	existing := map[string]*Existing{}
+	for pr, l := range st.Catalog.ProfileLicense {
+		c.profileLicence[idKey(pr)] = idKey(l)
+	}
 	for i := range in.Existing {
-		existing[idKey(in.Existing[i].ID)] = &in.Existing[i]
+		c.existing[idKey(in.Existing[i].ID)] = &in.Existing[i]
 	}
-	// The user of each person syncd owns or is about to, and what the plan does to it.
-	userOf := map[string]string{}
 	for _, l := range in.Links {
-		userOf[l.IdPID] = l.SalesforceID
+		c.userOf[l.IdPID] = l.SalesforceID
 	}
-	planned := map[string]Kind{}
-	profileOf := map[string]string{}
 	for _, a := range plan.Actions {
 		if a.Held {
 			continue
 		}
-		planned[a.IdPID] = a.Kind
-		if a.Kind != KindCreate {
-			userOf[a.IdPID] = a.SalesforceID
+		switch a.Kind {
+		case KindCreate:
+			c.created[a.IdPID] = true
+		case KindAdopt, KindUpdate, KindReactivate:
+			c.userOf[a.IdPID] = a.SalesforceID
 		}
 		if pr, ok := after(&a, "ProfileId"); ok {
-			profileOf[a.IdPID] = pr
+			c.profileOf[a.IdPID] = pr
 		}
 	}
-	skippedUser := map[string]bool{}
-	for _, s := range plan.Skipped {
-		if s.Action.Kind == KindCreate {
-			skippedUser[s.Action.IdPID] = true
-		}
-	}
-	held := map[entKey]bool{}
 	for _, a := range st.Assignments {
-		held[entKey{idKey(a.UserID), idKey(a.EntitlementID)}] = true
+		c.held[entKey{idKey(a.UserID), idKey(a.EntitlementID)}] = true
 	}
-	owned := map[entKey]bool{}
 	for _, o := range st.Owned {
-		owned[entKey{idKey(o.UserID), idKey(o.EntitlementID)}] = true
-	}
-	protect := newProtection(&p.Protect)
-	seats := map[string]int{}
-	for _, e := range st.Catalog.Entitlements {
-		if e.Kind == mapping.PermissionSetLicense {
-			seats[idKey(e.ID)] = e.FreeSeats
-		}
+		c.owned[entKey{idKey(o.UserID), idKey(o.EntitlementID)}] = true
 	}
 	// A person's assignments wait while a failure of one backs them off. A refusal
 	// syncd made itself (a licence the profile cannot hold, no free seat) holds back
 	// only the assignments it still refuses.
-	backedOff := map[string]Backoff{}
 	for _, b := range in.Backoffs {
 		if b.Kind == KindAssign && b.NextAttemptAt.After(in.Now) {
-			backedOff[b.IdPID] = b
+			c.backedOff[b.IdPID] = b
 		}
 	}
-	profileLicence := map[string]string{}
-	for p, l := range st.Catalog.ProfileLicense {
-		profileLicence[idKey(p)] = idKey(l)
+	return c
+}
+
+// protected reports whether syncd must leave a user's entitlements alone.
+func (c *entitlementCalc) protected(e *Existing) bool {
+	return e != nil && c.protect.refuses(&Action{Username: e.Username}, e) != ""
+}
+
+// assign plans what one desired person lacks of what the rules give them, a
+// licence before the permission sets that need it.
+func (c *entitlementCalc) assign(d *mapping.Desired) {
+	sfID, linked := c.userOf[d.ID]
+	switch {
+	case !linked && !c.created[d.ID]:
+		return // disputed, skipped or not created: no user of syncd's
+	case c.pol.Mode == ModeCreateOnly && !c.created[d.ID] && c.planned(d.ID) != KindAdopt:
+		return
 	}
-	var assigns, removals []Action
-	var skips []Skip
-	desired := map[entKey]bool{}
-	for i := range in.Desired {
-		d := &in.Desired[i]
-		sfID, linked := userOf[d.ID]
-		kind, inPlan := planned[d.ID]
-		if !linked && kind != KindCreate {
-			continue // disputed, skipped or not created: no user of syncd's
+	e := c.existing[idKey(sfID)]
+	if c.protected(e) || (e == nil && !c.created[d.ID]) {
+		return
+	}
+	profile := c.profileOf[d.ID]
+	base := Action{Kind: KindAssign, IdPID: d.ID, SalesforceID: sfID}
+	if e != nil {
+		profile = cmp.Or(profile, e.ProfileID)
+		base.Username, base.Email = e.Username, e.Email
+	} else {
+		base.Username, _ = d.Value("Username")
+		base.Email, _ = d.Value("Email")
+	}
+	for _, g := range withLicences(d.Grants, c.byName, c.byID) {
+		ent := c.byName[string(g.Kind)+"/"+g.Name]
+		if ent == nil {
+			continue // ReadCatalog refuses unknown names: never reached in a cycle
 		}
-		if skippedUser[d.ID] {
+		k := entKey{idKey(sfID), idKey(ent.ID)}
+		c.desired[k] = true
+		if sfID != "" && c.held[k] {
 			continue
 		}
-		if p.Mode == ModeCreateOnly && kind != KindCreate && kind != KindAdopt {
-			continue
-		}
-		e := existing[idKey(sfID)]
-		if e != nil && protect.refuses(&Action{Username: e.Username}, e) != "" {
-			continue
-		}
-		profile := profileOf[d.ID]
-		if profile == "" && e != nil {
-			profile = e.ProfileID
-		}
-		base := Action{Kind: KindAssign, IdPID: d.ID, SalesforceID: sfID}
-		if e != nil {
-			base.Username, base.Email = e.Username, e.Email
-		} else {
-			base.Username, _ = d.Value("Username")
-			base.Email, _ = d.Value("Email")
-		}
-		if inPlan && kind == KindDeactivate {
-			continue
-		}
-		wants := withLicences(d.Grants, byName, byID)
-		for _, g := range wants {
-			ent := byName[string(g.Kind)+"/"+g.Name]
-			if ent == nil {
-				continue // ReadCatalog refuses unknown names: never reached in a cycle
-			}
-			k := entKey{idKey(sfID), idKey(ent.ID)}
-			desired[k] = true
-			if sfID != "" && held[k] {
-				continue
-			}
-			a := base
-			a.Entitlement = &EntitlementChange{Kind: ent.Kind, Name: ent.Name, EntitlementID: ent.ID}
-			a.Changes = []Change{{Field: string(ent.Kind), After: ent.Name}}
-			a.Reason = "granted by " + g.Because
-			switch b, off := backedOff[d.ID]; {
-			case ent.UserLicenseID != "" && profileLicence[idKey(profile)] != idKey(ent.UserLicenseID):
-				a.Entitlement.Refusal = &Refusal{Code: CodeLicenceMismatch,
-					Message: fmt.Sprintf("the permission set needs user licence %s, which the user's profile does not have", ent.UserLicenseID)}
-			case ent.Kind == mapping.PermissionSetLicense && seats[idKey(ent.ID)] <= 0:
-				a.Entitlement.Refusal = &Refusal{Code: CodeNoFreeSeats, Message: "the permission set licence has no free seats"}
-			case off && b.ErrorCode != CodeLicenceMismatch && b.ErrorCode != CodeNoFreeSeats:
-				skips = append(skips, Skip{Action: a, Reason: backoffReason(b)})
-				continue
-			}
-			if r := a.Entitlement.Refusal; r != nil {
-				if b, off := backedOff[d.ID]; off {
-					skips = append(skips, Skip{Action: a, Reason: backoffReason(b) + ": " + r.Message})
-					continue
-				}
-				a.Reason += "; refused without asking Salesforce: " + r.Message
-				assigns = append(assigns, a)
-				continue
-			}
+		a := base
+		a.Entitlement = &EntitlementChange{Kind: ent.Kind, Name: ent.Name, EntitlementID: ent.ID}
+		a.Changes = []Change{{Field: string(ent.Kind), After: ent.Name}}
+		a.Reason = "granted by " + g.Because
+		a.Entitlement.Refusal = c.refusal(ent, profile)
+		b, off := c.backedOff[d.ID]
+		switch r := a.Entitlement.Refusal; {
+		case r != nil && off:
+			c.skips = append(c.skips, Skip{Action: a, Reason: backoffReason(b) + ": " + r.Message})
+		case r != nil:
+			a.Reason += "; refused without asking Salesforce: " + r.Message
+			c.assigns = append(c.assigns, a)
+		case off && b.ErrorCode != CodeLicenceMismatch && b.ErrorCode != CodeNoFreeSeats:
+			c.skips = append(c.skips, Skip{Action: a, Reason: backoffReason(b)})
+		default:
 			if ent.Kind == mapping.PermissionSetLicense {
-				seats[idKey(ent.ID)]--
+				c.seats[idKey(ent.ID)]--
 			}
-			assigns = append(assigns, a)
+			c.assigns = append(c.assigns, a)
 		}
 	}
-	// Removals: what syncd owns that the rules no longer give its user, and any
-	// assignment of an exclusive entitlement that they do not give.
+}
+
+// planned returns the kind of the plan's action for a person, "" for none.
+func (c *entitlementCalc) planned(idpID string) Kind {
+	for _, a := range c.plan.Actions {
+		if a.IdPID == idpID && !a.Held {
+			return a.Kind
+		}
+	}
+	return ""
+}
+
+// refusal says why Salesforce would refuse to assign ent to a user of profile, nil
+// when it would not.
+func (c *entitlementCalc) refusal(ent *Entitlement, profile string) *Refusal {
+	switch {
+	case ent.UserLicenseID != "" && c.profileLicence[idKey(profile)] != idKey(ent.UserLicenseID):
+		return &Refusal{Code: CodeLicenceMismatch,
+			Message: fmt.Sprintf("the permission set needs user licence %s, which the user's profile does not have", ent.UserLicenseID)}
+	case ent.Kind == mapping.PermissionSetLicense && c.seats[idKey(ent.ID)] <= 0:
+		return &Refusal{Code: CodeNoFreeSeats, Message: "the permission set licence has no free seats"}
+	}
+	return nil
+}
+
+// kept returns the users whose assignments stay whatever the rules say: those of
+// people whose record was rejected (a data error must not cost access), and,
+// unless configured otherwise, deactivated users and those being deactivated. A
+// returner being reactivated gets exactly what the rules give.
+func (c *entitlementCalc) kept() map[string]bool {
+	keep := map[string]bool{}
+	for _, r := range c.in.Rejected {
+		if sf, ok := c.userOf[r.ID]; ok {
+			keep[idKey(sf)] = true
+		}
+	}
+	if c.ep.RemoveOnDeactivation {
+		return keep
+	}
+	for i := range c.in.Existing {
+		if !c.in.Existing[i].IsActive {
+			keep[idKey(c.in.Existing[i].ID)] = true
+		}
+	}
+	for _, a := range c.plan.Actions {
+		switch a.Kind {
+		case KindDeactivate:
+			keep[idKey(a.SalesforceID)] = true
+		case KindReactivate:
+			delete(keep, idKey(a.SalesforceID))
+		}
+	}
+	return keep
+}
+
+// remove plans the removal of what syncd owns that the rules no longer give its
+// user, and of any assignment of an exclusive entitlement that they do not give.
+func (c *entitlementCalc) remove() {
 	exclusive := map[string]bool{}
-	for _, n := range ep.Exclusive {
+	for _, n := range c.ep.Exclusive {
 		for _, kind := range []mapping.EntitlementKind{mapping.PermissionSet, mapping.PermissionSetGroup} {
-			if e := byName[string(kind)+"/"+n]; e != nil {
+			if e := c.byName[string(kind)+"/"+n]; e != nil {
 				exclusive[idKey(e.ID)] = true
 			}
 		}
 	}
-	keep := map[string]bool{} // users whose entitlements stay: deactivated, unless configured otherwise
-	if !ep.RemoveOnDeactivation {
-		for _, a := range plan.Actions {
-			if a.Kind == KindDeactivate {
-				keep[idKey(a.SalesforceID)] = true
-			}
-		}
-		for i := range in.Existing {
-			if !in.Existing[i].IsActive {
-				keep[idKey(in.Existing[i].ID)] = true
-			}
-		}
-		for _, a := range plan.Actions {
-			if a.Kind == KindReactivate {
-				delete(keep, idKey(a.SalesforceID)) // a returner gets exactly what the rules give
-			}
-		}
-	}
+	keep := c.kept()
 	idpOf := map[string]string{}
-	for id, sf := range userOf {
+	for id, sf := range c.userOf {
 		idpOf[idKey(sf)] = id
 	}
-	for _, as := range st.Assignments {
+	for _, as := range c.assignments {
 		k := entKey{idKey(as.UserID), idKey(as.EntitlementID)}
-		ent := byID[k.ent]
-		if ent == nil || desired[k] || keep[k.user] || !(owned[k] || exclusive[k.ent]) {
+		ent := c.byID[k.ent]
+		if ent == nil || c.desired[k] || keep[k.user] || !(c.owned[k] || exclusive[k.ent]) {
 			continue
 		}
-		e := existing[k.user]
-		if e != nil && protect.refuses(&Action{Username: e.Username}, e) != "" {
-			continue
+		e := c.existing[k.user]
+		if c.protected(e) || (e == nil && !c.owned[k]) {
+			continue // protected, or not a Standard user syncd read: never touched
 		}
-		if e == nil && !owned[k] {
-			continue // not a user of type Standard that syncd read: never touched
-		}
-		a := Action{Kind: KindUnassign, IdPID: idpOf[k.user], SalesforceID: as.UserID,
-			Entitlement: &EntitlementChange{Kind: ent.Kind, Name: ent.Name, EntitlementID: ent.ID, AssignmentID: as.ID},
-			Changes:     []Change{{Field: string(ent.Kind), Before: ent.Name}}}
-		if e != nil {
-			a.Username, a.Email = e.Username, e.Email
-		}
-		switch {
-		case owned[k] && a.IdPID == "":
-			a.Reason = "syncd granted it and no longer owns the user"
-		case owned[k]:
-			a.Reason = "syncd granted it and no rule gives it any more"
-		default:
-			a.Reason = "the " + string(ent.Kind) + " is exclusive (mapping.entitlements.exclusive) and no rule gives it to this user"
-		}
-		if p.Mode == ModeUpsertOnly || p.Mode == ModeCreateOnly {
-			skips = append(skips, Skip{Action: a, Reason: "policy " + string(p.Mode) + " never removes"})
-			continue
-		}
-		removals = append(removals, a)
+		c.removals = append(c.removals, unassign(as, ent, e, idpOf[k.user], c.owned[k]))
+	}
+	if c.pol.Mode == ModeUpsertOnly || c.pol.Mode == ModeCreateOnly {
+		c.skipRemovals("policy " + string(c.pol.Mode) + " never removes")
+	}
+}
+
+// unassign builds the removal of one assignment of ent to user e (nil when syncd
+// did not read it) and says why: syncd made it (owned), or ent is exclusive.
+func unassign(as Assignment, ent *Entitlement, e *Existing, idpID string, owned bool) Action {
+	a := Action{Kind: KindUnassign, IdPID: idpID, SalesforceID: as.UserID,
+		Entitlement: &EntitlementChange{Kind: ent.Kind, Name: ent.Name, EntitlementID: ent.ID, AssignmentID: as.ID},
+		Changes:     []Change{{Field: string(ent.Kind), Before: ent.Name}}}
+	if e != nil {
+		a.Username, a.Email = e.Username, e.Email
 	}
 	switch {
-	case len(removals) > 0 && !in.Source.Complete:
-		for _, a := range removals {
-			skips = append(skips, Skip{Action: a, Reason: "the source pull was incomplete: nothing is removed"})
-		}
-		plan.Guards = append(plan.Guards, GuardResult{Name: "completeness", Skipped: len(removals), Reason: "incomplete source pull: no entitlement removed"})
-		removals = nil
-	case ep.MaxRemovals >= 0 && len(removals) > ep.MaxRemovals:
-		reason := fmt.Sprintf("%d entitlement removals exceed the cap of %d (policy.guardrails.max_entitlement_removals): none is made", len(removals), ep.MaxRemovals)
-		for _, a := range removals {
-			skips = append(skips, Skip{Action: a, Reason: reason})
-		}
-		plan.Guards = append(plan.Guards, GuardResult{Name: guardEntitlementCap, Skipped: len(removals), Reason: reason})
-		removals = nil
+	case owned && idpID == "":
+		a.Reason = "syncd granted it and no longer owns the user"
+	case owned:
+		a.Reason = "syncd granted it and no rule gives it any more"
+	default:
+		a.Reason = "the " + string(ent.Kind) + " is exclusive (mapping.entitlements.exclusive) and no rule gives it to this user"
 	}
-	sortEntitlementActions(assigns)
-	sortEntitlementActions(removals)
-	slices.SortStableFunc(skips, func(a, b Skip) int { return compareEntitlementActions(&a.Action, &b.Action) })
-	plan.Actions = append(append(plan.Actions, assigns...), removals...)
-	plan.Skipped = append(plan.Skipped, skips...)
-	return plan
+	return a
+}
+
+// guard skips every removal of an incomplete pull, and every removal of a cycle
+// that plans more than the cap, and says so in the plan's guardrail verdicts.
+func (c *entitlementCalc) guard() {
+	switch n := len(c.removals); {
+	case n == 0:
+	case !c.in.Source.Complete:
+		c.skipRemovals("the source pull was incomplete: nothing is removed")
+		c.plan.Guards = append(c.plan.Guards, GuardResult{Name: "completeness", Skipped: n, Reason: "incomplete source pull: no entitlement removed"})
+	case c.ep.MaxRemovals >= 0 && n > c.ep.MaxRemovals:
+		reason := fmt.Sprintf("%d entitlement removals exceed the cap of %d (policy.guardrails.max_entitlement_removals): none is made", n, c.ep.MaxRemovals)
+		c.skipRemovals(reason)
+		c.plan.Guards = append(c.plan.Guards, GuardResult{Name: guardEntitlementCap, Skipped: n, Reason: reason})
+	}
+}
+
+// skipRemovals turns every planned removal into a skip with reason.
+func (c *entitlementCalc) skipRemovals(reason string) {
+	for _, a := range c.removals {
+		c.skips = append(c.skips, Skip{Action: a, Reason: reason})
+	}
+	c.removals = nil
 }
 
 // Codes of the assignments syncd refuses itself, recorded as failed with a

@@ -79,6 +79,7 @@ func TestPlanEntitlements(t *testing.T) {
 	own := func(user, ent string) Owned { return Owned{UserID: user, EntitlementID: ent} }
 	tests := []struct {
 		name   string
+		mode   Mode
 		in     Input
 		ep     EntitlementPolicy
 		st     EntitlementState
@@ -159,6 +160,27 @@ func TestPlanEntitlements(t *testing.T) {
 			want: []entBrief{{KindAssign, sfID(1), "SalesLic", "", CodeNoFreeSeats}, {KindAssign, sfID(1), "Reports", "", ""}},
 		},
 		{
+			name: "a person whose record was rejected keeps what syncd granted",
+			in: Input{Existing: []Existing{bobU}, Links: links[1:], Source: complete,
+				Rejected: []mapping.Rejection{{ID: "bob", Reasons: []mapping.Reason{{Code: mapping.NoEmail}}}}},
+			st: EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
+		},
+		{
+			name:  "upsert-only assigns and removes nothing",
+			mode:  ModeUpsertOnly,
+			in:    Input{Desired: []mapping.Desired{person("bob", grants("Reports"))}, Existing: []Existing{bobU}, Links: links[1:], Source: complete},
+			st:    EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
+			want:  []entBrief{{KindAssign, sfID(2), "Reports", "", ""}},
+			skips: []string{"policy upsert-only never removes"},
+		},
+		{
+			name: "create-only assigns only to the users it creates",
+			mode: ModeCreateOnly,
+			in: Input{Desired: []mapping.Desired{person("ann", grants("Reports")), person("cat", grants("Reports"))},
+				Existing: []Existing{userOf(person("ann"), sfID(1))}, Links: links[:1], Source: complete},
+			want: []entBrief{{KindAssign, "", "Reports", "", ""}},
+		},
+		{
 			name: "a deactivated user keeps what syncd granted",
 			in:   Input{Desired: nil, Existing: []Existing{userOf(bob, sfID(2), inactive)}, Links: links[1:], Source: complete},
 			st:   EntitlementState{Assignments: []Assignment{asg("0Pa1", sfID(2), psSales, mapping.PermissionSet)}, Owned: []Owned{own(sfID(2), psSales)}},
@@ -203,6 +225,9 @@ func TestPlanEntitlements(t *testing.T) {
 				tt.ep.MaxRemovals = -1
 			}
 			p := syncAll()
+			if tt.mode != "" {
+				p.Mode = tt.mode
+			}
 			p.Protect.ProfileIDs = []string{adminProfile}
 			plan := Calculate(tt.in, p)
 			plan = PlanEntitlements(plan, tt.in, p, tt.ep, tt.st)
