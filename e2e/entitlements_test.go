@@ -302,3 +302,25 @@ func firstOf(m map[string][]string) map[string][]string {
 	}
 	return nil
 }
+
+func TestUnknownEntitlementNamesAreConfigurationErrorsListingTheValidOnes(t *testing.T) {
+	t.Parallel()
+	org := entitlementOrg(t, 10)
+	s := lenient()
+	s.Entitlements = strings.ReplaceAll(entitlementRules, "[Sales_Queue]", "[Sales_Queu]")
+	d := deploy(t, org, s)
+	d.writeMembers(t, staff(1, 2), nil)
+	want := `mapping.entitlements: the org has no queue "Sales_Queu" (it has: Sales_Queue)`
+	o := d.must(t, 1, "check-config")
+	if !strings.Contains(o.stdout, "FAIL  "+want) {
+		t.Errorf("check-config does not name the unknown queue:\n%s", o.stdout)
+	}
+	before := org.state(t)
+	o = d.must(t, 1, "apply", "--once")
+	if !strings.Contains(o.stdout+o.stderr, want) {
+		t.Errorf("apply does not name the unknown queue:\nstdout:\n%s\nstderr:\n%s", o.stdout, o.stderr)
+	}
+	if w := writeCalls(callsSince(before, org.state(t))); len(w) > 0 {
+		t.Errorf("a cycle with a configuration error wrote %v", w)
+	}
+}
