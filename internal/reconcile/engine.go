@@ -233,6 +233,9 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	if err != nil {
 		return err
 	}
+	if err := e.forgetStaleOwnership(ctx, c.entitlements); err != nil {
+		return err
+	}
 	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: isBaseline(c.snapshot.Complete, plan)}
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {

@@ -42,6 +42,37 @@ func (e *Engine) gatherEntitlements(ctx context.Context) (*EntitlementState, err
 	return st, nil
 }
 
+// forgetStaleOwnership drops the record of assignments syncd owns but the org does
+// not hold: one recorded before a create that a crash or a refusal never let happen.
+// Were it kept, an admin's later assignment of the same thing would pass for
+// syncd's and could be removed.
+func (e *Engine) forgetStaleOwnership(ctx context.Context, st *EntitlementState) error {
+	if st == nil {
+		return nil
+	}
+	held := map[entKey]bool{}
+	for _, a := range st.Assignments {
+		held[entKey{idKey(a.UserID), idKey(a.EntitlementID)}] = true
+	}
+	var stale []Owned
+	kept := st.Owned[:0:0]
+	for _, o := range st.Owned {
+		if held[entKey{idKey(o.UserID), idKey(o.EntitlementID)}] {
+			kept = append(kept, o)
+		} else {
+			stale = append(stale, o)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	if err := e.cfg.Entitle.Ownership.Disown(ctx, stale); err != nil {
+		return fmt.Errorf("reconcile: forgetting %d assignment(s) the org does not hold: %w", len(stale), err)
+	}
+	st.Owned = kept
+	return nil
+}
+
 // planWithEntitlements adds the entitlement actions when the step is on.
 func (e *Engine) planWithEntitlements(plan Plan, c *cycleData) Plan {
 	if c.entitlements == nil {

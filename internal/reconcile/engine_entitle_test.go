@@ -110,7 +110,9 @@ func TestEntitlementCycles(t *testing.T) {
 		t.Errorf("syncd owns %d assignments, want 3", len(own.owned))
 	}
 
-	// An admin assigns Reports by hand; the seller leaves Sales.
+	// A run killed between recording ownership of Reports and creating it left a
+	// record of an assignment the org does not hold; the next cycle forgets it. Then
+	// an admin assigns Reports by hand, and the seller leaves Sales.
 	u, _ := org.Sim.User("p0001@acme.example.com")
 	reports := reconcile.Assignment{Kind: mapping.PermissionSet, UserID: u.ID}
 	cat, err := app.NewEntitlements(org.Client).ReadCatalog(ctx, map[mapping.EntitlementKind][]string{mapping.PermissionSet: {"Reports"}})
@@ -118,6 +120,15 @@ func TestEntitlementCycles(t *testing.T) {
 		t.Fatal(err)
 	}
 	reports.EntitlementID = cat.Entitlements[0].ID
+	if err := own.Own(ctx, []reconcile.Owned{{UserID: u.ID, EntitlementID: reports.EntitlementID, Kind: mapping.PermissionSet, IdPID: "E0001"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.engine.RunOnce(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(own.owned) != 3 {
+		t.Errorf("after a cycle, syncd owns %v; want the stale record of Reports forgotten", own.owned)
+	}
 	if ws, err := app.NewEntitlements(org.Client).Assign(ctx, []reconcile.Assignment{reports}); err != nil || !ws[0].OK {
 		t.Fatalf("manual assignment: %v %v", ws, err)
 	}
