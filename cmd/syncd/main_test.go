@@ -90,7 +90,7 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "--config", config, "migrate")
-	if code != exitOK || !strings.Contains(stdout, "Applied migrations [1 2 3]") {
+	if code != exitOK || !strings.Contains(stdout, "Applied migrations [1 2 3 ") {
 		t.Fatalf("first migrate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "--config", config, "migrate")

@@ -137,6 +137,9 @@ type Guardrails struct {
 	// MaxSourceShrinkPercent holds every deactivation when the source shrank by more
 	// than this against the last good pull: the backstop against a truncated export.
 	MaxSourceShrinkPercent *Percent `yaml:"max_source_shrink_percent"`
+	// MaxEntitlementRemovals is the most entitlement removals one cycle makes; above
+	// it none is made (a rule edited by mistake must not strip a whole org).
+	MaxEntitlementRemovals *int `yaml:"max_entitlement_removals"`
 }
 
 // Retry is the backoff between attempts of an action Salesforce refused.
@@ -198,6 +201,7 @@ const (
 	DefaultMaxDeactivations       = 50
 	DefaultMaxDeactivationPercent = Percent(5)
 	DefaultMaxSourceShrinkPercent = Percent(10)
+	DefaultMaxEntitlementRemovals = 100
 	DefaultInitialBackoff         = time.Hour
 	DefaultMaxBackoff             = 24 * time.Hour
 	DefaultDSN                    = "file:syncd.db"
@@ -222,6 +226,7 @@ func (c *Config) applyDefaults() {
 	setPointer(&p.Guardrails.MaxDeactivations, DefaultMaxDeactivations)
 	setPointer(&p.Guardrails.MaxDeactivationPercent, DefaultMaxDeactivationPercent)
 	setPointer(&p.Guardrails.MaxSourceShrinkPercent, DefaultMaxSourceShrinkPercent)
+	setPointer(&p.Guardrails.MaxEntitlementRemovals, DefaultMaxEntitlementRemovals)
 	setZero(&p.Retry.InitialBackoff, DefaultInitialBackoff)
 	setZero(&p.Retry.MaxBackoff, DefaultMaxBackoff)
 	setZero(&c.Store.Driver, DriverSQLite)

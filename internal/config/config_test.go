@@ -61,7 +61,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 			Mode:    "sync",
 			Protect: Protect{Profiles: []string{"System Administrator"}},
 			Guardrails: Guardrails{MaxDeactivations: ptr(50), MaxDeactivationPercent: ptr(Percent(5)),
-				MaxSourceShrinkPercent: ptr(Percent(10))},
+				MaxSourceShrinkPercent: ptr(Percent(10)), MaxEntitlementRemovals: ptr(100)},
 			OnBlockedDeactivation: "freeze",
 			Retry:                 Retry{InitialBackoff: time.Hour, MaxBackoff: 24 * time.Hour},
 		},
@@ -153,7 +153,7 @@ log: {levle: debug}
 				"t.yaml:5: salesforce.budget.shares: unknown key; valid keys here: share, reserve, concurrency",
 				"t.yaml:10: source.csv.quote: unknown key; valid keys here: delimiter, group_separator",
 				"t.yaml:14: mapping.fields.Email.mdoe: unknown key; valid keys here: from, value, mode, max_length",
-				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent",
+				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent, max_entitlement_removals",
 				"t.yaml:18: log.levle: unknown key; valid keys here: level, format, pii",
 			},
 		},
@@ -311,6 +311,7 @@ mapping:
     max_deactivations: -1
     max_deactivation_percent: 101%
     max_source_shrink_percent: -5
+    max_entitlement_removals: -1
   on_blocked_deactivation: ignore
   retry:
     initial_backoff: 2h
@@ -322,8 +323,9 @@ mapping:
 				"t.yaml:6: policy.guardrails.max_deactivations: must not be negative (0 holds every deactivation for approval)",
 				"t.yaml:7: policy.guardrails.max_deactivation_percent: 101% is not between 0% and 100%",
 				"t.yaml:8: policy.guardrails.max_source_shrink_percent: -5% is not between 0% and 100%",
-				`t.yaml:9: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
-				"t.yaml:12: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
+				"t.yaml:9: policy.guardrails.max_entitlement_removals: must not be negative (0 makes no removal)",
+				`t.yaml:10: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
+				"t.yaml:13: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
 			},
 		},
 		{

@@ -160,6 +160,9 @@ func (p *Policy) validate(ps *problems, path string) {
 	if g.MaxDeactivations != nil && *g.MaxDeactivations < 0 {
 		ps.add(keyPath(gp, "max_deactivations"), "must not be negative (0 holds every deactivation for approval)")
 	}
+	if g.MaxEntitlementRemovals != nil && *g.MaxEntitlementRemovals < 0 {
+		ps.add(keyPath(gp, "max_entitlement_removals"), "must not be negative (0 makes no removal)")
+	}
 	validatePercent(ps, keyPath(gp, "max_deactivation_percent"), g.MaxDeactivationPercent, 100)
 	validatePercent(ps, keyPath(gp, "max_source_shrink_percent"), g.MaxSourceShrinkPercent, 100)
 	ps.oneOf(keyPath(path, "on_blocked_deactivation"), p.OnBlockedDeactivation, BlockedFreeze, BlockedReport)

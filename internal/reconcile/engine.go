@@ -65,6 +65,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger; default zap.NewNop().
 	Logger *zap.Logger
+	// Entitle, when set with names, assigns and removes entitlements each cycle.
+	Entitle *EntitlementConfig
 }
 
 // Stage names a part of a cycle that reports progress.
@@ -171,7 +173,7 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 	if err != nil {
 		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	s := Summary{Status: RunSucceeded, Stats: stats(c, plan)}
 	countPlan(&s, plan)
 	s.Pending = planned(plan)
@@ -231,7 +233,10 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	if err := e.forgetStaleOwnership(ctx, c.entitlements); err != nil {
+		return err
+	}
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: isBaseline(c.snapshot.Complete, plan)}
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
@@ -284,6 +289,8 @@ type cycleData struct {
 	mapped   mapping.Result
 	input    Input
 	policy   Policy
+	// entitlements is nil when the entitlement step is off.
+	entitlements *EntitlementState
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -336,6 +343,9 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	}
 	if ok {
 		c.input.Source.Baseline = base.Count
+	}
+	if c.entitlements, err = e.gatherEntitlements(ctx); err != nil {
+		return c, err
 	}
 	return c, nil
 }

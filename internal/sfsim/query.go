@@ -37,6 +37,17 @@ func (v view) Field(name string) any {
 	return v.r.vals[i]
 }
 
+// views returns every record of an object as the evaluator sees them.
+func (o *org) views(object string) []soql.Record {
+	d, _ := o.s.object(object)
+	rows := o.tables[d].rows
+	out := make([]soql.Record, len(rows))
+	for i, r := range rows {
+		out[i] = view{o: o, r: r}
+	}
+	return out
+}
+
 func (v view) Parent(relationship string) soql.Record {
 	p := v.o.parentOf(v.r, relationship)
 	if p == nil {
@@ -97,13 +108,10 @@ func (s *Server) serveQuery(c *call) {
 		}
 		return
 	}
-	d, _ := s.schema.object(query.Object.Name)
-	rows := s.org.tables[d].rows
-	candidates := make([]soql.Record, len(rows))
-	for i, r := range rows {
-		candidates[i] = view{o: s.org, r: r}
+	for _, sj := range query.Semijoins {
+		sj.Resolve(s.org.views(sj.Object.Name))
 	}
-	selected := query.Run(candidates)
+	selected := query.Run(s.org.views(query.Object.Name))
 	if query.Count {
 		s.mu.Unlock()
 		s.writeRaw(c.w, c.limit, http.StatusOK, fmt.Appendf(nil, `{"totalSize":%d,"done":true,"records":[]}`, len(selected)))
