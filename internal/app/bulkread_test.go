@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,15 +22,19 @@ import (
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
-// bulkManaged are the managed fields the bulk tests read: text, references, a
-// boolean.
+// bulkManaged are the managed fields the bulk tests read: text, references,
+// booleans, custom fields.
 var bulkManaged = []string{"FirstName", "LastName", "Title", "Department", "Phone", "EmployeeNumber",
-	"ManagerId", "UserRoleId", "ProfileId", "IsActive", "CommunityNickname"}
+	"ManagerId", "UserRoleId", "ProfileId", "IsActive", "CommunityNickname", "Cost_Center__c", "Remote__c"}
 
-// seedAwkwardOrg adds n users whose values are hard on CSV: quotes, commas,
-// newlines, CJK, leading spaces, nulls, inactive users, a manager and a role.
-func seedAwkwardOrg(t *testing.T, sim *sfsim.Server, n int) {
+// awkwardOrg starts a simulated org with two custom User fields (text and checkbox)
+// and n users whose values are hard on CSV: quotes, commas, newlines, CJK, leading
+// spaces, nulls, inactive users, a manager and a role.
+func awkwardOrg(t *testing.T, opts sfsim.Options, n int) *apptest.Org {
 	t.Helper()
+	opts.CustomFields = []sfsim.CustomField{{Object: "User", Name: "Cost_Center__c", Type: "text"}, {Object: "User", Name: "Remote__c", Type: "checkbox"}}
+	org := apptest.NewOrg(t, opts, nil)
+	sim := org.Sim
 	if err := sim.SetSeats("Salesforce", int64(n+10)); err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +49,7 @@ func seedAwkwardOrg(t *testing.T, sim *sfsim.Server, n int) {
 		switch i % 4 {
 		case 0:
 			u.FirstName, u.Title, u.Department = `Jo "JJ"`, "Head, Sales\nEMEA", "営業"
+			u.Custom = map[string]any{"Cost_Center__c": `CC "7", 東京`, "Remote__c": true}
 		case 1:
 			u.Title, u.Phone, u.IsActive = " leading space", "+1 (555) 010-0000", &inactive
 		case 2:
@@ -54,17 +60,17 @@ func seedAwkwardOrg(t *testing.T, sim *sfsim.Server, n int) {
 	if _, err := sim.AddUsers(users...); err != nil {
 		t.Fatal(err)
 	}
+	return org
 }
 
 // noWait lets a bulk job's polling go without pausing; sfsim's jobs progress on reads.
 func noWait(context.Context, time.Duration) error { return nil }
 
 // TestReadUsersBulkEqualsSOQL reads the same org through SOQL paging and through
-// Bulk API 2.0: the Existing values are identical, nulls, booleans, quotes,
-// newlines and CJK included.
+// Bulk API 2.0: the Existing values are identical, nulls, booleans, custom fields,
+// quotes, newlines and CJK included.
 func TestReadUsersBulkEqualsSOQL(t *testing.T) {
-	org := apptest.NewOrg(t, sfsim.Options{}, nil)
-	seedAwkwardOrg(t, org.Sim, 2100)
+	org := awkwardOrg(t, sfsim.Options{}, 2100)
 	ctx := context.Background()
 
 	viaSOQL, err := NewDirectory(org.Client).ReadUsers(ctx, bulkManaged, nil)
@@ -86,6 +92,18 @@ func TestReadUsersBulkEqualsSOQL(t *testing.T) {
 	if diff := cmp.Diff(viaSOQL, viaBulk); diff != "" {
 		t.Errorf("bulk read differs from SOQL read (-soql +bulk):\n%s", diff)
 	}
+	// The org holds the awkward values the comparison is about.
+	awkward := 0
+	for _, u := range viaBulk {
+		if slices.Contains(u.Fields, reconcile.FieldValue{Name: "Cost_Center__c", Value: `CC "7", 東京`}) &&
+			slices.Contains(u.Fields, reconcile.FieldValue{Name: "Title", Value: "Head, Sales\nEMEA"}) &&
+			slices.Contains(u.Fields, reconcile.FieldValue{Name: "Remote__c", Value: "true"}) {
+			awkward++
+		}
+	}
+	if awkward != 525 {
+		t.Errorf("%d users carry the awkward values, want 525", awkward)
+	}
 }
 
 // TestReadUsersChoosesBulkByOrgSize: an org below bulk.min_users is read by SOQL
@@ -105,8 +123,7 @@ func TestReadUsersChoosesBulkByOrgSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			org := apptest.NewOrg(t, sfsim.Options{}, nil)
-			seedAwkwardOrg(t, org.Sim, 2100) // with the boss and the integration user: 2102 Standard users
+			org := awkwardOrg(t, sfsim.Options{}, 2100) // with the boss and the integration user: 2102 Standard users
 			d := NewDirectory(org.Client).WithBulk(Bulk{MinUsers: tt.minUsers, Options: salesforce.BulkOptions{Wait: noWait}})
 			for i, want := range []map[string]int{tt.first, tt.second} {
 				org.Sim.ResetCalls()
@@ -175,8 +192,7 @@ func TestReadUsersFallsBackToSOQL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			org := apptest.NewOrg(t, tt.opts, nil)
-			seedAwkwardOrg(t, org.Sim, 30)
+			org := awkwardOrg(t, tt.opts, 30)
 			core, logs := observer.New(zap.InfoLevel)
 			d := NewDirectory(org.Client).WithBulk(Bulk{MinUsers: 1, Options: salesforce.BulkOptions{Wait: noWait}, Logger: zap.New(core)})
 			want, err := NewDirectory(org.Client).ReadUsers(context.Background(), bulkManaged, nil)

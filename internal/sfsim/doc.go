@@ -76,6 +76,13 @@
 // generated when absent; UserType follows the profile's license; CreatedDate,
 // LastModifiedDate and SystemModstamp follow Options.Clock.
 //
+// # Custom fields
+//
+// Options.CustomFields adds custom fields (API names ending in __c) to the standard
+// objects, text (255 characters) or checkbox (false unless set, never null): written,
+// queried, described and exported like the standard ones. Seeded users set them
+// through SeedUser.Custom.
+//
 // # Seeds
 //
 // A seed document (Options.Seed, ParseSeed, Server.ApplySeed, the binary's --seed)

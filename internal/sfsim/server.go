@@ -85,6 +85,8 @@ type Options struct {
 	// BulkQueryJobsMax is DailyBulkV2QueryJobs: Bulk API 2.0 query jobs per rolling
 	// 24 hours; default DefaultBulkQueryJobsMax.
 	BulkQueryJobsMax int64
+	// CustomFields adds custom fields to the standard objects (User.Cost_Center__c).
+	CustomFields []CustomField
 	// BulkProcessingTime is how long, on Clock, a Bulk API 2.0 query job runs: the
 	// first status read starts it, and the first read this long after finishes it.
 	// Zero finishes it on the second read.
@@ -188,6 +190,11 @@ func New(opts Options) (*Server, error) {
 		cursors:  map[string]*cursor{},
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)), //nolint:gosec // seeded on purpose: faults must be reproducible
 		counters: map[string]int{},
+	}
+	for _, cf := range opts.CustomFields {
+		if err := s.schema.addCustom(cf); err != nil {
+			return nil, err
+		}
 	}
 	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
 	if err != nil {
