@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -121,16 +119,7 @@ func (t *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // calls it was charged and how long it took.
 func recordRead(b *testing.B, sim *sfsim.Server, read func(context.Context, *Client, func()) error) (map[string]recordedAnswer, int64, time.Duration) {
 	rec := &answerRecorder{handler: sim, answers: map[string]recordedAnswer{}}
-	hc := &http.Client{Transport: rec}
-	src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: "http://localhost", ClientID: sfsim.DefaultClientID,
-		ClientSecret: secret.New(sfsim.DefaultClientSecret), HTTPClient: hc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := New(Config{TokenSource: src, HTTPClient: hc})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := inProcessClient(b, rec)
 	before, _ := sim.APIUsage()
 	start := time.Now()
 	if err := read(context.Background(), c, func() {}); err != nil {
@@ -162,12 +151,7 @@ func benchmarkReplay(b *testing.B, answers map[string]recordedAnswer, users int,
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := heapAfterGC
 	base := heap()
 	var peak uint64
 	read1 := 0

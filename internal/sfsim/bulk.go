@@ -166,6 +166,29 @@ func (j *bulkJob) info(detailed bool) jobInfo {
 	return out
 }
 
+// readJSON reads a request body into v, answering 400 (or 413) when it cannot.
+func (s *Server) readJSON(c *call, v any) bool {
+	body, e := readBody(c.w, c.r, s.opts.MaxBodyBytes)
+	if e != nil {
+		s.writeErrors(c.w, c.limit, *e)
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		s.writeErrors(c.w, c.limit, jsonError(err))
+		return false
+	}
+	return true
+}
+
+// soqlError is the REST error for SOQL the parser refused.
+func soqlError(err error) apiError {
+	var qe *soql.Error
+	if errors.As(err, &qe) {
+		return badRequest(qe.Code, qe.Message)
+	}
+	return badRequest("MALFORMED_QUERY", err.Error())
+}
+
 // invalidJob is the simulator's error for a job definition Salesforce refuses.
 // Salesforce's exact code for these is not documented; INVALIDJOB is Bulk API 1.0's.
 func invalidJob(message string) apiError { return badRequest("INVALIDJOB", message) }
@@ -174,11 +197,6 @@ func invalidJob(message string) apiError { return badRequest("INVALIDJOB", messa
 // at once (a query that does not parse is refused here with the REST API's error,
 // not left to fail later) and counts the job against DailyBulkV2QueryJobs.
 func (s *Server) serveBulkCreate(c *call) {
-	body, e := readBody(c.w, c.r, s.opts.MaxBodyBytes)
-	if e != nil {
-		s.writeErrors(c.w, c.limit, *e)
-		return
-	}
 	var req struct {
 		Operation       string `json:"operation"`
 		Query           string `json:"query"`
@@ -186,8 +204,7 @@ func (s *Server) serveBulkCreate(c *call) {
 		ColumnDelimiter string `json:"columnDelimiter"`
 		LineEnding      string `json:"lineEnding"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		s.writeErrors(c.w, c.limit, jsonError(err))
+	if !s.readJSON(c, &req) {
 		return
 	}
 	if req.ContentType == "" {
@@ -223,12 +240,7 @@ func (s *Server) serveBulkCreate(c *call) {
 	s.queries = append(s.queries, req.Query)
 	query, err := soql.Parse(req.Query, soqlSchema{s.schema})
 	if err != nil {
-		var qe *soql.Error
-		if errors.As(err, &qe) {
-			s.writeErrors(c.w, c.limit, badRequest(qe.Code, qe.Message))
-		} else {
-			s.writeErrors(c.w, c.limit, badRequest("MALFORMED_QUERY", err.Error()))
-		}
+		s.writeErrors(c.w, c.limit, soqlError(err))
 		return
 	}
 	switch {
@@ -374,16 +386,10 @@ func invalidJobState(message string) apiError { return badRequest("INVALIDJOBSTA
 
 // serveBulkAbort is PATCH .../jobs/query/{id} {"state":"Aborted"}.
 func (s *Server) serveBulkAbort(c *call) {
-	body, e := readBody(c.w, c.r, s.opts.MaxBodyBytes)
-	if e != nil {
-		s.writeErrors(c.w, c.limit, *e)
-		return
-	}
 	var req struct {
 		State string `json:"state"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		s.writeErrors(c.w, c.limit, jsonError(err))
+	if !s.readJSON(c, &req) {
 		return
 	}
 	if req.State != jobAborted {
