@@ -29,10 +29,19 @@ type Bulk struct {
 // wanted reports whether an org of this many users is read through Bulk API 2.0.
 func (b Bulk) wanted(users int) bool { return b.MinUsers > 0 && users >= b.MinUsers }
 
+// bulkMaxRecords is the result set size a Bulk read asks for when Bulk.Options does
+// not say. Salesforce's own default is undocumented and may be large enough that one
+// set outlasts the client's per-request timeout; 50,000 records (about 15 MB of CSV
+// for syncd's fields) read in seconds, and cost 20 requests per million users.
+const bulkMaxRecords = 50_000
+
 // WithBulk makes d read large orgs through Bulk API 2.0 as b says, and returns d.
 func (d *Directory) WithBulk(b Bulk) *Directory {
 	if b.Logger == nil {
 		b.Logger = zap.NewNop()
+	}
+	if b.Options.MaxRecords == 0 {
+		b.Options.MaxRecords = bulkMaxRecords
 	}
 	d.bulk = b
 	return d

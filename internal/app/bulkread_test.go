@@ -230,7 +230,7 @@ func TestReadUsersFallsBackToSOQL(t *testing.T) {
 }
 
 // TestNewReadsBulkMinUsersFromTheConfiguration: salesforce.bulk.min_users reaches the
-// directory every cycle's engine uses.
+// directory every cycle's engine uses, which asks for result sets of bulkMaxRecords.
 func TestNewReadsBulkMinUsersFromTheConfiguration(t *testing.T) {
 	secrets := config.Secrets{Salesforce: config.AuthSecrets{ClientSecret: secret.New("s")}}
 	for _, minUsers := range []int{0, 1234} {
@@ -242,6 +242,9 @@ func TestNewReadsBulkMinUsersFromTheConfiguration(t *testing.T) {
 		}
 		if a.directory.bulk.MinUsers != minUsers {
 			t.Errorf("min_users %d reached the directory as %d", minUsers, a.directory.bulk.MinUsers)
+		}
+		if got := a.directory.bulk.Options.MaxRecords; got != bulkMaxRecords {
+			t.Errorf("result sets of %d records, want %d so that one set never outlasts a request's timeout", got, bulkMaxRecords)
 		}
 	}
 	if got := *loadConfig(t, "0.1").Salesforce.Bulk.MinUsers; got != config.DefaultBulkMinUsers {
