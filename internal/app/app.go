@@ -52,6 +52,9 @@ type App struct {
 	source source.Source
 	mapper *mapping.Mapper
 	opts   Options
+	// directory outlives the engine of each cycle, so that a read knows the org's
+	// size from the previous one.
+	directory *Directory
 }
 
 // Open builds every part the configuration describes and opens the store, applying
@@ -92,7 +95,12 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
+	bulk := Bulk{Logger: opts.Logger}
+	if m := cfg.Salesforce.Bulk.MinUsers; m != nil {
+		bulk.MinUsers = *m
+	}
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts,
+		directory: NewDirectory(client).WithBulk(bulk)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -167,7 +175,7 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Entitle:   a.entitle(j),
 		Source:    a.source,
 		Mapper:    a.mapper,
-		Directory: NewDirectory(a.Client),
+		Directory: a.directory,
 		Journal:   j,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),

@@ -54,6 +54,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 				PrivateKeyFile: "/etc/syncd/jwt-key.pem"},
 			Budget:  Budget{Share: 0.10, Reserve: ptr(0.20), Concurrency: 4},
 			Timeout: 2 * time.Minute,
+			Bulk:    Bulk{MinUsers: ptr(50000)},
 		},
 		Source:  source.Config{Type: "file", Path: "/data/people.csv", Format: "csv"},
 		Mapping: mapping.Config{Profile: mapping.AssignmentConfig{Default: "Standard User"}},
@@ -220,6 +221,8 @@ schedule:
     share: 1.5
     reserve: 1
     concurrency: 26
+  bulk:
+    min_users: -1
 `,
 			want: []string{
 				"t.yaml:2: salesforce.login_url: must use https (http only on a loopback host)",
@@ -231,6 +234,7 @@ schedule:
 				"t.yaml:8: salesforce.budget.share: 1.5 is not a fraction in (0, 1]",
 				"t.yaml:9: salesforce.budget.reserve: 1 is not a fraction in [0, 1)",
 				"t.yaml:10: salesforce.budget.concurrency: 26 is not between 1 and 25 (Salesforce allows 25 long-running requests per org)",
+				"t.yaml:12: salesforce.bulk.min_users: -1 is negative (0 never reads through Bulk API 2.0)",
 			},
 		},
 		{

@@ -77,6 +77,9 @@ func (s *Salesforce) validate(ps *problems, path string) {
 	if b.Concurrency < 1 || b.Concurrency > 25 {
 		ps.add(keyPath(bp, "concurrency"), "%d is not between 1 and 25 (Salesforce allows 25 long-running requests per org)", b.Concurrency)
 	}
+	if m := s.Bulk.MinUsers; m != nil && *m < 0 {
+		ps.add(keyPath(keyPath(path, "bulk"), "min_users"), "%d is negative (0 never reads through Bulk API 2.0)", *m)
+	}
 	if s.Timeout <= 0 {
 		ps.add(keyPath(path, "timeout"), "must be positive")
 	}

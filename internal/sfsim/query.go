@@ -3,7 +3,6 @@ package sfsim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -100,12 +99,7 @@ func (s *Server) serveQuery(c *call) {
 	query, err := soql.Parse(q, soqlSchema{s.schema})
 	if err != nil {
 		s.mu.Unlock()
-		var qe *soql.Error
-		if errors.As(err, &qe) {
-			s.writeErrors(c.w, c.limit, badRequest(qe.Code, qe.Message))
-		} else {
-			s.writeErrors(c.w, c.limit, badRequest("MALFORMED_QUERY", err.Error()))
-		}
+		s.writeErrors(c.w, c.limit, soqlError(err))
 		return
 	}
 	for _, sj := range query.Semijoins {

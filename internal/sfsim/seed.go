@@ -94,6 +94,9 @@ type SeedUser struct {
 	// Blockers are reasons the user cannot be deactivated, completing the sentence
 	// "You cannot deactivate a user who is ...", e.g. "the default owner of cases".
 	Blockers []string `json:"Blockers,omitempty"`
+	// Custom sets custom fields (Options.CustomFields) by API name: a string for a
+	// text field ("" is null), a boolean for a checkbox.
+	Custom map[string]any `json:"Custom,omitempty"`
 }
 
 // Common deactivation blockers, worded to complete Salesforce's message.
@@ -332,6 +335,9 @@ func (o *org) addUsers(users []SeedUser, now time.Time) ([]string, error) {
 			next[f.managerID] = m.id()
 		}
 		next[f.isActive] = u.IsActive == nil || *u.IsActive
+		if err := o.setCustom(next, u.Custom); err != nil {
+			return ids, fail("%v", err)
+		}
 		if u.LastLoginDate != nil {
 			next[f.lastLogin] = u.LastLoginDate.UTC()
 		}
