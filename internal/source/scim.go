@@ -238,22 +238,35 @@ func (s *SCIMSource) pageURL(start int, cursor string, first bool) string {
 // SCIM error's status, scimType and detail. It reads at most budget bytes (what is left
 // of source.max_bytes) and maxSCIMPageBytes, and returns how many it read.
 func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listResponse, int64, error) {
+	body, err := s.get(ctx, u, budget)
+	n := int64(len(body))
+	if err != nil {
+		return nil, n, err
+	}
+	lr, err := parseSCIMPage(body)
+	return lr, n, err
+}
+
+// get GETs one SCIM document and returns its body; a non-2xx answer becomes a
+// *SCIMError with the body read so far. It reads at most budget bytes and
+// maxSCIMPageBytes.
+func (s *SCIMSource) get(ctx context.Context, u string, budget int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/scim+json, application/json;q=0.9")
 	credentials, err := s.auth.apply(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	redact := s.redact.with(credentials)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		cause, _ := redact.transportError(err) // its URL has no query: the filter stays out
-		return nil, 0, cause
+		return nil, cause
 	}
 	defer resp.Body.Close()
 	limit := min(maxSCIMPageBytes, budget)
@@ -262,18 +275,17 @@ func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listRe
 	switch {
 	case err != nil:
 		_, inner := redact.transportError(err)
-		return nil, n, fmt.Errorf("reading the response: %w", inner)
+		return body, fmt.Errorf("reading the response: %w", inner)
 	case n > limit && limit == budget:
-		return nil, n, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
+		return body, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
 	case n > limit:
-		return nil, n, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
+		return body, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		e := parseSCIMError(resp.StatusCode, body)
 		e.Detail = redact.text(e.Detail)
-		return nil, n, e
+		return body, e
 	}
-	lr, err := parseSCIMPage(body)
-	return lr, n, err
+	return body, nil
 }
 
 // parseSCIMPage parses one ListResponse page.

@@ -48,6 +48,8 @@ type scimFaults struct {
 	// as SCIMMY does.
 	wrapPastEnd bool
 	slow        time.Duration
+	// failUser makes GET /Users/{failUser} answer 503.
+	failUser string
 }
 
 func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +63,10 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/Users/"); ok {
+		f.serveUser(w, id)
+		return
 	}
 	if r.URL.Path != "/scim/v2/Users" || r.Header.Get("Accept") == "" || !strings.Contains(r.Header.Get("Accept"), "application/scim+json") {
 		http.Error(w, "bad request "+r.URL.Path, http.StatusBadRequest)
@@ -109,14 +115,7 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resources := []map[string]any{}
 	for i := from; i < to; i++ {
-		resources = append(resources, map[string]any{
-			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
-			"id":       fmt.Sprintf("id-%04d", i),
-			"userName": fmt.Sprintf("user%d", i),
-			"name":     map[string]any{"givenName": "Given", "familyName": fmt.Sprintf("Family%d", i)},
-			"emails":   []map[string]any{{"value": fmt.Sprintf("user%d@acme.example", i), "type": "work"}},
-			"active":   true,
-		})
+		resources = append(resources, fakeUser(i))
 	}
 	total := f.users
 	if f.shortTotal > 0 {
@@ -143,6 +142,36 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// fakeUser is the fake's user i.
+func fakeUser(i int) map[string]any {
+	return map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"id":       fmt.Sprintf("id-%04d", i),
+		"userName": fmt.Sprintf("user%d", i),
+		"name":     map[string]any{"givenName": "Given", "familyName": fmt.Sprintf("Family%d", i)},
+		"emails":   []map[string]any{{"value": fmt.Sprintf("user%d@acme.example", i), "type": "work"}},
+		"active":   true,
+	}
+}
+
+// serveUser answers GET /Users/{id}: the user, 404 for an id it does not have, or
+// the failure scimFaults.failUser asks for.
+func (f *fakeSCIM) serveUser(w http.ResponseWriter, id string) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	var i int
+	_, err := fmt.Sscanf(id, "id-%04d", &i)
+	switch {
+	case id == f.failUser:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"busy"}`)
+	case err != nil || i < 0 || i >= f.users:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"no user %s"}`, id)
+	default:
+		_ = json.NewEncoder(w).Encode(fakeUser(i))
+	}
 }
 
 func (f *fakeSCIM) requestLog() []string {
