@@ -53,6 +53,9 @@ type Metrics struct {
 	reloadOK            prometheus.Gauge
 	reloadTime          prometheus.Gauge
 	configHash          prometheus.Gauge
+	eventsReceived      *prometheus.CounterVec
+	eventsCoalesced     prometheus.Counter
+	eventLatency        prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -92,6 +95,13 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 			Help: "When the configuration in force was loaded, in Unix seconds."}),
 		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
 			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+		eventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_events_received_total",
+			Help: "Change notifications accepted on POST /v1/events, by format (ids, scim, okta, graph)."}, []string{"format"}),
+		eventsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_events_coalesced_total",
+			Help: "Change notifications that joined a targeted run already pending instead of starting one."}),
+		eventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_event_to_applied_seconds",
+			Help:    "Time from a person's first change notification to the end of the targeted run that applied it.",
+			Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300}}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -107,7 +117,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, buildInfo,
+		m.reloadTime, m.configHash, m.eventsReceived, m.eventsCoalesced, m.eventLatency, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -128,6 +138,9 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	for _, o := range cycleOutcomes {
 		m.cycles.WithLabelValues(string(o))
 		m.cycleDuration.WithLabelValues(string(o))
+	}
+	for _, f := range eventFormats {
+		m.eventsReceived.WithLabelValues(f)
 	}
 	for _, k := range actionKinds {
 		for _, o := range actionOutcomes {
