@@ -50,6 +50,7 @@ type App struct {
 
 	source source.Source
 	mapper *mapping.Mapper
+	memo   *reconcile.MapMemo // the mapping of the last complete snapshot, for unchanged pulls
 	opts   Options
 }
 
@@ -91,7 +92,7 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -182,6 +183,7 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 		Concurrency:       a.Config.Salesforce.Budget.Concurrency,
 		BackoffInitial:    p.Retry.InitialBackoff,
 		BackoffMax:        p.Retry.MaxBackoff,
+		Memo:              a.memo,
 		Progress:          a.opts.Progress,
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,

@@ -15,7 +15,7 @@ import (
 // DefaultEventWindow is how long the first of several events waits for the others:
 // an IdP sends a burst of notifications for one change (Okta one per event type,
 // Graph one per attribute), and a burst should cost one targeted run, not one each.
-const DefaultEventWindow = time.Second
+const DefaultEventWindow = 500 * time.Millisecond
 
 // TargetedFunc runs one targeted reconcile under lease: in production, the engine
 // of the configuration in force (reconcile.Engine.Reconcile).
