@@ -94,22 +94,6 @@ func (q *Events) Take() (keys []string, received []time.Time) {
 	return keys, received
 }
 
-// requeue puts keys back that a run could not reconcile, with their first arrival.
-func (q *Events) requeue(keys []string, received []time.Time, now time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.received == 0 {
-		q.first = now
-	}
-	q.received++
-	for i, k := range keys {
-		if _, ok := q.pending[k]; !ok {
-			q.pending[k] = received[i]
-			q.order = append(q.order, k)
-		}
-	}
-}
-
 // Notify queues a notification's people for a targeted run and wakes the loop. On a
 // standby (which cannot write) it asks the leader for a full cycle instead, through
 // the store: slower, but the change is not lost.
@@ -135,8 +119,7 @@ func (d *Daemon) Notify(ctx context.Context, n Notification) error {
 }
 
 // runTargeted reconciles the people pending in the event queue, under the lease,
-// counting what earlier targeted runs deactivated against the cap. A run that failed
-// as a whole puts its people back, for the next window or the next full cycle.
+// counting what earlier targeted runs deactivated against the cap.
 func (d *Daemon) runTargeted(ctx context.Context) {
 	lease := d.currentLease()
 	if lease == nil {
@@ -154,10 +137,9 @@ func (d *Daemon) runTargeted(ctx context.Context) {
 	d.eventDeactivations += s.Planned[reconcile.KindDeactivate]
 	d.mu.Unlock()
 	if err != nil {
+		// Not retried: a source or org that fails now would fail every half second.
+		// The next scheduled cycle reconciles everyone, these people included.
 		d.log.Warn("targeted run failed; its people wait for the next event or full cycle", zap.Int("people", len(keys)), zap.Error(err))
-		if ctx.Err() == nil && s.RunID == 0 {
-			d.cfg.Events.requeue(keys, received, end)
-		}
 	}
 	if d.cfg.Metrics != nil {
 		d.observeTargeted(ctx, s, received, end)
@@ -185,8 +167,8 @@ func (d *Daemon) observeTargeted(ctx context.Context, s reconcile.Summary, recei
 			d.cfg.Metrics.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
 		}
 	}
-	if s.Status != reconcile.RunSucceeded {
-		return
+	if s.Status != reconcile.RunSucceeded || s.RunID == 0 {
+		return // nothing was applied (a failure, or a dry run)
 	}
 	for _, at := range received {
 		d.cfg.Metrics.eventLatency.Observe(end.Sub(at).Seconds())

@@ -243,7 +243,8 @@ func (r *targetedRecorder) run(_ context.Context, _ store.Lease, target reconcil
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.targets = append(r.targets, target)
-	return reconcile.Summary{Status: reconcile.RunSucceeded, Planned: map[reconcile.Kind]int{reconcile.KindDeactivate: r.plan}}, nil
+	return reconcile.Summary{RunID: int64(1000 + len(r.targets)), Status: reconcile.RunSucceeded,
+		Planned: map[reconcile.Kind]int{reconcile.KindDeactivate: r.plan}}, nil
 }
 
 // TestNotificationsBecomeOneTargetedRun notifies three times within a window on the

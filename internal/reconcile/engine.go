@@ -104,6 +104,10 @@ type Summary struct {
 	// SourceComplete says whether the source pull was complete; an incomplete one
 	// deactivates no one.
 	SourceComplete bool
+	// SourceUnchanged says the source was as at the last complete pull (the source
+	// said NotModified, or the digest was the same): mapping was skipped. The plan
+	// still compares with the org as read this cycle.
+	SourceUnchanged bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
 }
@@ -225,7 +229,7 @@ func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, con
 		zap.String("error", s.Error), zap.Duration("took", e.cfg.Now().Sub(start)),
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
-		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
 		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
 	return s, err
 }
@@ -235,7 +239,7 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	c, err := e.gather(ctx)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
-		s.SourceComplete = c.snapshot.Complete
+		s.SourceComplete, s.SourceUnchanged = c.snapshot.Complete, c.unchanged
 	}
 	if err != nil {
 		return err
@@ -301,6 +305,8 @@ type cycleData struct {
 	policy   Policy
 	// managed is the number of links syncd owns, for a targeted run's cap.
 	managed int
+	// unchanged says the pull found the source as the last complete one was.
+	unchanged bool
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -319,7 +325,9 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 			zap.Int("records", len(snap.Records)), zap.Error(err))
 	}
 	c.snapshot = snap
-	c.mapped = e.mapSnapshot(snap)
+	var remembered bool
+	c.mapped, remembered = e.mapSnapshot(snap)
+	c.unchanged = snap.NotModified || remembered
 	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
 

@@ -28,10 +28,12 @@ type Target struct {
 // their records from the source (source.Lookup), their Salesforce users by link and
 // by the match keys of the policy, plans for them alone with the same Plan, and
 // applies and journals the plan as a run with the given trigger. The guardrails are
-// the cycle's: completeness (a failed or partial read deactivates no one) and the
-// cap, counted against the whole org's managed users and with t.Deactivated already
-// spent; the shrink gate does not apply to a handful of people and is left to the
-// full cycles. It never acts on anyone t does not name: users linked to other
+// the cycle's: completeness (a failed or partial read deactivates no one), the
+// shrink gate when the source was read whole (an export that lost a department holds
+// the deactivation of a named leaver as a full cycle would hold them all; SCIM reads
+// of single users have no size to compare), and the cap, counted against the whole
+// org's managed users and with t.Deactivated already spent. It never acts on anyone
+// t does not name: users linked to other
 // people that a key happens to find are left alone, and any action on another
 // person is dropped before the plan is saved.
 func (e *Engine) Reconcile(ctx context.Context, trigger string, t Target) (Summary, error) {
@@ -52,6 +54,9 @@ func (e *Engine) targeted(ctx context.Context, s *Summary, t Target) error {
 	}
 	pol := c.policy
 	pol.Guardrails = Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: -1, MaxSourceShrinkPercent: -1}
+	if c.snapshot.Digest != "" { // a whole snapshot: the shrink gate compares it as a cycle would
+		pol.Guardrails.MaxSourceShrinkPercent = c.policy.Guardrails.MaxSourceShrinkPercent
+	}
 	plan := e.cfg.Plan(c.input, pol)
 	plan = onlyNamed(plan, named, e.log)
 	plan.Stale = nil // approvals of people not named are not this run's to close
@@ -111,11 +116,11 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 	snap := source.Snapshot{Records: found.Records, Complete: found.Complete, Reasons: found.Reasons,
 		Count: len(found.Records), Digest: found.Digest}
 	c.snapshot = snap
-	c.mapped = e.mapSnapshot(snap)
+	c.mapped, _ = e.mapSnapshot(snap)
 	c.input.Desired = filter(c.mapped.Desired, func(d mapping.Desired) bool { return named[d.ID] })
 	c.input.Inactive = filter(c.mapped.Inactive, func(id string) bool { return named[id] })
 	c.input.Rejected = filter(c.mapped.Rejected, func(r mapping.Rejection) bool { return named[r.ID] })
-	c.input.Source = Source{Complete: found.Complete, Reasons: found.Reasons, Count: len(named)}
+	c.input.Source = Source{Complete: found.Complete, Reasons: found.Reasons, Count: len(found.Records)}
 	if err := e.resolveNames(ctx, c); err != nil {
 		return c, named, err
 	}
@@ -123,6 +128,15 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 		return c, named, err
 	}
 	c.managed = len(c.input.Links)
+	if found.Digest != "" {
+		base, ok, err := e.cfg.Journal.LastGoodSnapshot(ctx)
+		if err != nil {
+			return c, named, fmt.Errorf("reconcile: loading the last good snapshot: %w", err)
+		}
+		if ok {
+			c.input.Source.Baseline = base.Count
+		}
+	}
 	if c.input.Existing, err = e.readNamedUsers(ctx, c, named); err != nil {
 		return c, named, err
 	}

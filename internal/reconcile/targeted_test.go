@@ -119,6 +119,7 @@ func TestReconcileKeepsTheGuardrails(t *testing.T) {
 		guardrails reconcile.Guardrails
 		reasons    []string // the source read is incomplete when set
 		spent      int
+		remaining  []int // the people left in the export; default 0, 2 and 3
 		want       []outcome
 	}{
 		{
@@ -147,6 +148,13 @@ func TestReconcileKeepsTheGuardrails(t *testing.T) {
 			want:       []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "held"}},
 		},
 		{
+			// The export lost 2 of 4 (E0001 and E0003): 50 %, above the 10 % allowed.
+			name:       "an export shrunk beyond the shrink gate: held",
+			guardrails: reconcile.Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: -1, MaxSourceShrinkPercent: 10},
+			remaining:  []int{0, 2},
+			want:       []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "held"}},
+		},
+		{
 			name:       "percent cap of all managed users, not of the named ones: deactivated",
 			guardrails: reconcile.Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: 30, MaxSourceShrinkPercent: -1},
 			want:       []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "applied"}},
@@ -157,7 +165,14 @@ func TestReconcileKeepsTheGuardrails(t *testing.T) {
 			org := newSimOrg(t, nil)
 			e := newEnv(t, org, people(0, 4), withCalculate(tt.guardrails))
 			e.runOnce(t)
-			e.src.set([]source.Record{person(0), person(2), person(3)})
+			if tt.remaining == nil {
+				tt.remaining = []int{0, 2, 3}
+			}
+			var left []source.Record
+			for _, n := range tt.remaining {
+				left = append(left, person(n))
+			}
+			e.src.set(left)
 			e.src.reasons = tt.reasons
 
 			e.reconcileOnce(t, reconcile.Target{Keys: []string{"E0001"}, Deactivated: tt.spent})
@@ -208,8 +223,8 @@ func TestUnchangedSnapshotIsMappedOnceAndStillPlanned(t *testing.T) {
 	}
 
 	s, _ := e.runOnce(t)
-	if got := memo.Hits(); got != 2 {
-		t.Errorf("mapping re-used %d times, want 2", got)
+	if got := memo.Hits(); got != 2 || !s.SourceUnchanged {
+		t.Errorf("mapping re-used %d times, SourceUnchanged %v; want 2 and true", got, s.SourceUnchanged)
 	}
 	want := []outcome{{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "applied"}}
 	if diff := cmp.Diff(want, e.journal.outcomes(3)); diff != "" {
@@ -221,8 +236,9 @@ func TestUnchangedSnapshotIsMappedOnceAndStillPlanned(t *testing.T) {
 
 	// A changed source is mapped again.
 	e.src.set([]source.Record{person(0), renamed(1, "Renamed"), person(2)})
-	e.runOnce(t)
-	if u, _ := org.Sim.User("p0001@acme.example.com"); u.Fields["LastName"] != "Renamed" || memo.Hits() != 2 {
-		t.Errorf("LastName = %v, hits %d after a change; want Renamed and no new hit", u.Fields["LastName"], memo.Hits())
+	s, _ = e.runOnce(t)
+	if u, _ := org.Sim.User("p0001@acme.example.com"); u.Fields["LastName"] != "Renamed" || memo.Hits() != 2 || s.SourceUnchanged {
+		t.Errorf("LastName = %v, hits %d, SourceUnchanged %v after a change; want Renamed, no new hit, false",
+			u.Fields["LastName"], memo.Hits(), s.SourceUnchanged)
 	}
 }

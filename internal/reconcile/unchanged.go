@@ -36,19 +36,21 @@ func (m *MapMemo) Hits() int {
 // mapSnapshot maps a snapshot's records, or returns a copy of the remembered mapping
 // when the snapshot is complete and has the remembered digest. Only complete
 // snapshots are remembered: an incomplete pull's digest says nothing about the next.
-func (e *Engine) mapSnapshot(snap source.Snapshot) mapping.Result {
+// It reports whether the mapping was re-used.
+func (e *Engine) mapSnapshot(snap source.Snapshot) (mapping.Result, bool) {
 	m := e.cfg.Memo
 	if m == nil || !snap.Complete || snap.Digest == "" {
-		return e.cfg.Mapper.Map(snap.Records)
+		return e.cfg.Mapper.Map(snap.Records), false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.digest != snap.Digest {
-		m.digest, m.result = snap.Digest, e.cfg.Mapper.Map(snap.Records)
-	} else {
+	hit := m.digest == snap.Digest
+	if hit {
 		m.hits++
+	} else {
+		m.digest, m.result = snap.Digest, e.cfg.Mapper.Map(snap.Records)
 	}
-	return cloneResult(m.result)
+	return cloneResult(m.result), hit
 }
 
 // cloneResult copies a mapping result deep enough that resolving profile and role
