@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -75,19 +74,7 @@ func runDaemon(t testing.TB, d *deployment, interval string) *daemonProcess {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("syncd run did not exit cleanly on SIGTERM: %v\n%s", err, p.log())
-			}
-		case <-time.After(startupDeadline):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("syncd run still ran %v after SIGTERM", startupDeadline)
-		}
-	})
+	stopOnCleanup(t, "syncd run", cmd, exited, p.log)
 	deadline := time.Now().Add(startupDeadline)
 	for p.admin == "" {
 		if time.Now().After(deadline) {

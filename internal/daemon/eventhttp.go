@@ -20,14 +20,17 @@ const MaxEventBodyBytes = 1 << 20
 const maxValidationToken = 1024
 
 // eventsToken is the token /v1/events requires: server.events_token_file's, else
-// the admin token.
-func (a *API) eventsToken() secret.Secret {
-	if a.EventsToken != nil {
-		if t := a.EventsToken(); !t.IsZero() {
-			return t
-		}
+// the admin token. With neither it answers 403 and returns false.
+func (a *API) eventsToken(w http.ResponseWriter) (secret.Secret, bool) {
+	t := a.Token()
+	if a.EventsToken != nil && !a.EventsToken().IsZero() {
+		t = a.EventsToken()
 	}
-	return a.Token()
+	if t.IsZero() {
+		writeError(w, http.StatusForbidden, "/v1/events is disabled: neither server.events_token_file nor server.token_file is configured")
+		return t, false
+	}
+	return t, true
 }
 
 // bearer reports whether the request carries no Authorization header, or one whose
@@ -58,13 +61,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, v)
 		return
 	}
-	want := a.eventsToken()
-	if want.IsZero() {
-		writeError(w, http.StatusForbidden, "/v1/events is disabled: neither server.events_token_file nor server.token_file is configured")
+	want, ok := a.eventsToken(w)
+	if !ok {
 		return
 	}
 	present, ok := bearer(r, want)
-	if present && !ok {
+	if present && !ok { // a wrong token is refused before the body is read
 		unauthorized(w)
 		return
 	}
@@ -119,9 +121,8 @@ func clientStatesMatch(n Notification, parseErr error, want secret.Secret) bool 
 // X-Okta-Verification-Challenge (and the Authorization header configured on the
 // hook), answered with {"verification": <the challenge>}.
 func (a *API) verifyOkta(w http.ResponseWriter, r *http.Request) {
-	want := a.eventsToken()
-	if want.IsZero() {
-		writeError(w, http.StatusForbidden, "/v1/events is disabled: neither server.events_token_file nor server.token_file is configured")
+	want, ok := a.eventsToken(w)
+	if !ok {
 		return
 	}
 	if _, ok := bearer(r, want); !ok {

@@ -185,11 +185,15 @@ func TestEventsEndpoint(t *testing.T) {
 }
 
 // TestEventsUseTheAdminTokenWithoutTheirOwn: without server.events_token_file the
-// admin token serves /v1/events.
+// admin token serves /v1/events; without either, /v1/events is refused.
 func TestEventsUseTheAdminTokenWithoutTheirOwn(t *testing.T) {
 	e := newEventsAPI(t, testToken, "")
 	if status, body := e.do(t, "POST", "/v1/events", testToken, `{"ids": ["E1"]}`); status != http.StatusAccepted {
 		t.Errorf("POST with the admin token: %d %s", status, body)
+	}
+	none := newEventsAPI(t, "", "")
+	if status, body := none.do(t, "POST", "/v1/events", "", `{"ids": ["E1"]}`); status != http.StatusForbidden || len(none.notified) != 0 {
+		t.Errorf("POST without any token configured: %d %s; want 403", status, body)
 	}
 }
 
