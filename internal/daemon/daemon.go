@@ -268,20 +268,26 @@ func leased(ctx context.Context, lease store.Lease) (context.Context, func()) {
 func (d *Daemon) observe(ctx context.Context, s reconcile.Summary, took time.Duration, end time.Time) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var actions []store.Action
-	if s.RunID != 0 {
-		var err error
-		if actions, err = d.cfg.Store.Actions(rctx, store.ActionFilter{RunID: s.RunID}); err != nil {
-			d.log.Warn("reading the cycle's actions for metrics", zap.Int64("run", s.RunID), zap.Error(err))
-		}
-	}
-	d.cfg.Metrics.observeCycle(s, took, end, actions)
+	d.cfg.Metrics.observeCycle(s, took, end, d.runActions(rctx, s.RunID))
 	held, err := d.cfg.Store.Actions(rctx, store.ActionFilter{Statuses: []store.ActionStatus{store.ActionHeld}})
 	if err != nil {
 		d.log.Warn("reading held actions for metrics", zap.Error(err))
 		return
 	}
 	d.cfg.Metrics.held.Set(float64(len(held)))
+}
+
+// runActions reads a run's actions for the metrics; none for run 0 (a run that
+// never started) or when the journal cannot be read (logged).
+func (d *Daemon) runActions(ctx context.Context, runID int64) []store.Action {
+	if runID == 0 {
+		return nil
+	}
+	actions, err := d.cfg.Store.Actions(ctx, store.ActionFilter{RunID: runID})
+	if err != nil {
+		d.log.Warn("reading the run's actions for metrics", zap.Int64("run", runID), zap.Error(err))
+	}
+	return actions
 }
 
 // tryLead takes the leader lock if this instance does not hold it and no one else

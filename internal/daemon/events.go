@@ -156,17 +156,9 @@ func (d *Daemon) spent() int {
 // observeTargeted records a targeted run's actions and, when it succeeded, the
 // latency from each person's first notification to the run's last write result.
 func (d *Daemon) observeTargeted(ctx context.Context, s reconcile.Summary, received []time.Time, end time.Time) {
-	if s.RunID != 0 {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		actions, err := d.cfg.Store.Actions(rctx, store.ActionFilter{RunID: s.RunID})
-		if err != nil {
-			d.log.Warn("reading the targeted run's actions for metrics", zap.Int64("run", s.RunID), zap.Error(err))
-		}
-		for _, a := range actions {
-			d.cfg.Metrics.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
-		}
-	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	d.cfg.Metrics.countActions(d.runActions(rctx, s.RunID))
 	if s.Status != reconcile.RunSucceeded || s.RunID == 0 {
 		return // nothing was applied (a failure, or a dry run)
 	}

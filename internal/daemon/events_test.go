@@ -240,14 +240,19 @@ func TestEventsCoalesceWithinTheWindow(t *testing.T) {
 type targetedRecorder struct {
 	mu      sync.Mutex
 	targets []reconcile.Target
-	plan    int // deactivations each run plans
+	plan    int   // deactivations each run plans
+	firstID int64 // the first run's id, when set (a run the store holds)
 }
 
 func (r *targetedRecorder) run(_ context.Context, _ store.Lease, target reconcile.Target) (reconcile.Summary, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.targets = append(r.targets, target)
-	return reconcile.Summary{RunID: int64(1000 + len(r.targets)), Status: reconcile.RunSucceeded,
+	id := int64(1000 + len(r.targets))
+	if len(r.targets) == 1 && r.firstID != 0 {
+		id = r.firstID
+	}
+	return reconcile.Summary{RunID: id, Status: reconcile.RunSucceeded,
 		Planned: map[reconcile.Kind]int{reconcile.KindDeactivate: r.plan}}, nil
 }
 
@@ -257,13 +262,14 @@ func (r *targetedRecorder) run(_ context.Context, _ store.Lease, target reconcil
 // count against the next one until a full cycle starts.
 func TestNotificationsBecomeOneTargetedRun(t *testing.T) {
 	st := newLeaseStore(t)
+	seeded := seedRun(t, st.Store) // the first targeted run's journal: a planned create, a held deactivation
 	st.grant(&fakeLease{lost: make(chan struct{})})
 	now := t0
 	var clockMu sync.Mutex
 	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
 	advance := func(d time.Duration) { clockMu.Lock(); defer clockMu.Unlock(); now = now.Add(d) }
 	m, reg := newTestMetrics(t)
-	tr := &targetedRecorder{plan: 1}
+	tr := &targetedRecorder{plan: 1, firstID: seeded}
 	d := newDaemon(t, st, &recorder{}, func(c *Config) {
 		c.Events, c.Targeted, c.Metrics, c.Now = NewEvents(time.Second), tr.run, m, clock
 	})
@@ -297,6 +303,11 @@ func TestNotificationsBecomeOneTargetedRun(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.eventsReceived.WithLabelValues(FormatIDs)); got != 4 {
 		t.Errorf("ids notifications received = %v, want 4", got)
+	}
+	for _, c := range []struct{ kind, status string }{{"create", "planned"}, {"deactivate", "held"}} {
+		if got := testutil.ToFloat64(m.actions.WithLabelValues(c.kind, c.status)); got != 1 {
+			t.Errorf("actions %s %s = %v, want the targeted run's 1", c.kind, c.status, got)
+		}
 	}
 	if got := testutil.ToFloat64(m.eventsCoalesced); got != 2 {
 		t.Errorf("coalesced = %v, want 2", got)

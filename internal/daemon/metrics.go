@@ -72,7 +72,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_last_success_timestamp_seconds",
 			Help: "When the last successful cycle ended, in Unix seconds; 0 before the first."}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_actions_total",
-			Help: "Actions of cycles, by kind and outcome (the action's status when its cycle ended)."}, []string{"kind", "outcome"}),
+			Help: "Actions of cycles and targeted runs, by kind and outcome (the action's status when its cycle or run ended)."}, []string{"kind", "outcome"}),
 		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_held_actions",
 			Help: "Actions held by a guardrail and waiting for an approval."}),
 		disputed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_disputed_keys",
@@ -172,9 +172,7 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	case reconcile.RunFailed, reconcile.RunPaused:
 		m.consecutiveFailures.Inc()
 	}
-	for _, a := range actions {
-		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
-	}
+	m.countActions(actions)
 	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
 		m.sourceRecords.Set(float64(s.Stats.SourceRecords))
 		m.sourceComplete.Set(boolGauge(s.SourceComplete))
@@ -189,4 +187,11 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// countActions counts a cycle's or targeted run's actions by kind and status.
+func (m *Metrics) countActions(actions []store.Action) {
+	for _, a := range actions {
+		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
 }
