@@ -149,7 +149,13 @@ func (d *Directory) readSOQL(ctx context.Context, soql string, fields []string, 
 // FindUsers re-reads the users whose field equals one of values, with the base
 // fields only, in as few queries as the URL length allows.
 func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
-	queries, err := salesforce.UsersWhereInQueries(field, values, baseFields()...)
+	return d.ReadUsersWhere(ctx, field, values, nil)
+}
+
+// ReadUsersWhere reads the users whose field equals one of values, with the base
+// fields and the managed ones, in as few queries as the URL length allows.
+func (d *Directory) ReadUsersWhere(ctx context.Context, field string, values, fields []string) ([]reconcile.Existing, error) {
+	queries, err := salesforce.UsersWhereInQueries(field, values, selectFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
@@ -157,10 +163,10 @@ func (d *Directory) FindUsers(ctx context.Context, field string, values []string
 	for _, q := range queries {
 		rows, err := salesforce.QueryAll[map[string]json.RawMessage](ctx, d.c, q)
 		if err != nil {
-			return nil, callError(fmt.Errorf("re-reading users by %s: %w", field, err))
+			return nil, callError(fmt.Errorf("reading users by %s: %w", field, err))
 		}
 		for _, rec := range rows {
-			u, err := existing(rec, nil)
+			u, err := existing(rec, fields)
 			if err != nil {
 				return nil, callError(err)
 			}
