@@ -36,11 +36,19 @@ type describeObject struct {
 	Fields       []describeField   `json:"fields,omitempty"`
 }
 
+// createable says whether the API may create records of d: the simulator creates
+// only users.
+func (s *Server) createable(d *objectDef) bool { return d == s.schema.user }
+
+// updateable says whether the API may update records of d: users, and UserLogin to
+// freeze them.
+func (s *Server) updateable(d *objectDef) bool { return d == s.schema.user || d == s.schema.login }
+
 func (s *Server) describe(d *objectDef, base string, withFields bool) describeObject {
 	url := base + "/sobjects/" + d.name
 	out := describeObject{
 		Name: d.name, Label: d.name, KeyPrefix: d.prefix,
-		Createable: d == s.schema.user, Updateable: d == s.schema.user || d == s.schema.login,
+		Createable: s.createable(d), Updateable: s.updateable(d),
 		Queryable: true, Retrieveable: true,
 		URLs: map[string]string{"sobject": url, "describe": url + "/describe", "rowTemplate": url + "/{ID}"},
 	}

@@ -97,6 +97,11 @@ func (s *Server) serveQuery(c *call) {
 		}
 		return
 	}
+	if wantsColumns(c.r) {
+		s.mu.Unlock()
+		s.writeJSON(c.w, c.limit, http.StatusOK, s.describeColumns(query))
+		return
+	}
 	d, _ := s.schema.object(query.Object.Name)
 	rows := s.org.tables[d].rows
 	candidates := make([]soql.Record, len(rows))

@@ -189,6 +189,7 @@ type schema struct {
 	byPrefix map[string]*objectDef
 
 	user, profile, role, license, login, permSet, permSetAssignment *objectDef
+	organization                                                    *objectDef
 }
 
 func newSchema() *schema {
@@ -295,9 +296,9 @@ func newSchema() *schema {
 	s := &schema{
 		objects: map[string]*objectDef{}, byPrefix: map[string]*objectDef{},
 		user: user, profile: profile, role: role, license: license, login: login,
-		permSet: permSet, permSetAssignment: permSetAssignment,
+		permSet: permSet, permSetAssignment: permSetAssignment, organization: newOrganizationDef(),
 	}
-	for _, d := range []*objectDef{user, license, profile, role, login, permSet, permSetAssignment} {
+	for _, d := range []*objectDef{user, license, profile, role, login, permSet, permSetAssignment, s.organization} {
 		s.objects[strings.ToLower(d.name)] = d
 		s.byPrefix[d.prefix] = d
 	}
