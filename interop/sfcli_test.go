@@ -265,8 +265,8 @@ func startCLIOrg(t *testing.T) sfOrg {
 }
 
 // sfCLI runs the Salesforce CLI with a home directory of its own (where it keeps its
-// logins and config), telemetry, update checks and release notes off, and nothing of
-// the caller's SF_ or SFDX_ settings.
+// logins and config), telemetry, update checks and release notes off, nothing of the
+// caller's SF_, SFDX_ or proxy settings, and a proxy that lets it reach loopback only.
 type sfCLI struct {
 	bin string
 	env []string
@@ -282,17 +282,24 @@ func newSFCLI(t *testing.T) *sfCLI {
 		t.Fatalf("the Salesforce CLI is not installed (%v): run `make interop`, or scripts/test-deps.sh --sfcli", err)
 	}
 	home := t.TempDir()
+	proxy := startLoopbackProxy(t)
 	env := []string{}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "SF_") || strings.HasPrefix(name, "SFDX_") || name == "HOME" || name == "PATH" ||
-			strings.HasPrefix(name, "XDG_") {
+		switch strings.ToUpper(name) {
+		case "HOME", "PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY":
+			continue
+		}
+		if strings.HasPrefix(name, "SF_") || strings.HasPrefix(name, "SFDX_") || strings.HasPrefix(name, "XDG_") {
 			continue
 		}
 		env = append(env, kv)
 	}
 	env = append(env,
 		"HOME="+home,
+		// Every request goes through a proxy that reaches loopback only, and the test
+		// fails if the CLI tried anything else.
+		"HTTPS_PROXY="+proxy.url, "https_proxy="+proxy.url, "HTTP_PROXY="+proxy.url, "http_proxy="+proxy.url,
 		// Some plugins spawn `sf` by name.
 		"PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"SF_DISABLE_TELEMETRY=true",
