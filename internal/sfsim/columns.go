@@ -63,7 +63,7 @@ func (s *Server) columns(d *objectDef, refs []soql.FieldRef, prefix string) []co
 	for i, f := range refs {
 		if len(f) == 1 {
 			_, fd, _ := d.field(f[0])
-			out = append(out, s.fieldColumn(d, fd, prefix))
+			out = append(out, fieldColumn(d, fd, prefix))
 			continue
 		}
 		head := f[0]
@@ -88,12 +88,12 @@ func (s *Server) columns(d *objectDef, refs []soql.FieldRef, prefix string) []co
 }
 
 // fieldColumn describes one field of d.
-func (s *Server) fieldColumn(d *objectDef, fd *fieldDef, prefix string) columnMeta {
+func fieldColumn(d *objectDef, fd *fieldDef, prefix string) columnMeta {
 	apexType := "String"
 	col := columnMeta{
 		ColumnName: fd.name, DisplayName: prefix + fd.name, JoinColumns: []columnMeta{},
-		Insertable: fd.access == writable && s.createable(d),
-		Updatable:  fd.access == writable && s.updateable(d),
+		Insertable: (fd.access == writable || fd.access == createOnly) && createable(d),
+		Updatable:  fd.access == writable && updateable(d),
 	}
 	switch {
 	case fd.name == "Id" || fd.kind == kindRef:

@@ -36,19 +36,17 @@ type describeObject struct {
 	Fields       []describeField   `json:"fields,omitempty"`
 }
 
-// createable says whether the API may create records of d: the simulator creates
-// only users.
-func (s *Server) createable(d *objectDef) bool { return d == s.schema.user }
+// createable says whether the API may create records of d: whether d has a create hook.
+func createable(d *objectDef) bool { return d.ops.create != nil }
 
-// updateable says whether the API may update records of d: users, and UserLogin to
-// freeze them.
-func (s *Server) updateable(d *objectDef) bool { return d == s.schema.user || d == s.schema.login }
+// updateable says whether the API may update records of d: whether d has an update hook.
+func updateable(d *objectDef) bool { return d.ops.update != nil }
 
 func (s *Server) describe(d *objectDef, base string, withFields bool) describeObject {
 	url := base + "/sobjects/" + d.name
 	out := describeObject{
 		Name: d.name, Label: d.name, KeyPrefix: d.prefix,
-		Createable: s.createable(d), Updateable: s.updateable(d),
+		Createable: createable(d), Updateable: updateable(d),
 		Queryable: true, Retrieveable: true,
 		URLs: map[string]string{"sobject": url, "describe": url + "/describe", "rowTemplate": url + "/{ID}"},
 	}
