@@ -71,17 +71,11 @@ func (s *Server) columns(d *objectDef, refs []soql.FieldRef, prefix string) []co
 			continue
 		}
 		done[head] = true
-		var tails []soql.FieldRef
-		for _, g := range refs[i:] {
-			if len(g) > 1 && g[0] == head {
-				tails = append(tails, g[1:])
-			}
-		}
 		rel, _ := d.parent(head)
 		parent, _ := s.schema.object(rel.Object)
 		out = append(out, columnMeta{
 			ColumnName: head, DisplayName: prefix + head,
-			JoinColumns: s.columns(parent, tails, prefix+head+"."),
+			JoinColumns: s.columns(parent, relationshipTails(refs[i:], head), prefix+head+"."),
 		})
 	}
 	return out

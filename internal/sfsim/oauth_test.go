@@ -59,6 +59,25 @@ func tokenAnswerOf(t *testing.T, body []byte) map[string]string {
 	return m
 }
 
+// checkTokenAnswer checks a token request's answer: a token when want is nil, else
+// want as a 400.
+func checkTokenAnswer(t *testing.T, status int, body []byte, want *oauthError) {
+	t.Helper()
+	if want == nil {
+		if status != 200 || tokenAnswerOf(t, body)["access_token"] == "" {
+			t.Fatalf("status %d body %s", status, body)
+		}
+		return
+	}
+	var got oauthError
+	if err := json.Unmarshal(body, &got); err != nil || status != 400 {
+		t.Fatalf("status %d body %s", status, body)
+	}
+	if diff := cmp.Diff(*want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestClientCredentials(t *testing.T) {
 	h := newHarness(t, Options{ClientID: "cid", ClientSecret: "secret"})
 	status, header, body := h.form("/services/oauth2/token", url.Values{
@@ -115,19 +134,7 @@ func TestClientCredentialsInBasicAuth(t *testing.T) {
 				t.Fatal(err)
 			}
 			status, _, body := readResponse(t, resp)
-			if tt.want == nil {
-				if status != 200 || tokenAnswerOf(t, body)["access_token"] == "" {
-					t.Fatalf("status %d body %s", status, body)
-				}
-				return
-			}
-			var got oauthError
-			if err := json.Unmarshal(body, &got); err != nil || status != 400 {
-				t.Fatalf("status %d body %s", status, body)
-			}
-			if diff := cmp.Diff(*tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			checkTokenAnswer(t, status, body, tt.want)
 		})
 	}
 }
@@ -236,19 +243,7 @@ func TestJWTBearer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, _, body := h.form("/services/oauth2/token", url.Values{"grant_type": {grantJWTBearer}, "assertion": {tt.assertion}})
-			if tt.want == nil {
-				if status != 200 || tokenAnswerOf(t, body)["access_token"] == "" {
-					t.Fatalf("status %d body %s", status, body)
-				}
-				return
-			}
-			var got oauthError
-			if err := json.Unmarshal(body, &got); err != nil || status != 400 {
-				t.Fatalf("status %d body %s", status, body)
-			}
-			if diff := cmp.Diff(*tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			checkTokenAnswer(t, status, body, tt.want)
 		})
 	}
 

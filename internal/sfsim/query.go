@@ -227,12 +227,7 @@ func (o *org) render(b *bytes.Buffer, r *row, fields []soql.FieldRef, base strin
 			continue
 		}
 		done[head] = true
-		var tails []soql.FieldRef
-		for _, g := range fields[i:] {
-			if len(g) > 1 && g[0] == head {
-				tails = append(tails, g[1:])
-			}
-		}
+		tails := relationshipTails(fields[i:], head)
 		b.WriteByte(',')
 		writeJSONString(b, head)
 		b.WriteByte(':')
@@ -243,6 +238,18 @@ func (o *org) render(b *bytes.Buffer, r *row, fields []soql.FieldRef, base strin
 		}
 	}
 	b.WriteByte('}')
+}
+
+// relationshipTails returns what refs select through the relationship head: the rest
+// of each path that starts with it (Name of Profile.Name), in SELECT order.
+func relationshipTails(refs []soql.FieldRef, head string) []soql.FieldRef {
+	var tails []soql.FieldRef
+	for _, g := range refs {
+		if len(g) > 1 && g[0] == head {
+			tails = append(tails, g[1:])
+		}
+	}
+	return tails
 }
 
 // allFields selects every field of an object, for a GET of a whole record.
