@@ -50,8 +50,8 @@ test: test-deps vet
 	$(GO) test -race -timeout 9m ./...
 
 # interop drives sfsim with the Salesforce CLI (interop/sfcli_test.go, build tag
-# sfcli). It is apart from test because the CLI's npm install takes 2 to 4 minutes on
-# a fresh machine and its commands 5 to 15 s each; CI runs both.
+# sfcli). It is apart from test because the CLI's npm install takes about 5 minutes on
+# a fresh machine and the test 3 to 4 (each command 8 to 17 s); CI runs both.
 interop:
 	@./scripts/test-deps.sh --sfcli
 	$(GO) vet -tags sfcli ./interop/
