@@ -36,6 +36,12 @@ type describeObject struct {
 	Fields       []describeField   `json:"fields,omitempty"`
 }
 
+// createable says whether the API may create records of d: whether d has a create hook.
+func createable(d *objectDef) bool { return d.ops.create != nil }
+
+// updateable says whether the API may update records of d: whether d has an update hook.
+func updateable(d *objectDef) bool { return d.ops.update != nil }
+
 func (s *Server) describe(d *objectDef, base string, withFields bool) describeObject {
 	url := base + "/sobjects/" + d.name
 	out := describeObject{
@@ -51,7 +57,7 @@ func (s *Server) describe(d *objectDef, base string, withFields bool) describeOb
 		fd := &d.fields[i]
 		f := describeField{
 			Name: fd.name, Label: fd.label, Length: fd.length, ReferenceTo: []string{},
-			Createable: fd.access == writable && out.Createable, Updateable: fd.access == writable && out.Updateable,
+			Createable: (fd.access == writable || fd.access == createOnly) && out.Createable, Updateable: fd.access == writable && out.Updateable,
 			Nillable: !fd.required && fd.kind != kindBool && fd.name != "Id",
 		}
 		switch {

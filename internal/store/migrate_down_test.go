@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,7 +95,13 @@ func TestMigrationsAreReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate up again: %v", err)
 			}
-			if d := cmp.Diff(versionsAbove(t, tc.fsys, 1), report.Applied); d != "" {
+			var above1 []int64 // every migration but 00001, whatever other branches add
+			for _, src := range p.ListSources() {
+				if src.Version > 1 {
+					above1 = append(above1, src.Version)
+				}
+			}
+			if d := cmp.Diff(above1, report.Applied); d != "" {
 				t.Errorf("migrations applied going up again (-want +got):\n%s", d)
 			}
 			s = openStore(t, cfg)
@@ -119,15 +124,4 @@ func TestMigrationsAreReversible(t *testing.T) {
 			}
 		})
 	}
-}
-
-// versionsAbove lists the versions of a dialect's migrations above v: every
-// migration but 00001 is applied again after going down to it.
-func versionsAbove(t *testing.T, d migrations.Dialect, v int64) []int64 {
-	t.Helper()
-	all, err := migrations.Versions(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return slices.DeleteFunc(all, func(n int64) bool { return n <= v })
 }
