@@ -173,11 +173,13 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
 	return reconcile.New(reconcile.Config{
-		Entitle:   a.entitle(j),
-		Source:    a.source,
-		Mapper:    a.mapper,
-		Directory: a.directory,
-		Journal:   j,
+		Entitle:    a.entitle(j),
+		Source:     a.source,
+		Mapper:     a.mapper,
+		Directory:  a.directory,
+		Offboarder: NewOffboarder(a.Client),
+		Transfers:  j,
+		Journal:    j,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),
@@ -187,6 +189,7 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 				MaxDeactivationPercent: float64(*g.MaxDeactivationPercent),
 				MaxSourceShrinkPercent: float64(*g.MaxSourceShrinkPercent),
 			},
+			Offboarding: offboarding(p.Offboarding),
 		},
 		ProtectedProfiles: p.Protect.Profiles,
 		OnBlocked:         reconcile.OnBlocked(p.OnBlockedDeactivation),
@@ -198,6 +201,15 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,
 	})
+}
+
+// offboarding turns the configured offboarding into the engine's.
+func offboarding(o config.Offboarding) reconcile.Offboarding {
+	return reconcile.Offboarding{
+		Freeze: *o.Freeze, EndSessions: *o.EndSessions, RevokeTokens: *o.RevokeTokens,
+		TransferObjects: o.Transfer.Objects, FallbackUsername: o.Transfer.FallbackUser, GracePeriod: o.GracePeriod,
+		ReturnRecords: o.ReturnRecords,
+	}
 }
 
 func matchKeys(keys []string) []reconcile.MatchKey {

@@ -40,6 +40,12 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
+	// Offboarder carries out a leaver's offboarding steps besides freezing and
+	// deactivating; required when Policy.Offboarding asks for any of them.
+	Offboarder Offboarder
+	// Transfers keeps the records offboarding hands over, when set; required for
+	// Policy.Offboarding.ReturnRecords.
+	Transfers TransferLog
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -112,6 +118,12 @@ type Summary struct {
 	SourceUnchanged bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
+	// Blocked counts the deactivations Salesforce refused for a named blocker
+	// (ClassifyBlocker): each user stays frozen and is tried again a day later.
+	Blocked int
+	// SeatsFreed counts the license seats the cycle's deactivations freed, by
+	// UserLicense Name.
+	SeatsFreed map[string]int
 }
 
 // Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
@@ -138,6 +150,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Plan == nil {
 		cfg.Plan = Calculate
+	}
+	if err := cfg.Policy.Offboarding.check(cfg.Offboarder != nil); err != nil {
+		return nil, err
+	}
+	if err := cfg.Policy.Offboarding.checkReturns(cfg.Transfers != nil); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.Concurrency == 0:
@@ -232,7 +250,8 @@ func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, con
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
 		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
-		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
+		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers),
+		zap.Int("blocked", s.Blocked), zap.Any("seats_freed", s.SeatsFreed))
 	return s, err
 }
 
@@ -274,6 +293,7 @@ func (e *Engine) execute(ctx context.Context, s *Summary, c *cycleData, plan Pla
 	a := newApplier(e, s.RunID, c)
 	err := a.apply(ctx, plan)
 	s.Applied, s.Failed, s.Pending = a.counts()
+	s.Blocked, s.SeatsFreed = a.blockedCount(), a.seatsFreed(c.licenses)
 	if reason := a.pauseReason(); reason != "" && err == nil {
 		s.Status, s.Error = RunPaused, "paused: "+reason
 	}
@@ -314,6 +334,8 @@ type cycleData struct {
 	managed int
 	// unchanged says the pull found the source as the last complete one was.
 	unchanged bool
+	// licenses names each profile's license (Names.Licenses).
+	licenses map[string]string
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -348,6 +370,14 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
 	}
+	if c.input.Transfers, err = e.pendingTransfers(ctx, c.input.Desired); err != nil {
+		return c, err
+	}
+	if needFrozen(&c.input, &c.policy.Offboarding) {
+		if c.input.Frozen, err = e.frozen(ctx); err != nil {
+			return c, err
+		}
+	}
 	base, ok, err := e.cfg.Journal.LastGoodSnapshot(ctx)
 	if err != nil {
 		return c, fmt.Errorf("reconcile: loading the last good snapshot: %w", err)
@@ -368,6 +398,7 @@ func (e *Engine) resolveNames(ctx context.Context, c *cycleData) error {
 	if err != nil {
 		return fmt.Errorf("reconcile: reading profiles and roles: %w", err)
 	}
+	c.licenses = names.Licenses
 	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
 		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
 	}

@@ -130,6 +130,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+		{"Transfers", testTransfers},
 	}
 	if h.KillLeaderConnection != nil {
 		tests = append(tests, struct {
