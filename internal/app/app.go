@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -50,7 +51,11 @@ type App struct {
 
 	source source.Source
 	mapper *mapping.Mapper
+	memo   *reconcile.MapMemo // the mapping of the last complete snapshot, for unchanged pulls
 	opts   Options
+	// directory outlives the engine of each cycle, so that a read knows the org's
+	// size from the previous one.
+	directory *Directory
 }
 
 // Open builds every part the configuration describes and opens the store, applying
@@ -91,7 +96,12 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
+	bulk := Bulk{Logger: opts.Logger}
+	if m := cfg.Salesforce.Bulk.MinUsers; m != nil {
+		bulk.MinUsers = *m
+	}
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts,
+		directory: NewDirectory(client).WithBulk(bulk)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -159,14 +169,17 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 // Engine assembles a reconcile engine over the app's parts, writing its journal
 // through j: a fenced journal for a leader's cycles, or any journal for a preview,
 // which only reads.
-func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
+func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
 	return reconcile.New(reconcile.Config{
-		Source:    a.source,
-		Mapper:    a.mapper,
-		Directory: NewDirectory(a.Client),
-		Journal:   j,
+		Entitle:    a.entitle(j),
+		Source:     a.source,
+		Mapper:     a.mapper,
+		Directory:  a.directory,
+		Offboarder: NewOffboarder(a.Client),
+		Transfers:  j,
+		Journal:    j,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),
@@ -176,16 +189,27 @@ func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 				MaxDeactivationPercent: float64(*g.MaxDeactivationPercent),
 				MaxSourceShrinkPercent: float64(*g.MaxSourceShrinkPercent),
 			},
+			Offboarding: offboarding(p.Offboarding),
 		},
 		ProtectedProfiles: p.Protect.Profiles,
 		OnBlocked:         reconcile.OnBlocked(p.OnBlockedDeactivation),
 		Concurrency:       a.Config.Salesforce.Budget.Concurrency,
 		BackoffInitial:    p.Retry.InitialBackoff,
 		BackoffMax:        p.Retry.MaxBackoff,
+		Memo:              a.memo,
 		Progress:          a.opts.Progress,
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,
 	})
+}
+
+// offboarding turns the configured offboarding into the engine's.
+func offboarding(o config.Offboarding) reconcile.Offboarding {
+	return reconcile.Offboarding{
+		Freeze: *o.Freeze, EndSessions: *o.EndSessions, RevokeTokens: *o.RevokeTokens,
+		TransferObjects: o.Transfer.Objects, FallbackUsername: o.Transfer.FallbackUser, GracePeriod: o.GracePeriod,
+		ReturnRecords: o.ReturnRecords,
+	}
 }
 
 func matchKeys(keys []string) []reconcile.MatchKey {
@@ -194,6 +218,26 @@ func matchKeys(keys []string) []reconcile.MatchKey {
 		out[i] = reconcile.MatchKey(k)
 	}
 	return out
+}
+
+// entitle is the engine's entitlement step when mapping.entitlements has rules; its
+// ownership record is the journal's store, under the journal's epoch.
+func (a *App) entitle(j *Journal) *reconcile.EntitlementConfig {
+	ent := a.Config.Mapping.Entitlements
+	if !ent.Enabled() {
+		return nil
+	}
+	exclusive := append(slices.Clone(ent.Exclusive.PermissionSets), ent.Exclusive.PermissionSetGroups...)
+	return &reconcile.EntitlementConfig{
+		Entitlements: NewEntitlements(a.Client),
+		Ownership:    j,
+		Names:        ent.Names(),
+		Policy: reconcile.EntitlementPolicy{
+			Exclusive:            exclusive,
+			RemoveOnDeactivation: ent.OnDeactivation == mapping.RemoveOnDeactivation,
+			MaxRemovals:          *a.Config.Policy.Guardrails.MaxEntitlementRemovals,
+		},
+	}
 }
 
 // Close closes the store.
@@ -221,7 +265,7 @@ var ErrAnotherLeader = errors.New("another syncd instance holds the leader lock 
 // Lead takes the store's leader lock without waiting, for a one-shot cycle, and
 // returns the journal that writes under its epoch. Taking the lock closes the runs a
 // killed or crashed process left running (store.AbandonedRunError).
-func (a *App) Lead(ctx context.Context) (store.Lease, reconcile.Journal, error) {
+func (a *App) Lead(ctx context.Context) (store.Lease, *Journal, error) {
 	lease, err := a.Store.TryLeaderLock(ctx)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, ErrAnotherLeader

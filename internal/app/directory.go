@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/salesforce"
@@ -20,7 +21,7 @@ import (
 
 // baseFields returns the User fields every Existing carries outside Fields.
 func baseFields() []string {
-	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId"}
+	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId", "ManagerId"}
 }
 
 // isBoolean reports whether a User field is written as a JSON boolean; every other
@@ -29,7 +30,11 @@ func isBoolean(field string) bool { return field == "IsActive" }
 
 // Directory adapts a *salesforce.Client to reconcile.Directory.
 type Directory struct {
-	c *salesforce.Client
+	c    *salesforce.Client
+	bulk Bulk
+	// users is the org's number of Standard users as the last full read found it,
+	// 0 before one: it decides whether the next read goes through Bulk API 2.0.
+	users atomic.Int64
 }
 
 // NewDirectory returns the org behind c as the reconcile engine sees it.
@@ -66,9 +71,17 @@ type named struct {
 	Name string `json:"Name"`
 }
 
-// ResolveNames reads every profile and role: two queries.
+// profileRow is a row of ProfilesQuery.
+type profileRow struct {
+	named
+	UserLicense *struct {
+		Name string `json:"Name"`
+	} `json:"UserLicense"`
+}
+
+// ResolveNames reads every profile (with its license) and role: two queries.
 func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
-	profiles, err := salesforce.QueryAll[named](ctx, d.c, salesforce.ProfilesQuery())
+	profiles, err := salesforce.QueryAll[profileRow](ctx, d.c, salesforce.ProfilesQuery())
 	if err != nil {
 		return reconcile.Names{}, callError(fmt.Errorf("reading profiles: %w", err))
 	}
@@ -83,22 +96,55 @@ func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
 		}
 		return m
 	}
-	return reconcile.Names{Profiles: byName(profiles), Roles: byName(roles)}, nil
+	names := reconcile.Names{Profiles: map[string]string{}, Roles: byName(roles), Licenses: map[string]string{}}
+	for _, p := range profiles {
+		names.Profiles[p.Name] = p.ID
+		if p.UserLicense != nil {
+			names.Licenses[p.ID] = p.UserLicense.Name
+		}
+	}
+	return names, nil
 }
 
-// ReadUsers pages through every Standard user with the base fields and the managed
-// ones, one query page per 2000 users.
+// ReadUsers reads every Standard user with the base fields and the managed ones:
+// through Bulk API 2.0 when the org is large enough (see Bulk), otherwise, or when
+// Bulk fails, by SOQL pages of 2000 users. The org's size comes from the previous
+// read, or else from the first SOQL page's totalSize, which then costs one page.
 func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress func(read, total int)) ([]reconcile.Existing, error) {
 	soql, err := salesforce.UsersQuery(selectFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
+	if !d.bulk.wanted(int(d.users.Load())) {
+		users, err := d.readSOQL(ctx, soql, fields, progress, true)
+		if !errors.Is(err, errLargeOrg) {
+			return users, err
+		}
+	}
+	if users, ok, err := d.readBulk(ctx, soql, fields, progress); ok || err != nil {
+		return users, err
+	}
+	return d.readSOQL(ctx, soql, fields, progress, false)
+}
+
+// errLargeOrg stops SOQL paging at the first page of an org large enough for Bulk
+// API 2.0.
+var errLargeOrg = errors.New("the org is large enough for Bulk API 2.0")
+
+// readSOQL pages through the users, one query page per 2000. With mayDivert, a first
+// page whose totalSize makes the org large enough for Bulk API 2.0 ends the read
+// with errLargeOrg.
+func (d *Directory) readSOQL(ctx context.Context, soql string, fields []string, progress func(read, total int), mayDivert bool) ([]reconcile.Existing, error) {
 	var users []reconcile.Existing
 	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
 		if err != nil {
 			return nil, callError(fmt.Errorf("reading users: %w", err))
 		}
 		if users == nil {
+			d.users.Store(int64(page.TotalSize))
+			if mayDivert && d.bulk.wanted(page.TotalSize) {
+				return nil, errLargeOrg
+			}
 			users = make([]reconcile.Existing, 0, page.TotalSize)
 		}
 		for _, rec := range page.Records {
@@ -118,7 +164,13 @@ func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress fun
 // FindUsers re-reads the users whose field equals one of values, with the base
 // fields only, in as few queries as the URL length allows.
 func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
-	queries, err := salesforce.UsersWhereInQueries(field, values, baseFields()...)
+	return d.ReadUsersWhere(ctx, field, values, nil)
+}
+
+// ReadUsersWhere reads the users whose field equals one of values, with the base
+// fields and the managed ones, in as few queries as the URL length allows.
+func (d *Directory) ReadUsersWhere(ctx context.Context, field string, values, fields []string) ([]reconcile.Existing, error) {
+	queries, err := salesforce.UsersWhereInQueries(field, values, selectFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
@@ -126,10 +178,10 @@ func (d *Directory) FindUsers(ctx context.Context, field string, values []string
 	for _, q := range queries {
 		rows, err := salesforce.QueryAll[map[string]json.RawMessage](ctx, d.c, q)
 		if err != nil {
-			return nil, callError(fmt.Errorf("re-reading users by %s: %w", field, err))
+			return nil, callError(fmt.Errorf("reading users by %s: %w", field, err))
 		}
 		for _, rec := range rows {
-			u, err := existing(rec, nil)
+			u, err := existing(rec, fields)
 			if err != nil {
 				return nil, callError(err)
 			}
@@ -150,14 +202,22 @@ func selectFields(managed []string) []string {
 	return out
 }
 
-// existing decodes one User record generically: the base fields into Existing's
-// own fields, the managed ones into Fields sorted by name, every value as a string
-// ("true"/"false" for booleans, "" for null, numbers as Salesforce wrote them).
+// existing decodes one User record of a SOQL answer generically: the base fields
+// into Existing's own fields, the managed ones into Fields sorted by name, every
+// value as a string ("true"/"false" for booleans, "" for null, numbers as Salesforce
+// wrote them).
 func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Existing, error) {
+	return existingFrom(func(name string) (string, error) { return normalise(rec[name]) }, managed)
+}
+
+// existingFrom builds an Existing from a lookup of each field's value as a string,
+// naming the user and the field of any value that cannot be one.
+func existingFrom(lookup func(name string) (string, error), managed []string) (reconcile.Existing, error) {
+	id, _ := lookup("Id")
 	value := func(name string) (string, error) {
-		v, err := normalise(rec[name])
+		v, err := lookup(name)
 		if err != nil {
-			return "", fmt.Errorf("user %s: field %s: %w", strings.Trim(string(rec["Id"]), `"`), name, err)
+			return "", fmt.Errorf("user %s: field %s: %w", id, name, err)
 		}
 		return v, nil
 	}
@@ -169,6 +229,7 @@ func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Exist
 	}{
 		{"Id", &u.ID}, {"Username", &u.Username}, {"Email", &u.Email},
 		{"FederationIdentifier", &u.FederationIdentifier}, {"UserType", &u.UserType}, {"ProfileId", &u.ProfileID},
+		{"ManagerId", &u.ManagerID},
 	} {
 		v, err := value(f.name)
 		errs = append(errs, err)

@@ -44,6 +44,15 @@ type Salesforce struct {
 	Budget     Budget `yaml:"budget"`
 	// Timeout bounds each HTTP request to Salesforce.
 	Timeout time.Duration `yaml:"timeout"`
+	Bulk    Bulk          `yaml:"bulk"`
+}
+
+// Bulk says when syncd reads the org's users through Bulk API 2.0 rather than SOQL
+// pages: a few dozen calls for a million users where SOQL paging takes 500.
+type Bulk struct {
+	// MinUsers is the org size (Standard users) from which full reads go through
+	// Bulk API 2.0; 0 never uses it. Never nil after Load.
+	MinUsers *int `yaml:"min_users"`
 }
 
 // Salesforce OAuth flows accepted in salesforce.auth.method.
@@ -115,6 +124,37 @@ type Policy struct {
 	OnBlockedDeactivation string `yaml:"on_blocked_deactivation"`
 	// Retry spaces out the retries of an action Salesforce refused.
 	Retry Retry `yaml:"retry"`
+	// Offboarding is what happens to a leaver besides the deactivation.
+	Offboarding Offboarding `yaml:"offboarding"`
+}
+
+// Offboarding is a leaver's sequence: freeze, end sessions and revoke tokens, hand
+// the open records over, deactivate. The switches are pointers because an unset key
+// takes its default (on) while false turns a step off; after Load none is nil.
+type Offboarding struct {
+	// Freeze freezes a leaver at once, even while Salesforce blocks the deactivation.
+	Freeze *bool `yaml:"freeze"`
+	// EndSessions deletes the leaver's AuthSession rows.
+	EndSessions *bool `yaml:"end_sessions"`
+	// RevokeTokens revokes the leaver's OAuth tokens.
+	RevokeTokens *bool    `yaml:"revoke_tokens"`
+	Transfer     Transfer `yaml:"transfer"`
+	// GracePeriod delays the deactivation after the freeze; 0 (the default)
+	// deactivates in the same cycle.
+	GracePeriod time.Duration `yaml:"grace_period"`
+	// ReturnRecords gives a returning leaver back the records their offboarding
+	// handed over, those still with whoever received them. Default false.
+	ReturnRecords bool `yaml:"return_records"`
+}
+
+// Transfer says whose and which records move when their owner leaves.
+type Transfer struct {
+	// Objects whose open records move to the leaver's manager. Unset means
+	// DefaultTransferObjects; an explicit [] moves nothing.
+	Objects []string `yaml:"objects"`
+	// FallbackUser is the Username that receives the records when the manager is
+	// absent, inactive or leaving too.
+	FallbackUser string `yaml:"fallback_user"`
 }
 
 // Protect lists users syncd never deactivates, on top of the integration user.
@@ -137,6 +177,9 @@ type Guardrails struct {
 	// MaxSourceShrinkPercent holds every deactivation when the source shrank by more
 	// than this against the last good pull: the backstop against a truncated export.
 	MaxSourceShrinkPercent *Percent `yaml:"max_source_shrink_percent"`
+	// MaxEntitlementRemovals is the most entitlement removals one cycle makes; above
+	// it none is made (a rule edited by mistake must not strip a whole org).
+	MaxEntitlementRemovals *int `yaml:"max_entitlement_removals"`
 }
 
 // Retry is the backoff between attempts of an action Salesforce refused.
@@ -176,6 +219,10 @@ type Server struct {
 	// TokenFile holds the bearer token the /v1 routes require. Without it the /v1
 	// routes are refused and only /metrics, /healthz and /readyz are served.
 	TokenFile string `yaml:"token_file"`
+	// EventsTokenFile holds the bearer token POST /v1/events requires, so that an
+	// identity provider that pushes change notifications holds no token that approves
+	// held actions. Without it the admin token serves there too.
+	EventsTokenFile string `yaml:"events_token_file"`
 }
 
 // Log configures syncd's logger.
@@ -198,13 +245,21 @@ const (
 	DefaultMaxDeactivations       = 50
 	DefaultMaxDeactivationPercent = Percent(5)
 	DefaultMaxSourceShrinkPercent = Percent(10)
+	DefaultMaxEntitlementRemovals = 100
 	DefaultInitialBackoff         = time.Hour
 	DefaultMaxBackoff             = 24 * time.Hour
 	DefaultDSN                    = "file:syncd.db"
 	DefaultInterval               = 5 * time.Minute
 	DefaultJitter                 = Percent(10)
 	DefaultListen                 = "127.0.0.1:9090"
+	DefaultBulkMinUsers           = 50000
 )
+
+// DefaultTransferObjects returns the objects whose open records move when
+// policy.offboarding.transfer.objects is unset.
+func DefaultTransferObjects() []string {
+	return []string{"Opportunity", "Case", "Lead", "Account", "Contact"}
+}
 
 // DefaultProtectedProfiles returns the profiles protected when policy.protect.profiles
 // is unset.
@@ -222,8 +277,15 @@ func (c *Config) applyDefaults() {
 	setPointer(&p.Guardrails.MaxDeactivations, DefaultMaxDeactivations)
 	setPointer(&p.Guardrails.MaxDeactivationPercent, DefaultMaxDeactivationPercent)
 	setPointer(&p.Guardrails.MaxSourceShrinkPercent, DefaultMaxSourceShrinkPercent)
+	setPointer(&p.Guardrails.MaxEntitlementRemovals, DefaultMaxEntitlementRemovals)
 	setZero(&p.Retry.InitialBackoff, DefaultInitialBackoff)
 	setZero(&p.Retry.MaxBackoff, DefaultMaxBackoff)
+	setPointer(&p.Offboarding.Freeze, true)
+	setPointer(&p.Offboarding.EndSessions, true)
+	setPointer(&p.Offboarding.RevokeTokens, true)
+	if p.Offboarding.Transfer.Objects == nil {
+		p.Offboarding.Transfer.Objects = DefaultTransferObjects()
+	}
 	setZero(&c.Store.Driver, DriverSQLite)
 	if c.Store.DSN.IsZero() && c.Store.Driver == DriverSQLite {
 		c.Store.DSN = NewSecretValue(DefaultDSN)
@@ -241,6 +303,7 @@ func (s *Salesforce) applyDefaults() {
 	setPointer(&s.Budget.Reserve, DefaultReserve)
 	setZero(&s.Budget.Concurrency, DefaultConcurrency)
 	setZero(&s.Timeout, DefaultTimeout)
+	setPointer(&s.Bulk.MinUsers, DefaultBulkMinUsers)
 }
 
 func setZero[T comparable](p *T, v T) {

@@ -54,6 +54,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 				PrivateKeyFile: "/etc/syncd/jwt-key.pem"},
 			Budget:  Budget{Share: 0.10, Reserve: ptr(0.20), Concurrency: 4},
 			Timeout: 2 * time.Minute,
+			Bulk:    Bulk{MinUsers: ptr(50000)},
 		},
 		Source:  source.Config{Type: "file", Path: "/data/people.csv", Format: "csv"},
 		Mapping: mapping.Config{Profile: mapping.AssignmentConfig{Default: "Standard User"}},
@@ -61,9 +62,11 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 			Mode:    "sync",
 			Protect: Protect{Profiles: []string{"System Administrator"}},
 			Guardrails: Guardrails{MaxDeactivations: ptr(50), MaxDeactivationPercent: ptr(Percent(5)),
-				MaxSourceShrinkPercent: ptr(Percent(10))},
+				MaxSourceShrinkPercent: ptr(Percent(10)), MaxEntitlementRemovals: ptr(100)},
 			OnBlockedDeactivation: "freeze",
 			Retry:                 Retry{InitialBackoff: time.Hour, MaxBackoff: 24 * time.Hour},
+			Offboarding: Offboarding{Freeze: ptr(true), EndSessions: ptr(true), RevokeTokens: ptr(true),
+				Transfer: Transfer{Objects: []string{"Opportunity", "Case", "Lead", "Account", "Contact"}}},
 		},
 		Store:    Store{Driver: "sqlite", DSN: NewSecretValue("file:syncd.db")},
 		Schedule: Schedule{Interval: 5 * time.Minute, Jitter: ptr(Percent(10))},
@@ -153,7 +156,7 @@ log: {levle: debug}
 				"t.yaml:5: salesforce.budget.shares: unknown key; valid keys here: share, reserve, concurrency",
 				"t.yaml:10: source.csv.quote: unknown key; valid keys here: delimiter, group_separator",
 				"t.yaml:14: mapping.fields.Email.mdoe: unknown key; valid keys here: from, value, mode, max_length",
-				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent",
+				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent, max_entitlement_removals",
 				"t.yaml:18: log.levle: unknown key; valid keys here: level, format, pii",
 			},
 		},
@@ -220,6 +223,8 @@ schedule:
     share: 1.5
     reserve: 1
     concurrency: 26
+  bulk:
+    min_users: -1
 `,
 			want: []string{
 				"t.yaml:2: salesforce.login_url: must use https (http only on a loopback host)",
@@ -231,6 +236,7 @@ schedule:
 				"t.yaml:8: salesforce.budget.share: 1.5 is not a fraction in (0, 1]",
 				"t.yaml:9: salesforce.budget.reserve: 1 is not a fraction in [0, 1)",
 				"t.yaml:10: salesforce.budget.concurrency: 26 is not between 1 and 25 (Salesforce allows 25 long-running requests per org)",
+				"t.yaml:12: salesforce.bulk.min_users: -1 is negative (0 never reads through Bulk API 2.0)",
 			},
 		},
 		{
@@ -311,6 +317,7 @@ mapping:
     max_deactivations: -1
     max_deactivation_percent: 101%
     max_source_shrink_percent: -5
+    max_entitlement_removals: -1
   on_blocked_deactivation: ignore
   retry:
     initial_backoff: 2h
@@ -322,8 +329,23 @@ mapping:
 				"t.yaml:6: policy.guardrails.max_deactivations: must not be negative (0 holds every deactivation for approval)",
 				"t.yaml:7: policy.guardrails.max_deactivation_percent: 101% is not between 0% and 100%",
 				"t.yaml:8: policy.guardrails.max_source_shrink_percent: -5% is not between 0% and 100%",
-				`t.yaml:9: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
-				"t.yaml:12: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
+				"t.yaml:9: policy.guardrails.max_entitlement_removals: must not be negative (0 makes no removal)",
+				`t.yaml:10: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
+				"t.yaml:13: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
+			},
+		},
+		{
+			name: "offboarding: unknown objects and a grace period without a freeze are reported",
+			yaml: `policy:
+  offboarding:
+    freeze: false
+    transfer:
+      objects: [Opportunity, Quote]
+    grace_period: 72h
+`,
+			want: []string{
+				`t.yaml:5: policy.offboarding.transfer.objects[1]: "Quote" is not one of Opportunity, Case, Lead, Account, Contact`,
+				"t.yaml:6: policy.offboarding.grace_period: needs freeze: true (the freeze starts the grace period, and cuts access during it)",
 			},
 		},
 		{

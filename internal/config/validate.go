@@ -77,6 +77,9 @@ func (s *Salesforce) validate(ps *problems, path string) {
 	if b.Concurrency < 1 || b.Concurrency > 25 {
 		ps.add(keyPath(bp, "concurrency"), "%d is not between 1 and 25 (Salesforce allows 25 long-running requests per org)", b.Concurrency)
 	}
+	if m := s.Bulk.MinUsers; m != nil && *m < 0 {
+		ps.add(keyPath(keyPath(path, "bulk"), "min_users"), "%d is negative (0 never reads through Bulk API 2.0)", *m)
+	}
 	if s.Timeout <= 0 {
 		ps.add(keyPath(path, "timeout"), "must be positive")
 	}
@@ -160,6 +163,9 @@ func (p *Policy) validate(ps *problems, path string) {
 	if g.MaxDeactivations != nil && *g.MaxDeactivations < 0 {
 		ps.add(keyPath(gp, "max_deactivations"), "must not be negative (0 holds every deactivation for approval)")
 	}
+	if g.MaxEntitlementRemovals != nil && *g.MaxEntitlementRemovals < 0 {
+		ps.add(keyPath(gp, "max_entitlement_removals"), "must not be negative (0 makes no removal)")
+	}
 	validatePercent(ps, keyPath(gp, "max_deactivation_percent"), g.MaxDeactivationPercent, 100)
 	validatePercent(ps, keyPath(gp, "max_source_shrink_percent"), g.MaxSourceShrinkPercent, 100)
 	ps.oneOf(keyPath(path, "on_blocked_deactivation"), p.OnBlockedDeactivation, BlockedFreeze, BlockedReport)
@@ -170,6 +176,7 @@ func (p *Policy) validate(ps *problems, path string) {
 	if r.MaxBackoff < r.InitialBackoff {
 		ps.add(keyPath(rp, "max_backoff"), "%s is shorter than initial_backoff %s", r.MaxBackoff, r.InitialBackoff)
 	}
+	p.Offboarding.validate(ps, keyPath(path, "offboarding"))
 }
 
 // nonEmpty checks that no item of a list is blank.
@@ -217,4 +224,20 @@ func validListen(addr string) error {
 		return errors.New("the port is not a number from 0 to 65535")
 	}
 	return nil
+}
+
+// validate checks the offboarding keys: known objects, a grace period that a freeze
+// starts.
+func (o *Offboarding) validate(ps *problems, path string) {
+	for i, obj := range o.Transfer.Objects {
+		if !slices.Contains(DefaultTransferObjects(), obj) {
+			ps.add(indexPath(keyPath(path, "transfer.objects"), i), "%q is not one of %s", obj, strings.Join(DefaultTransferObjects(), ", "))
+		}
+	}
+	switch {
+	case o.GracePeriod < 0:
+		ps.add(keyPath(path, "grace_period"), "must not be negative")
+	case o.GracePeriod > 0 && o.Freeze != nil && !*o.Freeze:
+		ps.add(keyPath(path, "grace_period"), "needs freeze: true (the freeze starts the grace period, and cuts access during it)")
+	}
 }

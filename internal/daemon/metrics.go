@@ -20,7 +20,10 @@ var cycleOutcomes = []reconcile.RunStatus{reconcile.RunSucceeded, reconcile.RunF
 // Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
-	actionKinds    = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze}
+	actionKinds = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze,
+		store.KindAssign, store.KindUnassign,
+		store.ActionKind(reconcile.KindEndSessions), store.ActionKind(reconcile.KindRevokeTokens), store.ActionKind(reconcile.KindTransfer),
+		store.ActionKind(reconcile.KindUnfreeze), store.ActionKind(reconcile.KindReturnRecords)}
 	actionOutcomes = []store.ActionStatus{store.ActionApplied, store.ActionFailed, store.ActionSkipped, store.ActionHeld, store.ActionPlanned}
 )
 
@@ -53,6 +56,11 @@ type Metrics struct {
 	reloadOK            prometheus.Gauge
 	reloadTime          prometheus.Gauge
 	configHash          prometheus.Gauge
+	eventsReceived      *prometheus.CounterVec
+	eventsCoalesced     prometheus.Counter
+	eventLatency        prometheus.Histogram
+	blocked             prometheus.Counter
+	seatsFreed          *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -69,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_last_success_timestamp_seconds",
 			Help: "When the last successful cycle ended, in Unix seconds; 0 before the first."}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_actions_total",
-			Help: "Actions of cycles, by kind and outcome (the action's status when its cycle ended)."}, []string{"kind", "outcome"}),
+			Help: "Actions of cycles and targeted runs, by kind and outcome (the action's status when its cycle or run ended)."}, []string{"kind", "outcome"}),
 		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_held_actions",
 			Help: "Actions held by a guardrail and waiting for an approval."}),
 		disputed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_disputed_keys",
@@ -92,6 +100,17 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 			Help: "When the configuration in force was loaded, in Unix seconds."}),
 		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
 			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+		eventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_events_received_total",
+			Help: "Change notifications accepted on POST /v1/events, by format (ids, scim, okta, graph)."}, []string{"format"}),
+		eventsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_events_coalesced_total",
+			Help: "Change notifications that joined a targeted run already pending instead of starting one."}),
+		eventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_event_to_applied_seconds",
+			Help:    "Time from a person's first change notification to the end of the targeted run that applied it.",
+			Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300}}),
+		blocked: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_blocked_deactivations_total",
+			Help: "Deactivations Salesforce refused for a named blocker (default case owner, hierarchy field, ...); each blocked user is tried again once a day."}),
+		seatsFreed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_license_seats_freed_total",
+			Help: "License seats freed by deactivations, by user license name."}, []string{"license"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -107,7 +126,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, buildInfo,
+		m.reloadTime, m.configHash, m.eventsReceived, m.eventsCoalesced, m.eventLatency, m.blocked, m.seatsFreed, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -128,6 +147,9 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	for _, o := range cycleOutcomes {
 		m.cycles.WithLabelValues(string(o))
 		m.cycleDuration.WithLabelValues(string(o))
+	}
+	for _, f := range eventFormats {
+		m.eventsReceived.WithLabelValues(f)
 	}
 	for _, k := range actionKinds {
 		for _, o := range actionOutcomes {
@@ -159,8 +181,10 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	case reconcile.RunFailed, reconcile.RunPaused:
 		m.consecutiveFailures.Inc()
 	}
-	for _, a := range actions {
-		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	m.countActions(actions)
+	m.blocked.Add(float64(s.Blocked))
+	for license, n := range s.SeatsFreed {
+		m.seatsFreed.WithLabelValues(license).Add(float64(n))
 	}
 	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
 		m.sourceRecords.Set(float64(s.Stats.SourceRecords))
@@ -176,4 +200,11 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// countActions counts a cycle's or targeted run's actions by kind and status.
+func (m *Metrics) countActions(actions []store.Action) {
+	for _, a := range actions {
+		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
 }

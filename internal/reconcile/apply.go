@@ -60,6 +60,14 @@ type applier struct {
 	batches, done     int
 	pause             string
 	fatal             error
+	// stepFailed names the leavers whose offboarding step failed in this cycle, by
+	// idKey, with why; freed counts applied deactivations by profile; blocked counts
+	// deactivations refused for a named blocker.
+	stepFailed map[string]string
+	freed      map[string]int
+	blocked    int
+	// transfers are the cycle's pending transfers by IdP id, for return_records.
+	transfers map[string][]Transfer
 }
 
 func newApplier(e *Engine, runID int64, c *cycleData) *applier {
@@ -69,6 +77,12 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 	}
 	for _, b := range c.input.Backoffs {
 		a.attempts[backoffKey{b.IdPID, b.Kind}] = b.Attempts
+	}
+	for _, t := range c.input.Transfers {
+		if a.transfers == nil {
+			a.transfers = map[string][]Transfer{}
+		}
+		a.transfers[t.IdPID] = append(a.transfers[t.IdPID], t)
 	}
 	return a
 }
@@ -80,6 +94,7 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 func (a *applier) apply(ctx context.Context, plan Plan) error {
 	byKind := map[Kind][]item{}
 	var free []item // adoptions with nothing to change: a link, no API call
+	var entitle []item
 	for i := range plan.Actions {
 		act := &plan.Actions[i]
 		if act.Held {
@@ -87,6 +102,14 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		switch act.Kind {
 		case KindCreate, KindAdopt, KindUpdate, KindReactivate, KindDeactivate, KindFreeze:
+		case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer, KindReturnRecords:
+			if a.e.cfg.Offboarder == nil {
+				return fmt.Errorf("reconcile: action %d (%s) needs Config.Offboarder", i+1, act.Kind)
+			}
+		case KindAssign, KindUnassign:
+			a.total++
+			entitle = append(entitle, item{seq: i + 1, a: act})
+			continue
 		default:
 			return fmt.Errorf("reconcile: action %d has unknown kind %q", i+1, act.Kind)
 		}
@@ -123,19 +146,23 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		_ = g.Wait() // the goroutines report through a, never an error
 	}
+	a.applyEntitlements(ctx, entitle)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.fatal
 }
 
-// phases orders the batches: creates and reactivations first (new hires get in
-// soonest), then adoptions and updates, then deactivations, then freezes. When the
-// org lacks the free seats the creates and reactivations need, the deactivations go
-// first, since each frees a seat.
+// phases orders the batches: leavers are frozen first (access is cut at once), then
+// creates and reactivations (new hires get in soonest), unfreezes, adoptions and
+// updates, then the leavers' sessions and tokens, their records, and their
+// deactivations. When the org lacks the free seats the creates and reactivations
+// need, the offboarding goes first, since each deactivation frees a seat.
 func (a *applier) phases(ctx context.Context, byKind map[Kind][]item) [][]batch {
-	order := [][]Kind{{KindCreate, KindReactivate}, {KindAdopt, KindUpdate}, {KindDeactivate}, {KindFreeze}}
+	joiners := [][]Kind{{KindCreate, KindReactivate}, {KindUnfreeze, KindAdopt, KindUpdate}, {KindReturnRecords}}
+	leavers := [][]Kind{{KindEndSessions, KindRevokeTokens}, {KindTransfer}, {KindDeactivate}}
+	order := append(append([][]Kind{{KindFreeze}}, joiners...), leavers...)
 	if a.seatsShort(ctx, byKind) {
-		order = [][]Kind{{KindDeactivate}, {KindCreate, KindReactivate}, {KindAdopt, KindUpdate}, {KindFreeze}}
+		order = append(append([][]Kind{{KindFreeze}}, leavers...), joiners...)
 	}
 	var phases [][]batch
 	for _, kinds := range order {
@@ -282,15 +309,15 @@ func (a *applier) send(ctx context.Context, b batch) ([]Result, error) {
 	case KindDeactivate:
 		return a.deactivate(ctx, b.items)
 	case KindFreeze:
-		ids := make([]string, len(b.items))
-		for i, it := range b.items {
-			ids[i] = it.a.SalesforceID
-		}
-		ws, err := dir.FreezeUsers(ctx, ids)
+		ws, err := dir.FreezeUsers(ctx, userIDs(b.items))
 		if err = checkCount(ws, err, len(b.items), ClassPermanent); err != nil {
 			return nil, err
 		}
 		return a.fromWrites(b.items, ws), nil
+	case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer:
+		return a.offboardStep(ctx, b)
+	case KindReturnRecords:
+		return a.returnRecords(ctx, b)
 	}
 	ws, err := dir.UpdateUsers(ctx, writes(b.items))
 	if err = checkCount(ws, err, len(b.items), ClassPermanent); err != nil {
@@ -416,15 +443,20 @@ func (a *applier) reread(ctx context.Context, items []item, field string, found 
 // deactivate deactivates users. Salesforce refuses the deactivation of a user wired
 // into the org's configuration (a blocker); with OnBlockedFreeze such users are
 // frozen instead, which cuts their access while the blocker stands.
-func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error) {
+func (a *applier) deactivate(ctx context.Context, all []item) ([]Result, error) {
 	dir := a.e.cfg.Directory
+	items, held := a.readyToLeave(all)
+	if len(items) == 0 {
+		return held.results(len(all), nil), nil
+	}
 	ws, err := dir.UpdateUsers(ctx, writes(items))
 	if err = checkCount(ws, err, len(items), ClassPermanent); err != nil {
 		return nil, err
 	}
 	results := a.fromWrites(items, ws)
-	if a.e.cfg.OnBlocked != OnBlockedFreeze {
-		return results, nil
+	a.classifyBlocked(items, results)
+	if a.e.cfg.OnBlocked != OnBlockedFreeze || a.e.cfg.Policy.Offboarding.Freeze {
+		return held.results(len(all), results), nil
 	}
 	var blocked []int
 	var ids []string
@@ -435,7 +467,7 @@ func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error
 		}
 	}
 	if len(blocked) == 0 {
-		return results, nil
+		return held.results(len(all), results), nil
 	}
 	fs, ferr := dir.FreezeUsers(ctx, ids)
 	ferr = checkCount(fs, ferr, len(ids), ClassPermanent)
@@ -449,7 +481,7 @@ func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error
 			results[i].ErrorMessage += "; frozen instead"
 		}
 	}
-	return results, nil
+	return held.results(len(all), results), nil
 }
 
 // fromWrites turns per-record answers into results.

@@ -40,6 +40,12 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
+	// Offboarder carries out a leaver's offboarding steps besides freezing and
+	// deactivating; required when Policy.Offboarding asks for any of them.
+	Offboarder Offboarder
+	// Transfers keeps the records offboarding hands over, when set; required for
+	// Policy.Offboarding.ReturnRecords.
+	Transfers TransferLog
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -59,12 +65,17 @@ type Config struct {
 	// Grace is how long a batch in flight may take to finish once the cycle's
 	// context is cancelled, and bounds the journal writes made after it; default 30 s.
 	Grace time.Duration
+	// Memo, when set, remembers the last complete snapshot's mapping across cycles,
+	// so that an unchanged source is not mapped again (see MapMemo).
+	Memo *MapMemo
 	// Progress, when set, is told how reading and applying advance (for the CLI).
 	Progress func(Progress)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger; default zap.NewNop().
 	Logger *zap.Logger
+	// Entitle, when set with names, assigns and removes entitlements each cycle.
+	Entitle *EntitlementConfig
 }
 
 // Stage names a part of a cycle that reports progress.
@@ -101,8 +112,18 @@ type Summary struct {
 	// SourceComplete says whether the source pull was complete; an incomplete one
 	// deactivates no one.
 	SourceComplete bool
+	// SourceUnchanged says the source was as at the last complete pull (the source
+	// said NotModified, or the digest was the same): mapping was skipped. The plan
+	// still compares with the org as read this cycle.
+	SourceUnchanged bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
+	// Blocked counts the deactivations Salesforce refused for a named blocker
+	// (ClassifyBlocker): each user stays frozen and is tried again a day later.
+	Blocked int
+	// SeatsFreed counts the license seats the cycle's deactivations freed, by
+	// UserLicense Name.
+	SeatsFreed map[string]int
 }
 
 // Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
@@ -129,6 +150,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Plan == nil {
 		cfg.Plan = Calculate
+	}
+	if err := cfg.Policy.Offboarding.check(cfg.Offboarder != nil); err != nil {
+		return nil, err
+	}
+	if err := cfg.Policy.Offboarding.checkReturns(cfg.Transfers != nil); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.Concurrency == 0:
@@ -171,7 +198,7 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 	if err != nil {
 		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	s := Summary{Status: RunSucceeded, Stats: stats(c, plan)}
 	countPlan(&s, plan)
 	s.Pending = planned(plan)
@@ -184,6 +211,12 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 // plan, apply it and finish the run. The error is non-nil exactly when the run
 // failed or was aborted; a paused run returns a nil error and Status RunPaused.
 func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
+	return e.run(ctx, trigger, (*Engine).cycle)
+}
+
+// run journals one run around body: StartRun, body, FinishRun and the log line that
+// says how it ended. The error is non-nil exactly when the run failed or was aborted.
+func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, context.Context, *Summary) error) (Summary, error) {
 	runID, err := e.cfg.Journal.StartRun(ctx, RunStart{Trigger: trigger, Mode: e.cfg.Policy.Mode})
 	if err != nil {
 		return Summary{Status: RunFailed, Error: err.Error()}, fmt.Errorf("reconcile: starting the run: %w", err)
@@ -193,7 +226,7 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 	run := *e
 	run.log = e.log.With(zap.Int64("run", runID))
 	start := e.cfg.Now()
-	err = run.cycle(ctx, &s)
+	err = body(&run, ctx, &s)
 	switch {
 	case ctx.Err() != nil:
 		s.Status, s.Error = RunAborted, fmt.Sprintf("aborted: %v", context.Cause(ctx))
@@ -216,8 +249,9 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 		zap.String("error", s.Error), zap.Duration("took", e.cfg.Now().Sub(start)),
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
-		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
-		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
+		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers),
+		zap.Int("blocked", s.Blocked), zap.Any("seats_freed", s.SeatsFreed))
 	return s, err
 }
 
@@ -226,16 +260,25 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 	c, err := e.gather(ctx)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
-		s.SourceComplete = c.snapshot.Complete
+		s.SourceComplete, s.SourceUnchanged = c.snapshot.Complete, c.unchanged
 	}
 	if err != nil {
 		return err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	if err := e.forgetStaleOwnership(ctx, c.entitlements); err != nil {
+		return err
+	}
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: isBaseline(c.snapshot.Complete, plan)}
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
 	}
+	return e.execute(ctx, s, c, plan)
+}
+
+// execute saves a run's plan and applies it: the part of a cycle after planning that
+// full and targeted runs share.
+func (e *Engine) execute(ctx context.Context, s *Summary, c *cycleData, plan Plan) error {
 	s.Stats = stats(c, plan)
 	countPlan(s, plan)
 	entries := entriesOf(plan)
@@ -248,8 +291,9 @@ func (e *Engine) cycle(ctx context.Context, s *Summary) error {
 		}
 	}
 	a := newApplier(e, s.RunID, c)
-	err = a.apply(ctx, plan)
+	err := a.apply(ctx, plan)
 	s.Applied, s.Failed, s.Pending = a.counts()
+	s.Blocked, s.SeatsFreed = a.blockedCount(), a.seatsFreed(c.licenses)
 	if reason := a.pauseReason(); reason != "" && err == nil {
 		s.Status, s.Error = RunPaused, "paused: "+reason
 	}
@@ -286,6 +330,23 @@ type cycleData struct {
 	mapped        mapping.Result
 	input         Input
 	policy        Policy
+	// entitlements is nil when the entitlement step is off.
+	entitlements *EntitlementState
+	// managed is the number of links syncd owns, for a targeted run's cap.
+	managed int
+	// unchanged says the pull found the source as the last complete one was.
+	unchanged bool
+	// licenses names each profile's license (Names.Licenses).
+	licenses map[string]string
+}
+
+// dropRecords lets go of the snapshot's records once they are mapped, keeping their
+// number for the run's statistics. Nothing needs them afterwards, and at a million
+// people they are about 350 MiB that would otherwise stay live through reading the
+// org, planning and applying.
+func (c *cycleData) dropRecords() {
+	c.sourceRecords = len(c.snapshot.Records)
+	c.snapshot.Records = nil
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -304,46 +365,73 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 			zap.Int("records", len(snap.Records)), zap.Error(err))
 	}
 	c.snapshot = snap
-	c.mapped = e.cfg.Mapper.Map(snap.Records)
+	var remembered bool
+	c.mapped, remembered = e.mapSnapshot(snap)
+	c.unchanged = snap.NotModified || remembered
 	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
-	// The records are not needed once mapped. Letting go of them here, before the org
-	// is read, lets the collector free them (about a fifth of a 1M cycle's peak heap).
-	c.sourceRecords = len(snap.Records)
-	c.snapshot.Records = nil
+	c.dropRecords()
 
-	names, err := e.cfg.Directory.ResolveNames(ctx)
-	if err != nil {
-		return c, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
-	}
-	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
-		return c, fmt.Errorf("reconcile: resolving profile and role names: %w", err)
-	}
-	if c.policy.Protect.ProfileIDs, err = protectedProfileIDs(c.policy.Protect.ProfileIDs, e.cfg.ProtectedProfiles, names.Profiles); err != nil {
+	if err := e.resolveNames(ctx, c); err != nil {
 		return c, err
 	}
 	progress := func(read, total int) { e.progress(StageRead, read, total) }
 	if c.input.Existing, err = e.cfg.Directory.ReadUsers(ctx, managedFields(c.input.Desired), progress); err != nil {
 		return c, fmt.Errorf("reconcile: reading Salesforce users: %w", err)
 	}
-	j := e.cfg.Journal
-	if c.input.Links, err = j.Links(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading links: %w", err)
+	if err := e.loadJournal(ctx, c); err != nil {
+		return c, err
 	}
-	if c.input.Backoffs, err = j.Backoffs(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading back-offs: %w", err)
+	if c.input.Transfers, err = e.pendingTransfers(ctx, c.input.Desired); err != nil {
+		return c, err
 	}
-	if c.input.Approved, err = j.Approved(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
+	if needFrozen(&c.input, &c.policy.Offboarding) {
+		if c.input.Frozen, err = e.frozen(ctx); err != nil {
+			return c, err
+		}
 	}
-	base, ok, err := j.LastGoodSnapshot(ctx)
+	base, ok, err := e.cfg.Journal.LastGoodSnapshot(ctx)
 	if err != nil {
 		return c, fmt.Errorf("reconcile: loading the last good snapshot: %w", err)
 	}
 	if ok {
 		c.input.Source.Baseline = base.Count
 	}
+	if c.entitlements, err = e.gatherEntitlements(ctx); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// resolveNames reads the org's profiles and roles, resolves the desired users'
+// profile and role names to Ids and completes the protected profiles.
+func (e *Engine) resolveNames(ctx context.Context, c *cycleData) error {
+	names, err := e.cfg.Directory.ResolveNames(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: reading profiles and roles: %w", err)
+	}
+	c.licenses = names.Licenses
+	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
+		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
+	}
+	c.policy.Protect.ProfileIDs, err = protectedProfileIDs(c.policy.Protect.ProfileIDs, e.cfg.ProtectedProfiles, names.Profiles)
+	return err
+}
+
+// loadJournal loads what earlier cycles left: links, back-offs and approvals.
+func (e *Engine) loadJournal(ctx context.Context, c *cycleData) error {
+	j := e.cfg.Journal
+	var err error
+	if c.input.Links, err = j.Links(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading links: %w", err)
+	}
+	if c.input.Backoffs, err = j.Backoffs(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading back-offs: %w", err)
+	}
+	if c.input.Approved, err = j.Approved(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading approved actions: %w", err)
+	}
+	return nil
 }
 
 // protectedProfileIDs adds the Ids of the named profiles to ids; an unknown name is a

@@ -30,6 +30,10 @@ type Directory interface {
 	// FindUsers re-reads the users whose field (FederationIdentifier or Username)
 	// equals one of values, whatever their type; Existing.Fields is empty.
 	FindUsers(ctx context.Context, field string, values []string) ([]Existing, error)
+	// ReadUsersWhere reads the users whose field (Id or FederationIdentifier) equals
+	// one of values, whatever their type, with the given fields in Existing.Fields as
+	// ReadUsers returns them: a targeted reconcile's view of a few people.
+	ReadUsersWhere(ctx context.Context, field string, values, fields []string) ([]Existing, error)
 	// CreateUsers creates users; WriteResult.ID is the new user's Id.
 	CreateUsers(ctx context.Context, users []UserWrite) ([]WriteResult, error)
 	// UpdateUsers changes the given fields of users named by UserWrite.ID
@@ -53,6 +57,9 @@ var ErrSeatsUnknown = errors.New("free license seats unknown")
 type Names struct {
 	Profiles map[string]string
 	Roles    map[string]string
+	// Licenses names each profile's user license, profile Id → license Name, for
+	// the seats deactivations free; a profile missing from it is not counted.
+	Licenses map[string]string
 }
 
 // Seats are the free license seats behind some profiles: each profile's license and

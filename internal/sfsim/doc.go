@@ -6,11 +6,13 @@
 // A Server is an http.Handler; put it behind httptest.NewServer in a test, or run the
 // sfsim binary. It serves, with Salesforce's paths, status codes, JSON and headers:
 //
-//	POST /services/oauth2/token                       client_credentials and JWT bearer
+//	POST /services/oauth2/token                       client_credentials (form or HTTP Basic) and JWT bearer
+//	GET|POST /services/oauth2/userinfo                 OpenID Connect userinfo of the token's user
 //	GET  /services/data/                               the versions list (v20.0 to v67.0)
 //	GET  /services/data/vNN.0/limits
 //	GET  /services/data/vNN.0/sobjects[/{type}/describe]      describe (the fields clients read)
 //	GET  /services/data/vNN.0/query?q=SOQL             also queryAll; paged by nextRecordsUrl
+//	GET  /services/data/vNN.0/query?q=SOQL&columns=true  the query's columnMetadata, not its records
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User
 //	GET  /services/data/vNN.0/sobjects/{type}/{id}[?fields=A,B]
@@ -22,11 +24,36 @@
 //	DELETE /services/data/vNN.0/composite/sobjects?ids=         refused per record (no deletes)
 //	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
 //	GET  /id/{orgId}/{userId}                                   the token's identity URL
+//	POST|GET /services/data/vNN.0/jobs/query                    Bulk API 2.0: create a query job, list them
+//	GET|PATCH|DELETE /services/data/vNN.0/jobs/query/{id}       its state; abort; delete
+//	GET  /services/data/vNN.0/jobs/query/{id}/results           CSV, maxRecords, locator
+//	GET  /services/data/vNN.0/jobs/query/{id}/resultPages       v58.0+: five result URLs at once
 //
 // Every REST answer but the versions list carries Sforce-Limit-Info; every
 // authenticated call spends one call of the daily allowance. Queries run against the
-// objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet and
-// PermissionSetAssignment through the soql subpackage.
+// objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet,
+// PermissionSetAssignment and Organization (the org's own read-only record) through
+// the soql subpackage. Runs of slashes in a path (//services/data/...) count as one,
+// as on a real org. A JWT's exp may be a number or a string of digits; only a past
+// one is refused, as real orgs accept far-future and millisecond values.
+//
+// # Bulk API 2.0 query
+//
+// A query job is UploadComplete when created; the first status read (GET of the job)
+// starts it (InProgress) and the first read at least Options.BulkProcessingTime later
+// on the simulator's clock finishes it: it runs the query over the org as it is then
+// and becomes JobComplete, or Failed with an errorMessage when FailBulkJobs queued
+// one. Nothing progresses by itself, so tests never wait. The SOQL is checked at
+// create (400 with the REST API's codes; COUNT() and OFFSET get INVALIDJOB), jobs
+// count against DailyBulkV2QueryJobs (Options.BulkQueryJobsMax; past it, 400
+// LIMIT_EXCEEDED), and every request spends one API call. Results are CSV as
+// Salesforce writes them: a header row, every value in double quotes, null as "",
+// booleans true/false, datetimes as 2026-01-02T15:04:05.000Z; sets of maxRecords
+// (DefaultBulkMaxRecords without it) with Sforce-NumberOfRecords and Sforce-Locator
+// ("null" after the last); 412 JOB_NOT_COMPLETE before the job is complete and 409
+// with another API version than the job's. Codes Salesforce does not document
+// (INVALIDJOB, INVALIDJOBSTATE, LIMIT_EXCEEDED, API_ERROR for a bad locator or
+// maxRecords or the version mismatch) are the simulator's choice.
 //
 // # The org
 //
@@ -54,6 +81,13 @@
 // generated when absent; UserType follows the profile's license; CreatedDate,
 // LastModifiedDate and SystemModstamp follow Options.Clock.
 //
+// # Custom fields
+//
+// Options.CustomFields adds custom fields (API names ending in __c) to the standard
+// objects, text (255 characters) or checkbox (false unless set, never null): written,
+// queried, described and exported like the standard ones. Seeded users set them
+// through SeedUser.Custom.
+//
 // # Seeds
 //
 // A seed document (Options.Seed, ParseSeed, Server.ApplySeed, the binary's --seed)
@@ -75,6 +109,19 @@
 //	    {"Username": "gone@acme.example.com", "LastName": "Timer", "IsActive": false}
 //	  ]
 //	}
+//
+// # Offboarding
+//
+// A leaver's footprint (offboarding.go): Account, Contact, Opportunity (IsClosed),
+// Case (IsClosed) and Lead (IsConverted) owned through OwnerId, whose transfer checks
+// the new owner is active (INACTIVE_OWNER_OR_USER) and may read
+// (TRANSFER_REQUIRES_READ), refuses records an approval locks (ENTITY_IS_LOCKED), and
+// runs the org's assignment rule on Account, Case and Lead unless the request says
+// Sforce-Auto-Assign: FALSE; ProcessInstanceWorkitem, whose ActorId alone may change;
+// AuthSession (query, delete); OauthToken (query only) and POST
+// /services/oauth2/revoke. The deactivation blockers carry Salesforce's own messages
+// (the Blocker constants). Tests seed these records with AddRecord or POST
+// /__sim/records, and set rules, locks and read denials through the controls.
 //
 // # Faults and controls
 //

@@ -63,11 +63,13 @@ func LatencyFault(d time.Duration) Fault { return Fault{Latency: d} }
 // FaultRule injects a fault into matching requests: after Skip matching requests
 // pass, the next Count (at least 1) get Fault. Empty matchers match everything.
 type FaultRule struct {
-	// Endpoint names the kind of request: token, identity, versions, resources,
+	// Endpoint names the kind of request: token, userinfo, identity, versions, resources,
 	// limits, describeGlobal, describe, updated, query, queryMore, sobject.create,
 	// sobject.get, sobject.getByExternalId, sobject.update, sobject.delete,
 	// sobject.upsert, collections.create, collections.update, collections.upsert,
-	// collections.retrieve, collections.delete, unknown.
+	// collections.retrieve, collections.delete, jobs.query.create, jobs.query.list,
+	// jobs.query.get, jobs.query.abort, jobs.query.delete, jobs.query.results,
+	// jobs.query.resultPages, unknown.
 	Endpoint   string `json:"endpoint,omitempty"`
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`

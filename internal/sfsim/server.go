@@ -82,6 +82,15 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger receives one debug line per request; nothing is logged when nil.
 	Logger *zap.Logger
+	// BulkQueryJobsMax is DailyBulkV2QueryJobs: Bulk API 2.0 query jobs per rolling
+	// 24 hours; default DefaultBulkQueryJobsMax.
+	BulkQueryJobsMax int64
+	// CustomFields adds custom fields to the standard objects (User.Cost_Center__c).
+	CustomFields []CustomField
+	// BulkProcessingTime is how long, on Clock, a Bulk API 2.0 query job runs: the
+	// first status read starts it, and the first read this long after finishes it.
+	// Zero finishes it on the second read.
+	BulkProcessingTime time.Duration
 }
 
 // ParseCertificatePEM reads the first CERTIFICATE block of PEM data, the form in which
@@ -121,6 +130,7 @@ type Server struct {
 	// queries holds the text of every SOQL statement received, in order, for
 	// GET /__sim/queries: tests parse them to prove no value became SOQL of its own.
 	queries []string
+	bulk    bulkState
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
 	faults   []*FaultRule
@@ -154,6 +164,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.BulkQueryJobsMax <= 0 {
+		opts.BulkQueryJobsMax = DefaultBulkQueryJobsMax
+	}
 	if opts.FaultRate < 0 || opts.FaultRate > 1 {
 		return nil, fmt.Errorf("fault rate %v is not between 0 and 1", opts.FaultRate)
 	}
@@ -177,6 +190,11 @@ func New(opts Options) (*Server, error) {
 		cursors:  map[string]*cursor{},
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)), //nolint:gosec // seeded on purpose: faults must be reproducible
 		counters: map[string]int{},
+	}
+	for _, cf := range opts.CustomFields {
+		if err := s.schema.addCustom(cf); err != nil {
+			return nil, err
+		}
 	}
 	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
 	if err != nil {
@@ -232,7 +250,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch names the endpoint of a request for the counters and fault rules, says
 // whether it is a REST call under /services/data/vNN.0, and returns its handler.
 func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle func(http.ResponseWriter)) {
-	path := r.URL.Path
+	path := collapseSlashes(r.URL.Path)
 	if len(path) > 1 {
 		path = strings.TrimSuffix(path, "/")
 	}
@@ -240,8 +258,12 @@ func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle f
 		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
 	}
 	switch {
+	case path == "/services/oauth2/revoke":
+		return "revoke", false, func(w http.ResponseWriter) { s.serveRevoke(w, r) }
 	case path == "/services/oauth2/token":
 		return "token", false, func(w http.ResponseWriter) { s.serveToken(w, r) }
+	case path == "/services/oauth2/userinfo":
+		return "userinfo", false, func(w http.ResponseWriter) { s.serveUserinfo(w, r) }
 	case strings.HasPrefix(path, "/id/"):
 		return "identity", false, func(w http.ResponseWriter) {
 			s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
@@ -268,6 +290,16 @@ func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle f
 			handler(c)
 		}
 	}
+}
+
+// collapseSlashes turns every run of slashes in a path into one. Clients join the
+// instance URL and a path carelessly (the Salesforce CLI after an access-token login,
+// Go's simpleforce), and real orgs answer //services/data/... as /services/data/....
+func collapseSlashes(path string) string {
+	for strings.Contains(path, "//") {
+		path = strings.ReplaceAll(path, "//", "/")
+	}
+	return path
 }
 
 // route picks the handler of a REST request and names its endpoint for the counters
@@ -326,6 +358,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
 	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":
 		return "collections.upsert", methods("PATCH", map[string]func(*call){"PATCH": s.serveCollectionsUpsert})
+	case n >= 2 && segs[0] == "jobs" && segs[1] == "query":
+		return s.routeBulkQuery(segs[2:], method, methods)
 	}
 	return "unknown", func(c *call) {
 		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
@@ -492,7 +526,7 @@ func (s *Server) serveLimits(c *call) {
 		DailyAsyncApexExecutions:          full(250000),
 		DailyBulkApiBatches:               full(15000),
 		DailyBulkV2QueryFileStorageMB:     full(976562),
-		DailyBulkV2QueryJobs:              full(10000),
+		DailyBulkV2QueryJobs:              limitEntry{Max: s.opts.BulkQueryJobsMax, Remaining: s.bulkRemaining(s.now())},
 		DataStorageMB:                     limitEntry{Max: 1024, Remaining: 1019},
 		FileStorageMB:                     limitEntry{Max: 2048, Remaining: 2048},
 	}

@@ -95,7 +95,13 @@ func TestMigrationsAreReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate up again: %v", err)
 			}
-			if d := cmp.Diff([]int64{2, 3}, report.Applied); d != "" {
+			var above1 []int64 // every migration but 00001, whatever other branches add
+			for _, src := range p.ListSources() {
+				if src.Version > 1 {
+					above1 = append(above1, src.Version)
+				}
+			}
+			if d := cmp.Diff(above1, report.Applied); d != "" {
 				t.Errorf("migrations applied going up again (-want +got):\n%s", d)
 			}
 			s = openStore(t, cfg)

@@ -103,6 +103,31 @@ type Store interface {
 	// and not fenced.
 	ClearBackoff(ctx context.Context, idpID string) error
 
+	// Grants returns every entitlement assignment syncd made, ordered by user and
+	// entitlement Id.
+	Grants(ctx context.Context) ([]Grant, error)
+	// AddGrants records assignments syncd is about to make, in one transaction, for
+	// the leader of epoch; one already recorded stays as it is. ErrInvalid for a
+	// grant without user, entitlement or kind; ErrFenced when epoch is over.
+	AddGrants(ctx context.Context, epoch int64, grants []Grant) error
+	// RemoveGrants forgets assignments (removed, or never made), in one
+	// transaction, for the leader of epoch; an unknown key is no error. ErrFenced
+	// when epoch is over.
+	RemoveGrants(ctx context.Context, epoch int64, keys []GrantKey) error
+
+	// RecordTransfers stores records handed from a leaver to someone else, in one
+	// transaction; a transfer stored before (same action and record) is left as it
+	// is. ErrFenced when epoch is no longer the leader's.
+	RecordTransfers(ctx context.Context, epoch int64, ts []Transfer) error
+	// PendingTransfers returns the transfers not yet returned of the given IdP ids,
+	// in the order they were made (run, seq, record Id); with no ids, the IdP ids
+	// that have any are enough: each is returned once, with only IdPID set.
+	PendingTransfers(ctx context.Context, idpIDs []string) ([]Transfer, error)
+	// MarkReturned records that transfers were undone (or will not be: the record
+	// has another owner now), in one transaction. ErrFenced when epoch is no longer
+	// the leader's.
+	MarkReturned(ctx context.Context, epoch int64, ts []Transfer) error
+
 	// SaveSnapshot records the size and digest of one source pull.
 	SaveSnapshot(ctx context.Context, s NewSnapshot) (Snapshot, error)
 	// LastGoodSnapshot returns the newest complete snapshot, the shrink gate's
@@ -264,6 +289,10 @@ const (
 	KindAdopt ActionKind = "adopt"
 	// KindFreeze freezes a user whose deactivation Salesforce blocks.
 	KindFreeze ActionKind = "freeze"
+	// KindAssign and KindUnassign make and remove one entitlement assignment (a
+	// permission set, permission set group or licence, a public group or queue).
+	KindAssign   ActionKind = "assign"
+	KindUnassign ActionKind = "unassign"
 )
 
 // ActionStatus is where an action stands.
@@ -448,4 +477,20 @@ type Snapshot struct {
 // PruneResult says what Prune deleted.
 type PruneResult struct {
 	Runs, Actions, Snapshots int
+}
+
+// Transfer is one record syncd handed from a leaver to another user.
+type Transfer struct {
+	// RunID and Seq name the transfer action.
+	RunID int64
+	Seq   int
+	// IdPID is the leaver's person.
+	IdPID    string
+	Object   string
+	RecordID string
+	// FromID is the leaver's user, ToID the one who received the record.
+	FromID, ToID string
+	CreatedAt    time.Time
+	// ReturnedAt is zero while the transfer stands.
+	ReturnedAt time.Time
 }

@@ -123,12 +123,14 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ActionsByKey", testActionsByKey},
 		{"Approvals", testApprovals},
 		{"Links", testLinks},
+		{"Grants", testGrants},
 		{"Snapshots", testSnapshots},
 		{"Prune", testPrune},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+		{"Transfers", testTransfers},
 	}
 	if h.KillLeaderConnection != nil {
 		tests = append(tests, struct {
