@@ -151,7 +151,7 @@ func (s *joinSide) file(j *joiner, n int, b uint, key func(pos int32) string) {
 	nextByte := byteBounds[:parts]
 	s.read(n, key, func(i int, k string) {
 		p := s.hashes[i] >> shift
-		s.entries[nextEntry[p]] = keyed{hash: s.hashes[i], start: nextByte[p], pos: int32(i), n: int32(len(k))}
+		s.entries[nextEntry[p]] = keyed{hash: s.hashes[i], start: nextByte[p], pos: int32(i), n: int32(len(k))} //nolint:gosec // G115: positions and key lengths of in-memory slices, far below 2^31
 		copy(s.arena[nextByte[p]:], k)
 		nextEntry[p]++
 		nextByte[p] += len(k)
@@ -243,7 +243,7 @@ func (t *table) build(side *joinSide, entries []keyed, firstOf []int32) {
 	if cap(t.slots) < size {
 		t.slots = make([]int32, size)
 	}
-	t.side, t.entries, t.slots, t.mask = side, entries, t.slots[:size], uint64(size-1)
+	t.side, t.entries, t.slots, t.mask = side, entries, t.slots[:size], uint64(size-1) //nolint:gosec // G115: size is a positive power of two
 	clear(t.slots)
 	for i := range entries {
 		e := &entries[i]

@@ -499,10 +499,10 @@ func (c *calc) decidePeople(lo, hi int) {
 		switch c.how[i] {
 		case disputed:
 		case unmatched:
-			c.emit(c.create(d, int32(i)), nil)
+			c.emit(c.create(d, int32(i)), nil) //nolint:gosec // G115: i indexes Desired, far below 2^31 people
 		default:
 			e := &c.in.Existing[c.match[i]]
-			if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
+			if a, ok := c.change(d, e, c.how[i], int32(i)); ok { //nolint:gosec // G115: as above
 				c.emit(a, e)
 			}
 		}
