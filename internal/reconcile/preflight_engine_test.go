@@ -1,6 +1,8 @@
 package reconcile_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +116,39 @@ func TestOrgWithoutSiteOffboardsAndStopsAsking(t *testing.T) {
 	}
 	if n := logs.FilterMessageSnippet("no Site object").Len(); n != 1 {
 		t.Errorf("logged the missing Site object %d times, want once", n)
+	}
+}
+
+// failingPreflight is the real Offboarder whose preflight fails as a whole.
+type failingPreflight struct {
+	*app.Offboarder
+	err error
+}
+
+func (f failingPreflight) DeactivationBlockers(context.Context, []string) (map[string]string, error) {
+	return nil, f.err
+}
+
+func TestAFailedPreflightSendsNoDeactivation(t *testing.T) {
+	org := newSimOrg(t, nil)
+	ob := failingPreflight{app.NewOffboarder(org.Client), &reconcile.CallError{Class: reconcile.ClassTransient, Err: errors.New("the Site query timed out")}}
+	e := newOffboardEnvWith(t, org, ob, people(0, 3), nil)
+	e.runOnce(t)
+	e.src.set([]source.Record{person(0), person(2)})
+	org.Sim.ResetCalls()
+
+	if _, err := e.engine.RunOnce(context.Background(), "manual"); err == nil || !strings.Contains(err.Error(), "looking for deactivation blockers") {
+		t.Errorf("RunOnce: %v, want the preflight's failure", err)
+	}
+	got := e.journal.outcomes(2)
+	want := outcome{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "failed"}
+	if diff := cmp.Diff(want, got[len(got)-1]); diff != "" {
+		t.Errorf("the deactivation (-want +got):\n%s", diff)
+	}
+	if u, _ := org.Sim.User("p0001@acme.example.com"); !u.IsActive || !u.IsFrozen {
+		t.Errorf("leaver active %v frozen %v, want active and frozen: no deactivation is sent blind", u.IsActive, u.IsFrozen)
+	}
+	if writes := org.Sim.Calls(); writes["sobject.update"]+writes["collections.update"] != 1 {
+		t.Errorf("writes %v, want the freeze's one update and no deactivation", writes)
 	}
 }
