@@ -241,6 +241,8 @@ type controlState struct {
 //	GET    /__sim/users                   every user: id, username, email, federationIdentifier, isActive
 //	GET    /__sim/users/{id or username}  a user's fields
 //	GET    /__sim/queries                 {"queries": [...]}: every SOQL statement received
+//	PATCH  /__sim/users/{id or username} {"Field": value, ...}: an administrator's edit in Setup
+//	POST   /__sim/users/{id or username}/touch  a system-driven update: SystemModstamp only
 //	POST   /__sim/blockers                {"user": id or username, "reason": "..."}
 //	DELETE /__sim/calls                   zero the call counters
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -311,6 +313,21 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		ok(s.Users())
 	case route == "GET queries":
 		ok(map[string][]string{"queries": s.Queries()})
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "users/") && strings.HasSuffix(path, "/touch"):
+		if err := s.TouchUser(strings.TrimSuffix(strings.TrimPrefix(path, "users/"), "/touch")); err != nil {
+			fail(http.StatusNotFound, err)
+			return
+		}
+		ok(map[string]bool{"touched": true})
+	case r.Method == http.MethodPatch && strings.HasPrefix(path, "users/"):
+		var fields map[string]any
+		if decode(&fields) {
+			if err := s.EditUser(strings.TrimPrefix(path, "users/"), fields); err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+			ok(map[string]bool{"edited": true})
+		}
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "users/"):
 		info, found := s.User(strings.TrimPrefix(path, "users/"))
 		if !found {
