@@ -95,7 +95,13 @@ func TestMigrationsAreReversible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate up again: %v", err)
 			}
-			if d := cmp.Diff([]int64{2, 3}, report.Applied); d != "" {
+			var later []int64 // every migration after 00001
+			for _, src := range p.ListSources() {
+				if src.Version > 1 {
+					later = append(later, src.Version)
+				}
+			}
+			if d := cmp.Diff(later, report.Applied); d != "" {
 				t.Errorf("migrations applied going up again (-want +got):\n%s", d)
 			}
 			s = openStore(t, cfg)

@@ -129,6 +129,8 @@ func RunConformance(t *testing.T, h Harness) {
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+		{"Mirror", testMirror},
+		{"MirrorFencing", testMirrorFencing},
 	}
 	if h.KillLeaderConnection != nil {
 		tests = append(tests, struct {
