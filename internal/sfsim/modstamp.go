@@ -22,6 +22,21 @@ func auditTime(t time.Time) time.Time { return t.Truncate(time.Second) }
 // null); IsActive false deactivates, true reactivates. Tests use it to model
 // drift made in Salesforce between syncd's cycles.
 func (s *Server) EditUser(idOrUsername string, fields map[string]any) error {
+	return s.edit(idOrUsername, fields, time.Time{})
+}
+
+// EditUserStartedAt is EditUser in a transaction that started at started and
+// commits now: the change becomes visible now but carries started's stamps, older
+// than writes already visible. Salesforce stamps a write when its transaction
+// starts (getUpdated's latestDateCovered exists for this), so a reader that resumes
+// from the newest SystemModstamp it saw misses such a write unless it reads back an
+// overlap.
+func (s *Server) EditUserStartedAt(idOrUsername string, fields map[string]any, started time.Time) error {
+	return s.edit(idOrUsername, fields, started)
+}
+
+// edit applies an administrator's edit stamped at, or now when at is zero.
+func (s *Server) edit(idOrUsername string, fields map[string]any, at time.Time) error {
 	raw := make(map[string]json.RawMessage, len(fields))
 	for k, v := range fields {
 		b, err := json.Marshal(v)
@@ -40,7 +55,10 @@ func (s *Server) EditUser(idOrUsername string, fields map[string]any) error {
 	if !ok {
 		return fmt.Errorf("edit user: no user %q", idOrUsername)
 	}
-	if _, errs := s.org.updateUser(r, values, writeContext{actor: s.org.integrationUser, now: s.now()}); errs != nil {
+	if at.IsZero() {
+		at = s.now()
+	}
+	if _, errs := s.org.updateUser(r, values, writeContext{actor: s.org.integrationUser, now: at}); errs != nil {
 		return fmt.Errorf("edit user %s: %w", idOrUsername, errors.Join(asErrors(errs)...))
 	}
 	return nil

@@ -27,7 +27,8 @@ func (h *harness) stampsOf(id string) stamps {
 // TestSystemModstampMovesOnEveryWrite checks each write path sfsim models: which of
 // LastModifiedDate and SystemModstamp it moves, to the write's whole second.
 func TestSystemModstampMovesOnEveryWrite(t *testing.T) {
-	type moved struct{ Modified, Modstamp bool }
+	// moved says how far each stamp moved; the clock moves 90 s before the write.
+	type moved struct{ Modified, Modstamp time.Duration }
 	tests := []struct {
 		name  string
 		write func(h *harness, id string)
@@ -35,50 +36,58 @@ func TestSystemModstampMovesOnEveryWrite(t *testing.T) {
 	}{
 		{"REST update", func(h *harness, id string) {
 			h.mustStatus(204)(h.do("PATCH", testVersion+"/sobjects/User/"+id, map[string]any{"Title": "Lead"}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"REST update that changes nothing", func(h *harness, id string) {
 			h.mustStatus(204)(h.do("PATCH", testVersion+"/sobjects/User/"+id, map[string]any{"LastName": "Doe"}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"REST upsert of an existing user", func(h *harness, id string) {
 			h.mustStatus(200)(h.do("PATCH", testVersion+"/sobjects/User/FederationIdentifier/F1", map[string]any{"Title": "Lead"}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"Collections update", func(h *harness, id string) {
 			h.mustStatus(200)(h.do("PATCH", testVersion+"/composite/sobjects", map[string]any{"records": []any{
 				map[string]any{"attributes": map[string]any{"type": "User"}, "id": id, "Department": "Ops"}}}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"deactivation", func(h *harness, id string) {
 			h.mustStatus(204)(h.do("PATCH", testVersion+"/sobjects/User/"+id, map[string]any{"IsActive": false}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"administrator's edit in Setup", func(h *harness, id string) {
 			if err := h.sim.EditUser(id, map[string]any{"Email": "other@example.com"}); err != nil {
 				h.t.Fatal(err)
 			}
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
 		{"administrator's edit over /__sim", func(h *harness, id string) {
 			h.mustStatus(200)(h.control("PATCH", "/__sim/users/"+id, map[string]any{"FederationIdentifier": "F9"}))
-		}, moved{true, true}},
+		}, moved{90 * time.Second, 90 * time.Second}},
+		{"edit committed by a transaction that started a minute ago", func(h *harness, id string) {
+			if err := h.sim.EditUserStartedAt(id, map[string]any{"Title": "Late"}, h.clock.Now().Add(-time.Minute)); err != nil {
+				h.t.Fatal(err)
+			}
+			if u, _ := h.sim.User(id); u.Fields["Title"] != "Late" {
+				h.t.Errorf("Title = %v, want the late edit visible", u.Fields["Title"])
+			}
+		}, moved{30 * time.Second, 30 * time.Second}},
 		{"system-driven update", func(h *harness, id string) {
 			h.mustStatus(200)(h.control("POST", "/__sim/users/"+id+"/touch", nil))
-		}, moved{false, true}},
+		}, moved{0, 90 * time.Second}},
 		// UserLogin is an object of its own; whether freezing moves the User's
 		// SystemModstamp is unconfirmed, so sfsim moves only UserLogin's stamp.
 		{"freeze through UserLogin", func(h *harness, id string) {
 			loginID := h.loginOf(id)
 			h.mustStatus(204)(h.do("PATCH", testVersion+"/sobjects/UserLogin/"+loginID, map[string]any{"IsFrozen": true}))
-		}, moved{false, false}},
+		}, moved{0, 0}},
 		{"refused update", func(h *harness, id string) {
 			h.mustStatus(400)(h.do("PATCH", testVersion+"/sobjects/User/"+id, map[string]any{"Email": "not an address"}))
-		}, moved{false, false}},
+		}, moved{0, 0}},
 		{"refused administrator's edit", func(h *harness, id string) {
 			if err := h.sim.EditUser(id, map[string]any{"Email": "not an address"}); err == nil {
 				h.t.Fatal("EditUser took a bad address")
 			}
-		}, moved{false, false}},
+		}, moved{0, 0}},
 		{"rolled back with allOrNone", func(h *harness, id string) {
 			h.mustStatus(200)(h.do("PATCH", testVersion+"/composite/sobjects", map[string]any{"allOrNone": true, "records": []any{
 				map[string]any{"attributes": map[string]any{"type": "User"}, "id": id, "Title": "Lead"},
 				map[string]any{"attributes": map[string]any{"type": "User"}, "id": id, "Email": "bad"}}}))
-		}, moved{false, false}},
+		}, moved{0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,13 +102,7 @@ func TestSystemModstampMovesOnEveryWrite(t *testing.T) {
 			h.clock.Advance(90*time.Second + 400*time.Millisecond)
 			tt.write(h, id)
 			after := h.stampsOf(id)
-			want := before
-			if tt.want.Modified {
-				want.Modified = before.Modified.Add(90 * time.Second)
-			}
-			if tt.want.Modstamp {
-				want.Modstamp = before.Modstamp.Add(90 * time.Second)
-			}
+			want := stamps{before.Created, before.Modified.Add(tt.want.Modified), before.Modstamp.Add(tt.want.Modstamp)}
 			if diff := cmp.Diff(want, after); diff != "" {
 				t.Errorf("stamps (-want +got):\n%s", diff)
 			}
