@@ -1,0 +1,57 @@
+package salesforce
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/syncd-io/syncd/internal/sfsim"
+)
+
+// TestSimOrgID reads the org's Id from the token answer, spending no API call.
+func TestSimOrgID(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	got, err := env.client.OrgID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != env.sim.OrgID() {
+		t.Errorf("OrgID = %q, want the simulator's %q", got, env.sim.OrgID())
+	}
+	if used, _ := env.sim.APIUsage(); used != 0 {
+		t.Errorf("OrgID spent %d API calls, want none", used)
+	}
+}
+
+// TestOrgOf reads the org from identity URLs, and nothing from anything else.
+func TestOrgOf(t *testing.T) {
+	tests := []struct{ name, id, want string }{
+		{"identity URL", "https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P", "00Dx0000000BV7z"},
+		{"no identity URL", "", ""},
+		{"other path", "https://login.salesforce.com/services/oauth2/userinfo", ""},
+		{"too deep", "https://login.salesforce.com/id/00D/005/extra", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := (&oauth2.Token{AccessToken: "x"}).WithExtra(map[string]any{extraID: tt.id})
+			if got := orgOf(tok); got != tt.want {
+				t.Errorf("orgOf(%q) = %q, want %q", tt.id, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOrgIDWithoutIdentity is a configuration error, not an empty org.
+func TestOrgIDWithoutIdentity(t *testing.T) {
+	c, err := New(Config{TokenSource: oauth2.StaticTokenSource((&oauth2.Token{AccessToken: "x"}).WithExtra(
+		map[string]any{extraInstanceURL: "https://acme.my.salesforce.com"}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ConfigError
+	if _, err := c.OrgID(context.Background()); !errors.As(err, &ce) {
+		t.Errorf("err = %v, want a *ConfigError", err)
+	}
+}
