@@ -31,6 +31,9 @@ type MirrorState struct {
 	OrgID string
 	// Fields are the managed fields the mirror's users carry, sorted.
 	Fields []string
+	// Profiles and Roles are the org's profile and role Ids by name as the full
+	// read found them, so that a delta cycle need not read them again.
+	Profiles, Roles map[string]string
 	// Watermark is the newest SystemModstamp read so far, on Salesforce's clock: a
 	// delta read asks for the users written after it, less an overlap.
 	Watermark time.Time
@@ -59,16 +62,20 @@ func (s *sqlStore) ReplaceMirror(ctx context.Context, epoch int64, state MirrorS
 	if err != nil {
 		return fmt.Errorf("replace mirror: encode fields: %w", err)
 	}
+	names, err := json.Marshal(mirrorNames{Profiles: orEmpty(state.Profiles), Roles: orEmpty(state.Roles)})
+	if err != nil {
+		return fmt.Errorf("replace mirror: encode names: %w", err)
+	}
 	err = s.d.inTx(ctx, func(tx db) error {
 		if err := s.fence(ctx, tx, epoch); err != nil {
 			return err
 		}
 		if err := tx.execAll(ctx, []statement{
 			{`DELETE FROM mirror_users`, nil},
-			{`INSERT INTO mirror_state (id, org_id, fields, watermark, full_read_at, updated_at) VALUES (1, $1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, fields = excluded.fields,
+			{`INSERT INTO mirror_state (id, org_id, fields, names, watermark, full_read_at, updated_at) VALUES (1, $1, $2, $3, $4, $5, $6)
+				ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, fields = excluded.fields, names = excluded.names,
 					watermark = excluded.watermark, full_read_at = excluded.full_read_at, updated_at = excluded.updated_at`,
-				[]any{state.OrgID, string(fields), normalTime(state.Watermark), normalTime(state.FullReadAt), normalTime(s.now())}},
+				[]any{state.OrgID, string(fields), string(names), normalTime(state.Watermark), normalTime(state.FullReadAt), normalTime(s.now())}},
 		}); err != nil {
 			return err
 		}
@@ -123,15 +130,20 @@ func (s *sqlStore) PatchMirror(ctx context.Context, epoch int64, watermark time.
 // when no full read was ever recorded.
 func (s *sqlStore) Mirror(ctx context.Context) (MirrorState, []MirrorUser, error) {
 	var state MirrorState
-	var fields string
-	err := s.d.reader().queryRow(ctx, `SELECT org_id, fields, watermark, full_read_at FROM mirror_state WHERE id = 1`).
-		Scan(&state.OrgID, &fields, timeCol(&state.Watermark), timeCol(&state.FullReadAt))
+	var fields, names string
+	err := s.d.reader().queryRow(ctx, `SELECT org_id, fields, names, watermark, full_read_at FROM mirror_state WHERE id = 1`).
+		Scan(&state.OrgID, &fields, &names, timeCol(&state.Watermark), timeCol(&state.FullReadAt))
 	if err != nil {
 		return MirrorState{}, nil, fmt.Errorf("mirror: %w", err)
 	}
 	if err := json.Unmarshal([]byte(fields), &state.Fields); err != nil {
 		return MirrorState{}, nil, fmt.Errorf("mirror: decode fields: %w", err)
 	}
+	var n mirrorNames
+	if err := json.Unmarshal([]byte(names), &n); err != nil {
+		return MirrorState{}, nil, fmt.Errorf("mirror: decode names: %w", err)
+	}
+	state.Profiles, state.Roles = n.Profiles, n.Roles
 	rs, err := s.d.reader().query(ctx, `SELECT `+mirrorUserColumns+` FROM mirror_users ORDER BY salesforce_id`)
 	if err != nil {
 		return MirrorState{}, nil, fmt.Errorf("mirror: %w", err)
@@ -157,15 +169,25 @@ func (s *sqlStore) Mirror(ctx context.Context) (MirrorState, []MirrorUser, error
 	return state, users, nil
 }
 
+// mirrorNames is how the names column holds a mirror's profiles and roles.
+type mirrorNames struct {
+	Profiles map[string]string `json:"profiles"`
+	Roles    map[string]string `json:"roles"`
+}
+
+// orEmpty returns m, or an empty map for nil, so that a stored map reads back equal.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
 // mirrorRows turns users into rows in mirrorUserInsertColumns' order.
 func mirrorRows(users []MirrorUser) ([][]any, error) {
 	rows := make([][]any, len(users))
 	for i, u := range users {
-		fields := u.Fields
-		if fields == nil {
-			fields = map[string]string{}
-		}
-		b, err := json.Marshal(fields)
+		b, err := json.Marshal(orEmpty(u.Fields))
 		if err != nil {
 			return nil, fmt.Errorf("user %s: encode fields: %w", u.ID, err)
 		}

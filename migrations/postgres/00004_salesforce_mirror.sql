@@ -14,6 +14,7 @@ CREATE TABLE mirror_state (
     id           INTEGER     PRIMARY KEY CHECK (id = 1),
     org_id       TEXT        NOT NULL,
     fields       TEXT        NOT NULL, -- JSON array of the managed field names, sorted
+    names        TEXT        NOT NULL, -- JSON {"profiles": {name: Id}, "roles": {name: Id}}
     watermark    TIMESTAMPTZ NOT NULL, -- the newest SystemModstamp read (Salesforce's clock)
     full_read_at TIMESTAMPTZ NOT NULL, -- when the last full read was taken (syncd's clock)
     updated_at   TIMESTAMPTZ NOT NULL

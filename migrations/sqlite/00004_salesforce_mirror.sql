@@ -5,6 +5,7 @@ CREATE TABLE mirror_state (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     org_id       TEXT    NOT NULL,
     fields       TEXT    NOT NULL,
+    names        TEXT    NOT NULL,
     watermark    INTEGER NOT NULL,
     full_read_at INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL

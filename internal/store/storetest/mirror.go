@@ -29,6 +29,8 @@ func testMirror(t *testing.T, h Harness) {
 	wantErr(t, "patch before any full read", s.PatchMirror(ctx, epoch, sfClock, nil), store.ErrNotFound)
 
 	state := store.MirrorState{OrgID: "00D000000000001AAA", Fields: []string{"Department", "Title"},
+		Profiles:  map[string]string{"Standard User": "00e000000000001AAA", "System Administrator": "00e000000000002AAA"},
+		Roles:     map[string]string{"CEO": "00E000000000001AAA"},
 		Watermark: sfClock.Add(2 * time.Second), FullReadAt: e.clock.Now()}
 	full := []store.MirrorUser{
 		mirrorUser("005000000000002AAA", "Engineer", sfClock.Add(2*time.Second)),
@@ -61,7 +63,8 @@ func testMirror(t *testing.T, h Harness) {
 
 	// The next full read replaces everything: a user it no longer returns is gone.
 	e.clock.Advance(24 * time.Hour)
-	next := store.MirrorState{OrgID: state.OrgID, Fields: []string{"Title"}, Watermark: sfClock.Add(time.Hour), FullReadAt: e.clock.Now()}
+	next := store.MirrorState{OrgID: state.OrgID, Fields: []string{"Title"}, Profiles: map[string]string{"Standard User": "00e000000000001AAA"},
+		Roles: map[string]string{}, Watermark: sfClock.Add(time.Hour), FullReadAt: e.clock.Now()}
 	kept := mirrorUser("005000000000004AAA", "Analyst", sfClock.Add(time.Hour))
 	kept.Fields = map[string]string{"Title": "Analyst"}
 	noErr(t, "replace again", s.ReplaceMirror(ctx, epoch, next, []store.MirrorUser{kept}))
@@ -104,7 +107,8 @@ func testMirrorFencing(t *testing.T, h Harness) {
 	a, b := e.open(), e.open()
 	old := must[store.Lease](t, "first leader")(a.TryLeaderLock(ctx))
 	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	state := store.MirrorState{OrgID: "00D000000000001AAA", Fields: []string{"Title"}, Watermark: at, FullReadAt: e.clock.Now()}
+	state := store.MirrorState{OrgID: "00D000000000001AAA", Fields: []string{"Title"}, Profiles: map[string]string{},
+		Roles: map[string]string{}, Watermark: at, FullReadAt: e.clock.Now()}
 	user := mirrorUser("005000000000001AAA", "Engineer", at)
 	user.Fields = map[string]string{"Title": "Engineer"}
 	noErr(t, "replace", a.ReplaceMirror(ctx, old.Epoch(), state, []store.MirrorUser{user}))
