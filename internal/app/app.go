@@ -162,11 +162,14 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
+	mirror, _ := j.(reconcile.Mirror) // the store's journal is; a preview does not use it
 	return reconcile.New(reconcile.Config{
 		Source:    a.source,
 		Mapper:    a.mapper,
-		Directory: NewDirectory(a.Client),
+		Directory: NewDirectory(a.Client).WithDeltaOverlap(a.Config.Salesforce.DeltaOverlap),
 		Journal:   j,
+		Mirror:    mirror,
+		FullEvery: a.Config.Schedule.FullEvery,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),

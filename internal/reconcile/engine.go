@@ -40,6 +40,12 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
+	// Mirror, when set, remembers the org between cycles so that cycles between
+	// full reads read only what changed (see ReadDelta); nil reads everything every
+	// cycle.
+	Mirror Mirror
+	// FullEvery is the longest time between two full reads; default 24 h.
+	FullEvery time.Duration
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -103,6 +109,10 @@ type Summary struct {
 	SourceComplete bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
+	// Read says how the cycle read Salesforce ("" when it failed before), and
+	// RowsRead how many user records it read.
+	Read     ReadMode
+	RowsRead int
 }
 
 // Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
@@ -155,6 +165,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.FullEvery <= 0 {
+		cfg.FullEvery = DefaultFullEvery
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -167,12 +180,14 @@ func New(cfg Config) (*Engine, error) {
 // Preview pulls both sides and plans, writing nothing: no run, no plan, no snapshot.
 // It serves `syncd plan` and dry runs.
 func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
-	c, err := e.gather(ctx)
+	preview := *e
+	preview.cfg.Mirror = nil // a full read that records nothing
+	c, err := preview.gather(ctx, true)
 	if err != nil {
 		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
 	}
 	plan := e.cfg.Plan(c.input, c.policy)
-	s := Summary{Status: RunSucceeded, Stats: stats(c, plan)}
+	s := Summary{Status: RunSucceeded, Stats: stats(c, plan), Read: c.read, RowsRead: c.rowsRead}
 	countPlan(&s, plan)
 	s.Pending = planned(plan)
 	s.Usage, _ = e.cfg.Directory.Usage()
@@ -183,7 +198,20 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 // map, resolve names, read the org, load what earlier cycles left, plan, save the
 // plan, apply it and finish the run. The error is non-nil exactly when the run
 // failed or was aborted; a paused run returns a nil error and Status RunPaused.
+// With a Mirror, the cycle reads only the users changed since the last read when it
+// can (ReadDelta).
 func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
+	return e.run(ctx, trigger, false)
+}
+
+// RunFull is RunOnce reading every Salesforce user, whatever the mirror holds: an
+// operator's `syncd apply --once --full`.
+func (e *Engine) RunFull(ctx context.Context, trigger string) (Summary, error) {
+	return e.run(ctx, trigger, true)
+}
+
+// run is RunOnce, reading everything when full is set.
+func (e *Engine) run(ctx context.Context, trigger string, full bool) (Summary, error) {
 	runID, err := e.cfg.Journal.StartRun(ctx, RunStart{Trigger: trigger, Mode: e.cfg.Policy.Mode})
 	if err != nil {
 		return Summary{Status: RunFailed, Error: err.Error()}, fmt.Errorf("reconcile: starting the run: %w", err)
@@ -193,7 +221,7 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 	run := *e
 	run.log = e.log.With(zap.Int64("run", runID))
 	start := e.cfg.Now()
-	err = run.cycle(ctx, &s)
+	err = run.cycle(ctx, &s, full)
 	switch {
 	case ctx.Err() != nil:
 		s.Status, s.Error = RunAborted, fmt.Sprintf("aborted: %v", context.Cause(ctx))
@@ -217,16 +245,18 @@ func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
 		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.String("read", string(s.Read)), zap.Int("rows_read", s.RowsRead),
 		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
 	return s, err
 }
 
 // cycle is RunOnce between StartRun and FinishRun. A pause is reported in s.
-func (e *Engine) cycle(ctx context.Context, s *Summary) error {
-	c, err := e.gather(ctx)
+func (e *Engine) cycle(ctx context.Context, s *Summary, full bool) error {
+	c, err := e.gather(ctx, full)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
 		s.SourceComplete = c.snapshot.Complete
+		s.Read, s.RowsRead = c.read, c.rowsRead
 	}
 	if err != nil {
 		return err
@@ -284,13 +314,18 @@ type cycleData struct {
 	mapped   mapping.Result
 	input    Input
 	policy   Policy
+	// read is how the org was read ("" before it was), rowsRead how many user
+	// records the read returned.
+	read     ReadMode
+	rowsRead int
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
 // DESIGN.md's order. An incomplete pull continues (the plan then deactivates
-// nothing); a pull that failed with no records fails the cycle. The returned data is
-// partial when the error is not nil.
-func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
+// nothing); a pull that failed with no records fails the cycle. The org is read in
+// full when full is set (see readOrg). The returned data is partial when the error
+// is not nil.
+func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	c := &cycleData{policy: e.cfg.Policy}
 	c.input.Now = e.cfg.Now()
 	snap, err := e.cfg.Source.Pull(ctx)
@@ -306,19 +341,8 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
 
-	names, err := e.cfg.Directory.ResolveNames(ctx)
-	if err != nil {
-		return c, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
-	}
-	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
-		return c, fmt.Errorf("reconcile: resolving profile and role names: %w", err)
-	}
-	if c.policy.Protect.ProfileIDs, err = protectedProfileIDs(c.policy.Protect.ProfileIDs, e.cfg.ProtectedProfiles, names.Profiles); err != nil {
+	if err := e.readOrg(ctx, c, full); err != nil {
 		return c, err
-	}
-	progress := func(read, total int) { e.progress(StageRead, read, total) }
-	if c.input.Existing, err = e.cfg.Directory.ReadUsers(ctx, managedFields(c.input.Desired), progress); err != nil {
-		return c, fmt.Errorf("reconcile: reading Salesforce users: %w", err)
 	}
 	j := e.cfg.Journal
 	if c.input.Links, err = j.Links(ctx); err != nil {
