@@ -17,6 +17,10 @@ import (
 // Outcomes of a cycle, the outcome label of syncd_cycles_total: the run's status.
 var cycleOutcomes = []reconcile.RunStatus{reconcile.RunSucceeded, reconcile.RunFailed, reconcile.RunAborted, reconcile.RunPaused}
 
+// How cycles read Salesforce, the mode label of syncd_cycle_reads_total and
+// syncd_salesforce_rows_read.
+var readModes = []reconcile.ReadMode{reconcile.ReadDelta, reconcile.ReadFull}
+
 // Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
@@ -53,6 +57,8 @@ type Metrics struct {
 	reloadOK            prometheus.Gauge
 	reloadTime          prometheus.Gauge
 	configHash          prometheus.Gauge
+	cycleReads          *prometheus.CounterVec
+	rowsRead            *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -92,6 +98,11 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 			Help: "When the configuration in force was loaded, in Unix seconds."}),
 		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
 			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+		cycleReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_cycle_reads_total",
+			Help: "Cycles that read Salesforce, by mode: delta (the users changed since the last read) or full."}, []string{"mode"}),
+		rowsRead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "syncd_salesforce_rows_read",
+			Help:    "Salesforce user records a cycle read, by mode (delta or full).",
+			Buckets: []float64{0, 10, 100, 1000, 2000, 10000, 100000, 1000000}}, []string{"mode"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -107,7 +118,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, buildInfo,
+		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -128,6 +139,10 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	for _, o := range cycleOutcomes {
 		m.cycles.WithLabelValues(string(o))
 		m.cycleDuration.WithLabelValues(string(o))
+	}
+	for _, mode := range readModes {
+		m.cycleReads.WithLabelValues(string(mode))
+		m.rowsRead.WithLabelValues(string(mode))
 	}
 	for _, k := range actionKinds {
 		for _, o := range actionOutcomes {
@@ -161,6 +176,10 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	}
 	for _, a := range actions {
 		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
+	if s.Read != "" {
+		m.cycleReads.WithLabelValues(string(s.Read)).Inc()
+		m.rowsRead.WithLabelValues(string(s.Read)).Observe(float64(s.RowsRead))
 	}
 	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
 		m.sourceRecords.Set(float64(s.Stats.SourceRecords))
