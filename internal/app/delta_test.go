@@ -79,9 +79,12 @@ func TestReadUsersChangedSince(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, _ := sim.APIUsage()
-			users, err := d.WithDeltaOverlap(tt.overlap).ReadUsersChangedSince(ctx, []string{"Title"}, tt.since)
+			users, asOf, err := d.WithDeltaOverlap(tt.overlap).ReadUsersChangedSince(ctx, []string{"Title"}, tt.since)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !asOf.Equal(clock.Now()) {
+				t.Errorf("asOf = %v, want the org's clock %v", asOf, clock.Now())
 			}
 			var got []string
 			for _, u := range users {

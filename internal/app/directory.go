@@ -107,23 +107,24 @@ func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress fun
 	if err != nil {
 		return nil, callError(err)
 	}
-	return d.readPages(ctx, soql, fields, progress)
+	users, _, err := d.readPages(ctx, soql, fields, progress)
+	return users, err
 }
 
 // ReadUsersChangedSince reads the users of every type written since since less
 // the overlap, one query page per 2000 of them; a quiet org costs one call. A user
 // written again while the pages are read can come twice (the cursor is ordered by
 // SystemModstamp): its latest version is kept.
-func (d *Directory) ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) ([]reconcile.Existing, error) {
+func (d *Directory) ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) ([]reconcile.Existing, time.Time, error) {
 	soql, err := salesforce.UsersChangedSinceQuery(since.Add(-d.overlap), readFields(fields)...)
 	if err != nil {
-		return nil, callError(err)
+		return nil, time.Time{}, callError(err)
 	}
-	users, err := d.readPages(ctx, soql, fields, nil)
+	users, asOf, err := d.readPages(ctx, soql, fields, nil)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return latestOnce(users), nil
+	return latestOnce(users), asOf, nil
 }
 
 // latestOnce returns each user once, its version with the latest SystemModstamp,
@@ -157,20 +158,22 @@ func (d *Directory) OrgID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// readPages runs a users query through every page, decoding each record.
-func (d *Directory) readPages(ctx context.Context, soql string, fields []string, progress func(read, total int)) ([]reconcile.Existing, error) {
+// readPages runs a users query through every page, decoding each record, and
+// returns Salesforce's clock when it answered the first page.
+func (d *Directory) readPages(ctx context.Context, soql string, fields []string, progress func(read, total int)) ([]reconcile.Existing, time.Time, error) {
 	var users []reconcile.Existing
+	var asOf time.Time
 	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
 		if err != nil {
-			return nil, callError(fmt.Errorf("reading users: %w", err))
+			return nil, time.Time{}, callError(fmt.Errorf("reading users: %w", err))
 		}
 		if users == nil {
-			users = make([]reconcile.Existing, 0, page.TotalSize)
+			users, asOf = make([]reconcile.Existing, 0, page.TotalSize), page.ServerTime
 		}
 		for _, rec := range page.Records {
 			u, err := existing(rec, fields)
 			if err != nil {
-				return nil, callError(err)
+				return nil, time.Time{}, callError(err)
 			}
 			users = append(users, u)
 		}
@@ -178,7 +181,7 @@ func (d *Directory) readPages(ctx context.Context, soql string, fields []string,
 			progress(len(users), page.TotalSize)
 		}
 	}
-	return users, nil
+	return users, asOf, nil
 }
 
 // FindUsers re-reads the users whose field equals one of values, with the base

@@ -109,11 +109,17 @@ func (e *Engine) readDelta(ctx context.Context, c *cycleData) (done bool, why st
 	if !slices.Equal(fields, state.Fields) {
 		return false, fmt.Sprintf("the managed fields changed from %v to %v", state.Fields, fields), nil
 	}
-	changed, err := e.cfg.Directory.ReadUsersChangedSince(ctx, fields, state.Watermark)
+	changed, asOf, err := e.cfg.Directory.ReadUsersChangedSince(ctx, fields, state.Watermark)
 	if err != nil {
 		return true, "", fmt.Errorf("reconcile: reading the Salesforce users changed since %s: %w", state.Watermark.Format(time.RFC3339), err)
 	}
-	if err := e.cfg.Mirror.PatchMirror(ctx, newest(changed), changed); err != nil {
+	// The next read starts from Salesforce's clock at this one (what committed before
+	// it was read), or from the newest write read when the org did not say its time.
+	watermark := newest(changed)
+	if asOf.After(watermark) {
+		watermark = asOf
+	}
+	if err := e.cfg.Mirror.PatchMirror(ctx, watermark, changed); err != nil {
 		return true, "", fmt.Errorf("reconcile: patching the Salesforce mirror: %w", err)
 	}
 	c.input.Existing, c.read, c.rowsRead = overlay(mirrored, changed), ReadDelta, len(changed)

@@ -32,8 +32,10 @@ type Directory interface {
 	// a later write was already read), whatever their type, so that a user who
 	// stopped being Standard is seen to leave. Each user comes once, its latest
 	// version, ordered by SystemModstamp then Id, with the given fields as ReadUsers
-	// returns them and SystemModstamp set.
-	ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) ([]Existing, error)
+	// returns them and SystemModstamp set. asOf is Salesforce's clock when it
+	// answered (zero when it did not say): the next read may start from it, so a
+	// quiet org's reads stay empty instead of re-reading its last writes.
+	ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) (users []Existing, asOf time.Time, err error)
 	// OrgID returns the Id of the org, without spending an API call, so that what
 	// syncd remembers of one org is never used for another.
 	OrgID(ctx context.Context) (string, error)

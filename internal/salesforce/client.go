@@ -228,6 +228,7 @@ func (r *request) errorPath() string {
 type response struct {
 	status int
 	body   []byte
+	date   time.Time // the Date header: Salesforce's clock when it answered; zero when absent
 }
 
 // do sends r with authentication, limiter, reserve check and bounded retries of
@@ -357,7 +358,8 @@ func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*res
 		return nil, hr.StatusCode, transportErr(fmt.Errorf("reading the %d answer: %w", hr.StatusCode, err))
 	}
 	if success {
-		return &response{status: hr.StatusCode, body: data}, hr.StatusCode, nil
+		date, _ := http.ParseTime(hr.Header.Get("Date"))
+		return &response{status: hr.StatusCode, body: data, date: date}, hr.StatusCode, nil
 	}
 	// A proxy's error page may echo the request's headers; the token stays out of
 	// the error, fields included.

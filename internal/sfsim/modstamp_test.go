@@ -2,6 +2,7 @@ package sfsim
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -235,4 +236,16 @@ func (h *harness) loginOf(userID string) string {
 		h.t.Fatalf("UserLogin of %s: %s", userID, data)
 	}
 	return res.Records[0].ID
+}
+
+// TestDateHeaderIsTheOrgsClock checks that answers carry the simulated clock in
+// their Date header, as a reader resuming from Salesforce's clock needs.
+func TestDateHeaderIsTheOrgsClock(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.clock.Advance(1500 * time.Millisecond)
+	_, header, _ := h.do("GET", testVersion+"/limits", nil)
+	got, err := http.ParseTime(header.Get("Date"))
+	if err != nil || !got.Equal(h.clock.Now().Truncate(time.Second)) {
+		t.Errorf("Date %q (%v), want the org's clock %v", header.Get("Date"), err, h.clock.Now())
+	}
 }

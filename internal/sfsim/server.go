@@ -213,6 +213,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Duration("took", time.Since(start)))
 	}()
+	// Every answer's Date is the org's clock, as Salesforce's is, so that a reader
+	// may resume from it; net/http would write the host's.
+	w.Header().Set("Date", s.now().Format(http.TimeFormat))
 	if strings.HasPrefix(r.URL.Path, "/__sim/") {
 		s.serveControl(w, r)
 		return

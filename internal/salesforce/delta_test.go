@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -53,5 +54,20 @@ func TestOrgIDWithoutIdentity(t *testing.T) {
 	var ce *ConfigError
 	if _, err := c.OrgID(context.Background()); !errors.As(err, &ce) {
 		t.Errorf("err = %v, want a *ConfigError", err)
+	}
+}
+
+// TestSimPageServerTime reads Salesforce's clock from each page's Date header.
+func TestSimPageServerTime(t *testing.T) {
+	// Near the host's clock: the JWT assertion is checked against the org's.
+	at := time.Now().UTC().Truncate(time.Second).Add(700 * time.Millisecond)
+	env := newSimEnv(t, sfsim.Options{Clock: func() time.Time { return at }}, nil)
+	for page, err := range Query[User](context.Background(), env.client, "SELECT Id FROM User") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := at.Truncate(time.Second); !page.ServerTime.Equal(want) {
+			t.Errorf("ServerTime = %v, want %v", page.ServerTime, want)
+		}
 	}
 }
