@@ -74,9 +74,9 @@ func TestTenThousandPeople(t *testing.T) {
 		}
 	})
 
-	t.Run("a second run writes nothing and spends only the reads", func(t *testing.T) {
+	t.Run("a second full run writes nothing and spends only the reads", func(t *testing.T) {
 		before := org.state(t)
-		out := d.must(t, exitOK, "apply", "--once")
+		out := d.must(t, exitOK, "apply", "--once", "--full")
 		after := org.state(t)
 		if w := writeCalls(callsSince(before, after)); len(w) > 0 {
 			t.Errorf("a run with nothing to do wrote to the org: %v\n%s", w, out.stdout)
@@ -92,7 +92,7 @@ func TestTenThousandPeople(t *testing.T) {
 		stay, leavers := people[100:], people[:100]
 		d.write(t, stay)
 		before := org.state(t)
-		d.must(t, exitOK, "apply", "--once")
+		d.must(t, exitOK, "apply", "--once", "--full")
 		after := org.state(t)
 		if diff := cmp.Diff(map[string]int{"collections.update": 1}, writeCalls(callsSince(before, after))); diff != "" {
 			t.Errorf("write requests (-want +got):\n%s", diff)

@@ -243,6 +243,7 @@ type controlState struct {
 //	GET    /__sim/queries                 {"queries": [...]}: every SOQL statement received
 //	PATCH  /__sim/users/{id or username} {"Field": value, ...}: an administrator's edit in Setup
 //	POST   /__sim/users/{id or username}/touch  a system-driven update: SystemModstamp only
+//	POST   /__sim/clock                   {"advance": "15m"}: move the org's clock forward
 //	POST   /__sim/blockers                {"user": id or username, "reason": "..."}
 //	DELETE /__sim/calls                   zero the call counters
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -354,6 +355,19 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			ok(map[string]bool{"added": true})
+		}
+	case route == "POST clock":
+		var body struct {
+			Advance string `json:"advance"`
+		}
+		if decode(&body) {
+			d, err := time.ParseDuration(body.Advance)
+			if err != nil || d <= 0 {
+				fail(http.StatusBadRequest, fmt.Errorf("advance %q is not a positive duration such as 15m", body.Advance))
+				return
+			}
+			s.AdvanceClock(d)
+			ok(map[string]string{"now": s.now().Format(dateTimeLayout)})
 		}
 	case route == "DELETE calls":
 		s.ResetCalls()

@@ -82,6 +82,15 @@ func (s *Server) TouchUser(idOrUsername string) error {
 	return nil
 }
 
+// AdvanceClock moves the org's clock forward by d for good, as time passing would:
+// end-to-end tests of the sfsim binary use it to let minutes pass between cycles
+// (a delta read's overlap, a session's expiry) without waiting for them.
+func (s *Server) AdvanceClock(d time.Duration) {
+	if d > 0 {
+		s.ahead.Add(int64(d))
+	}
+}
+
 // asErrors turns API errors into errors for errors.Join.
 func asErrors(errs []apiError) []error {
 	out := make([]error, len(errs))

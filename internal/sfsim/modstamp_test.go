@@ -249,3 +249,16 @@ func TestDateHeaderIsTheOrgsClock(t *testing.T) {
 		t.Errorf("Date %q (%v), want the org's clock %v", header.Get("Date"), err, h.clock.Now())
 	}
 }
+
+// TestAdvanceClock moves the org's clock over /__sim/clock: later writes carry the
+// later stamps; a bad duration is refused and moves nothing.
+func TestAdvanceClock(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.mustStatus(400)(h.control("POST", "/__sim/clock", map[string]any{"advance": "-5m"}))
+	h.mustStatus(400)(h.control("POST", "/__sim/clock", map[string]any{"advance": "soon"}))
+	h.mustStatus(200)(h.control("POST", "/__sim/clock", map[string]any{"advance": "15m"}))
+	id := h.create(h.newUser("later@example.com"))
+	if got, want := h.stampsOf(id).Modstamp, h.clock.Now().Add(15*time.Minute); !got.Equal(want) {
+		t.Errorf("SystemModstamp = %v, want %v", got, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -109,7 +110,10 @@ type Server struct {
 	opts   Options
 	schema *schema
 	clock  func() time.Time
-	log    *zap.Logger
+	// ahead is how far AdvanceClock moved the org's clock past Options.Clock, in
+	// nanoseconds.
+	ahead atomic.Int64
+	log   *zap.Logger
 
 	mu         sync.Mutex // guards everything below up to ctl
 	org        *org
@@ -191,7 +195,7 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) now() time.Time { return s.clock().UTC() }
+func (s *Server) now() time.Time { return s.clock().Add(time.Duration(s.ahead.Load())).UTC() }
 
 var versionSegment = regexp.MustCompile(`^v(\d{2,3})\.0$`)
 
