@@ -3,40 +3,22 @@ package app
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd-io/syncd/internal/app/apptest"
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
-
-// simClock is a settable clock for the simulator.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestReadUsersChangedSince reads, through the real client, the users written since
 // a time less the overlap: every user type, oldest write first, one API call, and
 // OrgID spends none.
 func TestReadUsersChangedSince(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	clock := &simClock{now: t0}
+	clock := apptest.NewClock(t0)
 	sim, d := newSimDirectory(t, sfsim.Options{Clock: clock.Now}, nil)
 	ctx := context.Background()
 	add := func(u sfsim.SeedUser) string {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,31 +23,12 @@ import (
 	"github.com/syncd-io/syncd/internal/store"
 )
 
-// movingClock is the one clock of a history: Salesforce's, the store's and the
-// engine's. Steps move it.
-type movingClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *movingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *movingClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // history is one random history: a simulated org, a real SQLite store holding the
 // journal and the mirror, and an engine whose every cycle is checked.
 type history struct {
 	t      *testing.T
 	r      *rand.Rand
-	clock  *movingClock
+	clock  *apptest.Clock
 	org    *apptest.Org
 	dir    *app.Directory
 	src    *fakeSource
@@ -99,7 +79,8 @@ func propertyMapper(t testing.TB) *mapping.Mapper {
 func newHistory(t *testing.T, seed uint64, hc historyConfig) *history {
 	t.Helper()
 	ctx := context.Background()
-	clock := &movingClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	// The one clock of a history: Salesforce's, the store's and the engine's.
+	clock := apptest.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	org := apptest.NewOrg(t, sfsim.Options{Clock: clock.Now}, nil)
 	st, err := store.Open(ctx, store.Config{Driver: "sqlite", DSN: "file:" + filepath.Join(t.TempDir(), "syncd.db"),
 		AutoMigrate: true, Now: clock.Now})
@@ -313,10 +294,10 @@ func (h *history) step() {
 	for range h.r.IntN(4) {
 		h.sfChange()
 		if h.r.IntN(3) == 0 {
-			h.clock.advance(time.Duration(h.r.IntN(2000)) * time.Millisecond)
+			h.clock.Advance(time.Duration(h.r.IntN(2000)) * time.Millisecond)
 		}
 	}
-	h.clock.advance(time.Duration(h.r.IntN(180)) * time.Second)
+	h.clock.Advance(time.Duration(h.r.IntN(180)) * time.Second)
 	before := len(h.mismatches)
 	s := h.cycle(h.engine.RunOnce)
 	if len(h.mismatches) > before {

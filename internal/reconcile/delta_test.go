@@ -30,11 +30,11 @@ func TestCycleReadMode(t *testing.T) {
 			return h.engine.RunFull
 		}, nil, reconcile.ReadFull},
 		{"last full read older than full_every", func(t *testing.T, h *history) func(context.Context, string) (reconcile.Summary, error) {
-			h.clock.advance(30 * time.Minute) // 45 minutes in all
+			h.clock.Advance(30 * time.Minute) // 45 minutes in all
 			return h.engine.RunOnce
 		}, nil, reconcile.ReadFull},
 		{"clock moved back before the last full read", func(t *testing.T, h *history) func(context.Context, string) (reconcile.Summary, error) {
-			h.clock.advance(-time.Hour) // 45 minutes before the full read
+			h.clock.Advance(-time.Hour) // 45 minutes before the full read
 			return h.engine.RunOnce
 		}, nil, reconcile.ReadFull},
 		{"mirror read from another org", func(t *testing.T, h *history) func(context.Context, string) (reconcile.Summary, error) {
@@ -61,7 +61,7 @@ func TestCycleReadMode(t *testing.T) {
 					t.Fatalf("first cycle read %q, want full", s.Read)
 				}
 			}
-			h.clock.advance(15 * time.Minute)
+			h.clock.Advance(15 * time.Minute)
 			run := tt.before(t, h)
 			used := h.org.Used()
 			s := h.cycle(run)
@@ -100,18 +100,18 @@ func TestDeltaCycleRevertsDriftAndPatchesTheMirror(t *testing.T) {
 	h := newHistory(t, 2, historyConfig{})
 	ctx := context.Background()
 	h.cycle(h.engine.RunOnce) // full: creates everyone
-	h.clock.advance(15 * time.Minute)
+	h.clock.Advance(15 * time.Minute)
 	sfID, title := "", ""
 	for _, u := range h.sfUsers() {
 		info, _ := h.org.Sim.User(u.ID)
 		sfID, title = u.ID, info.Fields["Title"].(string)
 		break
 	}
-	h.clock.advance(time.Minute)
+	h.clock.Advance(time.Minute)
 	if err := h.org.Sim.EditUser(sfID, map[string]any{"Title": "Drifted"}); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.advance(time.Minute)
+	h.clock.Advance(time.Minute)
 	s := h.cycle(h.engine.RunOnce)
 	if s.Read != reconcile.ReadDelta || s.Applied != 1 {
 		t.Fatalf("cycle: %+v; want a delta read and the edited user's update", s)
@@ -128,7 +128,7 @@ func TestDeltaCycleRevertsDriftAndPatchesTheMirror(t *testing.T) {
 			t.Errorf("mirror Title = %q, want syncd's write %q", u.Fields["Title"], title)
 		}
 	}
-	h.clock.advance(time.Minute)
+	h.clock.Advance(time.Minute)
 	s = h.cycle(h.engine.RunOnce)
 	// The watermark is now the edit's stamp: the creates, 15 minutes older, are
 	// past the overlap.
