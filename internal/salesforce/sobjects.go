@@ -179,6 +179,45 @@ func (c *Client) UpsertRecords(ctx context.Context, sobject, externalIDField str
 		func(i int) wireRecord { return wireRecord{sobject: sobject, fields: records[i]} })
 }
 
+// DeleteRecords deletes records by Id through sObject Collections, 200 per call with
+// allOrNone false, and returns one result per Id in input order; see CreateRecords for
+// results and errors. The Ids may be of different types (Collections deletes by Id),
+// but objects Salesforce will not delete (User) fail on their own. Deleting twice has
+// the effect of deleting once (the second answer is ENTITY_IS_DELETED), so transient
+// failures are retried within the RetryPolicy.
+func (c *Client) DeleteRecords(ctx context.Context, ids []string) ([]RecordResult, error) {
+	for i, id := range ids {
+		if !isSalesforceID(id) {
+			return nil, fmt.Errorf("record %d: %w", i, &ConfigError{Field: "id", Reason: fmt.Sprintf("%q is not a 15- or 18-character Salesforce Id", id)})
+		}
+	}
+	results := make([]RecordResult, 0, len(ids))
+	for start := 0; start < len(ids); start += MaxCollectionRecords {
+		end := min(start+MaxCollectionRecords, len(ids))
+		q := url.Values{"ids": {strings.Join(ids[start:end], ",")}, "allOrNone": {"false"}}
+		path := c.dataPath("/composite/sobjects") + "?" + q.Encode()
+		batch, err := c.batch(ctx, &request{endpoint: "collections.delete", method: http.MethodDelete, path: path}, start, end)
+		results = append(results, batch...)
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// isSalesforceID tells a 15- or 18-character Id's shape.
+func isSalesforceID(id string) bool {
+	if len(id) != 15 && len(id) != 18 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
 // collections sends n records in calls of MaxCollectionRecords and maps the answers
 // back to input indexes.
 func (c *Client) collections(ctx context.Context, endpoint, method, resource, sobject string, n int, record func(int) wireRecord) ([]RecordResult, error) {
@@ -199,23 +238,36 @@ func (c *Client) collections(ctx context.Context, endpoint, method, resource, so
 		if err != nil {
 			return results, &BatchError{Offset: start, Err: fmt.Errorf("salesforce: encoding records: %w", err)}
 		}
-		resp, err := c.do(ctx, &request{endpoint: endpoint, method: method, path: c.dataPath(resource), body: data})
+		batch, err := c.batch(ctx, &request{endpoint: endpoint, method: method, path: c.dataPath(resource), body: data}, start, end)
+		results = append(results, batch...)
 		if err != nil {
-			return results, &BatchError{Offset: start, Err: err}
+			return results, err
 		}
-		var answer []wireResult
-		if err := json.Unmarshal(resp.body, &answer); err != nil || len(answer) != end-start {
-			// The records were sent and something was done with them; what, we can't tell.
-			cause := fmt.Errorf("answer has %d results for %d records", len(answer), end-start)
-			if err != nil {
-				cause = fmt.Errorf("decoding the answer: %w", err)
-			}
-			return results, &BatchError{Offset: start, Err: &TransportError{
-				Method: method, Path: c.dataPath(resource), Written: true, Idempotent: idempotent(method), Err: cause}}
+	}
+	return results, nil
+}
+
+// batch sends one Collections call carrying the records start to end of the caller's
+// input and maps its answer back to those indexes. A failed call is a *BatchError at
+// start.
+func (c *Client) batch(ctx context.Context, r *request, start, end int) ([]RecordResult, error) {
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return nil, &BatchError{Offset: start, Err: err}
+	}
+	var answer []wireResult
+	if err := json.Unmarshal(resp.body, &answer); err != nil || len(answer) != end-start {
+		// The records were sent and something was done with them; what, we can't tell.
+		cause := fmt.Errorf("answer has %d results for %d records", len(answer), end-start)
+		if err != nil {
+			cause = fmt.Errorf("decoding the answer: %w", err)
 		}
-		for i, w := range answer {
-			results = append(results, w.result(start+i))
-		}
+		return nil, &BatchError{Offset: start, Err: &TransportError{
+			Method: r.method, Path: r.errorPath(), Written: true, Idempotent: idempotent(r.method), Err: cause}}
+	}
+	results := make([]RecordResult, len(answer))
+	for i, w := range answer {
+		results[i] = w.result(start + i)
 	}
 	return results, nil
 }

@@ -130,3 +130,40 @@ func TestSimLastAttemptErrorIsTyped(t *testing.T) {
 		})
 	}
 }
+
+// TestSimDeleteRecordsBatchesAndMapsResults deletes by Id through Collections: 200
+// Ids per call, results in input order. Users cannot be deleted, so each fails on its
+// own and nothing is lost; Ids that are not Ids are refused before any call.
+func TestSimDeleteRecordsBatchesAndMapsResults(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	ids := addUsers(t, env.sim, 201)
+	results, err := env.client.DeleteRecords(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.sim.Calls()["collections.delete"]; got != 2 {
+		t.Errorf("calls = %d, want 2 for 201 Ids", got)
+	}
+	if len(results) != len(ids) {
+		t.Fatalf("%d results for %d Ids", len(results), len(ids))
+	}
+	for i, r := range results {
+		if r.Success || r.Index != i || r.ID != ids[i] || len(r.Errors) != 1 || r.Errors[0].StatusCode != "INVALID_TYPE_FOR_OPERATION" {
+			t.Fatalf("result %d = %+v, want the user's own INVALID_TYPE_FOR_OPERATION", i, r)
+		}
+	}
+	if _, ok := env.sim.User(ids[200]); !ok {
+		t.Error("a user was deleted")
+	}
+
+	for _, bad := range []string{"", "005", "005Sm0000000001,x", "005Sm0000000001AA'"} {
+		_, err := env.client.DeleteRecords(context.Background(), []string{ids[0], bad})
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), "record 1") {
+			t.Errorf("DeleteRecords(%q) = %v, want a ConfigError naming record 1", bad, err)
+		}
+	}
+	if got := env.sim.Calls()["collections.delete"]; got != 2 {
+		t.Errorf("calls = %d after refused Ids, want still 2", got)
+	}
+}

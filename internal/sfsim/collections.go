@@ -132,18 +132,18 @@ func (s *Server) serveCollectionsCreate(c *call) {
 	}
 	w := s.writeContext(c)
 	s.applyCollection(c, req, func(i int) (saveResult, func(), []apiError) {
-		if req.types[i] != s.schema.user {
-			return saveResult{}, nil, []apiError{badRequest("INVALID_TYPE_FOR_OPERATION",
-				fmt.Sprintf("The simulator creates only User records, not %s", req.types[i].name))}
+		d := req.types[i]
+		if d.ops.create == nil {
+			return saveResult{}, nil, refused("inserted", d)
 		}
 		if id := recordID(req.records[i]); id != "" {
 			return saveResult{}, nil, []apiError{badRequest("INVALID_FIELD", "Id must not be specified in a create call", "Id")}
 		}
-		values, errs := decodeFields(s.schema.user, req.records[i], skipMeta)
+		values, errs := decodeFields(d, req.records[i], skipMeta)
 		if errs != nil {
 			return saveResult{}, nil, errs
 		}
-		r, undo, errs := s.org.createUser(values, w)
+		r, undo, errs := d.ops.create(s.org, d, values, w)
 		if errs != nil {
 			return saveResult{}, nil, errs
 		}
@@ -180,9 +180,8 @@ func (s *Server) serveCollectionsUpdate(c *call) {
 		if raw == "" {
 			return saveResult{}, nil, []apiError{badRequest("MISSING_ARGUMENT", "Id not specified in an update call")}
 		}
-		if d != s.schema.user && d != s.schema.login {
-			return saveResult{}, nil, []apiError{badRequest("INVALID_TYPE_FOR_OPERATION",
-				fmt.Sprintf("The simulator updates only User and UserLogin records, not %s", d.name))}
+		if d.ops.update == nil {
+			return saveResult{}, nil, refused("updated", d)
 		}
 		id, err := normalizeID(raw)
 		if err != nil || id[:3] != d.prefix {
@@ -197,7 +196,7 @@ func (s *Server) serveCollectionsUpdate(c *call) {
 		if errs != nil {
 			return res, nil, errs
 		}
-		undo, errs := s.org.update(r, values, w)
+		undo, errs := d.ops.update(s.org, r, values, w)
 		if errs != nil {
 			return res, nil, errs
 		}
@@ -257,11 +256,13 @@ func (s *Server) serveCollectionsUpsert(c *call) {
 	})
 }
 
-// serveCollectionsDelete is DELETE .../composite/sobjects?ids=...: none of the
-// simulated objects can be deleted (users are deactivated instead), so every record
-// fails on its own, as Collections reports per record.
+// serveCollectionsDelete is DELETE .../composite/sobjects?ids=...[&allOrNone=true]:
+// each record is deleted through its object's hook; users cannot be deleted (they
+// are deactivated instead), so they fail on their own, as Collections reports per
+// record.
 func (s *Server) serveCollectionsDelete(c *call) {
-	ids := splitList(c.r.URL.Query().Get("ids"))
+	q := c.r.URL.Query()
+	ids := splitList(q.Get("ids"))
 	switch {
 	case len(ids) == 0:
 		s.writeErrors(c.w, c.limit, badRequest("MISSING_ARGUMENT", "ids not specified"))
@@ -271,27 +272,28 @@ func (s *Server) serveCollectionsDelete(c *call) {
 			fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", collectionsRecordLimit)))
 		return
 	}
-	results := make([]saveResult, len(ids))
-	s.mu.Lock()
-	for i, raw := range ids {
-		res := saveResult{ID: raw}
+	req := &collectionRequest{allOrNone: strings.EqualFold(q.Get("allOrNone"), "true"), records: make([]map[string]json.RawMessage, len(ids))}
+	w := s.writeContext(c)
+	s.applyCollection(c, req, func(i int) (saveResult, func(), []apiError) {
+		raw := ids[i]
 		id, err := normalizeID(raw)
-		var r *row
-		if err == nil {
-			res.ID = id
-			r, _ = s.org.get(id)
+		if err != nil {
+			return saveResult{ID: raw}, nil, []apiError{badRequest("MALFORMED_ID", "malformed id "+raw)}
 		}
+		res := saveResult{ID: id}
+		r, ok := s.org.get(id)
 		switch {
-		case err != nil:
-			res.Errors = []recordError{{StatusCode: "MALFORMED_ID", Message: "malformed id " + raw, Fields: []string{}}}
-		case r == nil:
-			res.Errors = []recordError{{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted", Fields: []string{}}}
-		default:
-			res.Errors = []recordError{{StatusCode: "INVALID_TYPE_FOR_OPERATION",
-				Message: fmt.Sprintf("entity type cannot be deleted: %s (deactivate users instead)", r.def.name), Fields: []string{}}}
+		case !ok:
+			return res, nil, []apiError{badRequest("ENTITY_IS_DELETED", "entity is deleted")}
+		case r.def.ops.delete == nil:
+			return res, nil, []apiError{badRequest("INVALID_TYPE_FOR_OPERATION",
+				fmt.Sprintf("entity type cannot be deleted: %s", r.def.name))}
 		}
-		results[i] = res
-	}
-	s.mu.Unlock()
-	s.writeJSON(c.w, c.limit, http.StatusOK, results)
+		undo, errs := r.def.ops.delete(s.org, r, w)
+		if errs != nil {
+			return res, nil, errs
+		}
+		res.Success, res.Errors = true, []recordError{}
+		return res, undo, nil
+	})
 }

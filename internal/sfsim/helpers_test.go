@@ -154,6 +154,19 @@ func errorCodes(t *testing.T, body []byte) []string {
 	return codes
 }
 
+func errorMessages(t *testing.T, body []byte) []string {
+	t.Helper()
+	var errs []wireError
+	if err := json.Unmarshal(body, &errs); err != nil {
+		t.Fatalf("body %q is not an error array: %v", body, err)
+	}
+	var messages []string
+	for _, e := range errs {
+		messages = append(messages, e.Message)
+	}
+	return messages
+}
+
 // newUser is a valid create body.
 func (h *harness) newUser(username string) map[string]any {
 	profile, _ := h.sim.ProfileID("Standard User")

@@ -39,15 +39,23 @@ func (t *table) add(r *row) {
 	t.byID[r.id()] = r
 }
 
-// remove drops a row; it is used only to undo an insert, so the row is near the end.
-func (t *table) remove(r *row) {
+// remove drops a row and returns where it was, so insertAt can put it back. It
+// searches from the end, where undone inserts are.
+func (t *table) remove(r *row) int {
 	delete(t.byID, r.id())
 	for i := len(t.rows) - 1; i >= 0; i-- {
 		if t.rows[i] == r {
 			t.rows = append(t.rows[:i], t.rows[i+1:]...)
-			return
+			return i
 		}
 	}
+	return len(t.rows)
+}
+
+// insertAt puts a removed row back at its place, undoing a delete.
+func (t *table) insertAt(r *row, i int) {
+	t.rows = append(t.rows[:i], append([]*row{r}, t.rows[i:]...)...)
+	t.byID[r.id()] = r
 }
 
 // userFields caches the positions of the User fields the simulator's logic touches.
@@ -298,58 +306,8 @@ type writeContext struct {
 // changed marks the fields the request set. self is the row being updated, nil on
 // create. It returns every error of the first failing stage.
 func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiError {
-	d := o.s.user
 	f := o.uf
-	var errs []apiError
-
-	var missing []string
-	for i := range d.fields {
-		fd := &d.fields[i]
-		if fd.required && next[i] == nil && (old == nil || changed[i]) {
-			missing = append(missing, fd.name)
-		}
-	}
-	if len(missing) > 0 {
-		return []apiError{badRequest("REQUIRED_FIELD_MISSING",
-			"Required fields are missing: ["+strings.Join(missing, ", ")+"]", missing...)}
-	}
-
-	for i := range d.fields {
-		fd := &d.fields[i]
-		s, isText := next[i].(string)
-		if !changed[i] || !isText {
-			continue
-		}
-		if fd.kind == kindUsername {
-			s = strings.ToLower(s)
-			next[i] = s
-		}
-		if fd.length > 0 && len([]rune(s)) > fd.length && fd.kind != kindRef {
-			errs = append(errs, badRequest("STRING_TOO_LONG",
-				fmt.Sprintf("%s: data value too large: %s (max length=%d)", fd.label, s, fd.length), fd.name))
-			continue
-		}
-		if fd.allowed != nil && !o.picklistAllows(fd, s) {
-			errs = append(errs, badRequest("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-				fmt.Sprintf("%s: bad value for restricted picklist field: %s", fd.label, s), fd.name))
-			continue
-		}
-		switch fd.kind {
-		case kindEmail, kindUsername:
-			if !emailShape.MatchString(s) {
-				errs = append(errs, badRequest("INVALID_EMAIL_ADDRESS",
-					fmt.Sprintf("%s: invalid email address: %s", fd.label, s), fd.name))
-			}
-		case kindRef:
-			id, err := o.checkRef(fd, s)
-			if err != nil {
-				errs = append(errs, *err)
-				continue
-			}
-			next[i] = id
-		}
-	}
-	if len(errs) > 0 {
+	if errs := o.validateFields(o.s.user, next, old, changed); errs != nil {
 		return errs
 	}
 

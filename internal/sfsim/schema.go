@@ -12,8 +12,9 @@ import (
 type access int
 
 const (
-	readOnly access = iota
-	writable        // createable and updateable
+	readOnly   access = iota
+	writable          // createable and updateable
+	createOnly        // createable, not updateable (the assignee of an assignment, say)
 )
 
 // kind refines a field's SOQL type for validation.
@@ -72,6 +73,7 @@ type objectDef struct {
 	fields  []fieldDef
 	parents []soql.Relationship
 	index   map[string]int // lower-case field name → position in fields and row values
+	ops     objectOps      // the writes the API allows; none unless set
 	exact   map[string]int // canonical field name → position, for the simulator's own lookups
 	soql    *soql.Object
 }
@@ -297,10 +299,14 @@ func newSchema() *schema {
 		user: user, profile: profile, role: role, license: license, login: login,
 		permSet: permSet, permSetAssignment: permSetAssignment,
 	}
-	for _, d := range []*objectDef{user, license, profile, role, login, permSet, permSetAssignment} {
-		s.objects[strings.ToLower(d.name)] = d
-		s.byPrefix[d.prefix] = d
+	user.ops = objectOps{
+		create: func(o *org, _ *objectDef, values map[int]any, w writeContext) (*row, func(), []apiError) {
+			return o.createUser(values, w)
+		},
+		update: (*org).updateUser,
 	}
+	login.ops = objectOps{update: (*org).updateLogin}
+	s.add(user, license, profile, role, login, permSet, permSetAssignment)
 	return s
 }
 

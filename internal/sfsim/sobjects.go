@@ -52,9 +52,9 @@ func (s *Server) serveCreate(c *call) {
 	if !ok {
 		return
 	}
-	if d != s.schema.user {
+	if d.ops.create == nil {
 		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-			Message: fmt.Sprintf("HTTP Method 'POST' not allowed. Allowed are GET,HEAD (the simulator creates only User records, not %s)", d.name)})
+			Message: "HTTP Method 'POST' not allowed. Allowed are GET,HEAD"})
 		return
 	}
 	values, ok := s.readFields(c, d)
@@ -62,7 +62,7 @@ func (s *Server) serveCreate(c *call) {
 		return
 	}
 	s.mu.Lock()
-	r, _, errs := s.org.createUser(values, s.writeContext(c))
+	r, _, errs := d.ops.create(s.org, d, values, s.writeContext(c))
 	var id string
 	if r != nil {
 		id = r.id()
@@ -148,15 +148,16 @@ func (s *Server) serveGet(c *call) {
 	s.writeRaw(c.w, c.limit, http.StatusOK, b.Bytes())
 }
 
-// serveUpdate is PATCH .../sobjects/User/{id} and .../sobjects/UserLogin/{id}.
+// serveUpdate is PATCH .../sobjects/{type}/{id}, for the objects whose updates the
+// API allows.
 func (s *Server) serveUpdate(c *call) {
 	d, ok := s.objectOf(c)
 	if !ok {
 		return
 	}
-	if d != s.schema.user && d != s.schema.login {
+	if d.ops.update == nil {
 		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-			Message: "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD"})
+			Message: "HTTP Method 'PATCH' not allowed. Allowed are " + d.ops.allowedMethods()})
 		return
 	}
 	values, ok := s.readFields(c, d)
@@ -169,7 +170,7 @@ func (s *Server) serveUpdate(c *call) {
 		s.mu.Unlock()
 		return
 	}
-	_, errs := s.org.update(r, values, s.writeContext(c))
+	_, errs := d.ops.update(s.org, r, values, s.writeContext(c))
 	s.mu.Unlock()
 	if errs != nil {
 		s.writeErrors(c.w, c.limit, errs...)
@@ -179,18 +180,32 @@ func (s *Server) serveUpdate(c *call) {
 	c.w.WriteHeader(http.StatusNoContent)
 }
 
-// update dispatches a write to a User or UserLogin row.
-func (o *org) update(r *row, values map[int]any, w writeContext) (func(), []apiError) {
-	if r.def == o.s.login {
-		return o.updateLogin(r, values, w)
-	}
-	return o.updateUser(r, values, w)
-}
-
-// serveDelete refuses to delete: users cannot be deleted, only deactivated.
+// serveDelete is DELETE .../sobjects/{type}/{id}, for the objects whose deletion the
+// API allows; users cannot be deleted, only deactivated.
 func (s *Server) serveDelete(c *call) {
-	s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-		Message: "HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD,PATCH"})
+	d, ok := s.objectOf(c)
+	if !ok {
+		return
+	}
+	if d.ops.delete == nil {
+		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
+			Message: "HTTP Method 'DELETE' not allowed. Allowed are " + d.ops.allowedMethods()})
+		return
+	}
+	s.mu.Lock()
+	r, ok := s.lookupPathID(c, d, c.segs[2])
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	_, errs := d.ops.delete(s.org, r, s.writeContext(c))
+	s.mu.Unlock()
+	if errs != nil {
+		s.writeErrors(c.w, c.limit, errs...)
+		return
+	}
+	c.w.Header().Set("Sforce-Limit-Info", c.limit)
+	c.w.WriteHeader(http.StatusNoContent)
 }
 
 // externalIDField resolves the field an upsert or lookup matches on: a User field
