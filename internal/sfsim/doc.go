@@ -84,8 +84,8 @@
 //
 // # Faults and controls
 //
-// Tests steer the simulator in-process (AddUsers, User, ExpireSessions,
-// SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
+// Tests steer the simulator in-process (AddUsers, User, EditUser, TouchUser,
+// AdvanceClock, ExpireSessions, SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
 // under /__sim/ (see Server.serveControl's list). A FaultRule answers the next
 // matching requests with a Salesforce error, a raw body (an HTML page, an empty
 // array), a connection dropped before the request is handled or after (the write
