@@ -100,21 +100,28 @@ func TestAUsernameTakenInAnotherOrgIsReportedOnceAndBackedOff(t *testing.T) {
 	}
 
 	e := d.explain(t, erin.ID)
-	var failures []string
-	for _, a := range e.Actions {
-		if a.Status == "failed" {
-			failures = append(failures, a.Kind+" "+a.ErrorCode)
-			if a.NextAttemptAt == nil {
-				t.Errorf("the failed %s of run %d has no next attempt time", a.Kind, a.RunID)
-			}
-		}
-	}
-	if diff := cmp.Diff([]string{"create DUPLICATE_USERNAME"}, failures); diff != "" {
+	if diff := cmp.Diff([]string{"create DUPLICATE_USERNAME"}, e.failures(t)); diff != "" {
 		t.Errorf("Erin's failures (-want +got):\n%s\nhistory: %v", diff, e.history())
 	}
 	if e.Link != nil {
 		t.Errorf("Erin is linked: %+v", e.Link)
 	}
+}
+
+// failures lists an explanation's failed actions as "kind code", newest first; each
+// must carry its next attempt time (a back-off), or the test fails.
+func (e explanation) failures(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, a := range e.Actions {
+		if a.Status == "failed" {
+			out = append(out, a.Kind+" "+a.ErrorCode)
+			if a.NextAttemptAt == nil {
+				t.Errorf("the failed %s of run %d has no next attempt time", a.Kind, a.RunID)
+			}
+		}
+	}
+	return out
 }
 
 func TestNamesAreStoredVerbatim(t *testing.T) {

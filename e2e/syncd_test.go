@@ -38,6 +38,10 @@ type settings struct {
 	// PostgresDSN, when set, is the PostgreSQL database of syncd's store; otherwise
 	// the store is an SQLite file of the deployment's own.
 	PostgresDSN string
+	// Entitlements is the mapping.entitlements section, indented under mapping; ""
+	// for none. MaxEntitlementRemovals is its cap; 0 for the default.
+	Entitlements           string
+	MaxEntitlementRemovals int
 }
 
 // lenient returns guardrails that let a small test's deactivations through: the
@@ -82,7 +86,8 @@ func deploy(t testing.TB, org *sfsimProcess, s settings) *deployment {
 		"StoreDriver": d.store.Driver, "StoreDSN": d.store.DSN,
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
-		"Share": s.Share, "Reserve": s.Reserve,
+		"Share": s.Share, "Reserve": s.Reserve, "Entitlements": s.Entitlements,
+		"MaxEntitlementRemovals": s.MaxEntitlementRemovals,
 	})
 	if err != nil {
 		t.Fatal(err)

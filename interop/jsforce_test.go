@@ -214,11 +214,28 @@ func writePEM(t *testing.T, path, blockType string, der []byte) {
 // The parts of sfsim's seed format (internal/sfsim/seed.go) the node tests rely on.
 type (
 	seedDoc struct {
-		Licenses       []seedLicense `json:"licenses"`
-		Profiles       []seedProfile `json:"profiles"`
-		Roles          []seedRole    `json:"roles"`
-		Users          []seedUser    `json:"users"`
-		TakenUsernames []string      `json:"takenUsernames"`
+		Licenses       []seedLicense       `json:"licenses"`
+		Profiles       []seedProfile       `json:"profiles"`
+		Roles          []seedRole          `json:"roles"`
+		PermissionSets []seedPermissionSet `json:"permissionSets"`
+		Entitlements   seedEntitlements    `json:"entitlements"`
+		Users          []seedUser          `json:"users"`
+		TakenUsernames []string            `json:"takenUsernames"`
+	}
+	// seedPermissionSet and seedEntitlements give entitlements.test.js its objects.
+	seedPermissionSet struct {
+		Name                 string `json:"name"`
+		License              string `json:"license,omitempty"`
+		PermissionSetLicense string `json:"permissionSetLicense,omitempty"`
+	}
+	seedEntitlements struct {
+		PermissionSetLicenses []seedLicense `json:"permissionSetLicenses"`
+		PermissionSetGroups   []string      `json:"permissionSetGroups"`
+		Groups                []seedGroup   `json:"groups"`
+	}
+	seedGroup struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
 	}
 	seedLicense struct {
 		Name  string `json:"name"`
@@ -260,6 +277,16 @@ func writeSeed(t *testing.T, dir string) string {
 		},
 		Profiles: []seedProfile{{Name: "Interop One Seat User", License: "Interop One Seat"}},
 		Roles:    []seedRole{{Name: role}},
+		PermissionSets: []seedPermissionSet{
+			{Name: "Interop_Licensed", PermissionSetLicense: "Interop_PSL"},
+			{Name: "Interop_Platform", License: "Salesforce Platform"},
+			{Name: "Interop_Plain"},
+		},
+		Entitlements: seedEntitlements{
+			PermissionSetLicenses: []seedLicense{{Name: "Interop_PSL", Seats: 1}},
+			PermissionSetGroups:   []string{"Interop_Bundle"},
+			Groups:                []seedGroup{{Name: "Interop_Group", Type: "Regular"}, {Name: "Interop_Queue", Type: "Queue"}},
+		},
 		Users: []seedUser{
 			{Username: "twin.a@interop.example", LastName: "Twin A", Profile: "Standard User", FederationIdentifier: "fed-twin"},
 			{Username: "twin.b@interop.example", LastName: "Twin B", Profile: "Standard User", FederationIdentifier: "fed-twin"},

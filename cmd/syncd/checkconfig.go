@@ -56,13 +56,26 @@ func (p *checkConfigCmd) Run(c *cli, e *env) error {
 	check("profile", "mapping.profile", profileNames(cfg.Mapping.Profile), names.Profiles)
 	check("role", "mapping.role", roleNames(cfg.Mapping.Role), names.Roles)
 	check("profile", "policy.protect.profiles", cfg.Policy.Protect.Profiles, names.Profiles)
+	if ent := cfg.Mapping.Entitlements; ent.Enabled() {
+		if _, err := app.NewEntitlements(client).ReadCatalog(e.ctx, ent.Names()); err != nil {
+			var each interface{ Unwrap() []error }
+			if errors.As(err, &each) {
+				problems = append(problems, each.Unwrap()...)
+			} else {
+				problems = append(problems, err)
+			}
+		}
+	}
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintf(e.stdout, "FAIL  %v\n", p)
 		}
-		return withCode(exitError, errors.New("the configuration names profiles or roles the org does not have"))
+		return withCode(exitError, errors.New("the configuration names profiles, roles or entitlements the org does not have"))
 	}
 	fmt.Fprintln(e.stdout, "ok    every profile and role named exists in the org")
+	if cfg.Mapping.Entitlements.Enabled() {
+		fmt.Fprintln(e.stdout, "ok    every permission set, permission set group and licence, public group and queue named exists in the org")
+	}
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +90,7 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "--config", config, "migrate")
-	if code != exitOK || !regexp.MustCompile(`Applied migrations \[1 2 3( \d+)*\]`).MatchString(stdout) {
+	if code != exitOK || !strings.Contains(stdout, "Applied migrations [1 2 3 ") {
 		t.Fatalf("first migrate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "--config", config, "migrate")

@@ -58,7 +58,7 @@ func writePlan(w io.Writer, format string, plan reconcile.Plan, s reconcile.Summ
 // kindOrder is the order kinds are counted in the headline.
 var kindOrder = []reconcile.Kind{
 	reconcile.KindCreate, reconcile.KindReactivate, reconcile.KindAdopt, reconcile.KindUpdate,
-	reconcile.KindDeactivate, reconcile.KindFreeze,
+	reconcile.KindDeactivate, reconcile.KindFreeze, reconcile.KindAssign, reconcile.KindUnassign,
 }
 
 // headline counts a plan's actions by kind, held ones apart: "2 create, 1 update,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,6 +52,9 @@ type App struct {
 	source source.Source
 	mapper *mapping.Mapper
 	opts   Options
+	// directory outlives the engine of each cycle, so that a read knows the org's
+	// size from the previous one.
+	directory *Directory
 }
 
 // Open builds every part the configuration describes and opens the store, applying
@@ -91,7 +95,12 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
-	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts}, nil
+	bulk := Bulk{Logger: opts.Logger}
+	if m := cfg.Salesforce.Bulk.MinUsers; m != nil {
+		bulk.MinUsers = *m
+	}
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts,
+		directory: NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -159,16 +168,16 @@ func NewClient(cfg *config.Config, secrets config.Secrets, opts Options) (*sales
 // Engine assembles a reconcile engine over the app's parts, writing its journal
 // through j: a fenced journal for a leader's cycles, or any journal for a preview,
 // which only reads.
-func (a *App) Engine(j reconcile.Journal) (*reconcile.Engine, error) {
+func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
-	mirror, _ := j.(reconcile.Mirror) // the store's journal is; a preview does not use it
 	return reconcile.New(reconcile.Config{
+		Entitle:   a.entitle(j),
 		Source:    a.source,
 		Mapper:    a.mapper,
-		Directory: NewDirectory(a.Client).WithDeltaOverlap(a.Config.Salesforce.DeltaOverlap),
+		Directory: a.directory,
 		Journal:   j,
-		Mirror:    mirror,
+		Mirror:    j, // the store's mirror; a preview leaves it alone
 		FullEvery: a.Config.Schedule.FullEvery,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
@@ -199,6 +208,26 @@ func matchKeys(keys []string) []reconcile.MatchKey {
 	return out
 }
 
+// entitle is the engine's entitlement step when mapping.entitlements has rules; its
+// ownership record is the journal's store, under the journal's epoch.
+func (a *App) entitle(j *Journal) *reconcile.EntitlementConfig {
+	ent := a.Config.Mapping.Entitlements
+	if !ent.Enabled() {
+		return nil
+	}
+	exclusive := append(slices.Clone(ent.Exclusive.PermissionSets), ent.Exclusive.PermissionSetGroups...)
+	return &reconcile.EntitlementConfig{
+		Entitlements: NewEntitlements(a.Client),
+		Ownership:    j,
+		Names:        ent.Names(),
+		Policy: reconcile.EntitlementPolicy{
+			Exclusive:            exclusive,
+			RemoveOnDeactivation: ent.OnDeactivation == mapping.RemoveOnDeactivation,
+			MaxRemovals:          *a.Config.Policy.Guardrails.MaxEntitlementRemovals,
+		},
+	}
+}
+
 // Close closes the store.
 func (a *App) Close() error {
 	if a.Store == nil {
@@ -224,7 +253,7 @@ var ErrAnotherLeader = errors.New("another syncd instance holds the leader lock 
 // Lead takes the store's leader lock without waiting, for a one-shot cycle, and
 // returns the journal that writes under its epoch. Taking the lock closes the runs a
 // killed or crashed process left running (store.AbandonedRunError).
-func (a *App) Lead(ctx context.Context) (store.Lease, reconcile.Journal, error) {
+func (a *App) Lead(ctx context.Context) (store.Lease, *Journal, error) {
 	lease, err := a.Store.TryLeaderLock(ctx)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, ErrAnotherLeader

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/syncd-io/syncd/internal/config"
@@ -31,7 +32,12 @@ func isBoolean(field string) bool { return field == "IsActive" }
 
 // Directory adapts a *salesforce.Client to reconcile.Directory.
 type Directory struct {
-	c       *salesforce.Client
+	c    *salesforce.Client
+	bulk Bulk
+	// users is the org's number of Standard users as the last full read found it,
+	// 0 before one: it decides whether the next read goes through Bulk API 2.0.
+	users atomic.Int64
+	// overlap is how far before the time asked for a delta read starts.
 	overlap time.Duration
 }
 
@@ -41,12 +47,11 @@ func NewDirectory(c *salesforce.Client) *Directory {
 	return &Directory{c: c, overlap: config.DefaultDeltaOverlap}
 }
 
-// WithDeltaOverlap returns a copy of the directory whose delta reads start overlap
-// before the time they are asked for (salesforce.delta_overlap).
+// WithDeltaOverlap makes d's delta reads start overlap before the time they are
+// asked for (salesforce.delta_overlap), and returns d.
 func (d *Directory) WithDeltaOverlap(overlap time.Duration) *Directory {
-	out := *d
-	out.overlap = overlap
-	return &out
+	d.overlap = overlap
+	return d
 }
 
 var _ reconcile.Directory = (*Directory)(nil)
@@ -100,27 +105,89 @@ func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
 	return reconcile.Names{Profiles: byName(profiles), Roles: byName(roles)}, nil
 }
 
-// ReadUsers pages through every Standard user with the base fields, the managed
-// ones and SystemModstamp, one query page per 2000 users.
+// ReadUsers reads every Standard user with the base fields and the managed ones:
+// through Bulk API 2.0 when the org is large enough (see Bulk), otherwise, or when
+// Bulk fails, by SOQL pages of 2000 users. The org's size comes from the previous
+// read, or else from the first SOQL page's totalSize, which then costs one page.
 func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress func(read, total int)) ([]reconcile.Existing, error) {
 	soql, err := salesforce.UsersQuery(readFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
-	users, _, err := d.readPages(ctx, soql, fields, progress)
+	if !d.bulk.wanted(int(d.users.Load())) {
+		users, err := d.readSOQL(ctx, soql, fields, progress, true)
+		if !errors.Is(err, errLargeOrg) {
+			return users, err
+		}
+	}
+	if users, ok, err := d.readBulk(ctx, soql, fields, progress); ok || err != nil {
+		return users, err
+	}
+	return d.readSOQL(ctx, soql, fields, progress, false)
+}
+
+// errLargeOrg stops SOQL paging at the first page of an org large enough for Bulk
+// API 2.0.
+var errLargeOrg = errors.New("the org is large enough for Bulk API 2.0")
+
+// readSOQL pages through the users, one query page per 2000. With mayDivert, a first
+// page whose totalSize makes the org large enough for Bulk API 2.0 ends the read
+// with errLargeOrg.
+func (d *Directory) readSOQL(ctx context.Context, soql string, fields []string, progress func(read, total int), mayDivert bool) ([]reconcile.Existing, error) {
+	users, _, err := d.readPages(ctx, soql, fields, progress, func(total int) error {
+		d.users.Store(int64(total))
+		if mayDivert && d.bulk.wanted(total) {
+			return errLargeOrg
+		}
+		return nil
+	})
 	return users, err
 }
 
+// readPages runs a users query through every page, decoding each record, and
+// returns Salesforce's clock when it answered the first page. first, when not nil,
+// sees the first page's totalSize and may stop the read with its error.
+func (d *Directory) readPages(ctx context.Context, soql string, fields []string, progress func(read, total int),
+	first func(total int) error) ([]reconcile.Existing, time.Time, error) {
+	var users []reconcile.Existing
+	var asOf time.Time
+	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
+		if err != nil {
+			return nil, time.Time{}, callError(fmt.Errorf("reading users: %w", err))
+		}
+		if users == nil {
+			if first != nil {
+				if err := first(page.TotalSize); err != nil {
+					return nil, time.Time{}, err
+				}
+			}
+			users, asOf = make([]reconcile.Existing, 0, page.TotalSize), page.ServerTime
+		}
+		for _, rec := range page.Records {
+			u, err := existing(rec, fields)
+			if err != nil {
+				return nil, time.Time{}, callError(err)
+			}
+			users = append(users, u)
+		}
+		if progress != nil {
+			progress(len(users), page.TotalSize)
+		}
+	}
+	return users, asOf, nil
+}
+
 // ReadUsersChangedSince reads the users of every type written since since less
-// the overlap, one query page per 2000 of them; a quiet org costs one call. A user
-// written again while the pages are read can come twice (the cursor is ordered by
-// SystemModstamp): its latest version is kept.
+// the overlap, by SOQL pages of 2000 (never Bulk: a delta is small, and a job
+// costs several calls); a quiet org costs one call. A user written again while
+// the pages are read can come twice (the cursor is ordered by SystemModstamp): its
+// latest version is kept.
 func (d *Directory) ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) ([]reconcile.Existing, time.Time, error) {
 	soql, err := salesforce.UsersChangedSinceQuery(since.Add(-d.overlap), readFields(fields)...)
 	if err != nil {
 		return nil, time.Time{}, callError(err)
 	}
-	users, asOf, err := d.readPages(ctx, soql, fields, nil)
+	users, asOf, err := d.readPages(ctx, soql, fields, nil, nil)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -158,36 +225,16 @@ func (d *Directory) OrgID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// readPages runs a users query through every page, decoding each record, and
-// returns Salesforce's clock when it answered the first page.
-func (d *Directory) readPages(ctx context.Context, soql string, fields []string, progress func(read, total int)) ([]reconcile.Existing, time.Time, error) {
-	var users []reconcile.Existing
-	var asOf time.Time
-	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
-		if err != nil {
-			return nil, time.Time{}, callError(fmt.Errorf("reading users: %w", err))
-		}
-		if users == nil {
-			users, asOf = make([]reconcile.Existing, 0, page.TotalSize), page.ServerTime
-		}
-		for _, rec := range page.Records {
-			u, err := existing(rec, fields)
-			if err != nil {
-				return nil, time.Time{}, callError(err)
-			}
-			users = append(users, u)
-		}
-		if progress != nil {
-			progress(len(users), page.TotalSize)
-		}
-	}
-	return users, asOf, nil
-}
-
 // FindUsers re-reads the users whose field equals one of values, with the base
 // fields only, in as few queries as the URL length allows.
 func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
-	queries, err := salesforce.UsersWhereInQueries(field, values, baseFields()...)
+	return d.ReadUsersWhere(ctx, field, values, nil)
+}
+
+// ReadUsersWhere reads the users whose field equals one of values, with the base
+// fields and the managed ones, in as few queries as the URL length allows.
+func (d *Directory) ReadUsersWhere(ctx context.Context, field string, values, fields []string) ([]reconcile.Existing, error) {
+	queries, err := salesforce.UsersWhereInQueries(field, values, selectFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
@@ -195,10 +242,10 @@ func (d *Directory) FindUsers(ctx context.Context, field string, values []string
 	for _, q := range queries {
 		rows, err := salesforce.QueryAll[map[string]json.RawMessage](ctx, d.c, q)
 		if err != nil {
-			return nil, callError(fmt.Errorf("re-reading users by %s: %w", field, err))
+			return nil, callError(fmt.Errorf("reading users by %s: %w", field, err))
 		}
 		for _, rec := range rows {
-			u, err := existing(rec, nil)
+			u, err := existing(rec, fields)
 			if err != nil {
 				return nil, callError(err)
 			}
@@ -229,14 +276,22 @@ func readFields(managed []string) []string {
 	return out
 }
 
-// existing decodes one User record generically: the base fields into Existing's
-// own fields, the managed ones into Fields sorted by name, every value as a string
-// ("true"/"false" for booleans, "" for null, numbers as Salesforce wrote them).
+// existing decodes one User record of a SOQL answer generically: the base fields
+// into Existing's own fields, the managed ones into Fields sorted by name, every
+// value as a string ("true"/"false" for booleans, "" for null, numbers as Salesforce
+// wrote them).
 func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Existing, error) {
+	return existingFrom(func(name string) (string, error) { return normalise(rec[name]) }, managed)
+}
+
+// existingFrom builds an Existing from a lookup of each field's value as a string,
+// naming the user and the field of any value that cannot be one.
+func existingFrom(lookup func(name string) (string, error), managed []string) (reconcile.Existing, error) {
+	id, _ := lookup("Id")
 	value := func(name string) (string, error) {
-		v, err := normalise(rec[name])
+		v, err := lookup(name)
 		if err != nil {
-			return "", fmt.Errorf("user %s: field %s: %w", strings.Trim(string(rec["Id"]), `"`), name, err)
+			return "", fmt.Errorf("user %s: field %s: %w", id, name, err)
 		}
 		return v, nil
 	}
@@ -262,12 +317,12 @@ func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Exist
 		u.Fields = append(u.Fields, reconcile.FieldValue{Name: name, Value: v})
 	}
 	slices.SortFunc(u.Fields, func(a, b reconcile.FieldValue) int { return strings.Compare(a.Name, b.Name) })
-	if raw, ok := rec["SystemModstamp"]; ok {
-		var stamp salesforce.Datetime
-		if err := json.Unmarshal(raw, &stamp); err != nil {
-			errs = append(errs, fmt.Errorf("user %s: field SystemModstamp: %w", u.ID, err))
+	if v, _ := lookup("SystemModstamp"); v != "" {
+		t, err := salesforce.ParseDatetime(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("user %s: field SystemModstamp: %w", id, err))
 		}
-		u.SystemModstamp = stamp.UTC()
+		u.SystemModstamp = t
 	}
 	return u, errors.Join(errs...)
 }

@@ -44,11 +44,20 @@ type Salesforce struct {
 	Budget     Budget `yaml:"budget"`
 	// Timeout bounds each HTTP request to Salesforce.
 	Timeout time.Duration `yaml:"timeout"`
-	// DeltaOverlap is how far before the watermark (the newest SystemModstamp read)
-	// a delta cycle's read starts: Salesforce stamps a write before it commits, so a
+	// DeltaOverlap is how far before the watermark (Salesforce's clock at the last
+	// read) a delta cycle's read starts: Salesforce stamps a write before it commits, so a
 	// long transaction can land with a stamp older than writes already read, and its
 	// servers' clocks differ a little.
 	DeltaOverlap time.Duration `yaml:"delta_overlap"`
+	Bulk         Bulk          `yaml:"bulk"`
+}
+
+// Bulk says when syncd reads the org's users through Bulk API 2.0 rather than SOQL
+// pages: a few dozen calls for a million users where SOQL paging takes 500.
+type Bulk struct {
+	// MinUsers is the org size (Standard users) from which full reads go through
+	// Bulk API 2.0; 0 never uses it. Never nil after Load.
+	MinUsers *int `yaml:"min_users"`
 }
 
 // Salesforce OAuth flows accepted in salesforce.auth.method.
@@ -142,6 +151,9 @@ type Guardrails struct {
 	// MaxSourceShrinkPercent holds every deactivation when the source shrank by more
 	// than this against the last good pull: the backstop against a truncated export.
 	MaxSourceShrinkPercent *Percent `yaml:"max_source_shrink_percent"`
+	// MaxEntitlementRemovals is the most entitlement removals one cycle makes; above
+	// it none is made (a rule edited by mistake must not strip a whole org).
+	MaxEntitlementRemovals *int `yaml:"max_entitlement_removals"`
 }
 
 // Retry is the backoff between attempts of an action Salesforce refused.
@@ -206,6 +218,7 @@ const (
 	DefaultMaxDeactivations       = 50
 	DefaultMaxDeactivationPercent = Percent(5)
 	DefaultMaxSourceShrinkPercent = Percent(10)
+	DefaultMaxEntitlementRemovals = 100
 	DefaultInitialBackoff         = time.Hour
 	DefaultMaxBackoff             = 24 * time.Hour
 	DefaultDSN                    = "file:syncd.db"
@@ -213,6 +226,7 @@ const (
 	DefaultJitter                 = Percent(10)
 	DefaultListen                 = "127.0.0.1:9090"
 	DefaultFullEvery              = 24 * time.Hour
+	DefaultBulkMinUsers           = 50000
 	// DefaultDeltaOverlap is the API's 10-minute call timeout: the longest a
 	// transaction started by an API call can run before its writes commit.
 	DefaultDeltaOverlap = 10 * time.Minute
@@ -234,6 +248,7 @@ func (c *Config) applyDefaults() {
 	setPointer(&p.Guardrails.MaxDeactivations, DefaultMaxDeactivations)
 	setPointer(&p.Guardrails.MaxDeactivationPercent, DefaultMaxDeactivationPercent)
 	setPointer(&p.Guardrails.MaxSourceShrinkPercent, DefaultMaxSourceShrinkPercent)
+	setPointer(&p.Guardrails.MaxEntitlementRemovals, DefaultMaxEntitlementRemovals)
 	setZero(&p.Retry.InitialBackoff, DefaultInitialBackoff)
 	setZero(&p.Retry.MaxBackoff, DefaultMaxBackoff)
 	setZero(&c.Store.Driver, DriverSQLite)
@@ -255,6 +270,7 @@ func (s *Salesforce) applyDefaults() {
 	setZero(&s.Budget.Concurrency, DefaultConcurrency)
 	setZero(&s.Timeout, DefaultTimeout)
 	setZero(&s.DeltaOverlap, DefaultDeltaOverlap)
+	setPointer(&s.Bulk.MinUsers, DefaultBulkMinUsers)
 }
 
 func setZero[T comparable](p *T, v T) {

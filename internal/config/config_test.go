@@ -55,6 +55,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 			Budget:       Budget{Share: 0.10, Reserve: ptr(0.20), Concurrency: 4},
 			Timeout:      2 * time.Minute,
 			DeltaOverlap: 10 * time.Minute,
+			Bulk:         Bulk{MinUsers: ptr(50000)},
 		},
 		Source:  source.Config{Type: "file", Path: "/data/people.csv", Format: "csv"},
 		Mapping: mapping.Config{Profile: mapping.AssignmentConfig{Default: "Standard User"}},
@@ -62,7 +63,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 			Mode:    "sync",
 			Protect: Protect{Profiles: []string{"System Administrator"}},
 			Guardrails: Guardrails{MaxDeactivations: ptr(50), MaxDeactivationPercent: ptr(Percent(5)),
-				MaxSourceShrinkPercent: ptr(Percent(10))},
+				MaxSourceShrinkPercent: ptr(Percent(10)), MaxEntitlementRemovals: ptr(100)},
 			OnBlockedDeactivation: "freeze",
 			Retry:                 Retry{InitialBackoff: time.Hour, MaxBackoff: 24 * time.Hour},
 		},
@@ -154,7 +155,7 @@ log: {levle: debug}
 				"t.yaml:5: salesforce.budget.shares: unknown key; valid keys here: share, reserve, concurrency",
 				"t.yaml:10: source.csv.quote: unknown key; valid keys here: delimiter, group_separator",
 				"t.yaml:14: mapping.fields.Email.mdoe: unknown key; valid keys here: from, value, mode, max_length",
-				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent",
+				"t.yaml:17: policy.guardrails.max_deletions: unknown key; valid keys here: max_deactivations, max_deactivation_percent, max_source_shrink_percent, max_entitlement_removals",
 				"t.yaml:18: log.levle: unknown key; valid keys here: level, format, pii",
 			},
 		},
@@ -221,6 +222,8 @@ schedule:
     share: 1.5
     reserve: 1
     concurrency: 26
+  bulk:
+    min_users: -1
 `,
 			want: []string{
 				"t.yaml:2: salesforce.login_url: must use https (http only on a loopback host)",
@@ -232,6 +235,7 @@ schedule:
 				"t.yaml:8: salesforce.budget.share: 1.5 is not a fraction in (0, 1]",
 				"t.yaml:9: salesforce.budget.reserve: 1 is not a fraction in [0, 1)",
 				"t.yaml:10: salesforce.budget.concurrency: 26 is not between 1 and 25 (Salesforce allows 25 long-running requests per org)",
+				"t.yaml:12: salesforce.bulk.min_users: -1 is negative (0 never reads through Bulk API 2.0)",
 			},
 		},
 		{
@@ -312,6 +316,7 @@ mapping:
     max_deactivations: -1
     max_deactivation_percent: 101%
     max_source_shrink_percent: -5
+    max_entitlement_removals: -1
   on_blocked_deactivation: ignore
   retry:
     initial_backoff: 2h
@@ -323,8 +328,9 @@ mapping:
 				"t.yaml:6: policy.guardrails.max_deactivations: must not be negative (0 holds every deactivation for approval)",
 				"t.yaml:7: policy.guardrails.max_deactivation_percent: 101% is not between 0% and 100%",
 				"t.yaml:8: policy.guardrails.max_source_shrink_percent: -5% is not between 0% and 100%",
-				`t.yaml:9: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
-				"t.yaml:12: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
+				"t.yaml:9: policy.guardrails.max_entitlement_removals: must not be negative (0 makes no removal)",
+				`t.yaml:10: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
+				"t.yaml:13: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
 			},
 		},
 		{

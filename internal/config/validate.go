@@ -77,6 +77,9 @@ func (s *Salesforce) validate(ps *problems, path string) {
 	if b.Concurrency < 1 || b.Concurrency > 25 {
 		ps.add(keyPath(bp, "concurrency"), "%d is not between 1 and 25 (Salesforce allows 25 long-running requests per org)", b.Concurrency)
 	}
+	if m := s.Bulk.MinUsers; m != nil && *m < 0 {
+		ps.add(keyPath(keyPath(path, "bulk"), "min_users"), "%d is negative (0 never reads through Bulk API 2.0)", *m)
+	}
 	if s.Timeout <= 0 {
 		ps.add(keyPath(path, "timeout"), "must be positive")
 	}
@@ -162,6 +165,9 @@ func (p *Policy) validate(ps *problems, path string) {
 	g, gp := p.Guardrails, keyPath(path, "guardrails")
 	if g.MaxDeactivations != nil && *g.MaxDeactivations < 0 {
 		ps.add(keyPath(gp, "max_deactivations"), "must not be negative (0 holds every deactivation for approval)")
+	}
+	if g.MaxEntitlementRemovals != nil && *g.MaxEntitlementRemovals < 0 {
+		ps.add(keyPath(gp, "max_entitlement_removals"), "must not be negative (0 makes no removal)")
 	}
 	validatePercent(ps, keyPath(gp, "max_deactivation_percent"), g.MaxDeactivationPercent, 100)
 	validatePercent(ps, keyPath(gp, "max_source_shrink_percent"), g.MaxSourceShrinkPercent, 100)

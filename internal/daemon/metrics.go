@@ -24,7 +24,8 @@ var readModes = []reconcile.ReadMode{reconcile.ReadDelta, reconcile.ReadFull}
 // Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
-	actionKinds    = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze}
+	actionKinds = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze,
+		store.KindAssign, store.KindUnassign}
 	actionOutcomes = []store.ActionStatus{store.ActionApplied, store.ActionFailed, store.ActionSkipped, store.ActionHeld, store.ActionPlanned}
 )
 

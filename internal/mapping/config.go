@@ -45,6 +45,9 @@ type Config struct {
 	// is a configuration error, since a misspelt name would make a rule that silently
 	// matches nobody. Names compare case-insensitively.
 	Attributes []string `yaml:"attributes"`
+	// Entitlements grants permission sets, permission set groups and licences, public
+	// groups and queues from IdP groups and attributes (see EntitlementsConfig).
+	Entitlements EntitlementsConfig `yaml:"entitlements"`
 }
 
 // FieldConfig says how one Salesforce field is filled: from a template over the record
@@ -184,6 +187,7 @@ func (c *Config) validateStatic() []error {
 	attrs := newAttributeNames(c.Attributes)
 	errs = append(errs, c.Profile.validate("profile", "profile", attrs)...)
 	errs = append(errs, c.Role.validate("role", "role", attrs)...)
+	errs = append(errs, c.Entitlements.validate(attrs)...)
 	if c.Profile.Default == "" && len(c.Profile.Rules) == 0 {
 		bad("profile", "needs a default or rules: Salesforce requires a profile on every user")
 	}
@@ -210,22 +214,7 @@ func (a *AssignmentConfig) validate(section, target string, attrs attributeNames
 		if other != "" {
 			bad(key+"."+otherKey, "belongs in mapping.%s.rules", otherKey)
 		}
-		if len(r.When) == 0 {
-			bad(key+".when", "needs at least one condition (use %s.default for everyone else)", section)
-		}
-		conditions := make([]string, 0, len(r.When))
-		for k := range r.When {
-			conditions = append(conditions, k)
-		}
-		sort.Strings(conditions) // errors in a stable order
-		for _, k := range conditions {
-			switch v := r.When[k]; {
-			case k == "" || v == "":
-				bad(key+".when", "condition %q: %q needs a name and a value", k, v)
-			case !attrs.known(k):
-				bad(key+".when."+k, "%s", attrs.unknown(k))
-			}
-		}
+		errs = append(errs, validateWhen(r.When, "mapping."+key, attrs, "use "+section+".default for everyone else")...)
 	}
 	return errs
 }

@@ -21,6 +21,7 @@ type Mapper struct {
 	usernameSuffix string
 	profile        assignment
 	role           assignment
+	entitlements   entitlementRules
 	match          []string
 	// at holds the positions in fields (and so in every Desired.Fields, until
 	// ResolveIDs inserts more) of the fields that validation reads.
@@ -128,6 +129,7 @@ func compile(c *Config) (*Mapper, error) {
 	}
 	m.profile = compileAssignment(&c.Profile, func(r Rule) string { return r.Profile }, "ProfileId")
 	m.role = compileAssignment(&c.Role, func(r Rule) string { return r.Role }, "UserRoleId")
+	m.entitlements = compileEntitlements(&c.Entitlements)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -203,7 +205,7 @@ func (m *Mapper) Map(records []source.Record) Result {
 	idCount := repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
 	res := Result{Desired: make([]Desired, 0, len(records))}
 	c := collisions{positions: make([]int32, 0, len(records))}
-	st := mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(len(records))}
+	st := mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(len(records)), grants: grantCache{}}
 	for i := range records {
 		rec := &records[i]
 		var reasons []Reason
@@ -324,6 +326,7 @@ type mapState struct {
 	data   templateData
 	buf    bytes.Buffer
 	fields fieldAlloc
+	grants grantCache
 }
 
 // fieldAlloc hands out the Fields of desired users from shared chunks: one allocation
@@ -396,6 +399,7 @@ func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason)
 		reasons = append(reasons, Reason{Code: NoProfile, Field: "ProfileId", Detail: "no profile rule matches and mapping.profile.default is empty"})
 	}
 	d.Role = m.role.choose(rec)
+	d.Grants = m.entitlements.grants(rec, st.grants)
 	return d, reasons
 }
 

@@ -44,6 +44,10 @@ type Desired struct {
 	// reports and for ResolveIDs.
 	Profile string
 	Role    string
+	// Grants are the entitlements the mapping.entitlements rules give, in the order
+	// they are to be assigned (licences first). Users who match the same rules share
+	// one slice: it must not be modified.
+	Grants []Grant
 }
 
 // Value returns the desired value of the named field.

@@ -81,6 +81,7 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 func (a *applier) apply(ctx context.Context, plan Plan) error {
 	byKind := map[Kind][]item{}
 	var free []item // adoptions with nothing to change: a link, no API call
+	var entitle []item
 	for i := range plan.Actions {
 		act := &plan.Actions[i]
 		if act.Held {
@@ -88,6 +89,10 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		switch act.Kind {
 		case KindCreate, KindAdopt, KindUpdate, KindReactivate, KindDeactivate, KindFreeze:
+		case KindAssign, KindUnassign:
+			a.total++
+			entitle = append(entitle, item{seq: i + 1, a: act})
+			continue
 		default:
 			return fmt.Errorf("reconcile: action %d has unknown kind %q", i+1, act.Kind)
 		}
@@ -124,6 +129,7 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		_ = g.Wait() // the goroutines report through a, never an error
 	}
+	a.applyEntitlements(ctx, entitle)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.fatal

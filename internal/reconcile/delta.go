@@ -50,7 +50,9 @@ type MirrorState struct {
 	// Names are the org's profiles and roles as the last full read found them, so
 	// that a delta cycle spends no call on them.
 	Names Names
-	// Watermark is the newest SystemModstamp read, on Salesforce's clock.
+	// Watermark is how far the reads so far have seen, on Salesforce's clock: the
+	// newest SystemModstamp of a full read, then the time each delta read was
+	// answered. The next delta read starts there, less the Directory's overlap.
 	Watermark time.Time
 	// FullReadAt is when the last full read was taken, on syncd's clock.
 	FullReadAt time.Time

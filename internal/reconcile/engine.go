@@ -71,6 +71,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger; default zap.NewNop().
 	Logger *zap.Logger
+	// Entitle, when set with names, assigns and removes entitlements each cycle.
+	Entitle *EntitlementConfig
 }
 
 // Stage names a part of a cycle that reports progress.
@@ -186,7 +188,7 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 	if err != nil {
 		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	s := Summary{Status: RunSucceeded, Stats: stats(c, plan), Read: c.read, RowsRead: c.rowsRead}
 	countPlan(&s, plan)
 	s.Pending = planned(plan)
@@ -261,7 +263,10 @@ func (e *Engine) cycle(ctx context.Context, s *Summary, full bool) error {
 	if err != nil {
 		return err
 	}
-	plan := e.cfg.Plan(c.input, c.policy)
+	if err := e.forgetStaleOwnership(ctx, c.entitlements); err != nil {
+		return err
+	}
+	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
 	snap := Snapshot{Count: c.snapshot.Count, Digest: c.snapshot.Digest, Complete: isBaseline(c.snapshot.Complete, plan)}
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
@@ -318,6 +323,8 @@ type cycleData struct {
 	// records the read returned.
 	read     ReadMode
 	rowsRead int
+	// entitlements is nil when the entitlement step is off.
+	entitlements *EntitlementState
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -360,6 +367,9 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	}
 	if ok {
 		c.input.Source.Baseline = base.Count
+	}
+	if c.entitlements, err = e.gatherEntitlements(ctx); err != nil {
+		return c, err
 	}
 	return c, nil
 }

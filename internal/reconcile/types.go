@@ -177,6 +177,8 @@ type Action struct {
 	// Approval is set when this action releases an approved held action of an
 	// earlier run (the same action for the same user).
 	Approval *Approved
+	// Entitlement is what an assign or unassign action grants or removes.
+	Entitlement *EntitlementChange
 }
 
 // Dispute is a person or a user with more than one candidate on the other side:

@@ -53,7 +53,18 @@ func recordPages(b *testing.B) map[string][]byte {
 	}
 	seed100k(b, sim)
 	rec := &recordingTransport{handler: sim, pages: map[string][]byte{}}
-	hc := &http.Client{Transport: rec}
+	c := inProcessClient(b, rec)
+	q, _ := UsersQuery()
+	if _, err := QueryAll[User](context.Background(), c, q); err != nil {
+		b.Fatal(err)
+	}
+	return rec.pages
+}
+
+// inProcessClient returns a client whose requests, the token's included, go through
+// the transport t (one that serves sfsim in-process).
+func inProcessClient(b *testing.B, t http.RoundTripper) *Client {
+	hc := &http.Client{Transport: t}
 	src, err := NewClientCredentialsSource(ClientCredentialsConfig{LoginURL: "http://localhost", ClientID: sfsim.DefaultClientID,
 		ClientSecret: secret.New(sfsim.DefaultClientSecret), HTTPClient: hc})
 	if err != nil {
@@ -63,11 +74,7 @@ func recordPages(b *testing.B) map[string][]byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q, _ := UsersQuery()
-	if _, err := QueryAll[User](context.Background(), c, q); err != nil {
-		b.Fatal(err)
-	}
-	return rec.pages
+	return c
 }
 
 // recordingTransport serves requests with a handler in-process and keeps every
@@ -87,6 +94,14 @@ func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 
 const benchUsers = 100_000
 
+// heapAfterGC returns the heap that stays live: HeapAlloc right after a GC.
+func heapAfterGC() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 func seed100k(b *testing.B, sim *sfsim.Server) {
 	if err := sim.SetSeats("Salesforce", benchUsers+10); err != nil {
 		b.Fatal(err)
@@ -103,12 +118,7 @@ func benchmarkQuery(b *testing.B, c *Client) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	heap := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := heapAfterGC
 	base := heap()
 	var peak uint64
 	for page, err := range Query[User](ctx, c, q) {

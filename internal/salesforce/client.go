@@ -212,6 +212,10 @@ type request struct {
 	// reuses one buffer over many requests (query paging) decodes each answer before
 	// sending the next request.
 	buf *bytes.Buffer
+	// stream leaves a 2xx answer's body unread in response.stream, for answers too
+	// large to hold (Bulk API results); the caller must close it. The attempt's
+	// Timeout still bounds reading it.
+	stream bool
 }
 
 // errorPath is how errors name the request: shownPath, or path without its query
@@ -224,11 +228,24 @@ func (r *request) errorPath() string {
 	return path
 }
 
-// response is a 2xx answer, read in full.
+// response is a 2xx answer, read in full unless the request asked for a stream.
 type response struct {
 	status int
+	header http.Header
 	body   []byte
-	date   time.Time // the Date header: Salesforce's clock when it answered; zero when absent
+	stream io.ReadCloser // set instead of body for a request with stream
+}
+
+// cancelOnClose is a streamed body that ends its request's context when closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // do sends r with authentication, limiter, reserve check and bounded retries of
@@ -319,7 +336,12 @@ func (c *Client) send(ctx context.Context, r *request, sess *session) (*response
 func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*response, int, error) {
 	path := r.errorPath()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	streamed := false // the answer's body was handed over, with cancel
+	defer func() {
+		if !streamed {
+			cancel()
+		}
+	}()
 	var written atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) { written.Store(info.Err == nil) },
@@ -336,7 +358,9 @@ func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*res
 		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+sess.accessToken.Reveal())
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -348,9 +372,13 @@ func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*res
 	if err != nil {
 		return nil, 0, transportErr(err)
 	}
-	defer hr.Body.Close()
 	c.recordLimitInfo(hr.Header.Get("Sforce-Limit-Info"), seq)
 	success := hr.StatusCode >= 200 && hr.StatusCode < 300
+	if success && r.stream {
+		streamed = true
+		return &response{status: hr.StatusCode, header: hr.Header, stream: &cancelOnClose{ReadCloser: hr.Body, cancel: cancel}}, hr.StatusCode, nil
+	}
+	defer hr.Body.Close()
 	data, err := readBody(hr, r.buf, success)
 	if err != nil {
 		// The request was answered, so it reached Salesforce.
@@ -358,8 +386,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*res
 		return nil, hr.StatusCode, transportErr(fmt.Errorf("reading the %d answer: %w", hr.StatusCode, err))
 	}
 	if success {
-		date, _ := http.ParseTime(hr.Header.Get("Date"))
-		return &response{status: hr.StatusCode, body: data, date: date}, hr.StatusCode, nil
+		return &response{status: hr.StatusCode, header: hr.Header, body: data}, hr.StatusCode, nil
 	}
 	// A proxy's error page may echo the request's headers; the token stays out of
 	// the error, fields included.

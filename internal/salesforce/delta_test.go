@@ -71,3 +71,16 @@ func TestSimPageServerTime(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDatetime reads both forms Salesforce writes: JSON's and Bulk CSV's.
+func TestParseDatetime(t *testing.T) {
+	want := time.Date(2013, 5, 20, 20, 49, 32, 0, time.UTC)
+	for _, s := range []string{"2013-05-20T20:49:32.000+0000", "2013-05-20T20:49:32.000Z", "2013-05-20T22:49:32+02:00"} {
+		if got, err := ParseDatetime(s); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseDatetime(%q) = %v, %v; want %v in UTC", s, got, err, want)
+		}
+	}
+	if _, err := ParseDatetime("20 May 2013"); err == nil {
+		t.Error("ParseDatetime took a date in words")
+	}
+}

@@ -31,6 +31,12 @@
 // UpsertRecords (sObject Collections, 200 records per call) or the single-record
 // Create, Get, Update and Upsert; SetFrozen freezes users through UserLogin.
 //
+// Large reads can go through BulkQuery instead: a Bulk API 2.0 query job, polled
+// with a doubling wait and read as CSV streamed set by set (Sforce-Locator), one
+// record at a time, a few dozen requests for a million records where SOQL paging
+// takes 500. A job that fails ends in a *BulkJobError; a job left unfinished is
+// aborted and deleted.
+//
 // The package shares no code with the simulator internal/sfsim, which is written from
 // the same wire reference; the tests run this client against it.
 package salesforce

@@ -91,7 +91,7 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOpti
 				return
 			}
 			lastLen = len(page.Records)
-			page.ServerTime = resp.date
+			page.ServerTime, _ = http.ParseTime(resp.header.Get("Date"))
 			reported := page.TotalSize >= 0
 			page.TotalSize = max(page.TotalSize, 0)
 			if !count {

@@ -40,7 +40,7 @@ func (s *Server) describe(d *objectDef, base string, withFields bool) describeOb
 	url := base + "/sobjects/" + d.name
 	out := describeObject{
 		Name: d.name, Label: d.name, KeyPrefix: d.prefix,
-		Createable: d == s.schema.user, Updateable: d == s.schema.user || d == s.schema.login,
+		Createable: d.ops.create != nil, Updateable: d.ops.update != nil, Deletable: d.ops.delete != nil,
 		Queryable: true, Retrieveable: true,
 		URLs: map[string]string{"sobject": url, "describe": url + "/describe", "rowTemplate": url + "/{ID}"},
 	}
@@ -51,7 +51,7 @@ func (s *Server) describe(d *objectDef, base string, withFields bool) describeOb
 		fd := &d.fields[i]
 		f := describeField{
 			Name: fd.name, Label: fd.label, Length: fd.length, ReferenceTo: []string{},
-			Createable: fd.access == writable && out.Createable, Updateable: fd.access == writable && out.Updateable,
+			Createable: (fd.access == writable || fd.access == createOnly) && out.Createable, Updateable: fd.access == writable && out.Updateable,
 			Nillable: !fd.required && fd.kind != kindBool && fd.name != "Id",
 		}
 		switch {

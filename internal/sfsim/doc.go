@@ -22,11 +22,33 @@
 //	DELETE /services/data/vNN.0/composite/sobjects?ids=         refused per record (no deletes)
 //	GET|POST /services/data/vNN.0/composite/sobjects/{type}    Collections retrieve
 //	GET  /id/{orgId}/{userId}                                   the token's identity URL
+//	POST|GET /services/data/vNN.0/jobs/query                    Bulk API 2.0: create a query job, list them
+//	GET|PATCH|DELETE /services/data/vNN.0/jobs/query/{id}       its state; abort; delete
+//	GET  /services/data/vNN.0/jobs/query/{id}/results           CSV, maxRecords, locator
+//	GET  /services/data/vNN.0/jobs/query/{id}/resultPages       v58.0+: five result URLs at once
 //
 // Every REST answer but the versions list carries Sforce-Limit-Info; every
 // authenticated call spends one call of the daily allowance. Queries run against the
 // objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet and
 // PermissionSetAssignment through the soql subpackage.
+//
+// # Bulk API 2.0 query
+//
+// A query job is UploadComplete when created; the first status read (GET of the job)
+// starts it (InProgress) and the first read at least Options.BulkProcessingTime later
+// on the simulator's clock finishes it: it runs the query over the org as it is then
+// and becomes JobComplete, or Failed with an errorMessage when FailBulkJobs queued
+// one. Nothing progresses by itself, so tests never wait. The SOQL is checked at
+// create (400 with the REST API's codes; COUNT() and OFFSET get INVALIDJOB), jobs
+// count against DailyBulkV2QueryJobs (Options.BulkQueryJobsMax; past it, 400
+// LIMIT_EXCEEDED), and every request spends one API call. Results are CSV as
+// Salesforce writes them: a header row, every value in double quotes, null as "",
+// booleans true/false, datetimes as 2026-01-02T15:04:05.000Z; sets of maxRecords
+// (DefaultBulkMaxRecords without it) with Sforce-NumberOfRecords and Sforce-Locator
+// ("null" after the last); 412 JOB_NOT_COMPLETE before the job is complete and 409
+// with another API version than the job's. Codes Salesforce does not document
+// (INVALIDJOB, INVALIDJOBSTATE, LIMIT_EXCEEDED, API_ERROR for a bad locator or
+// maxRecords or the version mismatch) are the simulator's choice.
 //
 // # The org
 //
@@ -59,6 +81,13 @@
 // models a system-driven update, which moves SystemModstamp alone. Freezing
 // (UserLogin) leaves the User's stamps alone. So `WHERE SystemModstamp > t ORDER
 // BY SystemModstamp, Id` finds every user written after t, as on Salesforce.
+//
+// # Custom fields
+//
+// Options.CustomFields adds custom fields (API names ending in __c) to the standard
+// objects, text (255 characters) or checkbox (false unless set, never null): written,
+// queried, described and exported like the standard ones. Seeded users set them
+// through SeedUser.Custom.
 //
 // # Seeds
 //

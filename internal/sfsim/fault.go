@@ -67,7 +67,9 @@ type FaultRule struct {
 	// limits, describeGlobal, describe, updated, query, queryMore, sobject.create,
 	// sobject.get, sobject.getByExternalId, sobject.update, sobject.delete,
 	// sobject.upsert, collections.create, collections.update, collections.upsert,
-	// collections.retrieve, collections.delete, unknown.
+	// collections.retrieve, collections.delete, jobs.query.create, jobs.query.list,
+	// jobs.query.get, jobs.query.abort, jobs.query.delete, jobs.query.results,
+	// jobs.query.resultPages, unknown.
 	Endpoint   string `json:"endpoint,omitempty"`
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`

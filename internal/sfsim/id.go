@@ -17,6 +17,7 @@ const (
 	prefixPermissionSet           = "0PS"
 	prefixPermissionSetAssignment = "0Pa"
 	prefixQueryLocator            = "01g"
+	prefixBulkJob                 = "750"
 )
 
 // idPod is the two characters after the key prefix; real Ids carry the instance there.

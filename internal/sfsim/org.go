@@ -432,6 +432,11 @@ func (o *org) stampUser(next []any, created bool, w writeContext) {
 func (o *org) createUser(values map[int]any, w writeContext) (*row, func(), []apiError) {
 	next := make([]any, len(o.s.user.fields))
 	next[o.uf.isActive] = true
+	for i := range o.s.user.fields {
+		if o.s.user.fields[i].kind == kindBool && next[i] == nil {
+			next[i] = false // a checkbox is never null
+		}
+	}
 	changed := make([]bool, len(next))
 	for i, v := range values {
 		next[i] = v

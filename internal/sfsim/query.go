@@ -3,7 +3,6 @@ package sfsim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -35,6 +34,17 @@ func (v view) Field(name string) any {
 		return nil
 	}
 	return v.r.vals[i]
+}
+
+// views returns every record of an object as the evaluator sees them.
+func (o *org) views(object string) []soql.Record {
+	d, _ := o.s.object(object)
+	rows := o.tables[d].rows
+	out := make([]soql.Record, len(rows))
+	for i, r := range rows {
+		out[i] = view{o: o, r: r}
+	}
+	return out
 }
 
 func (v view) Parent(relationship string) soql.Record {
@@ -89,21 +99,13 @@ func (s *Server) serveQuery(c *call) {
 	query, err := soql.Parse(q, soqlSchema{s.schema})
 	if err != nil {
 		s.mu.Unlock()
-		var qe *soql.Error
-		if errors.As(err, &qe) {
-			s.writeErrors(c.w, c.limit, badRequest(qe.Code, qe.Message))
-		} else {
-			s.writeErrors(c.w, c.limit, badRequest("MALFORMED_QUERY", err.Error()))
-		}
+		s.writeErrors(c.w, c.limit, soqlError(err))
 		return
 	}
-	d, _ := s.schema.object(query.Object.Name)
-	rows := s.org.tables[d].rows
-	candidates := make([]soql.Record, len(rows))
-	for i, r := range rows {
-		candidates[i] = view{o: s.org, r: r}
+	for _, sj := range query.Semijoins {
+		sj.Resolve(s.org.views(sj.Object.Name))
 	}
-	selected := query.Run(candidates)
+	selected := query.Run(s.org.views(query.Object.Name))
 	if query.Count {
 		s.mu.Unlock()
 		s.writeRaw(c.w, c.limit, http.StatusOK, fmt.Appendf(nil, `{"totalSize":%d,"done":true,"records":[]}`, len(selected)))

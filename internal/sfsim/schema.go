@@ -283,17 +283,24 @@ func newSchema() *schema {
 		readonly(text("Label", "Label", 80)),
 		readonly(boolean("IsOwnedByProfile", "Is Owned By Profile")),
 		readonly(ref("ProfileId", "Profile ID", "Profile")),
+		readonly(fieldDef{name: "LicenseId", label: "License ID", kind: kindRef, length: 18}),
+		readonly(text("Type", "Type", 40)),
+		readonly(boolean("IsCustom", "Custom")),
 		datetime("SystemModstamp", "System Modstamp"),
 	)
 	permSetAssignment := newObjectDef("PermissionSetAssignment", prefixPermissionSetAssignment, []soql.Relationship{
 		{Name: "Assignee", Field: "AssigneeId", Object: "User"},
 		{Name: "PermissionSet", Field: "PermissionSetId", Object: "PermissionSet"},
+		{Name: "PermissionSetGroup", Field: "PermissionSetGroupId", Object: "PermissionSetGroup"},
 	},
 		idField(),
-		readonly(ref("AssigneeId", "Assignee ID", "User")),
-		readonly(ref("PermissionSetId", "Permission Set ID", "PermissionSet")),
+		required(createOnlyField(ref("AssigneeId", "Assignee ID", "User"))),
+		createOnlyField(ref("PermissionSetId", "Permission Set ID", "PermissionSet")),
+		createOnlyField(ref("PermissionSetGroupId", "Permission Set Group ID", "PermissionSetGroup")),
+		readonly(boolean("IsActive", "Is Active")),
 		datetime("SystemModstamp", "System Modstamp"),
 	)
+	entitleAssignments(permSetAssignment)
 	s := &schema{
 		objects: map[string]*objectDef{}, byPrefix: map[string]*objectDef{},
 		user: user, profile: profile, role: role, license: license, login: login,
@@ -307,6 +314,7 @@ func newSchema() *schema {
 	}
 	login.ops = objectOps{update: (*org).updateLogin}
 	s.add(user, license, profile, role, login, permSet, permSetAssignment)
+	s.add(entitlementObjects()...)
 	return s
 }
 

@@ -24,6 +24,9 @@ type Seed struct {
 	// Users adds users. Unlike the API, a seed may repeat a FederationIdentifier, so that
 	// an upsert matching several records (HTTP 300) can be reproduced.
 	Users []SeedUser `json:"users,omitempty"`
+	// Entitlements adds permission set licences, permission set groups, public groups
+	// and queues.
+	Entitlements *SeedEntitlements `json:"entitlements,omitempty"`
 	// TakenUsernames are usernames used in other orgs: creating them here fails with
 	// DUPLICATE_USERNAME, as usernames are unique across all of Salesforce.
 	TakenUsernames []string `json:"takenUsernames,omitempty"`
@@ -52,6 +55,10 @@ type SeedRole struct {
 type SeedPermissionSet struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
+	// License names the user licence the permission set is tied to, or
+	// PermissionSetLicense the permission set licence it needs; at most one.
+	License              string `json:"license,omitempty"`
+	PermissionSetLicense string `json:"permissionSetLicense,omitempty"`
 }
 
 // SeedUser is a user added by a seed or by Server.AddUsers. Only Username and LastName
@@ -87,6 +94,9 @@ type SeedUser struct {
 	// Blockers are reasons the user cannot be deactivated, completing the sentence
 	// "You cannot deactivate a user who is ...", e.g. "the default owner of cases".
 	Blockers []string `json:"Blockers,omitempty"`
+	// Custom sets custom fields (Options.CustomFields) by API name: a string for a
+	// text field ("" is null), a boolean for a checkbox.
+	Custom map[string]any `json:"Custom,omitempty"`
 }
 
 // Common deactivation blockers, worded to complete Salesforce's message.
@@ -237,6 +247,9 @@ func (o *org) applySeed(seed *Seed, now time.Time) error {
 			"Name": r.Name, "DeveloperName": strings.ReplaceAll(r.Name, " ", "_"), "ParentRoleId": parent,
 		}))
 	}
+	if err := o.seedEntitlements(seed.Entitlements); err != nil {
+		return err
+	}
 	for _, ps := range seed.PermissionSets {
 		if ps.Name == "" {
 			return errors.New("permission set without a name")
@@ -248,7 +261,12 @@ func (o *org) applySeed(seed *Seed, now time.Time) error {
 		if label == "" {
 			label = ps.Name
 		}
-		o.insert(s.permSet, map[string]any{"Name": ps.Name, "Label": label, "IsOwnedByProfile": false, "SystemModstamp": now})
+		lic, err := o.permissionSetLicence(ps)
+		if err != nil {
+			return err
+		}
+		o.insert(s.permSet, map[string]any{"Name": ps.Name, "Label": label, "IsOwnedByProfile": false, "SystemModstamp": now,
+			"LicenseId": lic, "Type": "Regular", "IsCustom": true})
 	}
 	for _, u := range seed.TakenUsernames {
 		o.takenElsewhere[strings.ToLower(u)] = true
@@ -317,6 +335,9 @@ func (o *org) addUsers(users []SeedUser, now time.Time) ([]string, error) {
 			next[f.managerID] = m.id()
 		}
 		next[f.isActive] = u.IsActive == nil || *u.IsActive
+		if err := o.setCustom(next, u.Custom); err != nil {
+			return ids, fail("%v", err)
+		}
 		if u.LastLoginDate != nil {
 			next[f.lastLogin] = u.LastLoginDate.UTC()
 		}
@@ -352,7 +373,7 @@ func (o *org) addUsers(users []SeedUser, now time.Time) ([]string, error) {
 			if !ok {
 				return ids, fail("no permission set named %q", name)
 			}
-			o.insert(s.permSetAssignment, map[string]any{"AssigneeId": r.id(), "PermissionSetId": ps.id(), "SystemModstamp": created})
+			o.insert(s.permSetAssignment, map[string]any{"AssigneeId": r.id(), "PermissionSetId": ps.id(), "IsActive": true, "SystemModstamp": created})
 		}
 		if len(u.Blockers) > 0 {
 			o.blockers[r.id()] = append([]string(nil), u.Blockers...)

@@ -83,6 +83,15 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger receives one debug line per request; nothing is logged when nil.
 	Logger *zap.Logger
+	// BulkQueryJobsMax is DailyBulkV2QueryJobs: Bulk API 2.0 query jobs per rolling
+	// 24 hours; default DefaultBulkQueryJobsMax.
+	BulkQueryJobsMax int64
+	// CustomFields adds custom fields to the standard objects (User.Cost_Center__c).
+	CustomFields []CustomField
+	// BulkProcessingTime is how long, on Clock, a Bulk API 2.0 query job runs: the
+	// first status read starts it, and the first read this long after finishes it.
+	// Zero finishes it on the second read.
+	BulkProcessingTime time.Duration
 }
 
 // ParseCertificatePEM reads the first CERTIFICATE block of PEM data, the form in which
@@ -125,6 +134,7 @@ type Server struct {
 	// queries holds the text of every SOQL statement received, in order, for
 	// GET /__sim/queries: tests parse them to prove no value became SOQL of its own.
 	queries []string
+	bulk    bulkState
 
 	ctl      sync.Mutex // guards the fault queue, the generator and the counters
 	faults   []*FaultRule
@@ -158,6 +168,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.BulkQueryJobsMax <= 0 {
+		opts.BulkQueryJobsMax = DefaultBulkQueryJobsMax
+	}
 	if opts.FaultRate < 0 || opts.FaultRate > 1 {
 		return nil, fmt.Errorf("fault rate %v is not between 0 and 1", opts.FaultRate)
 	}
@@ -181,6 +194,11 @@ func New(opts Options) (*Server, error) {
 		cursors:  map[string]*cursor{},
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)), //nolint:gosec // seeded on purpose: faults must be reproducible
 		counters: map[string]int{},
+	}
+	for _, cf := range opts.CustomFields {
+		if err := s.schema.addCustom(cf); err != nil {
+			return nil, err
+		}
 	}
 	o, err := newFreshOrg(s.schema, opts.Username, clock().UTC())
 	if err != nil {
@@ -333,6 +351,8 @@ func (s *Server) route(c *call) (string, func(*call)) {
 		return "collections.retrieve", methods("GET,POST", map[string]func(*call){"GET": s.serveCollectionsRetrieve, "POST": s.serveCollectionsRetrieve})
 	case n == 4 && segs[0] == "composite" && segs[1] == "sobjects":
 		return "collections.upsert", methods("PATCH", map[string]func(*call){"PATCH": s.serveCollectionsUpsert})
+	case n >= 2 && segs[0] == "jobs" && segs[1] == "query":
+		return s.routeBulkQuery(segs[2:], method, methods)
 	}
 	return "unknown", func(c *call) {
 		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
@@ -499,7 +519,7 @@ func (s *Server) serveLimits(c *call) {
 		DailyAsyncApexExecutions:          full(250000),
 		DailyBulkApiBatches:               full(15000),
 		DailyBulkV2QueryFileStorageMB:     full(976562),
-		DailyBulkV2QueryJobs:              full(10000),
+		DailyBulkV2QueryJobs:              limitEntry{Max: s.opts.BulkQueryJobsMax, Remaining: s.bulkRemaining(s.now())},
 		DataStorageMB:                     limitEntry{Max: 1024, Remaining: 1019},
 		FileStorageMB:                     limitEntry{Max: 2048, Remaining: 2048},
 	}

@@ -34,7 +34,8 @@ type MirrorState struct {
 	// Profiles and Roles are the org's profile and role Ids by name as the full
 	// read found them, so that a delta cycle need not read them again.
 	Profiles, Roles map[string]string
-	// Watermark is the newest SystemModstamp read so far, on Salesforce's clock: a
+	// Watermark is how far the reads so far have seen, on Salesforce's clock (the
+	// time of the last read, or the newest SystemModstamp a full read returned): a
 	// delta read asks for the users written after it, less an overlap.
 	Watermark time.Time
 	// FullReadAt is when the last full read was taken, on syncd's clock.

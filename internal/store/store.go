@@ -103,6 +103,18 @@ type Store interface {
 	// and not fenced.
 	ClearBackoff(ctx context.Context, idpID string) error
 
+	// Grants returns every entitlement assignment syncd made, ordered by user and
+	// entitlement Id.
+	Grants(ctx context.Context) ([]Grant, error)
+	// AddGrants records assignments syncd is about to make, in one transaction, for
+	// the leader of epoch; one already recorded stays as it is. ErrInvalid for a
+	// grant without user, entitlement or kind; ErrFenced when epoch is over.
+	AddGrants(ctx context.Context, epoch int64, grants []Grant) error
+	// RemoveGrants forgets assignments (removed, or never made), in one
+	// transaction, for the leader of epoch; an unknown key is no error. ErrFenced
+	// when epoch is over.
+	RemoveGrants(ctx context.Context, epoch int64, keys []GrantKey) error
+
 	// SaveSnapshot records the size and digest of one source pull.
 	SaveSnapshot(ctx context.Context, s NewSnapshot) (Snapshot, error)
 	// LastGoodSnapshot returns the newest complete snapshot, the shrink gate's
@@ -275,6 +287,10 @@ const (
 	KindAdopt ActionKind = "adopt"
 	// KindFreeze freezes a user whose deactivation Salesforce blocks.
 	KindFreeze ActionKind = "freeze"
+	// KindAssign and KindUnassign make and remove one entitlement assignment (a
+	// permission set, permission set group or licence, a public group or queue).
+	KindAssign   ActionKind = "assign"
+	KindUnassign ActionKind = "unassign"
 )
 
 // ActionStatus is where an action stands.

@@ -15,7 +15,7 @@ CREATE TABLE mirror_state (
     org_id       TEXT        NOT NULL,
     fields       TEXT        NOT NULL, -- JSON array of the managed field names, sorted
     names        TEXT        NOT NULL, -- JSON {"profiles": {name: Id}, "roles": {name: Id}}
-    watermark    TIMESTAMPTZ NOT NULL, -- the newest SystemModstamp read (Salesforce's clock)
+    watermark    TIMESTAMPTZ NOT NULL, -- where the next delta read starts, less its overlap (Salesforce's clock)
     full_read_at TIMESTAMPTZ NOT NULL, -- when the last full read was taken (syncd's clock)
     updated_at   TIMESTAMPTZ NOT NULL
 );

@@ -31,6 +31,9 @@ func (p *parser) compile(obj *Object, c *rawCond) (expr, *Error) {
 		return nil, err
 	}
 	name := ref[len(ref)-1]
+	if c.sub != nil {
+		return p.compileSemijoin(ref, typ, c)
+	}
 	p.conds = append(p.conds, condition(ref, c))
 	switch c.opName {
 	case "LIKE":

@@ -72,6 +72,7 @@ type rawCond struct {
 	op     token      // condCompare: the operator token (for IN, the IN token)
 	opName string     // "=", "!=", "<", "<=", ">", ">=", "LIKE", "IN", "NOT IN"
 	values []token    // condCompare: one literal, or the IN list
+	sub    *rawSub    // condCompare: the sub-select of IN or NOT IN, if any
 }
 
 type rawOrder struct {
@@ -90,6 +91,8 @@ type parser struct {
 
 	comparisons int         // field comparisons read so far
 	conds       []Condition // the WHERE clause's comparisons compiled so far
+	inSub       bool        // reading a sub-select's WHERE clause
+	semijoins   []*Semijoin // compiled so far
 }
 
 // Parse parses one SOQL statement against the schema. Every failure is an *Error.
@@ -223,11 +226,10 @@ func (p *parser) parse() (*Query, *Error) {
 	if err := p.expectKeyword("FROM"); err != nil {
 		return nil, err
 	}
-	objTok := p.peek()
-	if objTok.kind != tokIdent || isReserved(objTok.text) {
-		return nil, p.unexpected(objTok)
+	objTok, err := p.objectName()
+	if err != nil {
+		return nil, err
 	}
-	p.next()
 	// An alias: FROM User u, then u.Username.
 	if t := p.peek(); t.kind == tokIdent && !isReserved(t.text) && !strings.Contains(t.text, ".") {
 		p.alias = t.text
@@ -294,6 +296,7 @@ func (p *parser) parse() (*Query, *Error) {
 			return nil, err
 		}
 		q.Conditions = p.conds
+		q.Semijoins = p.semijoins
 	}
 	for _, o := range orders {
 		ref, typ, err := p.resolve(obj, o.field)
@@ -307,6 +310,16 @@ func (p *parser) parse() (*Query, *Error) {
 		return nil, &Error{Code: CodeNumberOutsideRange, Message: "Maximum SOQL offset allowed for apiName " + obj.Name + " is " + strconv.Itoa(MaxOffset)}
 	}
 	return q, nil
+}
+
+// objectName reads the object after FROM. Group is an object there (public groups,
+// queues): GROUP is a keyword only in GROUP BY.
+func (p *parser) objectName() (token, *Error) {
+	t := p.peek()
+	if t.kind != tokIdent || (isReserved(t.text) && !isKeyword(t, "Group")) {
+		return t, p.unexpected(t)
+	}
+	return p.next(), nil
 }
 
 // selectList reads COUNT() or a comma-separated list of field paths.
@@ -431,17 +444,18 @@ func (p *parser) simple(depth int) (*rawCond, *Error) {
 			return nil, err
 		}
 		c.values = []token{v}
-	case isKeyword(op, "IN"):
-		p.next()
+	case isKeyword(op, "IN") || isKeyword(op, "NOT") && isKeyword(p.peek2(), "IN"):
 		c.opName = "IN"
-		if c.values, err = p.valueList(field); err != nil {
-			return nil, err
+		if isKeyword(p.next(), "NOT") {
+			p.next()
+			c.opName = "NOT IN"
 		}
-	case isKeyword(op, "NOT") && isKeyword(p.peek2(), "IN"):
-		p.next()
-		p.next()
-		c.opName = "NOT IN"
-		if c.values, err = p.valueList(field); err != nil {
+		if p.peek().kind == tokLParen && isKeyword(p.peek2(), "SELECT") {
+			c.sub, err = p.subquery(depth)
+		} else {
+			c.values, err = p.valueList(field)
+		}
+		if err != nil {
 			return nil, err
 		}
 	case isKeyword(op, "INCLUDES") || isKeyword(op, "EXCLUDES"):
@@ -480,9 +494,6 @@ func (p *parser) valueList(field token) ([]token, *Error) {
 	}
 	if t := p.peek(); t.kind == tokRParen {
 		return nil, p.unexpectedSpan(field, t)
-	}
-	if isKeyword(p.peek(), "SELECT") {
-		return nil, p.unsupported(p.peek(), "a semi-join subquery")
 	}
 	var vals []token
 	for {

@@ -74,6 +74,8 @@ type Query struct {
 	// its literals as the parser decoded them, so a test can check that a client's
 	// values arrived as values and never as SOQL of their own.
 	Conditions []Condition
+	// Semijoins are the WHERE clause's sub-selects; Run needs each resolved.
+	Semijoins []*Semijoin
 
 	where      expr        // nil when there is no WHERE clause
 	orderTypes []FieldType // the type of each OrderBy field

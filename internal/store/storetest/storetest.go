@@ -123,6 +123,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ActionsByKey", testActionsByKey},
 		{"Approvals", testApprovals},
 		{"Links", testLinks},
+		{"Grants", testGrants},
 		{"Snapshots", testSnapshots},
 		{"Prune", testPrune},
 		{"ConcurrentWriters", testConcurrentWriters},
