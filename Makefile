@@ -12,7 +12,7 @@ FUZZTIME    ?= 30s
 # The race detector needs cgo.
 export CGO_ENABLED := 1
 
-.PHONY: all build build-static check-static deploy-test demo test test-deps lint fmt vet staticcheck golangci fuzz bench clean
+.PHONY: all build build-static check-static deploy-test demo test test-deps interop lint fmt vet staticcheck golangci fuzz bench clean
 
 all: build
 
@@ -49,6 +49,14 @@ test-deps:
 test: test-deps vet
 	$(GO) test -race -timeout 9m ./...
 
+# interop drives sfsim with the Salesforce CLI (interop/sfcli_test.go, build tag
+# sfcli). It is apart from test because the CLI's npm install takes about 5 minutes on
+# a fresh machine and the test 3 to 4 (each command 8 to 17 s); CI runs both.
+interop:
+	@./scripts/test-deps.sh --sfcli
+	$(GO) vet -tags sfcli ./interop/
+	$(GO) test -race -tags sfcli -timeout 20m -run '^TestSalesforceCLI' ./interop/
+
 vet:
 	$(GO) vet ./...
 
@@ -60,7 +68,7 @@ lint: vet golangci
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 
 staticcheck:
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags sfcli ./...
 
 golangci:
 	$(GO) run $(GOLANGCI) run ./...

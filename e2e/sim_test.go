@@ -65,19 +65,7 @@ func startSfsim(t testing.TB, seed any, flags ...string) *sfsimProcess {
 		_, _ = io.Copy(io.Discard, r)
 		exited <- cmd.Wait()
 	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("sfsim did not exit cleanly on SIGTERM: %v\n%s", err, stderr.String())
-			}
-		case <-time.After(startupDeadline):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("sfsim still ran %v after SIGTERM", startupDeadline)
-		}
-	})
+	stopOnCleanup(t, "sfsim", cmd, exited, stderr.String)
 	s := &sfsimProcess{http: &http.Client{}}
 	select {
 	case s.url = <-firstLine:
@@ -89,6 +77,25 @@ func startSfsim(t testing.TB, seed any, flags ...string) *sfsimProcess {
 	}
 	s.integrationUserID = s.state(t).IntegrationUserID
 	return s
+}
+
+// stopOnCleanup sends the process SIGTERM when the test ends and expects a clean
+// exit (reported on exited) within startupDeadline, else kills it; the test fails
+// with the process's log in both cases.
+func stopOnCleanup(t testing.TB, name string, cmd *exec.Cmd, exited <-chan error, log func() string) {
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("%s did not exit cleanly on SIGTERM: %v\n%s", name, err, log())
+			}
+		case <-time.After(startupDeadline):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Errorf("%s still ran %v after SIGTERM", name, startupDeadline)
+		}
+	})
 }
 
 // simState is sfsim's GET /__sim/state: the org's API usage as Sforce-Limit-Info

@@ -39,17 +39,33 @@ if ! command -v prometheus >/dev/null 2>&1; then
 	apt_install prometheus
 fi
 
+# npm_ci_locked installs the npm packages locked in $1/package-lock.json. npm ci runs
+# only when node_modules is missing or was installed from another lock file.
+npm_ci_locked() {
+	local dir=$1
+	shift
+	local lock_sum stamp
+	lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	stamp="$dir/node_modules/.syncd-lock-sha256"
+	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error "$@")
+		echo "$lock_sum" >"$stamp"
+	fi
+}
+
 # The jsforce interop test (interop/jsforce_test.go) runs node tests against sfsim with
-# the npm packages locked in interop/jsforce/package-lock.json. npm ci runs only when
-# node_modules is missing or was installed from another lock file.
+# the npm packages locked in interop/jsforce/package-lock.json.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	echo "test-deps: installing Node.js and npm" >&2
 	apt_install nodejs npm
 fi
-jsforce_dir=interop/jsforce
-lock_sum=$(sha256sum "$jsforce_dir/package-lock.json" | cut -d' ' -f1)
-stamp="$jsforce_dir/node_modules/.syncd-lock-sha256"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-	(cd "$jsforce_dir" && npm ci --no-audit --no-fund --loglevel=error)
-	echo "$lock_sum" >"$stamp"
+npm_ci_locked interop/jsforce
+
+# The Salesforce CLI interop test (interop/sfcli_test.go, `make interop`) needs the CLI
+# from interop/sfcli/package-lock.json, which holds the CLI's own npm-shrinkwrap.json.
+# Its install takes minutes, so only `test-deps.sh --sfcli` does it. Install scripts
+# are skipped: the CLI's and its dependencies' only check for an old sfdx and print
+# notices, and the tests need none of them.
+if [ "${1:-}" = "--sfcli" ]; then
+	npm_ci_locked interop/sfcli --ignore-scripts
 fi

@@ -31,8 +31,9 @@ const shutdownTimeout = reconcile.DefaultGrace + 15*time.Second
 // inForce is what a configuration load builds: the app around the daemon's store,
 // and the admin token of that file.
 type inForce struct {
-	app   *app.App
-	token secret.Secret
+	app         *app.App
+	token       secret.Secret
+	eventsToken secret.Secret
 }
 
 type runCmd struct{}
@@ -49,7 +50,7 @@ func (runCmd) Run(c *cli, e *env) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log, e, secrets.Salesforce.PrivateKey, secrets.Salesforce.ClientSecret, secrets.AdminToken, cfg.Store.DSN.Secret)
+	log, err := newLogger(cfg.Log, e, secrets.Salesforce.PrivateKey, secrets.Salesforce.ClientSecret, secrets.AdminToken, secrets.EventsToken, cfg.Store.DSN.Secret)
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,19 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 	d, err := daemon.New(daemon.Config{
 		Store: st, Schedule: sched, Metrics: metrics, Reconcile: e.reconcile, Reload: e.reload,
 		Reloader: coord.Reload, Now: e.now, Logger: log, Cycle: cycle(false), FullCycle: cycle(true),
+		Events: daemon.NewEvents(daemon.DefaultEventWindow),
+		Targeted: func(ctx context.Context, lease store.Lease, t reconcile.Target) (reconcile.Summary, error) {
+			a := current()
+			if a.Config.Policy.DryRun {
+				log.Info("dry run: pushed events are not reconciled; the next cycle previews everyone", zap.Int("people", len(t.Keys)))
+				return reconcile.Summary{Status: reconcile.RunSucceeded}, nil
+			}
+			eng, err := a.Engine(app.NewJournal(a.Store, lease.Epoch()))
+			if err != nil {
+				return reconcile.Summary{Status: reconcile.RunFailed, Error: err.Error()}, err
+			}
+			return eng.Reconcile(ctx, reconcile.TriggerEvent, t)
+		},
 	})
 	if err != nil {
 		return err
@@ -136,6 +150,11 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 			l, _ := coord.Current()
 			return l.Value.token
 		},
+		EventsToken: func() secret.Secret {
+			l, _ := coord.Current()
+			return l.Value.eventsToken
+		},
+		Notify: d.Notify,
 		Ready: func(ctx context.Context) error {
 			if _, ok := coord.Current(); !ok {
 				return errors.New("no configuration loaded")
@@ -206,6 +225,6 @@ func (c *cli) loader(e *env, first *config.Config, st store.Store, log *zap.Logg
 			return daemon.Loaded[inForce]{}, err
 		}
 		sum := sha256.Sum256(data)
-		return daemon.Loaded[inForce]{Value: inForce{app: a, token: secrets.AdminToken}, Hash: hex.EncodeToString(sum[:])}, nil
+		return daemon.Loaded[inForce]{Value: inForce{app: a, token: secrets.AdminToken, eventsToken: secrets.EventsToken}, Hash: hex.EncodeToString(sum[:])}, nil
 	}
 }

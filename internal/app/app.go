@@ -51,6 +51,7 @@ type App struct {
 
 	source source.Source
 	mapper *mapping.Mapper
+	memo   *reconcile.MapMemo // the mapping of the last complete snapshot, for unchanged pulls
 	opts   Options
 	// directory outlives the engine of each cycle, so that a read knows the org's
 	// size from the previous one.
@@ -99,7 +100,7 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 	if m := cfg.Salesforce.Bulk.MinUsers; m != nil {
 		bulk.MinUsers = *m
 	}
-	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, opts: opts,
+	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts,
 		directory: NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap)}, nil
 }
 
@@ -194,6 +195,7 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Concurrency:       a.Config.Salesforce.Budget.Concurrency,
 		BackoffInitial:    p.Retry.InitialBackoff,
 		BackoffMax:        p.Retry.MaxBackoff,
+		Memo:              a.memo,
 		Progress:          a.opts.Progress,
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,

@@ -224,8 +224,7 @@ func (e *Entitlements) ReadAssignments(ctx context.Context, cat reconcile.Catalo
 	return out, nil
 }
 
-// assignmentObject is the object an entitlement kind's assignments are records of,
-// and the record for one assignment.
+// assignmentRecord is the object an assignment is a record of, and the record.
 func assignmentRecord(a reconcile.Assignment) (string, salesforce.Fields) {
 	switch a.Kind {
 	case mapping.PermissionSetLicense:
@@ -236,13 +235,6 @@ func assignmentRecord(a reconcile.Assignment) (string, salesforce.Fields) {
 		return "PermissionSetAssignment", salesforce.Fields{"AssigneeId": a.UserID, "PermissionSetGroupId": a.EntitlementID}
 	}
 	return "GroupMember", salesforce.Fields{"GroupId": a.EntitlementID, "UserOrGroupId": a.UserID}
-}
-
-// AssignmentObject names the Salesforce object that holds assignments of a kind:
-// the engine sends one object per Collections call.
-func AssignmentObject(k mapping.EntitlementKind) string {
-	o, _ := assignmentRecord(reconcile.Assignment{Kind: k})
-	return o
 }
 
 // Assign creates up to 200 assignments of one object in one Collections call. A

@@ -196,6 +196,10 @@ type Server struct {
 	// TokenFile holds the bearer token the /v1 routes require. Without it the /v1
 	// routes are refused and only /metrics, /healthz and /readyz are served.
 	TokenFile string `yaml:"token_file"`
+	// EventsTokenFile holds the bearer token POST /v1/events requires, so that an
+	// identity provider that pushes change notifications holds no token that approves
+	// held actions. Without it the admin token serves there too.
+	EventsTokenFile string `yaml:"events_token_file"`
 }
 
 // Log configures syncd's logger.

@@ -12,6 +12,9 @@ type Secrets struct {
 	// AdminToken is the bearer token the /v1 routes require; zero when
 	// server.token_file is unset.
 	AdminToken secret.Secret
+	// EventsToken is the bearer token POST /v1/events requires; zero when
+	// server.events_token_file is not set (the admin token then serves).
+	EventsToken secret.Secret
 }
 
 // AuthSecrets are one org's OAuth credentials; only the method's own is set.
@@ -33,6 +36,9 @@ func (c *Config) LoadSecrets(lookupEnv LookupEnv) (Secrets, error) {
 	s.Salesforce = c.Salesforce.Auth.loadSecrets(&ps, "salesforce.auth", lookupEnv.orUnset())
 	if c.Server.TokenFile != "" {
 		s.AdminToken = readSecretFile(&ps, "server.token_file", c.Server.TokenFile)
+	}
+	if c.Server.EventsTokenFile != "" {
+		s.EventsToken = readSecretFile(&ps, "server.events_token_file", c.Server.EventsTokenFile)
 	}
 	if err := ps.err(c.where); err != nil {
 		return Secrets{}, err

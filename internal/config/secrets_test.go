@@ -45,6 +45,7 @@ const (
 	testToken     = "admin-token-7f3a9c"
 	testPGPass    = "pg-password-51e0"
 	testClientSec = "client-secret-c0ffee"
+	testEvents    = "events-token-9b2d"
 )
 
 // TestNoSecretIsEverRendered loads a configuration whose every secret is set and
@@ -54,6 +55,7 @@ func TestNoSecretIsEverRendered(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := writeFile(t, dir, "jwt-key.pem", testKey)
 	tokenFile := writeFile(t, dir, "admin-token", testToken+"\n")
+	eventsFile := writeFile(t, dir, "events-token", testEvents+"\n")
 	doc := fmt.Sprintf(`salesforce:
   login_url: https://login.salesforce.com
   auth: {method: jwt, client_id: id, username: integration@acme.com, private_key_file: %s}
@@ -62,10 +64,11 @@ store:
   dsn: postgres://syncd:${PGPASSWORD}@db:5432/syncd
 server:
   token_file: %s
-`, keyFile, tokenFile)
+  events_token_file: %s
+`, keyFile, tokenFile, eventsFile)
 	cfg, secrets := loadWithSecrets(t, doc, env{"PGPASSWORD": testPGPass})
-	loaded := []string{secrets.Salesforce.PrivateKey.Reveal(), secrets.AdminToken.Reveal(), cfg.Store.DSN.Reveal()}
-	want := []string{strings.TrimSuffix(testKey, "\n"), testToken, "postgres://syncd:" + testPGPass + "@db:5432/syncd"}
+	loaded := []string{secrets.Salesforce.PrivateKey.Reveal(), secrets.AdminToken.Reveal(), secrets.EventsToken.Reveal(), cfg.Store.DSN.Reveal()}
+	want := []string{strings.TrimSuffix(testKey, "\n"), testToken, testEvents, "postgres://syncd:" + testPGPass + "@db:5432/syncd"}
 	if diff := cmp.Diff(want, loaded); diff != "" {
 		t.Fatalf("loaded secrets (-want +got):\n%s", diff)
 	}
@@ -89,7 +92,7 @@ server:
 			renderings["yaml"] = string(b)
 		}
 		for how, text := range renderings {
-			for _, s := range []string{"TUlJRXZRSUJBREFOQmdrcWhraUc5dzBC", testToken, testPGPass} {
+			for _, s := range []string{"TUlJRXZRSUJBREFOQmdrcWhraUc5dzBC", testToken, testEvents, testPGPass} {
 				if strings.Contains(text, s) {
 					t.Errorf("%T rendered as %s shows a secret:\n%s", v, how, text)
 				}

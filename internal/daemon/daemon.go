@@ -48,6 +48,10 @@ type Config struct {
 	Reload <-chan struct{}
 	// Reloader reloads the configuration (Coordinator.Reload).
 	Reloader func() error
+	// Events, with Targeted, turns pushed notifications (Notify) into targeted runs
+	// of the people they name; nil when pushed events are not served.
+	Events   *Events
+	Targeted TargetedFunc
 	// LockRetry is how often a standby tries the lock; default DefaultLockRetry.
 	LockRetry time.Duration
 	// Now is the clock; default time.Now.
@@ -66,6 +70,9 @@ type Daemon struct {
 
 	mu    sync.Mutex
 	lease store.Lease // nil on standby
+	// eventDeactivations counts the deactivations targeted runs planned since the
+	// last full cycle began, which the cap counts against the next targeted run.
+	eventDeactivations int
 }
 
 // New checks cfg and returns a Daemon.
@@ -156,13 +163,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 				continue
 			default:
 			}
-			if d.sched.ShouldRunOnce(d.cfg.Now()) {
+			now := d.cfg.Now()
+			if d.sched.ShouldRunOnce(now) {
 				if err := d.RunOnce(ctx); err != nil && !errors.Is(err, ErrNotLeader) {
 					d.log.Warn("cycle failed; the next one is scheduled as usual", zap.Error(err))
 				}
 				continue
 			}
-			wait = d.sched.Wait(d.cfg.Now())
+			if d.eventsDue(now) {
+				d.runTargeted(ctx)
+				continue
+			}
+			wait = d.sched.Wait(now)
+			if d.cfg.Events != nil {
+				if w, ok := d.cfg.Events.Wait(now); ok {
+					wait = min(wait, w)
+				}
+			}
 		}
 		timer.Reset(wait)
 		select {
@@ -180,6 +197,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// eventsDue reports whether a targeted run of pushed events is due.
+func (d *Daemon) eventsDue(now time.Time) bool {
+	return d.cfg.Events != nil && d.cfg.Targeted != nil && d.cfg.Events.Due(now)
 }
 
 // listen turns signals and store requests into triggers, and SIGHUP into a reload,
@@ -231,17 +253,11 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	if lease == nil {
 		return ErrNotLeader
 	}
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-lease.Lost():
-			cancel(ErrLeadershipLost)
-		case <-done:
-		}
-	}()
+	cctx, release := leased(ctx, lease)
+	defer release()
+	d.mu.Lock()
+	d.eventDeactivations = 0 // a full cycle's cap starts afresh
+	d.mu.Unlock()
 	trigger := d.sched.Trigger()
 	cycle := d.cfg.Cycle
 	if d.sched.Full() && d.cfg.FullCycle != nil {
@@ -256,25 +272,49 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	return err
 }
 
+// leased returns a context that is cancelled, with ErrLeadershipLost as its cause,
+// the moment the lease is lost; release stops watching the lease.
+func leased(ctx context.Context, lease store.Lease) (context.Context, func()) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-lease.Lost():
+			cancel(ErrLeadershipLost)
+		case <-done:
+		}
+	}()
+	return cctx, func() {
+		close(done)
+		cancel(nil)
+	}
+}
+
 // observe records a cycle's metrics, reading its actions and the held ones from the
 // journal (under a short timeout of its own: the cycle's context may be cancelled).
 func (d *Daemon) observe(ctx context.Context, s reconcile.Summary, took time.Duration, end time.Time) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var actions []store.Action
-	if s.RunID != 0 {
-		var err error
-		if actions, err = d.cfg.Store.Actions(rctx, store.ActionFilter{RunID: s.RunID}); err != nil {
-			d.log.Warn("reading the cycle's actions for metrics", zap.Int64("run", s.RunID), zap.Error(err))
-		}
-	}
-	d.cfg.Metrics.observeCycle(s, took, end, actions)
+	d.cfg.Metrics.observeCycle(s, took, end, d.runActions(rctx, s.RunID))
 	held, err := d.cfg.Store.Actions(rctx, store.ActionFilter{Statuses: []store.ActionStatus{store.ActionHeld}})
 	if err != nil {
 		d.log.Warn("reading held actions for metrics", zap.Error(err))
 		return
 	}
 	d.cfg.Metrics.held.Set(float64(len(held)))
+}
+
+// runActions reads a run's actions for the metrics; none for run 0 (a run that
+// never started) or when the journal cannot be read (logged).
+func (d *Daemon) runActions(ctx context.Context, runID int64) []store.Action {
+	if runID == 0 {
+		return nil
+	}
+	actions, err := d.cfg.Store.Actions(ctx, store.ActionFilter{RunID: runID})
+	if err != nil {
+		d.log.Warn("reading the run's actions for metrics", zap.Int64("run", runID), zap.Error(err))
+	}
+	return actions
 }
 
 // tryLead takes the leader lock if this instance does not hold it and no one else

@@ -46,6 +46,12 @@ type API struct {
 	// Token returns the bearer token the /v1 routes require, from the configuration
 	// in force; a zero token refuses every /v1 call.
 	Token func() secret.Secret
+	// Notify queues a pushed change notification (Daemon.Notify); nil leaves
+	// /v1/events unserved.
+	Notify func(ctx context.Context, n Notification) error
+	// EventsToken returns the token /v1/events requires (server.events_token_file); a
+	// zero token means the admin token serves there too.
+	EventsToken func() secret.Secret
 	// Gatherer serves /metrics: the daemon's own registry.
 	Gatherer prometheus.Gatherer
 	Logger   *zap.Logger
@@ -75,6 +81,10 @@ func (a *API) Handler() http.Handler {
 	v1.HandleFunc("POST /v1/runs/{id}/approve", a.approve)
 	v1.HandleFunc("GET /v1/explain/{key}", a.explain)
 	mux.Handle("/v1/", a.authorize(v1))
+	if a.Notify != nil {
+		mux.HandleFunc("POST /v1/events", a.events)
+		mux.HandleFunc("GET /v1/events", a.verifyOkta)
+	}
 	return mux
 }
 
@@ -87,10 +97,8 @@ func (a *API) authorize(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "the /v1 API is disabled: server.token_file is not configured")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !secret.New(got).Equal(want) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="syncd"`)
-			writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
+		if _, ok := bearer(r, want); !ok {
+			unauthorized(w)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

@@ -60,6 +60,9 @@ type Metrics struct {
 	configHash          prometheus.Gauge
 	cycleReads          *prometheus.CounterVec
 	rowsRead            *prometheus.HistogramVec
+	eventsReceived      *prometheus.CounterVec
+	eventsCoalesced     prometheus.Counter
+	eventLatency        prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -76,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_last_success_timestamp_seconds",
 			Help: "When the last successful cycle ended, in Unix seconds; 0 before the first."}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_actions_total",
-			Help: "Actions of cycles, by kind and outcome (the action's status when its cycle ended)."}, []string{"kind", "outcome"}),
+			Help: "Actions of cycles and targeted runs, by kind and outcome (the action's status when its cycle or run ended)."}, []string{"kind", "outcome"}),
 		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_held_actions",
 			Help: "Actions held by a guardrail and waiting for an approval."}),
 		disputed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_disputed_keys",
@@ -104,6 +107,13 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 		rowsRead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "syncd_salesforce_rows_read",
 			Help:    "Salesforce user records a cycle read, by mode (delta or full).",
 			Buckets: []float64{0, 10, 100, 1000, 2000, 10000, 100000, 1000000}}, []string{"mode"}),
+		eventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_events_received_total",
+			Help: "Change notifications accepted on POST /v1/events, by format (ids, scim, okta, graph)."}, []string{"format"}),
+		eventsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_events_coalesced_total",
+			Help: "Change notifications that joined a targeted run already pending instead of starting one."}),
+		eventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_event_to_applied_seconds",
+			Help:    "Time from a person's first change notification to the end of the targeted run that applied it.",
+			Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300}}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -119,7 +129,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, buildInfo,
+		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, m.eventsReceived, m.eventsCoalesced, m.eventLatency, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -144,6 +154,9 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	for _, mode := range readModes {
 		m.cycleReads.WithLabelValues(string(mode))
 		m.rowsRead.WithLabelValues(string(mode))
+	}
+	for _, f := range eventFormats {
+		m.eventsReceived.WithLabelValues(f)
 	}
 	for _, k := range actionKinds {
 		for _, o := range actionOutcomes {
@@ -175,9 +188,7 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	case reconcile.RunFailed, reconcile.RunPaused:
 		m.consecutiveFailures.Inc()
 	}
-	for _, a := range actions {
-		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
-	}
+	m.countActions(actions)
 	if s.Read != "" {
 		m.cycleReads.WithLabelValues(string(s.Read)).Inc()
 		m.rowsRead.WithLabelValues(string(s.Read)).Observe(float64(s.RowsRead))
@@ -196,4 +207,11 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// countActions counts a cycle's or targeted run's actions by kind and status.
+func (m *Metrics) countActions(actions []store.Action) {
+	for _, a := range actions {
+		m.actions.WithLabelValues(string(a.Kind), string(a.Status)).Inc()
+	}
 }

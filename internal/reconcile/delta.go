@@ -131,11 +131,8 @@ func (e *Engine) readDelta(ctx context.Context, c *cycleData) (done bool, why st
 // readFull reads the names and every Standard user, and records the read as the
 // mirror when there is one.
 func (e *Engine) readFull(ctx context.Context, c *cycleData) error {
-	names, err := e.cfg.Directory.ResolveNames(ctx)
+	names, err := e.resolveNames(ctx, c)
 	if err != nil {
-		return fmt.Errorf("reconcile: reading profiles and roles: %w", err)
-	}
-	if err := e.resolve(c, names); err != nil {
 		return err
 	}
 	fields := managedFields(c.input.Desired)
@@ -219,7 +216,9 @@ func (a *applier) patchMirror(ctx context.Context, items []item, results []Resul
 	for i, r := range results {
 		act := items[i].a
 		u, known := a.existing[act.SalesforceID]
-		if r.Status != ResultApplied || act.Kind == KindCreate || !known || len(act.Changes) == 0 {
+		// A user found otherwise than by a read of the org (a targeted run's look-up
+		// by FederationIdentifier) has neither its managed fields nor a stamp.
+		if r.Status != ResultApplied || act.Kind == KindCreate || !known || u.SystemModstamp.IsZero() || len(act.Changes) == 0 {
 			continue
 		}
 		users = append(users, written(*u, act.Changes))

@@ -65,6 +65,9 @@ type Config struct {
 	// Grace is how long a batch in flight may take to finish once the cycle's
 	// context is cancelled, and bounds the journal writes made after it; default 30 s.
 	Grace time.Duration
+	// Memo, when set, remembers the last complete snapshot's mapping across cycles,
+	// so that an unchanged source is not mapped again (see MapMemo).
+	Memo *MapMemo
 	// Progress, when set, is told how reading and applying advance (for the CLI).
 	Progress func(Progress)
 	// Now is the clock; default time.Now.
@@ -109,6 +112,10 @@ type Summary struct {
 	// SourceComplete says whether the source pull was complete; an incomplete one
 	// deactivates no one.
 	SourceComplete bool
+	// SourceUnchanged says the source was as at the last complete pull (the source
+	// said NotModified, or the digest was the same): mapping was skipped. The plan
+	// still compares with the org as read this cycle.
+	SourceUnchanged bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
 	// Read says how the cycle read Salesforce ("" when it failed before), and
@@ -203,17 +210,18 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 // With a Mirror, the cycle reads only the users changed since the last read when it
 // can (ReadDelta).
 func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
-	return e.run(ctx, trigger, false)
+	return e.run(ctx, trigger, (*Engine).cycle)
 }
 
 // RunFull is RunOnce reading every Salesforce user, whatever the mirror holds: an
-// operator's `syncd apply --once --full`.
+// operator's `syncd apply --once --full`, the daemon's full trigger.
 func (e *Engine) RunFull(ctx context.Context, trigger string) (Summary, error) {
-	return e.run(ctx, trigger, true)
+	return e.run(ctx, trigger, (*Engine).fullCycle)
 }
 
-// run is RunOnce, reading everything when full is set.
-func (e *Engine) run(ctx context.Context, trigger string, full bool) (Summary, error) {
+// run journals one run around body: StartRun, body, FinishRun and the log line that
+// says how it ended. The error is non-nil exactly when the run failed or was aborted.
+func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, context.Context, *Summary) error) (Summary, error) {
 	runID, err := e.cfg.Journal.StartRun(ctx, RunStart{Trigger: trigger, Mode: e.cfg.Policy.Mode})
 	if err != nil {
 		return Summary{Status: RunFailed, Error: err.Error()}, fmt.Errorf("reconcile: starting the run: %w", err)
@@ -223,7 +231,7 @@ func (e *Engine) run(ctx context.Context, trigger string, full bool) (Summary, e
 	run := *e
 	run.log = e.log.With(zap.Int64("run", runID))
 	start := e.cfg.Now()
-	err = run.cycle(ctx, &s, full)
+	err = body(&run, ctx, &s)
 	switch {
 	case ctx.Err() != nil:
 		s.Status, s.Error = RunAborted, fmt.Sprintf("aborted: %v", context.Cause(ctx))
@@ -246,18 +254,26 @@ func (e *Engine) run(ctx context.Context, trigger string, full bool) (Summary, e
 		zap.String("error", s.Error), zap.Duration("took", e.cfg.Now().Sub(start)),
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
-		zap.Bool("source_complete", s.SourceComplete), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
 		zap.String("read", string(s.Read)), zap.Int("rows_read", s.RowsRead),
 		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
 	return s, err
 }
 
 // cycle is RunOnce between StartRun and FinishRun. A pause is reported in s.
-func (e *Engine) cycle(ctx context.Context, s *Summary, full bool) error {
+func (e *Engine) cycle(ctx context.Context, s *Summary) error { return e.cycleReading(ctx, s, false) }
+
+// fullCycle is RunFull between StartRun and FinishRun.
+func (e *Engine) fullCycle(ctx context.Context, s *Summary) error {
+	return e.cycleReading(ctx, s, true)
+}
+
+// cycleReading is a cycle, reading Salesforce in full when full is set.
+func (e *Engine) cycleReading(ctx context.Context, s *Summary, full bool) error {
 	c, err := e.gather(ctx, full)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
-		s.SourceComplete = c.snapshot.Complete
+		s.SourceComplete, s.SourceUnchanged = c.snapshot.Complete, c.unchanged
 		s.Read, s.RowsRead = c.read, c.rowsRead
 	}
 	if err != nil {
@@ -271,6 +287,12 @@ func (e *Engine) cycle(ctx context.Context, s *Summary, full bool) error {
 	if err := e.cfg.Journal.SaveSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("reconcile: saving the source snapshot: %w", err)
 	}
+	return e.execute(ctx, s, c, plan)
+}
+
+// execute saves a run's plan and applies it: the part of a cycle after planning that
+// full and targeted runs share.
+func (e *Engine) execute(ctx context.Context, s *Summary, c *cycleData, plan Plan) error {
 	s.Stats = stats(c, plan)
 	countPlan(s, plan)
 	entries := entriesOf(plan)
@@ -283,7 +305,7 @@ func (e *Engine) cycle(ctx context.Context, s *Summary, full bool) error {
 		}
 	}
 	a := newApplier(e, s.RunID, c)
-	err = a.apply(ctx, plan)
+	err := a.apply(ctx, plan)
 	s.Applied, s.Failed, s.Pending = a.counts()
 	if reason := a.pauseReason(); reason != "" && err == nil {
 		s.Status, s.Error = RunPaused, "paused: "+reason
@@ -319,12 +341,16 @@ type cycleData struct {
 	mapped   mapping.Result
 	input    Input
 	policy   Policy
+	// entitlements is nil when the entitlement step is off.
+	entitlements *EntitlementState
+	// managed is the number of links syncd owns, for a targeted run's cap.
+	managed int
+	// unchanged says the pull found the source as the last complete one was.
+	unchanged bool
 	// read is how the org was read ("" before it was), rowsRead how many user
 	// records the read returned.
 	read     ReadMode
 	rowsRead int
-	// entitlements is nil when the entitlement step is off.
-	entitlements *EntitlementState
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -344,24 +370,19 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 			zap.Int("records", len(snap.Records)), zap.Error(err))
 	}
 	c.snapshot = snap
-	c.mapped = e.cfg.Mapper.Map(snap.Records)
+	var remembered bool
+	c.mapped, remembered = e.mapSnapshot(snap)
+	c.unchanged = snap.NotModified || remembered
 	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
 
 	if err := e.readOrg(ctx, c, full); err != nil {
 		return c, err
 	}
-	j := e.cfg.Journal
-	if c.input.Links, err = j.Links(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading links: %w", err)
+	if err := e.loadJournal(ctx, c); err != nil {
+		return c, err
 	}
-	if c.input.Backoffs, err = j.Backoffs(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading back-offs: %w", err)
-	}
-	if c.input.Approved, err = j.Approved(ctx); err != nil {
-		return c, fmt.Errorf("reconcile: loading approved actions: %w", err)
-	}
-	base, ok, err := j.LastGoodSnapshot(ctx)
+	base, ok, err := e.cfg.Journal.LastGoodSnapshot(ctx)
 	if err != nil {
 		return c, fmt.Errorf("reconcile: loading the last good snapshot: %w", err)
 	}
@@ -372,6 +393,33 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// resolveNames reads the org's profiles and roles, resolves the desired users'
+// profile and role names to Ids and completes the protected profiles. It returns
+// the names read.
+func (e *Engine) resolveNames(ctx context.Context, c *cycleData) (Names, error) {
+	names, err := e.cfg.Directory.ResolveNames(ctx)
+	if err != nil {
+		return Names{}, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
+	}
+	return names, e.resolve(c, names)
+}
+
+// loadJournal loads what earlier cycles left: links, back-offs and approvals.
+func (e *Engine) loadJournal(ctx context.Context, c *cycleData) error {
+	j := e.cfg.Journal
+	var err error
+	if c.input.Links, err = j.Links(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading links: %w", err)
+	}
+	if c.input.Backoffs, err = j.Backoffs(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading back-offs: %w", err)
+	}
+	if c.input.Approved, err = j.Approved(ctx); err != nil {
+		return fmt.Errorf("reconcile: loading approved actions: %w", err)
+	}
+	return nil
 }
 
 // protectedProfileIDs adds the Ids of the named profiles to ids; an unknown name is a

@@ -1,10 +1,11 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"strings"
 
 	"github.com/syncd-io/syncd/internal/mapping"
 )
@@ -89,19 +90,13 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 	if len(items) == 0 || a.stopped(ctx) {
 		return
 	}
-	ec := a.e.cfg.Entitle
-	links, err := a.e.cfg.Journal.Links(ctx)
+	userOf, err := a.newUsers(ctx, items)
 	if err != nil {
 		a.setFatal(fmt.Errorf("reconcile: loading links for new users' entitlements: %w", err))
 		return
 	}
-	userOf := map[string]string{}
-	for _, l := range links {
-		userOf[l.IdPID] = l.SalesforceID
-	}
 	var waiting, refused []item
-	byObject := map[string][]item{}
-	var order []string
+	byStep := map[entitlementStep][]item{}
 	for _, it := range items {
 		if it.a.Entitlement.Refusal != nil {
 			refused = append(refused, it)
@@ -114,11 +109,8 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 			waiting = append(waiting, it)
 			continue
 		}
-		obj := string(it.a.Kind) + "/" + objectGroup(it.a.Entitlement.Kind)
-		if _, seen := byObject[obj]; !seen {
-			order = append(order, obj)
-		}
-		byObject[obj] = append(byObject[obj], it)
+		step := entitlementStep{it.a.Kind, assignmentObject(it.a.Entitlement.Kind)}
+		byStep[step] = append(byStep[step], it)
 	}
 	if len(waiting) > 0 {
 		results := make([]Result, len(waiting))
@@ -127,25 +119,12 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 		}
 		a.record(ctx, waiting, results)
 	}
-	// Assignments licence first; removals the other way round, so a licence goes
-	// after the permission sets that need it.
-	slices.SortFunc(order, func(x, y string) int {
-		xa, ya := strings.HasPrefix(x, string(KindAssign)+"/"), strings.HasPrefix(y, string(KindAssign)+"/")
-		switch {
-		case xa != ya && xa:
-			return -1
-		case xa != ya:
-			return 1
-		case xa:
-			return strings.Compare(x, y)
-		}
-		return strings.Compare(y, x)
-	})
-	for _, obj := range order {
-		all := byObject[obj]
+	steps := slices.SortedFunc(maps.Keys(byStep), compareSteps)
+	for _, step := range steps {
+		all := byStep[step]
 		for start := 0; start < len(all) && !a.stopped(ctx); start += MaxBatch {
 			b := all[start:min(start+MaxBatch, len(all))]
-			a.record(ctx, b, a.sendEntitlements(ctx, ec, b))
+			a.record(ctx, b, a.sendEntitlements(ctx, a.e.cfg.Entitle, b))
 		}
 	}
 	// Refusals are recorded last: an assignment of the same person applied after
@@ -161,15 +140,61 @@ func (a *applier) applyEntitlements(ctx context.Context, items []item) {
 	}
 }
 
-// objectGroup names the Salesforce object a kind's assignments live in.
-func objectGroup(k mapping.EntitlementKind) string {
+// newUsers returns the Salesforce Id of each person by the links, when some
+// assignment is for a user this cycle created (nil otherwise: no store read).
+func (a *applier) newUsers(ctx context.Context, items []item) (map[string]string, error) {
+	if !slices.ContainsFunc(items, func(it item) bool { return it.a.SalesforceID == "" }) {
+		return nil, nil
+	}
+	links, err := a.e.cfg.Journal.Links(ctx)
+	if err != nil {
+		return nil, err
+	}
+	userOf := make(map[string]string, len(links))
+	for _, l := range links {
+		userOf[l.IdPID] = l.SalesforceID
+	}
+	return userOf, nil
+}
+
+// entitlementStep is one kind of entitlement write to one Salesforce object:
+// Salesforce takes one setup object per Collections call.
+type entitlementStep struct {
+	kind   Kind // KindAssign or KindUnassign
+	object int  // assignmentObject
+}
+
+// Objects that hold assignments, in the order a user receives them.
+const (
+	objectLicenceAssign       = iota // PermissionSetLicenseAssign
+	objectPermissionSetAssign        // PermissionSetAssignment (permission sets and groups)
+	objectGroupMember                // GroupMember (public groups and queues)
+)
+
+// assignmentObject is the object a kind's assignments are records of.
+func assignmentObject(k mapping.EntitlementKind) int {
 	switch k {
 	case mapping.PermissionSetLicense:
-		return "1PermissionSetLicenseAssign"
+		return objectLicenceAssign
 	case mapping.PermissionSet, mapping.PermissionSetGroup:
-		return "2PermissionSetAssignment"
+		return objectPermissionSetAssign
 	}
-	return "3GroupMember"
+	return objectGroupMember
+}
+
+// compareSteps orders the steps: assignments licence first, then removals the other
+// way round, so a licence goes after the permission sets that need it.
+func compareSteps(x, y entitlementStep) int {
+	if x.kind != y.kind {
+		if x.kind == KindAssign {
+			return -1
+		}
+		return 1
+	}
+	if x.kind == KindAssign {
+		return cmp.Compare(x.object, y.object)
+	}
+	return cmp.Compare(y.object, x.object)
 }
 
 // sendEntitlements makes one batch's call. Ownership is recorded before a create is

@@ -42,6 +42,10 @@ type Directory interface {
 	// FindUsers re-reads the users whose field (FederationIdentifier or Username)
 	// equals one of values, whatever their type; Existing.Fields is empty.
 	FindUsers(ctx context.Context, field string, values []string) ([]Existing, error)
+	// ReadUsersWhere reads the users whose field (Id or FederationIdentifier) equals
+	// one of values, whatever their type, with the given fields in Existing.Fields as
+	// ReadUsers returns them: a targeted reconcile's view of a few people.
+	ReadUsersWhere(ctx context.Context, field string, values, fields []string) ([]Existing, error)
 	// CreateUsers creates users; WriteResult.ID is the new user's Id.
 	CreateUsers(ctx context.Context, users []UserWrite) ([]WriteResult, error)
 	// UpdateUsers changes the given fields of users named by UserWrite.ID

@@ -344,6 +344,9 @@ func (s *Server) advance(j *bulkJob, now time.Time) {
 			frozen[i] = *r
 			candidates[i] = view{o: s.org, r: &frozen[i]}
 		}
+		for _, sj := range j.parsed.Semijoins {
+			sj.Resolve(s.org.views(sj.Object.Name))
+		}
 		selected := j.parsed.Run(candidates)
 		j.results = make([]*row, len(selected))
 		for i, rec := range selected {

@@ -352,3 +352,24 @@ func TestBulkQueryResultPages(t *testing.T) {
 		t.Errorf("the page's results %q (locator %q), want %q", data, header.Get("Sforce-Locator"), want)
 	}
 }
+
+// TestBulkQuerySemiJoin runs a query with a semi-join sub-select as a Bulk job: the
+// sub-select is answered from the org as the job runs, as the query resource does.
+func TestBulkQuerySemiJoin(t *testing.T) {
+	h := newHarness(t, Options{})
+	frozen := h.create(h.newUser("frozen@acme.example.com"))
+	h.create(h.newUser("thawed@acme.example.com"))
+	status, p, body := h.query("SELECT Id FROM UserLogin WHERE UserId = '" + frozen + "'")
+	if status != 200 || p.TotalSize != 1 {
+		t.Fatalf("login of %s: %d %s", frozen, status, body)
+	}
+	if status, _, body := h.do("PATCH", testVersion+"/sobjects/UserLogin/"+p.Records[0]["Id"].(string), map[string]any{"IsFrozen": true}); status != 204 {
+		t.Fatalf("freeze: %d %s", status, body)
+	}
+	id := h.runJob(map[string]any{"operation": "query",
+		"query": "SELECT Username FROM User WHERE Id IN (SELECT UserId FROM UserLogin WHERE IsFrozen = true)"})
+	_, _, data := h.do("GET", bulkPath+"/"+id+"/results", nil)
+	if want := "\"Username\"\n\"frozen@acme.example.com\"\n"; string(data) != want {
+		t.Errorf("results %q, want %q", data, want)
+	}
+}

@@ -117,6 +117,32 @@ func (s *Server) applyCollection(c *call, req *collectionRequest, op func(i int)
 	s.writeJSON(c.w, c.limit, http.StatusOK, results)
 }
 
+// isSetupObject says whether Salesforce counts an object among the setup objects,
+// those that change who may see what (Apex's "sObjects That Can't Be Used Together in
+// DML Operations"; the list is not exhaustive, and PermissionSetLicenseAssign is not
+// on it).
+func isSetupObject(d *objectDef) bool {
+	switch d.name {
+	case "User", "UserRole", "PermissionSet", "PermissionSetAssignment", "Group", "GroupMember", "AuthSession", "QueueSobject":
+		return true
+	}
+	return false
+}
+
+// mixedSetup refuses a record of a Collections call whose object type differs from
+// the call's first when either is a setup object: "You can't create records for
+// multiple object types in one call when one of the types is related to a feature in
+// the Salesforce Setup area", and likewise for updates and deletes. Which code REST
+// answers with is not documented; the simulator uses Apex's MIXED_DML_OPERATION for
+// the later types' records, so a client that mixes them sees them fail.
+func mixedSetup(first, d *objectDef) []apiError {
+	if d == first || !isSetupObject(d) && !isSetupObject(first) {
+		return nil
+	}
+	return []apiError{badRequest("MIXED_DML_OPERATION", fmt.Sprintf(
+		"DML operation on setup object is not permitted after you have updated a non-setup object (or vice versa): %s, original object: %s", d.name, first.name))}
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -135,6 +161,9 @@ func (s *Server) serveCollectionsCreate(c *call) {
 		d := req.types[i]
 		if d.ops.create == nil {
 			return saveResult{}, nil, refused("inserted", d)
+		}
+		if errs := mixedSetup(req.types[0], d); errs != nil {
+			return saveResult{}, nil, errs
 		}
 		if id := recordID(req.records[i]); id != "" {
 			return saveResult{}, nil, []apiError{badRequest("INVALID_FIELD", "Id must not be specified in a create call", "Id")}
@@ -188,6 +217,9 @@ func (s *Server) serveCollectionsUpdate(c *call) {
 			return saveResult{}, nil, []apiError{badRequest("MALFORMED_ID", fmt.Sprintf("%s ID: id value of incorrect type: %s", d.name, raw), "Id")}
 		}
 		res := saveResult{ID: id}
+		if errs := mixedSetup(req.types[0], d); errs != nil {
+			return res, nil, errs
+		}
 		r, ok := s.org.tables[d].byID[id]
 		if !ok {
 			return res, nil, []apiError{badRequest("INVALID_CROSS_REFERENCE_KEY", msgInvalidCrossRef, "Id")}
@@ -274,6 +306,7 @@ func (s *Server) serveCollectionsDelete(c *call) {
 	}
 	req := &collectionRequest{allOrNone: strings.EqualFold(q.Get("allOrNone"), "true"), records: make([]map[string]json.RawMessage, len(ids))}
 	w := s.writeContext(c)
+	var first *objectDef // the type of the call's first record found
 	s.applyCollection(c, req, func(i int) (saveResult, func(), []apiError) {
 		raw := ids[i]
 		id, err := normalizeID(raw)
@@ -288,6 +321,12 @@ func (s *Server) serveCollectionsDelete(c *call) {
 		case r.def.ops.delete == nil:
 			return res, nil, []apiError{badRequest("INVALID_TYPE_FOR_OPERATION",
 				fmt.Sprintf("entity type cannot be deleted: %s", r.def.name))}
+		}
+		if first == nil {
+			first = r.def
+		}
+		if errs := mixedSetup(first, r.def); errs != nil {
+			return res, nil, errs
 		}
 		undo, errs := r.def.ops.delete(s.org, r, w)
 		if errs != nil {

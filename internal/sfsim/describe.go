@@ -36,6 +36,12 @@ type describeObject struct {
 	Fields       []describeField   `json:"fields,omitempty"`
 }
 
+// createable says whether the API may create records of d: whether d has a create hook.
+func createable(d *objectDef) bool { return d.ops.create != nil }
+
+// updateable says whether the API may update records of d: whether d has an update hook.
+func updateable(d *objectDef) bool { return d.ops.update != nil }
+
 func (s *Server) describe(d *objectDef, base string, withFields bool) describeObject {
 	url := base + "/sobjects/" + d.name
 	out := describeObject{

@@ -6,11 +6,13 @@
 // A Server is an http.Handler; put it behind httptest.NewServer in a test, or run the
 // sfsim binary. It serves, with Salesforce's paths, status codes, JSON and headers:
 //
-//	POST /services/oauth2/token                       client_credentials and JWT bearer
+//	POST /services/oauth2/token                       client_credentials (form or HTTP Basic) and JWT bearer
+//	GET|POST /services/oauth2/userinfo                 OpenID Connect userinfo of the token's user
 //	GET  /services/data/                               the versions list (v20.0 to v67.0)
 //	GET  /services/data/vNN.0/limits
 //	GET  /services/data/vNN.0/sobjects[/{type}/describe]      describe (the fields clients read)
 //	GET  /services/data/vNN.0/query?q=SOQL             also queryAll; paged by nextRecordsUrl
+//	GET  /services/data/vNN.0/query?q=SOQL&columns=true  the query's columnMetadata, not its records
 //	GET  /services/data/vNN.0/query/{locator}-{offset}
 //	POST /services/data/vNN.0/sobjects/User
 //	GET  /services/data/vNN.0/sobjects/{type}/{id}[?fields=A,B]
@@ -29,8 +31,11 @@
 //
 // Every REST answer but the versions list carries Sforce-Limit-Info; every
 // authenticated call spends one call of the daily allowance. Queries run against the
-// objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet and
-// PermissionSetAssignment through the soql subpackage.
+// objects User, Profile, UserRole, UserLicense, UserLogin, PermissionSet,
+// PermissionSetAssignment and Organization (the org's own read-only record) through
+// the soql subpackage. Runs of slashes in a path (//services/data/...) count as one,
+// as on a real org. A JWT's exp may be a number or a string of digits; only a past
+// one is refused, as real orgs accept far-future and millisecond values.
 //
 // # Bulk API 2.0 query
 //

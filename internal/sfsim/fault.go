@@ -63,7 +63,7 @@ func LatencyFault(d time.Duration) Fault { return Fault{Latency: d} }
 // FaultRule injects a fault into matching requests: after Skip matching requests
 // pass, the next Count (at least 1) get Fault. Empty matchers match everything.
 type FaultRule struct {
-	// Endpoint names the kind of request: token, identity, versions, resources,
+	// Endpoint names the kind of request: token, userinfo, identity, versions, resources,
 	// limits, describeGlobal, describe, updated, query, queryMore, sobject.create,
 	// sobject.get, sobject.getByExternalId, sobject.update, sobject.delete,
 	// sobject.upsert, collections.create, collections.update, collections.upsert,

@@ -19,7 +19,6 @@ const (
 	grantClientCredentials = "client_credentials"
 	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer" //nolint:gosec // a grant type name, not a credential
 	maxTokenBodyBytes      = 64 << 10
-	maxAssertionLead       = 5 * time.Minute
 )
 
 // oauthError is the body of a failed token request.
@@ -63,9 +62,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	var userID string
 	switch grant := form.Get("grant_type"); grant {
 	case grantClientCredentials:
-		id, secret := form.Get("client_id"), form.Get("client_secret")
-		if u, p, ok := r.BasicAuth(); ok && id == "" {
-			id, secret = u, p
+		id, secret, ok := clientCredentials(r, form)
+		if !ok {
+			fail("invalid_client", "invalid client credentials")
+			return
 		}
 		if id != s.opts.ClientID {
 			fail("invalid_client_id", "client identifier invalid")
@@ -118,6 +118,21 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// clientCredentials returns the client id and secret of a token request: from the
+// form, or else from HTTP Basic authorization, where RFC 6749 §2.3.1 has both
+// form-urlencoded before they are joined (simple-salesforce sends them so). ok is false
+// when the Basic credentials are not validly encoded.
+func clientCredentials(r *http.Request, form url.Values) (id, secret string, ok bool) {
+	id, secret = form.Get("client_id"), form.Get("client_secret")
+	user, password, basic := r.BasicAuth()
+	if id != "" || !basic {
+		return id, secret, true
+	}
+	id, errID := url.QueryUnescape(user)
+	secret, errSecret := url.QueryUnescape(password)
+	return id, secret, errID == nil && errSecret == nil
+}
+
 // loginBlocked says why a user may not log in, or "" when they may.
 func (s *Server) loginBlocked(userID string) string {
 	s.mu.Lock()
@@ -159,16 +174,12 @@ func (s *Server) checkAssertion(r *http.Request, assertion string) (userID, code
 	if !audienceOK {
 		return "", "invalid_grant", "audience is invalid"
 	}
-	exp, err := claims.GetExpirationTime()
-	if err != nil || exp == nil {
+	future, ok := expiresAfter(claims["exp"], s.now())
+	if !ok {
 		return "", "invalid_grant", "invalid assertion"
 	}
-	now := s.now()
-	if !exp.After(now) {
+	if !future {
 		return "", "invalid_grant", "expired authorization code"
-	}
-	if exp.After(now.Add(maxAssertionLead)) {
-		return "", "invalid_grant", "invalid assertion"
 	}
 	sub, _ := claims.GetSubject()
 	s.mu.Lock()
@@ -183,6 +194,30 @@ func (s *Server) checkAssertion(r *http.Request, assertion string) (userID, code
 	return userID, "", ""
 }
 
+// expiresAfter reads a JWT exp claim and says whether it lies after now. Salesforce's
+// own documented example sends exp as a string of digits and RFC 7519 as a number, so
+// both are accepted. The documentation asks for an expiry within three minutes, but
+// real orgs accept later ones: the Salesforce CLI sends Date.now() + 300, i.e.
+// milliseconds, which read as seconds lie tens of millennia ahead. So only a past
+// expiry is refused; ok is false when exp is missing or of another shape.
+func expiresAfter(exp any, now time.Time) (future, ok bool) {
+	switch v := exp.(type) {
+	case float64:
+		return v > float64(now.Unix()), true
+	case string:
+		if v == "" || strings.Trim(v, "0123456789") != "" {
+			return false, false
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			// Only ErrRange is possible for digits: beyond int64, far in the future.
+			return true, true
+		}
+		return n > now.Unix(), true
+	}
+	return false, false
+}
+
 // baseURL is the scheme and host the request came to: the simulator's instance URL.
 func baseURL(r *http.Request) string {
 	scheme := "http"
@@ -192,20 +227,46 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// serveIdentity is GET /id/{orgId}/{userId}, the identity URL of a token answer: who
-// the token acts as. It needs the token but is not a REST call, so it spends nothing.
-func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, parts []string) {
+// sessionUser returns the Id of the user the request's bearer token acts as, for the
+// identity and userinfo resources. These are OAuth resources, not REST calls: they
+// spend nothing, and a bad token gets Salesforce's plain-text 403 instead of a REST
+// error array (written here, and ok is false).
+func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (userID string, ok bool) {
 	token, _ := bearerToken(r)
 	now := s.now()
 	s.mu.Lock()
-	sess, ok := s.sessions[token]
-	if !ok || !now.Before(sess.expires) {
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte("Bad_OAuth_Token"))
+	sess, found := s.sessions[token]
+	s.mu.Unlock()
+	if !found || !now.Before(sess.expires) {
+		writePlain(w, http.StatusForbidden, "Bad_OAuth_Token")
+		return "", false
+	}
+	return sess.userID, true
+}
+
+func writePlain(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text))
+}
+
+// identityURLs are the urls of an identity or userinfo answer: where the user's API
+// resources are, with the version left for the client to fill in.
+func identityURLs(base string, user *row) map[string]string {
+	v := "/services/data/v{version}/"
+	return map[string]string{
+		"rest": base + v, "query": base + v + "query/", "sobjects": base + v + "sobjects/",
+		"limits": base + v + "limits/", "profile": base + "/" + user.id(),
+	}
+}
+
+// serveIdentity is GET /id/{orgId}/{userId}, the identity URL of a token answer: who
+// the token acts as, in Salesforce's older shape.
+func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, parts []string) {
+	if _, ok := s.sessionUser(w, r); !ok {
 		return
 	}
+	s.mu.Lock()
 	var user *row
 	if len(parts) == 2 && parts[0] == s.org.id {
 		if id, err := normalizeID(parts[1]); err == nil {
@@ -214,24 +275,57 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request, parts []s
 	}
 	if user == nil {
 		s.mu.Unlock()
-		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("Bad_Id"))
+		writePlain(w, http.StatusNotFound, "Bad_Id")
 		return
 	}
 	f := s.org.uf
 	base := baseURL(r)
-	v := "/services/data/v{version}/"
 	answer := map[string]any{
 		"id": base + "/id/" + s.org.id + "/" + user.id(), "user_id": user.id(), "organization_id": s.org.id,
 		"username": user.str(f.username), "display_name": user.str(f.name), "email": user.str(f.email),
 		"first_name": user.vals[f.firstName], "last_name": user.str(f.lastName), "nick_name": user.str(f.nickname),
 		"active": user.flag(f.isActive), "user_type": user.str(f.userType), "language": "en_US", "locale": "en_US",
-		"utcOffset": 0, "is_app_installed": true,
-		"urls": map[string]string{
-			"rest": base + v, "query": base + v + "query/", "sobjects": base + v + "sobjects/",
-			"limits": base + v + "limits/", "profile": base + "/" + user.id(),
-		},
+		"utcOffset": 0, "is_app_installed": true, "urls": identityURLs(base, user),
+	}
+	s.mu.Unlock()
+	s.writeJSON(w, "", http.StatusOK, answer)
+}
+
+// serveUserinfo is GET (or POST) /services/oauth2/userinfo: the OpenID Connect
+// userinfo of the token's user. The Salesforce CLI's access-token login reads user_id
+// and organization_id from it; the claims are those Salesforce documents, with sub
+// being the identity URL.
+func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writePlain(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	userID, ok := s.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	user := s.org.tables[s.schema.user].byID[userID]
+	f := s.org.uf
+	d := s.schema.user
+	base := baseURL(r)
+	photo := base + "/profilephoto/005/"
+	modified, _ := user.vals[f.modified].(time.Time)
+	answer := map[string]any{
+		"sub": base + "/id/" + s.org.id + "/" + user.id(), "user_id": user.id(), "organization_id": s.org.id,
+		"preferred_username": user.str(f.username), "nickname": user.str(f.nickname), "name": user.str(f.name),
+		"email": user.str(f.email), "email_verified": true,
+		"given_name": user.vals[f.firstName], "family_name": user.str(f.lastName),
+		"zoneinfo": user.str(d.mustIndex("TimeZoneSidKey")),
+		"photos":   map[string]string{"picture": photo + "F", "thumbnail": photo + "T"},
+		"profile":  base + "/" + user.id(), "picture": photo + "F",
+		"address": map[string]string{}, "is_salesforce_integration_user": false,
+		"urls":   identityURLs(base, user),
+		"active": user.flag(f.isActive), "user_type": strings.ToUpper(user.str(f.userType)),
+		"language": user.str(d.mustIndex("LanguageLocaleKey")), "locale": user.str(d.mustIndex("LocaleSidKey")),
+		"utcOffset": 0, "updated_at": modified.UTC().Format(time.RFC3339),
+		"is_app_installed": true,
 	}
 	s.mu.Unlock()
 	s.writeJSON(w, "", http.StatusOK, answer)

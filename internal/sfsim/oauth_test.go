@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,25 @@ func tokenAnswerOf(t *testing.T, body []byte) map[string]string {
 	return m
 }
 
+// checkTokenAnswer checks a token request's answer: a token when want is nil, else
+// want as a 400.
+func checkTokenAnswer(t *testing.T, status int, body []byte, want *oauthError) {
+	t.Helper()
+	if want == nil {
+		if status != 200 || tokenAnswerOf(t, body)["access_token"] == "" {
+			t.Fatalf("status %d body %s", status, body)
+		}
+		return
+	}
+	var got oauthError
+	if err := json.Unmarshal(body, &got); err != nil || status != 400 {
+		t.Fatalf("status %d body %s", status, body)
+	}
+	if diff := cmp.Diff(*want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestClientCredentials(t *testing.T) {
 	h := newHarness(t, Options{ClientID: "cid", ClientSecret: "secret"})
 	status, header, body := h.form("/services/oauth2/token", url.Values{
@@ -85,17 +105,37 @@ func TestClientCredentials(t *testing.T) {
 		t.Errorf("issued_at = %q, want the clock in epoch millis", tok["issued_at"])
 	}
 
-	// HTTP Basic carries the client's credentials too.
-	req, _ := http.NewRequest("POST", h.http.URL+"/services/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("cid", "secret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestClientCredentialsInBasicAuth sends the client id and secret in HTTP Basic
+// authorization, each form-urlencoded first as RFC 6749 §2.3.1 asks.
+func TestClientCredentialsInBasicAuth(t *testing.T) {
+	const secret = "s3:cr%t+/ü"
+	h := newHarness(t, Options{ClientID: "c id", ClientSecret: secret})
+	tests := []struct {
+		name       string
+		user, pass string
+		want       *oauthError // nil: success
+	}{
+		{"encoded", url.QueryEscape("c id"), url.QueryEscape(secret), nil},
+		{"wrong secret", url.QueryEscape("c id"), "nope", &oauthError{"invalid_client", "invalid client credentials"}},
+		{"unknown client", "other", url.QueryEscape(secret), &oauthError{"invalid_client_id", "client identifier invalid"}},
+		// Undecoded, the + of the secret would read as a space.
+		{"secret not encoded", url.QueryEscape("c id"), "s3:cr%25t+/ü", &oauthError{"invalid_client", "invalid client credentials"}},
+		{"bad escape", url.QueryEscape("c id"), "s3%zz", &oauthError{"invalid_client", "invalid client credentials"}},
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("basic auth: status %d", resp.StatusCode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", h.http.URL+"/services/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(tt.user, tt.pass)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, _, body := readResponse(t, resp)
+			checkTokenAnswer(t, status, body, tt.want)
+		})
 	}
 }
 
@@ -179,7 +219,20 @@ func TestJWTBearer(t *testing.T) {
 		{"wrong issuer", with("iss", "other"), &oauthError{"invalid_client_id", "client identifier invalid"}},
 		{"wrong audience", with("aud", "https://example.com"), &oauthError{"invalid_grant", "audience is invalid"}},
 		{"expired", with("exp", now.Add(-time.Second).Unix()), &oauthError{"invalid_grant", "expired authorization code"}},
-		{"too far ahead", with("exp", now.Add(6*time.Minute).Unix()), &oauthError{"invalid_grant", "invalid assertion"}},
+		// Real orgs accept an exp later than the documented three minutes, and in the
+		// shapes widely used clients send: Salesforce's documented string of digits,
+		// and the Salesforce CLI's milliseconds.
+		{"far ahead", with("exp", now.Add(6*time.Hour).Unix()), nil},
+		{"exp as a string", with("exp", strconv.FormatInt(now.Add(3*time.Minute).Unix(), 10)), nil},
+		{"exp in milliseconds", with("exp", now.UnixMilli()+300), nil},
+		{"exp in milliseconds as a string", with("exp", strconv.FormatInt(now.UnixMilli()+300, 10)), nil},
+		{"exp beyond int64", with("exp", "99999999999999999999999"), nil},
+		{"expired string", with("exp", strconv.FormatInt(now.Add(-time.Second).Unix(), 10)), &oauthError{"invalid_grant", "expired authorization code"}},
+		{"negative exp", with("exp", -1), &oauthError{"invalid_grant", "expired authorization code"}},
+		{"exp a date string", with("exp", now.Add(time.Minute).Format(time.RFC3339)), &oauthError{"invalid_grant", "invalid assertion"}},
+		{"exp a signed string", with("exp", "+1795772000"), &oauthError{"invalid_grant", "invalid assertion"}},
+		{"exp empty string", with("exp", ""), &oauthError{"invalid_grant", "invalid assertion"}},
+		{"exp a boolean", with("exp", true), &oauthError{"invalid_grant", "invalid assertion"}},
 		{"no exp", with("exp", nil), &oauthError{"invalid_grant", "invalid assertion"}},
 		{"other user", with("sub", "someone@acme.example.com"), &oauthError{"invalid_grant", "user hasn't approved this consumer"}},
 		{"unknown user", with("sub", "nobody@acme.example.com"), &oauthError{"invalid_grant", "user hasn't approved this consumer"}},
@@ -190,19 +243,7 @@ func TestJWTBearer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, _, body := h.form("/services/oauth2/token", url.Values{"grant_type": {grantJWTBearer}, "assertion": {tt.assertion}})
-			if tt.want == nil {
-				if status != 200 || tokenAnswerOf(t, body)["access_token"] == "" {
-					t.Fatalf("status %d body %s", status, body)
-				}
-				return
-			}
-			var got oauthError
-			if err := json.Unmarshal(body, &got); err != nil || status != 400 {
-				t.Fatalf("status %d body %s", status, body)
-			}
-			if diff := cmp.Diff(*tt.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			checkTokenAnswer(t, status, body, tt.want)
 		})
 	}
 
@@ -266,5 +307,57 @@ func TestIdentity(t *testing.T) {
 	}
 	if used, _ := h.sim.APIUsage(); used != 0 {
 		t.Errorf("identity calls spent %d API calls", used)
+	}
+}
+
+// TestUserinfo reads the OpenID Connect userinfo of the token's user, the resource
+// the Salesforce CLI's access-token login asks who it is.
+func TestUserinfo(t *testing.T) {
+	h := newHarness(t, Options{})
+	get := func(method, token string) (int, http.Header, []byte) {
+		req, _ := http.NewRequest(method, h.http.URL+"/services/oauth2/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readResponse(t, resp)
+	}
+	base, org, user := h.http.URL, h.sim.OrgID(), h.sim.IntegrationUserID()
+	v := base + "/services/data/v{version}/"
+	want := map[string]any{
+		"sub": base + "/id/" + org + "/" + user, "user_id": user, "organization_id": org,
+		"preferred_username": DefaultUsername, "nickname": "integration", "name": "Integration User",
+		"email": DefaultUsername, "email_verified": true, "given_name": "Integration", "family_name": "User",
+		"zoneinfo": "America/Los_Angeles",
+		"photos":   map[string]any{"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
+		"profile":  base + "/" + user, "picture": base + "/profilephoto/005/F",
+		"address": map[string]any{}, "is_salesforce_integration_user": false,
+		"urls": map[string]any{"rest": v, "query": v + "query/", "sobjects": v + "sobjects/", "limits": v + "limits/",
+			"profile": base + "/" + user},
+		"active": true, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": float64(0),
+		"updated_at": "2026-11-27T09:30:00Z", "is_app_installed": true,
+	}
+	for _, method := range []string{"GET", "POST"} {
+		status, header, body := get(method, h.token)
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil || status != 200 {
+			t.Fatalf("%s: %d %s", method, status, body)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s userinfo (-want +got):\n%s", method, diff)
+		}
+		if header.Get("Sforce-Limit-Info") != "" {
+			t.Errorf("userinfo carries Sforce-Limit-Info %q", header.Get("Sforce-Limit-Info"))
+		}
+	}
+	if status, _, body := get("GET", "nope"); status != 403 || string(body) != "Bad_OAuth_Token" {
+		t.Errorf("bad token: %d %s", status, body)
+	}
+	if status, _, _ := get("DELETE", h.token); status != 405 {
+		t.Errorf("DELETE: %d, want 405", status)
+	}
+	if used, _ := h.sim.APIUsage(); used != 0 {
+		t.Errorf("userinfo calls spent %d API calls", used)
 	}
 }

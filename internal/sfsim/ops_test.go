@@ -157,3 +157,50 @@ func widgetIDs(h *harness, d *objectDef) []string {
 	}
 	return ids
 }
+
+// TestCollectionsDoNotMixSetupObjects: a Collections call may carry several object
+// types, but not a setup object (User, PermissionSetAssignment, GroupMember ...) with
+// another type; the records of the later types fail on their own.
+func TestCollectionsDoNotMixSetupObjects(t *testing.T) {
+	h, _ := newWidgetHarness(t)
+	mixed := "MIXED_DML_OPERATION"
+	records := []any{
+		typed(map[string]any{"Name": "w1"}, "Widget__c"),
+		typed(h.newUser("mixed@acme.example.com"), "User"),
+		typed(map[string]any{"Name": "w2"}, "Widget__c"),
+	}
+	status, got, data := h.collection("POST", "/composite/sobjects", map[string]any{"records": records})
+	if status != 200 || !got[0].Success || got[1].Success || got[1].Errors[0].StatusCode != mixed || !got[2].Success {
+		t.Fatalf("widget, user, widget: %d %s", status, data)
+	}
+	want := "DML operation on setup object is not permitted after you have updated a non-setup object (or vice versa): User, original object: Widget__c"
+	if got[1].Errors[0].Message != want {
+		t.Errorf("message %q, want %q", got[1].Errors[0].Message, want)
+	}
+	user := h.create(h.newUser("alone@acme.example.com"))
+	status, got, data = h.collection("PATCH", "/composite/sobjects", map[string]any{"records": []any{
+		typed(map[string]any{"Id": user, "Title": "x"}, "User"),
+		typed(map[string]any{"Id": got[0].ID, "Name": "w3"}, "Widget__c"),
+	}})
+	if status != 200 || !got[0].Success || got[1].Success || got[1].Errors[0].StatusCode != mixed {
+		t.Fatalf("user, widget update: %d %s", status, data)
+	}
+
+	// Two setup objects of different types may not be deleted in one call either.
+	h, ids := entitlementHarness(t)
+	var created []string
+	for _, rec := range []map[string]any{
+		typed(map[string]any{"AssigneeId": ids["ann@example.com"], "PermissionSetId": ids["Reports"]}, "PermissionSetAssignment"),
+		typed(map[string]any{"UserOrGroupId": ids["bob@example.com"], "GroupId": ids["All_Sales"]}, "GroupMember"),
+	} {
+		status, got, data := h.collection("POST", "/composite/sobjects", map[string]any{"records": []any{rec}})
+		if status != 200 || !got[0].Success {
+			t.Fatalf("create %v: %d %s", rec, status, data)
+		}
+		created = append(created, got[0].ID)
+	}
+	status, got, data = h.collection("DELETE", "/composite/sobjects?ids="+created[0]+","+created[1], nil)
+	if status != 200 || !got[0].Success || got[1].Success || got[1].Errors[0].StatusCode != mixed {
+		t.Fatalf("assignment, member delete: %d %s", status, data)
+	}
+}

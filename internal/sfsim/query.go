@@ -105,6 +105,11 @@ func (s *Server) serveQuery(c *call) {
 	for _, sj := range query.Semijoins {
 		sj.Resolve(s.org.views(sj.Object.Name))
 	}
+	if wantsColumns(c.r) {
+		s.mu.Unlock()
+		s.writeJSON(c.w, c.limit, http.StatusOK, s.describeColumns(query))
+		return
+	}
 	selected := query.Run(s.org.views(query.Object.Name))
 	if query.Count {
 		s.mu.Unlock()
@@ -224,12 +229,7 @@ func (o *org) render(b *bytes.Buffer, r *row, fields []soql.FieldRef, base strin
 			continue
 		}
 		done[head] = true
-		var tails []soql.FieldRef
-		for _, g := range fields[i:] {
-			if len(g) > 1 && g[0] == head {
-				tails = append(tails, g[1:])
-			}
-		}
+		tails := relationshipTails(fields[i:], head)
 		b.WriteByte(',')
 		writeJSONString(b, head)
 		b.WriteByte(':')
@@ -240,6 +240,18 @@ func (o *org) render(b *bytes.Buffer, r *row, fields []soql.FieldRef, base strin
 		}
 	}
 	b.WriteByte('}')
+}
+
+// relationshipTails returns what refs select through the relationship head: the rest
+// of each path that starts with it (Name of Profile.Name), in SELECT order.
+func relationshipTails(refs []soql.FieldRef, head string) []soql.FieldRef {
+	var tails []soql.FieldRef
+	for _, g := range refs {
+		if len(g) > 1 && g[0] == head {
+			tails = append(tails, g[1:])
+		}
+	}
+	return tails
 }
 
 // allFields selects every field of an object, for a GET of a whole record.

@@ -3,6 +3,7 @@ package sfsim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,45 @@ func TestRoutingAndVersions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRepeatedSlashes sends paths with doubled slashes, as the Salesforce CLI does after
+// an access-token login: real orgs answer them as the single-slash path, so sfsim must
+// give the same answer.
+func TestRepeatedSlashes(t *testing.T) {
+	h := newHarness(t, Options{})
+	user := h.sim.IntegrationUserID()
+	tests := []struct{ method, path, clean string }{
+		{"GET", "//services/data/v67.0/sobjects/User/" + user + "?fields=Username",
+			"/services/data/v67.0/sobjects/User/" + user + "?fields=Username"},
+		{"GET", "/services//data///v67.0//query?q=SELECT+Id+FROM+Profile", "/services/data/v67.0/query?q=SELECT+Id+FROM+Profile"},
+		{"GET", "//services/data/v67.0/sobjects/Profile/describe/", "/services/data/v67.0/sobjects/Profile/describe"},
+		{"GET", "//services/data", "/services/data"},
+		{"GET", "//services/oauth2/userinfo", "/services/oauth2/userinfo"},
+		{"GET", "//id/" + h.sim.OrgID() + "//" + user, "/id/" + h.sim.OrgID() + "/" + user},
+		{"PATCH", "//services/data/v67.0/sobjects/User/" + user, "/services/data/v67.0/sobjects/User/" + user},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var body any
+			if tt.method == "PATCH" {
+				body = `{"Title":"Integration"}`
+			}
+			wantStatus, _, want := h.do(tt.method, tt.clean, body)
+			status, _, got := h.do(tt.method, tt.path, body)
+			if status != wantStatus || wantStatus >= 300 {
+				t.Fatalf("status %d, single slash %d: %s", status, wantStatus, got)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("answer (-single slash +repeated):\n%s", diff)
+			}
+		})
+	}
+	status, _, body := h.form("//services/oauth2/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {h.sim.opts.ClientID}, "client_secret": {h.sim.opts.ClientSecret}})
+	if status != 200 {
+		t.Errorf("token at //services/oauth2/token: %d %s", status, body)
 	}
 }
 
@@ -210,7 +250,7 @@ func TestDescribe(t *testing.T) {
 	var global struct {
 		Sobjects []describeObject `json:"sobjects"`
 	}
-	if err := json.Unmarshal(body, &global); err != nil || status != 200 || len(global.Sobjects) != 12 {
+	if err := json.Unmarshal(body, &global); err != nil || status != 200 || len(global.Sobjects) != 13 {
 		t.Fatalf("describe global: %d %s", status, body)
 	}
 	status, _, body = h.do("GET", testVersion+"/sobjects/User/describe", nil)

@@ -191,6 +191,7 @@ type schema struct {
 	byPrefix map[string]*objectDef
 
 	user, profile, role, license, login, permSet, permSetAssignment *objectDef
+	organization                                                    *objectDef
 }
 
 func newSchema() *schema {
@@ -304,7 +305,7 @@ func newSchema() *schema {
 	s := &schema{
 		objects: map[string]*objectDef{}, byPrefix: map[string]*objectDef{},
 		user: user, profile: profile, role: role, license: license, login: login,
-		permSet: permSet, permSetAssignment: permSetAssignment,
+		permSet: permSet, permSetAssignment: permSetAssignment, organization: newOrganizationDef(),
 	}
 	user.ops = objectOps{
 		create: func(o *org, _ *objectDef, values map[int]any, w writeContext) (*row, func(), []apiError) {
@@ -313,7 +314,7 @@ func newSchema() *schema {
 		update: (*org).updateUser,
 	}
 	login.ops = objectOps{update: (*org).updateLogin}
-	s.add(user, license, profile, role, login, permSet, permSetAssignment)
+	s.add(user, license, profile, role, login, permSet, permSetAssignment, s.organization)
 	s.add(entitlementObjects()...)
 	return s
 }

@@ -159,6 +159,7 @@ func freshSeed() *Seed {
 // integration user (a System Administrator).
 func newFreshOrg(s *schema, integrationUser string, now time.Time) (*org, error) {
 	o := newOrg(s)
+	o.addOrganization()
 	if err := o.applySeed(freshSeed(), now); err != nil {
 		return nil, err
 	}

@@ -257,7 +257,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch names the endpoint of a request for the counters and fault rules, says
 // whether it is a REST call under /services/data/vNN.0, and returns its handler.
 func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle func(http.ResponseWriter)) {
-	path := r.URL.Path
+	path := collapseSlashes(r.URL.Path)
 	if len(path) > 1 {
 		path = strings.TrimSuffix(path, "/")
 	}
@@ -267,6 +267,8 @@ func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle f
 	switch {
 	case path == "/services/oauth2/token":
 		return "token", false, func(w http.ResponseWriter) { s.serveToken(w, r) }
+	case path == "/services/oauth2/userinfo":
+		return "userinfo", false, func(w http.ResponseWriter) { s.serveUserinfo(w, r) }
 	case strings.HasPrefix(path, "/id/"):
 		return "identity", false, func(w http.ResponseWriter) {
 			s.serveIdentity(w, r, strings.Split(strings.TrimPrefix(path, "/id/"), "/"))
@@ -293,6 +295,16 @@ func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle f
 			handler(c)
 		}
 	}
+}
+
+// collapseSlashes turns every run of slashes in a path into one. Clients join the
+// instance URL and a path carelessly (the Salesforce CLI after an access-token login,
+// Go's simpleforce), and real orgs answer //services/data/... as /services/data/....
+func collapseSlashes(path string) string {
+	for strings.Contains(path, "//") {
+		path = strings.ReplaceAll(path, "//", "/")
+	}
+	return path
 }
 
 // route picks the handler of a REST request and names its endpoint for the counters

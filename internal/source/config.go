@@ -110,6 +110,12 @@ type SCIMConfig struct {
 	PageSize int `yaml:"page_size"`
 	// Paging is index (startIndex/count, default) or cursor (RFC 9865).
 	Paging string `yaml:"paging"`
+	// FullEvery is the longest time between two pulls that list every user (default
+	// 1h). Between them, where the server supports `meta.lastModified gt` filters
+	// (probed once), a pull reads only the users changed since the last one. A change
+	// filter never shows a deleted user, so a person deleted in the IdP (rather than
+	// deactivated) is deactivated in Salesforce at the next full list.
+	FullEvery time.Duration `yaml:"full_every"`
 }
 
 // Validate reports every problem in the configuration, each with its key path.
@@ -164,6 +170,9 @@ func (c *Config) Validate() error {
 		}
 		if c.SCIM.PageSize < 0 {
 			bad("scim.page_size", "must not be negative")
+		}
+		if c.SCIM.FullEvery < 0 {
+			bad("scim.full_every", "must not be negative")
 		}
 	}
 	if c.Type != TypeSCIM && (c.SCIM != SCIMConfig{}) {
@@ -245,6 +254,9 @@ func New(cfg Config, opts Options) (Source, error) {
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
+	if cfg.SCIM.FullEvery == 0 {
+		cfg.SCIM.FullEvery = DefaultSCIMFullEvery
+	}
 	dec := decoderOptions{columns: cfg.Columns, delimiter: ',', groupSeparator: ";",
 		maxBytes: cfg.MaxBytes, countTrailer: cfg.CountTrailer}
 	if cfg.CSV.Delimiter != "" {
@@ -267,6 +279,6 @@ func New(cfg Config, opts Options) (Source, error) {
 	default:
 		return &SCIMSource{base: strings.TrimRight(cfg.URL, "/"), filter: cfg.SCIM.Filter,
 			pageSize: cfg.SCIM.PageSize, cursor: cfg.SCIM.Paging == "cursor", maxBytes: cfg.MaxBytes, client: &client,
-			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock}, nil
+			auth: auth, redact: newRedactor(cfg.URL), timeout: cfg.Timeout, clock: opts.Clock, fullEvery: cfg.SCIM.FullEvery}, nil
 	}
 }

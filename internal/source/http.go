@@ -14,10 +14,11 @@ import (
 // errorBodyLimit caps how much of an error response is quoted in a reason.
 const errorBodyLimit = 512
 
-// HTTPSource downloads an export from a URL at every pull. It remembers the ETag of the
-// last complete download and sends If-None-Match, so an unchanged export costs one
-// small request: on 304 it returns the previous snapshot again, marked NotModified.
-// The previous records are therefore kept in memory between pulls.
+// HTTPSource downloads an export from a URL at every pull. It remembers the ETag and
+// Last-Modified of the last complete download and sends If-None-Match and
+// If-Modified-Since (RFC 9110 §13.1), so an unchanged export costs one small request:
+// on 304 it returns the previous snapshot again, marked NotModified. The previous
+// records are therefore kept in memory between pulls.
 type HTTPSource struct {
 	url     string
 	format  string
@@ -28,9 +29,10 @@ type HTTPSource struct {
 	timeout time.Duration
 	clock   func() time.Time
 
-	mu   sync.Mutex
-	etag string
-	last *Snapshot // the last complete snapshot, for 304 answers
+	mu           sync.Mutex
+	etag         string
+	lastModified string
+	last         *Snapshot // the last complete snapshot, for 304 answers
 }
 
 // Pull downloads and parses the export; Config.Timeout bounds the whole download. See
@@ -50,6 +52,9 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	req.Header.Set("Accept", acceptFor(s.format))
 	if s.last != nil && s.etag != "" {
 		req.Header.Set("If-None-Match", s.etag)
+	}
+	if s.last != nil && s.lastModified != "" {
+		req.Header.Set("If-Modified-Since", s.lastModified)
 	}
 	credentials, err := s.auth.apply(req)
 	if err != nil {
@@ -83,7 +88,7 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	snap, err := p.snapshot(s.clock())
 	if err == nil {
 		s.last = &snap
-		s.etag = resp.Header.Get("ETag")
+		s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	}
 	return snap, err
 }

@@ -15,18 +15,21 @@ import (
 
 // fakeExport serves an export file with an ETag, honouring If-None-Match.
 type fakeExport struct {
-	mu       sync.Mutex
-	body     string
-	etag     string
-	status   int  // when set, answer this status instead
-	shortBy  int  // declare a Content-Length this many bytes longer than the body sent
-	chunked  bool // send the body in pieces, without a Content-Length
-	slow     time.Duration
-	user     string
-	password string
-	gets     int
-	got304   int
-	accept   string
+	mu   sync.Mutex
+	body string
+	etag string
+	// lastModified, when set, is sent as Last-Modified; without an ETag a matching
+	// If-Modified-Since is answered 304.
+	lastModified string
+	status       int  // when set, answer this status instead
+	shortBy      int  // declare a Content-Length this many bytes longer than the body sent
+	chunked      bool // send the body in pieces, without a Content-Length
+	slow         time.Duration
+	user         string
+	password     string
+	gets         int
+	got304       int
+	accept       string
 }
 
 func (f *fakeExport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +53,14 @@ func (f *fakeExport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.status != 0 {
 		http.Error(w, "export failed", f.status)
 		return
+	}
+	if f.lastModified != "" {
+		w.Header().Set("Last-Modified", f.lastModified)
+		if f.etag == "" && r.Header.Get("If-Modified-Since") == f.lastModified {
+			f.got304++
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	if f.etag != "" {
 		w.Header().Set("ETag", f.etag)

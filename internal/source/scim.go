@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -52,6 +53,11 @@ type SCIMSource struct {
 	redact   redactor // the URL's query values; the credential is added per request
 	timeout  time.Duration
 	clock    func() time.Time
+	// fullEvery is source.scim.full_every: the longest time between full lists.
+	fullEvery time.Duration
+
+	mu    sync.Mutex // one pull at a time: the state follows the pulls
+	state scimState
 }
 
 // Format shows the source as its kind and base URL, whatever the verb, for the reason
@@ -70,11 +76,22 @@ type listResponse struct {
 	Resources    []map[string]any `json:"Resources"`
 }
 
-// Pull lists every user; Config.Timeout bounds each page request. See Source for the
-// meaning of the result.
-func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
+// listed is what one list of users gave: the records and problems, and the newest
+// meta.lastModified among them (zero when one of them had none).
+type listed struct {
+	pullResult
+	newest time.Time
+	// stamps are the records' meta.lastModified, in order (zero when absent).
+	stamps []time.Time
+}
+
+// list reads every user the filter selects, with the completeness rule of
+// SCIMSource; an empty list is refused unless allowEmpty (a filter for changes may
+// select no one).
+func (s *SCIMSource) list(ctx context.Context, filter string, allowEmpty bool) listed {
 	var (
-		p        pullResult
+		l        listed
+		p        = &l.pullResult
 		ids      = idSet{}
 		total    = -1 // from the first page; -1 when not (yet) known
 		start    = 1
@@ -92,7 +109,7 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 		case probe:
 			where = fmt.Sprintf("end check (startIndex %d)", start)
 		}
-		lr, n, err := s.fetch(ctx, s.pageURL(start, cursor, page == 1), s.maxBytes-read)
+		lr, n, err := s.fetch(ctx, s.pageURL(filter, start, cursor, page == 1), s.maxBytes-read)
 		read += n
 		if err != nil {
 			p.fail(err, fmt.Sprintf("%s: %v", where, err))
@@ -121,7 +138,7 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 			break
 		}
 		if probe {
-			checkEnd(lr, ids, where, total, &p)
+			checkEnd(lr, ids, where, total, p)
 			break
 		}
 		pageIDs := make([]string, 0, len(lr.Resources))
@@ -141,6 +158,7 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 				break
 			}
 			p.records = append(p.records, rec)
+			l.stamps = append(l.stamps, lastModified(res))
 		}
 		if len(p.reasons) > 0 {
 			break
@@ -188,10 +206,19 @@ func (s *SCIMSource) Pull(ctx context.Context) (Snapshot, error) {
 		}
 		start += len(lr.Resources) // by what was received, never by the count asked for
 	}
-	if len(p.reasons) == 0 && len(p.records) == 0 {
+	if len(p.reasons) == 0 && len(p.records) == 0 && !allowEmpty {
 		p.fail(nil, "the SCIM service lists no users")
 	}
-	return p.snapshot(s.clock())
+	for _, t := range l.stamps {
+		if t.IsZero() {
+			l.newest = time.Time{}
+			break
+		}
+		if t.After(l.newest) {
+			l.newest = t
+		}
+	}
+	return l
 }
 
 // checkEnd checks the answer to a request for the users after totalResults: a server
@@ -216,11 +243,11 @@ func (lr *listResponse) resourceIDs() []string {
 	return out
 }
 
-func (s *SCIMSource) pageURL(start int, cursor string, first bool) string {
+func (s *SCIMSource) pageURL(filter string, start int, cursor string, first bool) string {
 	q := url.Values{}
 	q.Set("count", strconv.Itoa(s.pageSize))
-	if s.filter != "" {
-		q.Set("filter", s.filter)
+	if filter != "" {
+		q.Set("filter", filter)
 	}
 	query := q.Encode()
 	switch {
@@ -238,22 +265,35 @@ func (s *SCIMSource) pageURL(start int, cursor string, first bool) string {
 // SCIM error's status, scimType and detail. It reads at most budget bytes (what is left
 // of source.max_bytes) and maxSCIMPageBytes, and returns how many it read.
 func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listResponse, int64, error) {
+	body, err := s.get(ctx, u, budget)
+	n := int64(len(body))
+	if err != nil {
+		return nil, n, err
+	}
+	lr, err := parseSCIMPage(body)
+	return lr, n, err
+}
+
+// get GETs one SCIM document and returns its body; a non-2xx answer becomes a
+// *SCIMError with the body read so far. It reads at most budget bytes and
+// maxSCIMPageBytes.
+func (s *SCIMSource) get(ctx context.Context, u string, budget int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/scim+json, application/json;q=0.9")
 	credentials, err := s.auth.apply(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	redact := s.redact.with(credentials)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		cause, _ := redact.transportError(err) // its URL has no query: the filter stays out
-		return nil, 0, cause
+		return nil, cause
 	}
 	defer resp.Body.Close()
 	limit := min(maxSCIMPageBytes, budget)
@@ -262,18 +302,17 @@ func (s *SCIMSource) fetch(ctx context.Context, u string, budget int64) (*listRe
 	switch {
 	case err != nil:
 		_, inner := redact.transportError(err)
-		return nil, n, fmt.Errorf("reading the response: %w", inner)
+		return body, fmt.Errorf("reading the response: %w", inner)
 	case n > limit && limit == budget:
-		return nil, n, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
+		return body, fmt.Errorf("this page and the ones before: %w", tooLarge(s.maxBytes))
 	case n > limit:
-		return nil, n, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
+		return body, fmt.Errorf("response larger than %d bytes", maxSCIMPageBytes)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		e := parseSCIMError(resp.StatusCode, body)
 		e.Detail = redact.text(e.Detail)
-		return nil, n, e
+		return body, e
 	}
-	lr, err := parseSCIMPage(body)
-	return lr, n, err
+	return body, nil
 }
 
 // parseSCIMPage parses one ListResponse page.

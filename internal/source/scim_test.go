@@ -48,6 +48,13 @@ type scimFaults struct {
 	// as SCIMMY does.
 	wrapPastEnd bool
 	slow        time.Duration
+	// failUser makes GET /Users/{failUser} answer 503.
+	failUser string
+	// modified, when not nil, gives users meta.lastModified (scimEpoch unless listed)
+	// and serves meta.lastModified gt filters; filterMode "refuse" answers them 400
+	// invalidFilter, "ignore" lists everyone as if there were no filter.
+	modified   map[int]time.Time
+	filterMode string
 }
 
 func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +68,10 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/Users/"); ok {
+		f.serveUser(w, id)
+		return
 	}
 	if r.URL.Path != "/scim/v2/Users" || r.Header.Get("Accept") == "" || !strings.Contains(r.Header.Get("Accept"), "application/scim+json") {
 		http.Error(w, "bad request "+r.URL.Path, http.StatusBadRequest)
@@ -82,6 +93,10 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	selected, ok := f.selected(w, q.Get("filter"))
+	if !ok {
+		return
+	}
 	count, _ := strconv.Atoi(q.Get("count"))
 	if f.maxPage > 0 && count > f.maxPage {
 		count = f.maxPage
@@ -93,7 +108,7 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if start == 0 {
 			start = 1
 		}
-	} else if start, _ = strconv.Atoi(q.Get("startIndex")); start < 1 || (f.wrapPastEnd && start > f.users) {
+	} else if start, _ = strconv.Atoi(q.Get("startIndex")); start < 1 || (f.wrapPastEnd && start > len(selected)) {
 		start = 1
 	}
 	from := start - 1
@@ -103,22 +118,15 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case f.samePageOn:
 		from -= count
 	}
-	to := min(from+count, f.users)
+	to := min(from+count, len(selected))
 	if page == f.emptyOn {
 		to = from
 	}
 	resources := []map[string]any{}
 	for i := from; i < to; i++ {
-		resources = append(resources, map[string]any{
-			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
-			"id":       fmt.Sprintf("id-%04d", i),
-			"userName": fmt.Sprintf("user%d", i),
-			"name":     map[string]any{"givenName": "Given", "familyName": fmt.Sprintf("Family%d", i)},
-			"emails":   []map[string]any{{"value": fmt.Sprintf("user%d@acme.example", i), "type": "work"}},
-			"active":   true,
-		})
+		resources = append(resources, f.user(selected[i]))
 	}
-	total := f.users
+	total := len(selected)
 	if f.shortTotal > 0 {
 		total = f.shortTotal
 	}
@@ -134,7 +142,7 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := q["cursor"]; ok {
 		delete(body, "startIndex")
-		if to < f.users || page == f.emptyOn {
+		if to < len(selected) || page == f.emptyOn {
 			nextCursor = strconv.Itoa(to + 1)
 			if page == f.repeatCursorOn {
 				nextCursor = strconv.Itoa(start)
@@ -143,6 +151,85 @@ func (f *fakeSCIM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// selected returns the users a list request selects: all of them (other filters are
+// not evaluated), or with a `meta.lastModified gt "<ts>"` filter at its end the ones
+// changed after ts, unless filterMode says the server refuses or ignores it. It answers
+// a refused filter itself and then returns false.
+func (f *fakeSCIM) selected(w http.ResponseWriter, filter string) ([]int, bool) {
+	var after time.Time
+	_, ts, changes := strings.Cut(filter, "meta.lastModified gt ")
+	if changes && f.filterMode != "ignore" {
+		t, err := time.Parse(time.RFC3339, strings.Trim(ts, `"`))
+		if f.filterMode == "refuse" || err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidFilter","detail":"unsupported filter"}`)
+			return nil, false
+		}
+		after = t
+	}
+	var out []int
+	for i := range f.users {
+		if after.IsZero() || f.modifiedAt(i).After(after) {
+			out = append(out, i)
+		}
+	}
+	return out, true
+}
+
+// modifiedAt is user i's meta.lastModified.
+func (f *fakeSCIM) modifiedAt(i int) time.Time {
+	if t, ok := f.modified[i]; ok {
+		return t
+	}
+	return scimEpoch
+}
+
+// scimEpoch is when the fake's users were last modified unless modified says other.
+var scimEpoch = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// user is the fake's user i: with meta.lastModified when the fake keeps modified
+// times, and a family name that says how often it was modified.
+func (f *fakeSCIM) user(i int) map[string]any {
+	u := fakeUser(i)
+	if f.modified != nil {
+		u["meta"] = map[string]any{"resourceType": "User", "lastModified": f.modifiedAt(i).Format(time.RFC3339)}
+		if t, ok := f.modified[i]; ok {
+			u["name"] = map[string]any{"givenName": "Given", "familyName": "Changed " + t.Format(time.RFC3339)}
+		}
+	}
+	return u
+}
+
+// fakeUser is the fake's user i.
+func fakeUser(i int) map[string]any {
+	return map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"id":       fmt.Sprintf("id-%04d", i),
+		"userName": fmt.Sprintf("user%d", i),
+		"name":     map[string]any{"givenName": "Given", "familyName": fmt.Sprintf("Family%d", i)},
+		"emails":   []map[string]any{{"value": fmt.Sprintf("user%d@acme.example", i), "type": "work"}},
+		"active":   true,
+	}
+}
+
+// serveUser answers GET /Users/{id}: the user, 404 for an id it does not have, or
+// the failure scimFaults.failUser asks for.
+func (f *fakeSCIM) serveUser(w http.ResponseWriter, id string) {
+	w.Header().Set("Content-Type", "application/scim+json")
+	var i int
+	_, err := fmt.Sscanf(id, "id-%04d", &i)
+	switch {
+	case id == f.failUser:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"busy"}`)
+	case err != nil || i < 0 || i >= f.users:
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"no user %s"}`, id)
+	default:
+		_ = json.NewEncoder(w).Encode(f.user(i))
+	}
 }
 
 func (f *fakeSCIM) requestLog() []string {

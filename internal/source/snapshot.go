@@ -46,8 +46,10 @@ type Snapshot struct {
 	Digest string
 	// FetchedAt is when the pull finished, from the injected clock.
 	FetchedAt time.Time
-	// NotModified is true when the server answered 304 to If-None-Match: Records,
-	// Count and Digest are those of the previous complete pull.
+	// NotModified is true when the source found nothing changed since its previous
+	// complete pull (an HTTP 304, a file of the same size, time and SHA-256, a SCIM
+	// change filter that selected no change): Records, Count and Digest are that
+	// pull's.
 	NotModified bool
 }
 
