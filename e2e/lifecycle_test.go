@@ -30,7 +30,9 @@ func TestLeaversWhoReturnAreReactivatedNotDuplicated(t *testing.T) {
 	checkSynced(t, org, d, stay, leavers)
 
 	d.write(t, people)
-	if diff := cmp.Diff(map[string]int{"collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
+	// One Collections update reactivates the returners, one unfreezes them (the
+	// offboarding froze them before deactivating).
+	if diff := cmp.Diff(map[string]int{"collections.update": 2}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests of the returners' run (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, people, nil)
@@ -40,7 +42,9 @@ func TestLeaversWhoReturnAreReactivatedNotDuplicated(t *testing.T) {
 
 	t.Run("explain shows the create and every later action, newest first", func(t *testing.T) {
 		e := d.explain(t, leavers[0].ID)
-		want := []string{"reactivate applied", "deactivate applied", "create applied"}
+		want := []string{"reactivate applied", "unfreeze applied",
+			"freeze applied", "end_sessions applied", "revoke_tokens applied", "transfer applied", "deactivate applied",
+			"create applied"}
 		if diff := cmp.Diff(want, e.history()); diff != "" {
 			t.Errorf("history of %s (-want +got):\n%s", leavers[0].ID, diff)
 		}
@@ -140,7 +144,9 @@ func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
 	}
 	d.must(t, 1, "approve", strconv.FormatInt(held.ID, 10), "--by", "x") // approved before
 
-	if diff := cmp.Diff(map[string]int{"collections.update": 1}, d.applyWrites(t, exitOK)); diff != "" {
+	// The released deactivations are offboarded: one Collections update freezes the
+	// leavers, one deactivates them (they own nothing and have no sessions).
+	if diff := cmp.Diff(map[string]int{"collections.update": 2}, d.applyWrites(t, exitOK)); diff != "" {
 		t.Errorf("write requests of the approved run (-want +got):\n%s", diff)
 	}
 	checkSynced(t, org, d, stay, leavers)
@@ -153,9 +159,10 @@ func TestAHeldCapIsAppliedOnlyAfterApproval(t *testing.T) {
 				r.ID, r.Status, r.Counts["applied"], r.Counts["held"], r.Counts["approved"], r.Counts["failed"]))
 		}
 		// Run 2's held actions were released by the approval and applied by run 3,
-		// which records their results on run 2's actions as well as on its own.
+		// which records their results on run 2's actions as well as on its own, with
+		// the four offboarding steps of each leaver.
 		want := []string{
-			"run 3 succeeded: 5 applied, 0 held, 0 approved, 0 failed",
+			"run 3 succeeded: 25 applied, 0 held, 0 approved, 0 failed",
 			"run 2 succeeded: 5 applied, 0 held, 0 approved, 0 failed",
 			"run 1 succeeded: 20 applied, 0 held, 0 approved, 0 failed",
 		}

@@ -120,6 +120,7 @@ type simUser struct {
 	ID       string         `json:"id"`
 	Username string         `json:"username"`
 	IsActive bool           `json:"isActive"`
+	IsFrozen bool           `json:"isFrozen"`
 	Profile  string         `json:"profile"`
 	Fields   map[string]any `json:"fields"`
 }

@@ -35,6 +35,10 @@ type settings struct {
 	MaxShrinkPercent       int
 	Concurrency            int
 	Share, Reserve         float64
+	// FallbackUser, when set, is policy.offboarding.transfer.fallback_user;
+	// ReturnRecords sets policy.offboarding.return_records.
+	FallbackUser  string
+	ReturnRecords bool
 	// PostgresDSN, when set, is the PostgreSQL database of syncd's store; otherwise
 	// the store is an SQLite file of the deployment's own.
 	PostgresDSN string
@@ -87,7 +91,7 @@ func deploy(t testing.TB, org *sfsimProcess, s settings) *deployment {
 		"MaxDeactivations": s.MaxDeactivations, "MaxDeactivationPercent": s.MaxDeactivationPercent,
 		"MaxShrinkPercent": s.MaxShrinkPercent, "Concurrency": s.Concurrency,
 		"Share": s.Share, "Reserve": s.Reserve, "Entitlements": s.Entitlements,
-		"MaxEntitlementRemovals": s.MaxEntitlementRemovals,
+		"MaxEntitlementRemovals": s.MaxEntitlementRemovals, "FallbackUser": s.FallbackUser, "ReturnRecords": s.ReturnRecords,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -257,18 +261,21 @@ type explanation struct {
 		SalesforceID string `json:"salesforce_id"`
 		Origin       string `json:"origin"`
 	} `json:"link"`
-	Actions []struct {
-		RunID         int64      `json:"run_id"`
-		Kind          string     `json:"kind"`
-		Status        string     `json:"status"`
-		ErrorCode     string     `json:"error_code"`
-		NextAttemptAt *time.Time `json:"next_attempt_at"`
-		Changes       []struct {
-			Field  string `json:"field"`
-			Before string `json:"before"`
-			After  string `json:"after"`
-		} `json:"changes"`
-	} `json:"actions"`
+	Actions []explainedAction `json:"actions"`
+}
+
+// explainedAction is one action of `syncd explain -o json`.
+type explainedAction struct {
+	RunID         int64      `json:"run_id"`
+	Kind          string     `json:"kind"`
+	Status        string     `json:"status"`
+	ErrorCode     string     `json:"error_code"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	Changes       []struct {
+		Field  string `json:"field"`
+		Before string `json:"before"`
+		After  string `json:"after"`
+	} `json:"changes"`
 }
 
 func (d *deployment) explain(t testing.TB, key string) explanation {

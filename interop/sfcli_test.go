@@ -5,6 +5,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -188,6 +189,39 @@ func TestSalesforceCLI(t *testing.T) {
 			want := map[string]any{"Title": "Interop Lead", "Department": "CLI", "LastName": "Cli User"}
 			if diff := cmp.Diff(want, pick(simUser(t, org.url, created).Fields, want)); diff != "" {
 				t.Errorf("updated user (-want +got):\n%s", diff)
+			}
+		}},
+		{"data export bulk", func(t *testing.T) {
+			// Bulk API 2.0: a query job, polled to JobComplete, its CSV results read by
+			// locator into the file.
+			file := filepath.Join(t.TempDir(), "users.csv")
+			var got struct {
+				TotalSize int    `json:"totalSize"`
+				FilePath  string `json:"filePath"`
+			}
+			sf.json(t, &got, "data", "export", "bulk", "--target-org", "jwt", "--query",
+				"SELECT Id, Username FROM User WHERE Username LIKE 'seed.%'", "--output-file", file, "--wait", "5")
+			if got.TotalSize != seededUsers {
+				t.Errorf("totalSize %d, want %d", got.TotalSize, seededUsers)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+			if err != nil || len(rows) != seededUsers+1 || !slices.Equal(rows[0], []string{"Id", "Username"}) {
+				t.Fatalf("%d CSV rows (%v), the first %v; want the header Id,Username and %d rows", len(rows), err, rows[:min(1, len(rows))], seededUsers)
+			}
+			usernames := make([]string, 0, seededUsers)
+			for _, row := range rows[1:] {
+				usernames = append(usernames, row[1])
+			}
+			slices.Sort(usernames)
+			if usernames[0] != "seed.0001@interop.example" || usernames[seededUsers-1] != fmt.Sprintf("seed.%04d@interop.example", seededUsers) {
+				t.Errorf("usernames from %s to %s", usernames[0], usernames[seededUsers-1])
+			}
+			if !slices.ContainsFunc(rows[1:], func(r []string) bool { return slices.Equal(r, []string{seedID, "seed.0001@interop.example"}) }) {
+				t.Errorf("no row for %s", seedID)
 			}
 		}},
 		{"org list limits", func(t *testing.T) {

@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,5 +43,20 @@ func TestDialectsMatch(t *testing.T) {
 func TestUnknownDialect(t *testing.T) {
 	if _, err := migrations.FS("mysql"); err == nil {
 		t.Fatal("FS(mysql) succeeded")
+	}
+}
+
+func TestVersionsListEveryMigrationInOrder(t *testing.T) {
+	for _, d := range []migrations.Dialect{migrations.Postgres, migrations.SQLite} {
+		got, err := migrations.Versions(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || got[0] != 1 || !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+			t.Errorf("%s: versions %v, want distinct versions from 1, in order", d, got)
+		}
+	}
+	if _, err := migrations.Versions("mysql"); err == nil {
+		t.Error("Versions(mysql) succeeded")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -59,6 +60,8 @@ func writePlan(w io.Writer, format string, plan reconcile.Plan, s reconcile.Summ
 var kindOrder = []reconcile.Kind{
 	reconcile.KindCreate, reconcile.KindReactivate, reconcile.KindAdopt, reconcile.KindUpdate,
 	reconcile.KindDeactivate, reconcile.KindFreeze, reconcile.KindAssign, reconcile.KindUnassign,
+	reconcile.KindEndSessions, reconcile.KindRevokeTokens, reconcile.KindTransfer, reconcile.KindUnfreeze,
+	reconcile.KindReturnRecords,
 }
 
 // headline counts a plan's actions by kind, held ones apart: "2 create, 1 update,
@@ -373,6 +376,16 @@ func writeSummary(w io.Writer, s reconcile.Summary) {
 	}
 	if s.Held > 0 {
 		fmt.Fprintf(w, "  Review with `syncd explain` or `syncd runs`, then release with `syncd approve %d --by NAME`.\n", s.RunID)
+	}
+	if s.Blocked > 0 {
+		fmt.Fprintf(w, "  %d deactivations blocked by Salesforce (the users stay frozen; `syncd explain` names the blocker and its fix).\n", s.Blocked)
+	}
+	if len(s.SeatsFreed) > 0 {
+		licenses := slices.Sorted(maps.Keys(s.SeatsFreed))
+		for i, l := range licenses {
+			licenses[i] = fmt.Sprintf("%d %s", s.SeatsFreed[l], l)
+		}
+		fmt.Fprintf(w, "  License seats freed: %s.\n", strings.Join(licenses, ", "))
 	}
 	if s.Usage.Max > 0 {
 		fmt.Fprintf(w, "  Org API usage: %d of %d today.\n", s.Usage.Used, s.Usage.Max)

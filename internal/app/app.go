@@ -173,13 +173,15 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 	p := a.Config.Policy
 	g := p.Guardrails
 	return reconcile.New(reconcile.Config{
-		Entitle:   a.entitle(j),
-		Source:    a.source,
-		Mapper:    a.mapper,
-		Directory: a.directory,
-		Journal:   j,
-		Mirror:    j, // the store's mirror; a preview leaves it alone
-		FullEvery: a.Config.Schedule.FullEvery,
+		Entitle:    a.entitle(j),
+		Source:     a.source,
+		Mapper:     a.mapper,
+		Directory:  a.directory,
+		Offboarder: NewOffboarder(a.Client),
+		Transfers:  j,
+		Journal:    j,
+		Mirror:     j, // the store's mirror; a preview leaves it alone
+		FullEvery:  a.Config.Schedule.FullEvery,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),
@@ -189,6 +191,7 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 				MaxDeactivationPercent: float64(*g.MaxDeactivationPercent),
 				MaxSourceShrinkPercent: float64(*g.MaxSourceShrinkPercent),
 			},
+			Offboarding: offboarding(p.Offboarding),
 		},
 		ProtectedProfiles: p.Protect.Profiles,
 		OnBlocked:         reconcile.OnBlocked(p.OnBlockedDeactivation),
@@ -200,6 +203,15 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Now:               a.opts.Now,
 		Logger:            a.opts.Logger,
 	})
+}
+
+// offboarding turns the configured offboarding into the engine's.
+func offboarding(o config.Offboarding) reconcile.Offboarding {
+	return reconcile.Offboarding{
+		Freeze: *o.Freeze, EndSessions: *o.EndSessions, RevokeTokens: *o.RevokeTokens,
+		TransferObjects: o.Transfer.Objects, FallbackUsername: o.Transfer.FallbackUser, GracePeriod: o.GracePeriod,
+		ReturnRecords: o.ReturnRecords,
+	}
 }
 
 func matchKeys(keys []string) []reconcile.MatchKey {

@@ -23,7 +23,7 @@ import (
 
 // baseFields returns the User fields every Existing carries outside Fields.
 func baseFields() []string {
-	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId"}
+	return []string{"Id", "Username", "Email", "FederationIdentifier", "IsActive", "UserType", "ProfileId", "ManagerId"}
 }
 
 // isBoolean reports whether a User field is written as a JSON boolean; every other
@@ -85,9 +85,17 @@ type named struct {
 	Name string `json:"Name"`
 }
 
-// ResolveNames reads every profile and role: two queries.
+// profileRow is a row of ProfilesQuery.
+type profileRow struct {
+	named
+	UserLicense *struct {
+		Name string `json:"Name"`
+	} `json:"UserLicense"`
+}
+
+// ResolveNames reads every profile (with its license) and role: two queries.
 func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
-	profiles, err := salesforce.QueryAll[named](ctx, d.c, salesforce.ProfilesQuery())
+	profiles, err := salesforce.QueryAll[profileRow](ctx, d.c, salesforce.ProfilesQuery())
 	if err != nil {
 		return reconcile.Names{}, callError(fmt.Errorf("reading profiles: %w", err))
 	}
@@ -102,7 +110,14 @@ func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
 		}
 		return m
 	}
-	return reconcile.Names{Profiles: byName(profiles), Roles: byName(roles)}, nil
+	names := reconcile.Names{Profiles: map[string]string{}, Roles: byName(roles), Licenses: map[string]string{}}
+	for _, p := range profiles {
+		names.Profiles[p.Name] = p.ID
+		if p.UserLicense != nil {
+			names.Licenses[p.ID] = p.UserLicense.Name
+		}
+	}
+	return names, nil
 }
 
 // ReadUsers reads every Standard user with the base fields and the managed ones:
@@ -303,6 +318,7 @@ func existingFrom(lookup func(name string) (string, error), managed []string) (r
 	}{
 		{"Id", &u.ID}, {"Username", &u.Username}, {"Email", &u.Email},
 		{"FederationIdentifier", &u.FederationIdentifier}, {"UserType", &u.UserType}, {"ProfileId", &u.ProfileID},
+		{"ManagerId", &u.ManagerID},
 	} {
 		v, err := value(f.name)
 		errs = append(errs, err)

@@ -33,14 +33,15 @@ func (j *Journal) LoadMirror(ctx context.Context) (reconcile.MirrorState, []reco
 		}
 	}
 	state := reconcile.MirrorState{OrgID: st.OrgID, Fields: st.Fields, Watermark: st.Watermark, FullReadAt: st.FullReadAt,
-		Names: reconcile.Names{Profiles: st.Profiles, Roles: st.Roles}}
+		Names: reconcile.Names{Profiles: st.Profiles, Roles: st.Roles, Licenses: st.Licenses}}
 	return state, out, true, nil
 }
 
 // ReplaceMirror records a full read under the journal's epoch.
 func (j *Journal) ReplaceMirror(ctx context.Context, state reconcile.MirrorState, users []reconcile.Existing) error {
 	return j.s.ReplaceMirror(ctx, j.epoch, store.MirrorState{OrgID: state.OrgID, Fields: state.Fields,
-		Profiles: state.Names.Profiles, Roles: state.Names.Roles, Watermark: state.Watermark, FullReadAt: state.FullReadAt},
+		Profiles: state.Names.Profiles, Roles: state.Names.Roles, Licenses: state.Names.Licenses,
+		Watermark: state.Watermark, FullReadAt: state.FullReadAt},
 		mirrorUsers(users))
 }
 

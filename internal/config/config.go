@@ -129,6 +129,37 @@ type Policy struct {
 	OnBlockedDeactivation string `yaml:"on_blocked_deactivation"`
 	// Retry spaces out the retries of an action Salesforce refused.
 	Retry Retry `yaml:"retry"`
+	// Offboarding is what happens to a leaver besides the deactivation.
+	Offboarding Offboarding `yaml:"offboarding"`
+}
+
+// Offboarding is a leaver's sequence: freeze, end sessions and revoke tokens, hand
+// the open records over, deactivate. The switches are pointers because an unset key
+// takes its default (on) while false turns a step off; after Load none is nil.
+type Offboarding struct {
+	// Freeze freezes a leaver at once, even while Salesforce blocks the deactivation.
+	Freeze *bool `yaml:"freeze"`
+	// EndSessions deletes the leaver's AuthSession rows.
+	EndSessions *bool `yaml:"end_sessions"`
+	// RevokeTokens revokes the leaver's OAuth tokens.
+	RevokeTokens *bool    `yaml:"revoke_tokens"`
+	Transfer     Transfer `yaml:"transfer"`
+	// GracePeriod delays the deactivation after the freeze; 0 (the default)
+	// deactivates in the same cycle.
+	GracePeriod time.Duration `yaml:"grace_period"`
+	// ReturnRecords gives a returning leaver back the records their offboarding
+	// handed over, those still with whoever received them. Default false.
+	ReturnRecords bool `yaml:"return_records"`
+}
+
+// Transfer says whose and which records move when their owner leaves.
+type Transfer struct {
+	// Objects whose open records move to the leaver's manager. Unset means
+	// DefaultTransferObjects; an explicit [] moves nothing.
+	Objects []string `yaml:"objects"`
+	// FallbackUser is the Username that receives the records when the manager is
+	// absent, inactive or leaving too.
+	FallbackUser string `yaml:"fallback_user"`
 }
 
 // Protect lists users syncd never deactivates, on top of the integration user.
@@ -236,6 +267,12 @@ const (
 	DefaultDeltaOverlap = 10 * time.Minute
 )
 
+// DefaultTransferObjects returns the objects whose open records move when
+// policy.offboarding.transfer.objects is unset.
+func DefaultTransferObjects() []string {
+	return []string{"Opportunity", "Case", "Lead", "Account", "Contact"}
+}
+
 // DefaultProtectedProfiles returns the profiles protected when policy.protect.profiles
 // is unset.
 func DefaultProtectedProfiles() []string { return []string{"System Administrator"} }
@@ -255,6 +292,12 @@ func (c *Config) applyDefaults() {
 	setPointer(&p.Guardrails.MaxEntitlementRemovals, DefaultMaxEntitlementRemovals)
 	setZero(&p.Retry.InitialBackoff, DefaultInitialBackoff)
 	setZero(&p.Retry.MaxBackoff, DefaultMaxBackoff)
+	setPointer(&p.Offboarding.Freeze, true)
+	setPointer(&p.Offboarding.EndSessions, true)
+	setPointer(&p.Offboarding.RevokeTokens, true)
+	if p.Offboarding.Transfer.Objects == nil {
+		p.Offboarding.Transfer.Objects = DefaultTransferObjects()
+	}
 	setZero(&c.Store.Driver, DriverSQLite)
 	if c.Store.DSN.IsZero() && c.Store.Driver == DriverSQLite {
 		c.Store.DSN = NewSecretValue(DefaultDSN)

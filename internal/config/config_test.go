@@ -66,6 +66,8 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 				MaxSourceShrinkPercent: ptr(Percent(10)), MaxEntitlementRemovals: ptr(100)},
 			OnBlockedDeactivation: "freeze",
 			Retry:                 Retry{InitialBackoff: time.Hour, MaxBackoff: 24 * time.Hour},
+			Offboarding: Offboarding{Freeze: ptr(true), EndSessions: ptr(true), RevokeTokens: ptr(true),
+				Transfer: Transfer{Objects: []string{"Opportunity", "Case", "Lead", "Account", "Contact"}}},
 		},
 		Store:    Store{Driver: "sqlite", DSN: NewSecretValue("file:syncd.db")},
 		Schedule: Schedule{Interval: 5 * time.Minute, Jitter: ptr(Percent(10)), FullEvery: 24 * time.Hour},
@@ -331,6 +333,20 @@ mapping:
 				"t.yaml:9: policy.guardrails.max_entitlement_removals: must not be negative (0 makes no removal)",
 				`t.yaml:10: policy.on_blocked_deactivation: "ignore" is not one of freeze, report`,
 				"t.yaml:13: policy.retry.max_backoff: 1h0m0s is shorter than initial_backoff 2h0m0s",
+			},
+		},
+		{
+			name: "offboarding: unknown objects and a grace period without a freeze are reported",
+			yaml: `policy:
+  offboarding:
+    freeze: false
+    transfer:
+      objects: [Opportunity, Quote]
+    grace_period: 72h
+`,
+			want: []string{
+				`t.yaml:5: policy.offboarding.transfer.objects[1]: "Quote" is not one of Opportunity, Case, Lead, Account, Contact`,
+				"t.yaml:6: policy.offboarding.grace_period: needs freeze: true (the freeze starts the grace period, and cuts access during it)",
 			},
 		},
 		{

@@ -179,6 +179,7 @@ func (p *Policy) validate(ps *problems, path string) {
 	if r.MaxBackoff < r.InitialBackoff {
 		ps.add(keyPath(rp, "max_backoff"), "%s is shorter than initial_backoff %s", r.MaxBackoff, r.InitialBackoff)
 	}
+	p.Offboarding.validate(ps, keyPath(path, "offboarding"))
 }
 
 // nonEmpty checks that no item of a list is blank.
@@ -229,4 +230,20 @@ func validListen(addr string) error {
 		return errors.New("the port is not a number from 0 to 65535")
 	}
 	return nil
+}
+
+// validate checks the offboarding keys: known objects, a grace period that a freeze
+// starts.
+func (o *Offboarding) validate(ps *problems, path string) {
+	for i, obj := range o.Transfer.Objects {
+		if !slices.Contains(DefaultTransferObjects(), obj) {
+			ps.add(indexPath(keyPath(path, "transfer.objects"), i), "%q is not one of %s", obj, strings.Join(DefaultTransferObjects(), ", "))
+		}
+	}
+	switch {
+	case o.GracePeriod < 0:
+		ps.add(keyPath(path, "grace_period"), "must not be negative")
+	case o.GracePeriod > 0 && o.Freeze != nil && !*o.Freeze:
+		ps.add(keyPath(path, "grace_period"), "needs freeze: true (the freeze starts the grace period, and cuts access during it)")
+	}
 }

@@ -25,7 +25,9 @@ var readModes = []reconcile.ReadMode{reconcile.ReadDelta, reconcile.ReadFull}
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
 	actionKinds = []store.ActionKind{store.KindCreate, store.KindUpdate, store.KindDeactivate, store.KindReactivate, store.KindAdopt, store.KindFreeze,
-		store.KindAssign, store.KindUnassign}
+		store.KindAssign, store.KindUnassign,
+		store.ActionKind(reconcile.KindEndSessions), store.ActionKind(reconcile.KindRevokeTokens), store.ActionKind(reconcile.KindTransfer),
+		store.ActionKind(reconcile.KindUnfreeze), store.ActionKind(reconcile.KindReturnRecords)}
 	actionOutcomes = []store.ActionStatus{store.ActionApplied, store.ActionFailed, store.ActionSkipped, store.ActionHeld, store.ActionPlanned}
 )
 
@@ -63,6 +65,8 @@ type Metrics struct {
 	eventsReceived      *prometheus.CounterVec
 	eventsCoalesced     prometheus.Counter
 	eventLatency        prometheus.Histogram
+	blocked             prometheus.Counter
+	seatsFreed          *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them, the Go and process collectors
@@ -114,6 +118,10 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 		eventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "syncd_event_to_applied_seconds",
 			Help:    "Time from a person's first change notification to the end of the targeted run that applied it.",
 			Buckets: []float64{0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300}}),
+		blocked: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_blocked_deactivations_total",
+			Help: "Deactivations Salesforce refused for a named blocker (default case owner, hierarchy field, ...); each blocked user is tried again once a day."}),
+		seatsFreed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_license_seats_freed_total",
+			Help: "License seats freed by deactivations, by user license name."}, []string{"license"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "syncd_build_info",
 		Help: "Always 1; its labels say which syncd runs."}, []string{"version", "goversion"})
@@ -129,7 +137,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, m.eventsReceived, m.eventsCoalesced, m.eventLatency, buildInfo,
+		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, m.eventsReceived, m.eventsCoalesced, m.eventLatency, m.blocked, m.seatsFreed, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -192,6 +200,10 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 	if s.Read != "" {
 		m.cycleReads.WithLabelValues(string(s.Read)).Inc()
 		m.rowsRead.WithLabelValues(string(s.Read)).Observe(float64(s.RowsRead))
+	}
+	m.blocked.Add(float64(s.Blocked))
+	for license, n := range s.SeatsFreed {
+		m.seatsFreed.WithLabelValues(license).Add(float64(n))
 	}
 	if s.Status == reconcile.RunSucceeded || s.Stats.SourceRecords > 0 {
 		m.sourceRecords.Set(float64(s.Stats.SourceRecords))

@@ -72,6 +72,7 @@ func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
 func TestMetricsDocumentationMatchesTheRegistry(t *testing.T) {
 	m, reg := newTestMetrics(t)
 	m.ObserveCall(salesforce.Call{Endpoint: "query", StatusCode: 200}) // a vector shows once it has a child
+	m.observeCycle(reconcile.Summary{SeatsFreed: map[string]int{"Salesforce": 1}}, time.Second, time.Now(), nil)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,8 @@ func TestObserveCycle(t *testing.T) {
 	m, _ := newTestMetrics(t)
 	end := time.Unix(1_700_000_000, 0)
 	s := reconcile.Summary{Status: reconcile.RunSucceeded, SourceComplete: true,
-		Stats: reconcile.Stats{SourceRecords: 450, RejectedRecords: 2, Disputed: 1, UnmanagedUsers: 7}}
+		Stats:   reconcile.Stats{SourceRecords: 450, RejectedRecords: 2, Disputed: 1, UnmanagedUsers: 7},
+		Blocked: 2, SeatsFreed: map[string]int{"Salesforce": 3, "Salesforce Platform": 1}}
 	actions := []store.Action{
 		{Kind: store.KindCreate, Status: store.ActionApplied}, {Kind: store.KindCreate, Status: store.ActionApplied},
 		{Kind: store.KindCreate, Status: store.ActionFailed}, {Kind: store.KindDeactivate, Status: store.ActionHeld},
@@ -127,6 +129,9 @@ func TestObserveCycle(t *testing.T) {
 		{"rejected", m.rejected, 2},
 		{"disputed", m.disputed, 1},
 		{"unmanaged", m.unmanaged, 7},
+		{"blocked deactivations", m.blocked, 2},
+		{"seats freed on Salesforce", m.seatsFreed.WithLabelValues("Salesforce"), 3},
+		{"seats freed on Salesforce Platform", m.seatsFreed.WithLabelValues("Salesforce Platform"), 1},
 		{"2xx calls", m.apiCalls.WithLabelValues("collections.create", "2xx"), 1},
 		{"5xx calls", m.apiCalls.WithLabelValues("collections.create", "5xx"), 1},
 		{"unanswered calls", m.apiCalls.WithLabelValues("collections.create", "none"), 1},

@@ -61,6 +61,14 @@ type applier struct {
 	batches, done     int
 	pause             string
 	fatal             error
+	// stepFailed names the leavers whose offboarding step failed in this cycle, by
+	// idKey, with why; freed counts applied deactivations by profile; blocked counts
+	// deactivations refused for a named blocker.
+	stepFailed map[string]string
+	freed      map[string]int
+	blocked    int
+	// transfers are the cycle's pending transfers by IdP id, for return_records.
+	transfers map[string][]Transfer
 }
 
 func newApplier(e *Engine, runID int64, c *cycleData) *applier {
@@ -71,7 +79,22 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 	for _, b := range c.input.Backoffs {
 		a.attempts[backoffKey{b.IdPID, b.Kind}] = b.Attempts
 	}
+	for _, t := range c.input.Transfers {
+		if a.transfers == nil {
+			a.transfers = map[string][]Transfer{}
+		}
+		a.transfers[t.IdPID] = append(a.transfers[t.IdPID], t)
+	}
 	return a
+}
+
+// profileOf returns the ProfileId of a user the plan was made against, "" for
+// another.
+func (a *applier) profileOf(id string) string {
+	if u, ok := a.existing[id]; ok {
+		return u.ProfileID
+	}
+	return ""
 }
 
 // apply sends the plan's actions that are not held, in batches, and records each
@@ -89,6 +112,10 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		}
 		switch act.Kind {
 		case KindCreate, KindAdopt, KindUpdate, KindReactivate, KindDeactivate, KindFreeze:
+		case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer, KindReturnRecords:
+			if a.e.cfg.Offboarder == nil {
+				return fmt.Errorf("reconcile: action %d (%s) needs Config.Offboarder", i+1, act.Kind)
+			}
 		case KindAssign, KindUnassign:
 			a.total++
 			entitle = append(entitle, item{seq: i + 1, a: act})
@@ -135,14 +162,17 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 	return a.fatal
 }
 
-// phases orders the batches: creates and reactivations first (new hires get in
-// soonest), then adoptions and updates, then deactivations, then freezes. When the
-// org lacks the free seats the creates and reactivations need, the deactivations go
-// first, since each frees a seat.
+// phases orders the batches: leavers are frozen first (access is cut at once), then
+// creates and reactivations (new hires get in soonest), unfreezes, adoptions and
+// updates, then the leavers' sessions and tokens, their records, and their
+// deactivations. When the org lacks the free seats the creates and reactivations
+// need, the offboarding goes first, since each deactivation frees a seat.
 func (a *applier) phases(ctx context.Context, byKind map[Kind][]item) [][]batch {
-	order := [][]Kind{{KindCreate, KindReactivate}, {KindAdopt, KindUpdate}, {KindDeactivate}, {KindFreeze}}
+	joiners := [][]Kind{{KindCreate, KindReactivate}, {KindUnfreeze, KindAdopt, KindUpdate}, {KindReturnRecords}}
+	leavers := [][]Kind{{KindEndSessions, KindRevokeTokens}, {KindTransfer}, {KindDeactivate}}
+	order := append(append([][]Kind{{KindFreeze}}, joiners...), leavers...)
 	if a.seatsShort(ctx, byKind) {
-		order = [][]Kind{{KindDeactivate}, {KindCreate, KindReactivate}, {KindAdopt, KindUpdate}, {KindFreeze}}
+		order = append(append([][]Kind{{KindFreeze}}, leavers...), joiners...)
 	}
 	var phases [][]batch
 	for _, kinds := range order {
@@ -173,9 +203,7 @@ func (a *applier) seatsShort(ctx context.Context, byKind map[Kind][]item) bool {
 		for _, it := range byKind[k] {
 			profile, ok := after(it.a, "ProfileId")
 			if !ok {
-				if u, ok := a.existing[it.a.SalesforceID]; ok {
-					profile = u.ProfileID
-				}
+				profile = a.profileOf(it.a.SalesforceID)
 			}
 			need[profile]++
 		}
@@ -291,15 +319,15 @@ func (a *applier) send(ctx context.Context, b batch) ([]Result, error) {
 	case KindDeactivate:
 		return a.deactivate(ctx, b.items)
 	case KindFreeze:
-		ids := make([]string, len(b.items))
-		for i, it := range b.items {
-			ids[i] = it.a.SalesforceID
-		}
-		ws, err := dir.FreezeUsers(ctx, ids)
+		ws, err := dir.FreezeUsers(ctx, userIDs(b.items))
 		if err = checkCount(ws, err, len(b.items), ClassPermanent); err != nil {
 			return nil, err
 		}
 		return a.fromWrites(b.items, ws), nil
+	case KindUnfreeze, KindEndSessions, KindRevokeTokens, KindTransfer:
+		return a.offboardStep(ctx, b)
+	case KindReturnRecords:
+		return a.returnRecords(ctx, b)
 	}
 	ws, err := dir.UpdateUsers(ctx, writes(b.items))
 	if err = checkCount(ws, err, len(b.items), ClassPermanent); err != nil {
@@ -425,15 +453,20 @@ func (a *applier) reread(ctx context.Context, items []item, field string, found 
 // deactivate deactivates users. Salesforce refuses the deactivation of a user wired
 // into the org's configuration (a blocker); with OnBlockedFreeze such users are
 // frozen instead, which cuts their access while the blocker stands.
-func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error) {
+func (a *applier) deactivate(ctx context.Context, all []item) ([]Result, error) {
 	dir := a.e.cfg.Directory
+	items, held := a.readyToLeave(all)
+	if len(items) == 0 {
+		return held.results(len(all), nil), nil
+	}
 	ws, err := dir.UpdateUsers(ctx, writes(items))
 	if err = checkCount(ws, err, len(items), ClassPermanent); err != nil {
 		return nil, err
 	}
 	results := a.fromWrites(items, ws)
-	if a.e.cfg.OnBlocked != OnBlockedFreeze {
-		return results, nil
+	a.classifyBlocked(items, results)
+	if a.e.cfg.OnBlocked != OnBlockedFreeze || a.e.cfg.Policy.Offboarding.Freeze {
+		return held.results(len(all), results), nil
 	}
 	var blocked []int
 	var ids []string
@@ -444,7 +477,7 @@ func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error
 		}
 	}
 	if len(blocked) == 0 {
-		return results, nil
+		return held.results(len(all), results), nil
 	}
 	fs, ferr := dir.FreezeUsers(ctx, ids)
 	ferr = checkCount(fs, ferr, len(ids), ClassPermanent)
@@ -458,7 +491,7 @@ func (a *applier) deactivate(ctx context.Context, items []item) ([]Result, error
 			results[i].ErrorMessage += "; frozen instead"
 		}
 	}
-	return results, nil
+	return held.results(len(all), results), nil
 }
 
 // fromWrites turns per-record answers into results.

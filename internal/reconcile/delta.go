@@ -158,6 +158,7 @@ func (e *Engine) readFull(ctx context.Context, c *cycleData) error {
 // resolve sets the desired users' profile and role Ids and the protected profiles'
 // Ids from names.
 func (e *Engine) resolve(c *cycleData, names Names) error {
+	c.licenses = names.Licenses
 	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
 		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
 	}

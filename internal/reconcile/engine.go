@@ -46,6 +46,12 @@ type Config struct {
 	Mirror Mirror
 	// FullEvery is the longest time between two full reads; default 24 h.
 	FullEvery time.Duration
+	// Offboarder carries out a leaver's offboarding steps besides freezing and
+	// deactivating; required when Policy.Offboarding asks for any of them.
+	Offboarder Offboarder
+	// Transfers keeps the records offboarding hands over, when set; required for
+	// Policy.Offboarding.ReturnRecords.
+	Transfers TransferLog
 	// Plan computes a cycle's plan, guardrails included; nil means Calculate. Tests
 	// may give their own.
 	Plan func(Input, Policy) Plan
@@ -122,6 +128,12 @@ type Summary struct {
 	// RowsRead how many user records it read.
 	Read     ReadMode
 	RowsRead int
+	// Blocked counts the deactivations Salesforce refused for a named blocker
+	// (ClassifyBlocker): each user stays frozen and is tried again a day later.
+	Blocked int
+	// SeatsFreed counts the license seats the cycle's deactivations freed, by
+	// UserLicense Name.
+	SeatsFreed map[string]int
 }
 
 // Engine runs reconcile cycles. It is safe to call one method at a time; the daemon
@@ -148,6 +160,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Plan == nil {
 		cfg.Plan = Calculate
+	}
+	if err := cfg.Policy.Offboarding.check(cfg.Offboarder != nil); err != nil {
+		return nil, err
+	}
+	if err := cfg.Policy.Offboarding.checkReturns(cfg.Transfers != nil); err != nil {
+		return nil, err
 	}
 	switch {
 	case cfg.Concurrency == 0:
@@ -256,7 +274,8 @@ func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, con
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
 		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
 		zap.String("read", string(s.Read)), zap.Int("rows_read", s.RowsRead),
-		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers))
+		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers),
+		zap.Int("blocked", s.Blocked), zap.Any("seats_freed", s.SeatsFreed))
 	return s, err
 }
 
@@ -307,6 +326,7 @@ func (e *Engine) execute(ctx context.Context, s *Summary, c *cycleData, plan Pla
 	a := newApplier(e, s.RunID, c)
 	err := a.apply(ctx, plan)
 	s.Applied, s.Failed, s.Pending = a.counts()
+	s.Blocked, s.SeatsFreed = a.blockedCount(), a.seatsFreed(c.licenses)
 	if reason := a.pauseReason(); reason != "" && err == nil {
 		s.Status, s.Error = RunPaused, "paused: "+reason
 	}
@@ -351,6 +371,8 @@ type cycleData struct {
 	// records the read returned.
 	read     ReadMode
 	rowsRead int
+	// licenses names each profile's license (Names.Licenses).
+	licenses map[string]string
 }
 
 // gather pulls the source and the org and loads what earlier cycles left, in
@@ -381,6 +403,14 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	}
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
+	}
+	if c.input.Transfers, err = e.pendingTransfers(ctx, c.input.Desired); err != nil {
+		return c, err
+	}
+	if needFrozen(&c.input, &c.policy.Offboarding) {
+		if c.input.Frozen, err = e.frozen(ctx); err != nil {
+			return c, err
+		}
 	}
 	base, ok, err := e.cfg.Journal.LastGoodSnapshot(ctx)
 	if err != nil {

@@ -337,8 +337,8 @@ func TestBlockedDeactivation(t *testing.T) {
 		wantFrozen  bool
 		wantMessage string
 	}{
-		{reconcile.OnBlockedFreeze, true, "default owner of cases; frozen instead"},
-		{reconcile.OnBlockedReport, false, "default owner of cases"},
+		{reconcile.OnBlockedFreeze, true, "default owner of cases; blocker default_case_owner: remove the user as the default case owner and the Automated Case User in Setup > Support Settings; frozen instead"},
+		{reconcile.OnBlockedReport, false, "default owner of cases; blocker default_case_owner: remove the user as the default case owner and the Automated Case User in Setup > Support Settings"},
 	} {
 		t.Run(string(tt.onBlocked), func(t *testing.T) {
 			org := newSimOrg(t, nil)
@@ -349,7 +349,7 @@ func TestBlockedDeactivation(t *testing.T) {
 			}
 			e.src.set([]source.Record{person(0)})
 			e.runOnce(t)
-			want := []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "failed", Code: "FIELD_INTEGRITY_EXCEPTION", Backoff: time.Hour}}
+			want := []outcome{{Kind: reconcile.KindDeactivate, IdPID: "E0001", Status: "failed", Code: "FIELD_INTEGRITY_EXCEPTION", Backoff: reconcile.BlockedRetry}}
 			if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
 				t.Errorf("run 2 (-want +got):\n%s", diff)
 			}

@@ -99,6 +99,7 @@ type memJournal struct {
 	snapshots []reconcile.Snapshot
 	// recordCalls counts RecordResults calls.
 	recordCalls int
+	transfers   memTransfers
 }
 
 type memRun struct {

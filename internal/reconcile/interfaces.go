@@ -69,6 +69,9 @@ var ErrSeatsUnknown = errors.New("free license seats unknown")
 type Names struct {
 	Profiles map[string]string
 	Roles    map[string]string
+	// Licenses names each profile's user license, profile Id → license Name, for
+	// the seats deactivations free; a profile missing from it is not counted.
+	Licenses map[string]string
 }
 
 // Seats are the free license seats behind some profiles: each profile's license and

@@ -30,6 +30,7 @@ func Calculate(in Input, p Policy) Plan {
 	}
 	c.decide()
 	plan := Guard(c.plan, in, p)
+	offboard(&plan, c)
 	plan.Stale = staleApprovals(c.approvals, plan.Actions)
 	sortPlan(&plan)
 	return plan
@@ -743,23 +744,33 @@ func staleApprovals(approvals []Approved, actions []Action) []Approved {
 }
 
 // kindRank orders actions as they are applied: creates and reactivations first, then
-// adoptions and updates, deactivations last.
+// adoptions and updates, then a leaver's offboarding steps, deactivations last.
 func kindRank(k Kind) int {
 	switch k {
 	case KindCreate:
 		return 0
 	case KindReactivate:
 		return 1
-	case KindAdopt:
+	case KindUnfreeze:
 		return 2
-	case KindUpdate:
+	case KindAdopt:
 		return 3
-	case KindDeactivate:
+	case KindUpdate:
 		return 4
-	case KindFreeze:
+	case KindReturnRecords:
 		return 5
+	case KindFreeze:
+		return 6
+	case KindEndSessions:
+		return 7
+	case KindRevokeTokens:
+		return 8
+	case KindTransfer:
+		return 9
+	case KindDeactivate:
+		return 10
 	}
-	return 6
+	return 11
 }
 
 // sortByRef sorts s by compare without copying the elements for every comparison

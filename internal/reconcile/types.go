@@ -27,6 +27,17 @@ const (
 	// KindFreeze freezes a user whose deactivation Salesforce blocked, so access is
 	// cut while the blocker stands (policy on_blocked_deactivation: freeze).
 	KindFreeze Kind = "freeze"
+	// KindEndSessions, KindRevokeTokens and KindTransfer are the offboarding steps
+	// between a leaver's freeze and deactivation (offboard.go): delete their
+	// AuthSession rows, revoke their OAuth tokens, hand their open records over.
+	KindEndSessions  Kind = "end_sessions"
+	KindRevokeTokens Kind = "revoke_tokens"
+	KindTransfer     Kind = "transfer"
+	// KindUnfreeze unfreezes a returning person's frozen user.
+	KindUnfreeze Kind = "unfreeze"
+	// KindReturnRecords gives a returning person back the records their offboarding
+	// handed over (policy.offboarding.return_records).
+	KindReturnRecords Kind = "return_records"
 )
 
 // MatchKey is one way of finding the Salesforce user of a desired person.
@@ -54,6 +65,9 @@ type Existing struct {
 	UserType string
 	// ProfileID is the user's profile, for the protected-profile check.
 	ProfileID string
+	// ManagerID is the user's manager (User.ManagerId), who receives a leaver's
+	// records.
+	ManagerID string
 	// Fields holds the current value of every field the mapping manages (Username,
 	// Email, ProfileId and custom fields such as Cost_Center__c included), sorted by
 	// Name; a null field has Value "".
@@ -136,6 +150,12 @@ type Input struct {
 	Approved []Approved
 	// Now is the cycle's time, given as data so that Calculate stays pure.
 	Now time.Time
+	// Frozen are the org's frozen users, idKey(Id) → when their UserLogin was last
+	// changed (the freeze, for the grace period); read only when offboarding freezes.
+	Frozen map[string]time.Time
+	// Transfers are the records handed over from people now in the source that they
+	// have not got back; read only when offboarding returns records.
+	Transfers []Transfer
 }
 
 // Change is one field an action changes, old → new. For a create Before is empty;
@@ -292,4 +312,7 @@ type Policy struct {
 	Match      []MatchKey
 	Protect    Protection
 	Guardrails Guardrails
+	// Offboarding is what happens to a leaver besides the deactivation; the zero
+	// value does nothing more.
+	Offboarding Offboarding
 }

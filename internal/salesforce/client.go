@@ -205,7 +205,9 @@ type request struct {
 	// personal data that path carries outside its query string (an upsert's value).
 	shownPath string
 	body      []byte // JSON, or nil
-	header    http.Header
+	// form says body is an HTML form (application/x-www-form-urlencoded), not JSON.
+	form   bool
+	header http.Header
 	// exemptReserve lets a request through while the reserve is reached.
 	exemptReserve bool
 	// buf, when set, receives the answer body, which then aliases it: the caller that
@@ -361,7 +363,10 @@ func (c *Client) roundTrip(ctx context.Context, r *request, sess *session) (*res
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "application/json")
 	}
-	if r.body != nil {
+	switch {
+	case r.form:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case r.body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	transportErr := func(err error) error {

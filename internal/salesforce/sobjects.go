@@ -136,7 +136,7 @@ func (c *Client) CreateRecords(ctx context.Context, sobject string, records []Fi
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
-	return c.collections(ctx, "collections.create", http.MethodPost, "/composite/sobjects", sobject, len(records),
+	return c.collections(ctx, "collections.create", http.MethodPost, "/composite/sobjects", sobject, len(records), nil,
 		func(i int) wireRecord { return wireRecord{sobject: sobject, fields: records[i]} })
 }
 
@@ -145,6 +145,11 @@ func (c *Client) CreateRecords(ctx context.Context, sobject string, records []Fi
 // fields twice has the effect of setting them once, so transient failures (5xx, a
 // lost answer) are retried within the RetryPolicy.
 func (c *Client) UpdateRecords(ctx context.Context, sobject string, records []RecordUpdate) ([]RecordResult, error) {
+	return c.updateRecords(ctx, sobject, records, nil)
+}
+
+// updateRecords is UpdateRecords with extra request headers.
+func (c *Client) updateRecords(ctx context.Context, sobject string, records []RecordUpdate, header http.Header) ([]RecordResult, error) {
 	for i, r := range records {
 		if r.ID == "" {
 			return nil, fmt.Errorf("record %d: %w", i, &ConfigError{Field: "id", Reason: "is empty"})
@@ -153,7 +158,7 @@ func (c *Client) UpdateRecords(ctx context.Context, sobject string, records []Re
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
-	return c.collections(ctx, "collections.update", http.MethodPatch, "/composite/sobjects", sobject, len(records),
+	return c.collections(ctx, "collections.update", http.MethodPatch, "/composite/sobjects", sobject, len(records), header,
 		func(i int) wireRecord {
 			return wireRecord{sobject: sobject, id: records[i].ID, fields: records[i].Fields}
 		})
@@ -175,7 +180,7 @@ func (c *Client) UpsertRecords(ctx context.Context, sobject, externalIDField str
 			return nil, fmt.Errorf("record %d: %w", i, &ConfigError{Field: externalIDField, Reason: "the external id is missing or empty"})
 		}
 	}
-	return c.collections(ctx, "collections.upsert", http.MethodPatch, "/composite/sobjects/"+sobject+"/"+externalIDField, sobject, len(records),
+	return c.collections(ctx, "collections.upsert", http.MethodPatch, "/composite/sobjects/"+sobject+"/"+externalIDField, sobject, len(records), nil,
 		func(i int) wireRecord { return wireRecord{sobject: sobject, fields: records[i]} })
 }
 
@@ -218,9 +223,9 @@ func isSalesforceID(id string) bool {
 	return true
 }
 
-// collections sends n records in calls of MaxCollectionRecords and maps the answers
-// back to input indexes.
-func (c *Client) collections(ctx context.Context, endpoint, method, resource, sobject string, n int, record func(int) wireRecord) ([]RecordResult, error) {
+// collections sends n records in calls of MaxCollectionRecords, with header when not
+// nil, and maps the answers back to input indexes.
+func (c *Client) collections(ctx context.Context, endpoint, method, resource, sobject string, n int, header http.Header, record func(int) wireRecord) ([]RecordResult, error) {
 	if err := checkIdents("sobject", sobject); err != nil {
 		return nil, err
 	}
@@ -238,7 +243,7 @@ func (c *Client) collections(ctx context.Context, endpoint, method, resource, so
 		if err != nil {
 			return results, &BatchError{Offset: start, Err: fmt.Errorf("salesforce: encoding records: %w", err)}
 		}
-		batch, err := c.batch(ctx, &request{endpoint: endpoint, method: method, path: c.dataPath(resource), body: data}, start, end)
+		batch, err := c.batch(ctx, &request{endpoint: endpoint, method: method, path: c.dataPath(resource), body: data, header: header}, start, end)
 		results = append(results, batch...)
 		if err != nil {
 			return results, err

@@ -134,9 +134,12 @@ func UsersChangedSinceQuery(since time.Time, fields ...string) (string, error) {
 		" ORDER BY SystemModstamp, Id", nil
 }
 
-// ProfilesQuery selects every profile's Id and Name, to turn configured profile names
+// ProfilesQuery selects every profile's Id, Name and license (Id and Name: the seats
+// a deactivation frees are counted per license at no extra call), to turn configured profile names
 // into ProfileIds.
-func ProfilesQuery() string { return "SELECT Id, Name FROM Profile" }
+func ProfilesQuery() string {
+	return "SELECT Id, Name, UserLicenseId, UserLicense.Name FROM Profile"
+}
 
 // RolesQuery selects every role's Id and Name, to turn configured role names into
 // UserRoleIds.

@@ -193,7 +193,7 @@ func TestBulkQueryErrors(t *testing.T) {
 	}{
 		{"unknown field", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT Nope FROM User"}, 400, "INVALID_FIELD"},
 		{"query that does not parse", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT FROM User"}, 400, "MALFORMED_QUERY"},
-		{"unknown object", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT Id FROM Account"}, 400, "INVALID_TYPE"},
+		{"unknown object", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT Id FROM Quote"}, 400, "INVALID_TYPE"},
 		{"COUNT()", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT COUNT() FROM User"}, 400, "INVALIDJOB"},
 		{"OFFSET", "POST", bulkPath, map[string]any{"operation": "query", "query": "SELECT Id FROM User LIMIT 5 OFFSET 10"}, 400, "INVALIDJOB"},
 		{"ingest operation", "POST", bulkPath, map[string]any{"operation": "insert", "query": "SELECT Id FROM User"}, 400, "INVALIDJOB"},

@@ -113,7 +113,7 @@ func TestCollectionsMalformed(t *testing.T) {
 	}{
 		{"more than 200", "POST", map[string]any{"records": many}, "EXCEEDED_ID_LIMIT"},
 		{"no type", "POST", map[string]any{"records": []any{h.newUser("x@acme.example.com")}}, "INVALID_TYPE"},
-		{"unknown type", "POST", map[string]any{"records": []any{typed(map[string]any{}, "Account")}}, "INVALID_TYPE"},
+		{"unknown type", "POST", map[string]any{"records": []any{typed(map[string]any{}, "Invoice__c")}}, "INVALID_TYPE"},
 		{"no records", "POST", map[string]any{"allOrNone": true}, "INVALID_FIELD"},
 		{"records not an array", "PATCH", `{"records":{}}`, "JSON_PARSER_ERROR"},
 		{"allOrNone not a boolean", "POST", `{"allOrNone":"yes","records":[]}`, "JSON_PARSER_ERROR"},

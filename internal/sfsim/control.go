@@ -373,6 +373,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.ResetCalls()
 		ok(map[string]bool{"reset": true})
 	default:
-		fail(http.StatusNotFound, fmt.Errorf("no control %s /__sim/%s", r.Method, path))
+		if !s.serveOffboardingControl(r, path, decode, ok, fail) {
+			fail(http.StatusNotFound, fmt.Errorf("no control %s /__sim/%s", r.Method, path))
+		}
 	}
 }

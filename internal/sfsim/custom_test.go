@@ -57,7 +57,7 @@ func TestCustomFieldsRefused(t *testing.T) {
 		cf   CustomField
 		want string
 	}{
-		{"unknown object", CustomField{Object: "Account", Name: "X__c", Type: "text"}, `no object "Account"`},
+		{"unknown object", CustomField{Object: "Quote", Name: "X__c", Type: "text"}, `no object "Quote"`},
 		{"not a custom name", CustomField{Object: "User", Name: "CostCenter", Type: "text"}, "ending in __c"},
 		{"a double underscore inside", CustomField{Object: "User", Name: "Cost__Center__c", Type: "text"}, "ending in __c"},
 		{"twice", CustomField{Object: "User", Name: "Cost_Center__c", Type: "text"}, "already has that field"},

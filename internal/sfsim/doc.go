@@ -116,6 +116,19 @@
 //	  ]
 //	}
 //
+// # Offboarding
+//
+// A leaver's footprint (offboarding.go): Account, Contact, Opportunity (IsClosed),
+// Case (IsClosed) and Lead (IsConverted) owned through OwnerId, whose transfer checks
+// the new owner is active (INACTIVE_OWNER_OR_USER) and may read
+// (TRANSFER_REQUIRES_READ), refuses records an approval locks (ENTITY_IS_LOCKED), and
+// runs the org's assignment rule on Account, Case and Lead unless the request says
+// Sforce-Auto-Assign: FALSE; ProcessInstanceWorkitem, whose ActorId alone may change;
+// AuthSession (query, delete); OauthToken (query only) and POST
+// /services/oauth2/revoke. The deactivation blockers carry Salesforce's own messages
+// (the Blocker constants). Tests seed these records with AddRecord or POST
+// /__sim/records, and set rules, locks and read denials through the controls.
+//
 // # Faults and controls
 //
 // Tests steer the simulator in-process (AddUsers, User, EditUser, TouchUser,

@@ -80,8 +80,14 @@ type org struct {
 	loginByUser    map[string]*row   // user Id → its UserLogin
 	takenElsewhere map[string]bool   // lower-case usernames used in other orgs
 	blockers       map[string][]string
-	sysAdminID     string // the System Administrator profile's Id
-	activeAdmins   int
+	// locked, noRead and assignRules shape ownership transfers (offboarding.go):
+	// records an approval locks, users who cannot read owned records, and the
+	// owner each object's active assignment rule gives.
+	locked       map[string]bool
+	noRead       map[string]bool
+	assignRules  map[string]string
+	sysAdminID   string // the System Administrator profile's Id
+	activeAdmins int
 	// validPicklist remembers the picklist values found valid, as "Field=value".
 	validPicklist map[string]bool
 	// licenseUserType is the UserType a license gives its users' profiles.
@@ -113,6 +119,9 @@ func newOrg(s *schema) *org {
 		loginByUser:     map[string]*row{},
 		takenElsewhere:  map[string]bool{},
 		blockers:        map[string][]string{},
+		locked:          map[string]bool{},
+		noRead:          map[string]bool{},
+		assignRules:     map[string]string{},
 		licenseUserType: map[string]string{},
 		validPicklist:   map[string]bool{},
 		nextSeq:         0x2A0000,
@@ -299,6 +308,8 @@ var emailShape = regexp.MustCompile(`^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$`)
 type writeContext struct {
 	actor string // the acting user's Id
 	now   time.Time
+	// autoAssign is false when the request said Sforce-Auto-Assign: FALSE.
+	autoAssign bool
 }
 
 // validateUser checks a user's new values against the old ones (nil on create) as
@@ -343,8 +354,7 @@ func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiErro
 	}
 	if wasActive && !isActive {
 		if reasons := o.blockers[self.id()]; len(reasons) > 0 {
-			return []apiError{badRequest("FIELD_INTEGRITY_EXCEPTION",
-				"You cannot deactivate this user. You cannot deactivate a user who is "+reasons[0], "IsActive")}
+			return []apiError{blockerError(reasons[0])}
 		}
 	}
 	if wasActive && old[f.profileID] == o.sysAdminID && o.activeAdmins <= 1 &&

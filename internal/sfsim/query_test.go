@@ -248,7 +248,7 @@ func TestQueryErrors(t *testing.T) {
 		{"", "MALFORMED_QUERY"},
 		{"SELEKT Id FROM User", "MALFORMED_QUERY"},
 		{"SELECT Foo FROM User", "INVALID_FIELD"},
-		{"SELECT Id FROM Account", "INVALID_TYPE"},
+		{"SELECT Id FROM Invoice__c", "INVALID_TYPE"},
 		{"SELECT Id FROM User OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE"},
 		{"SELECT Id FROM User WHERE Username = 'a\\qb'", "MALFORMED_QUERY"},
 		{"SELECT Id FROM User WHERE Id = 'garbage'", "MALFORMED_QUERY"},

@@ -316,6 +316,7 @@ func newSchema() *schema {
 	login.ops = objectOps{update: (*org).updateLogin}
 	s.add(user, license, profile, role, login, permSet, permSetAssignment, s.organization)
 	s.add(entitlementObjects()...)
+	s.add(offboardingObjects()...)
 	return s
 }
 

@@ -265,6 +265,8 @@ func (s *Server) dispatch(r *http.Request) (endpoint string, rest bool, handle f
 		s.writeErrors(w, "", apiError{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: msgNotFound})
 	}
 	switch {
+	case path == "/services/oauth2/revoke":
+		return "revoke", false, func(w http.ResponseWriter) { s.serveRevoke(w, r) }
 	case path == "/services/oauth2/token":
 		return "token", false, func(w http.ResponseWriter) { s.serveToken(w, r) }
 	case path == "/services/oauth2/userinfo":

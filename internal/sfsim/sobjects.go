@@ -40,7 +40,7 @@ func (s *Server) objectOf(c *call) (*objectDef, bool) {
 }
 
 func (s *Server) writeContext(c *call) writeContext {
-	return writeContext{actor: c.user, now: s.now()}
+	return writeContext{actor: c.user, now: s.now(), autoAssign: !strings.EqualFold(c.r.Header.Get("Sforce-Auto-Assign"), "false")}
 }
 
 // skipMeta leaves out the keys a record body may carry besides fields.

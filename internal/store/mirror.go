@@ -32,8 +32,9 @@ type MirrorState struct {
 	// Fields are the managed fields the mirror's users carry, sorted.
 	Fields []string
 	// Profiles and Roles are the org's profile and role Ids by name as the full
-	// read found them, so that a delta cycle need not read them again.
-	Profiles, Roles map[string]string
+	// read found them, and Licenses each profile's license name by profile Id, so
+	// that a delta cycle need not read them again.
+	Profiles, Roles, Licenses map[string]string
 	// Watermark is how far the reads so far have seen, on Salesforce's clock (the
 	// time of the last read, or the newest SystemModstamp a full read returned): a
 	// delta read asks for the users written after it, less an overlap.
@@ -63,7 +64,8 @@ func (s *sqlStore) ReplaceMirror(ctx context.Context, epoch int64, state MirrorS
 	if err != nil {
 		return fmt.Errorf("replace mirror: encode fields: %w", err)
 	}
-	names, err := json.Marshal(mirrorNames{Profiles: orEmpty(state.Profiles), Roles: orEmpty(state.Roles)})
+	names, err := json.Marshal(mirrorNames{Profiles: orEmpty(state.Profiles), Roles: orEmpty(state.Roles),
+		Licenses: orEmpty(state.Licenses)})
 	if err != nil {
 		return fmt.Errorf("replace mirror: encode names: %w", err)
 	}
@@ -144,7 +146,7 @@ func (s *sqlStore) Mirror(ctx context.Context) (MirrorState, []MirrorUser, error
 	if err := json.Unmarshal([]byte(names), &n); err != nil {
 		return MirrorState{}, nil, fmt.Errorf("mirror: decode names: %w", err)
 	}
-	state.Profiles, state.Roles = n.Profiles, n.Roles
+	state.Profiles, state.Roles, state.Licenses = n.Profiles, n.Roles, orEmpty(n.Licenses)
 	rs, err := s.d.reader().query(ctx, `SELECT `+mirrorUserColumns+` FROM mirror_users ORDER BY salesforce_id`)
 	if err != nil {
 		return MirrorState{}, nil, fmt.Errorf("mirror: %w", err)
@@ -174,6 +176,7 @@ func (s *sqlStore) Mirror(ctx context.Context) (MirrorState, []MirrorUser, error
 type mirrorNames struct {
 	Profiles map[string]string `json:"profiles"`
 	Roles    map[string]string `json:"roles"`
+	Licenses map[string]string `json:"licenses"`
 }
 
 // orEmpty returns m, or an empty map for nil, so that a stored map reads back equal.

@@ -115,6 +115,19 @@ type Store interface {
 	// when epoch is over.
 	RemoveGrants(ctx context.Context, epoch int64, keys []GrantKey) error
 
+	// RecordTransfers stores records handed from a leaver to someone else, in one
+	// transaction; a transfer stored before (same action and record) is left as it
+	// is. ErrFenced when epoch is no longer the leader's.
+	RecordTransfers(ctx context.Context, epoch int64, ts []Transfer) error
+	// PendingTransfers returns the transfers not yet returned of the given IdP ids,
+	// in the order they were made (run, seq, record Id); with no ids, the IdP ids
+	// that have any are enough: each is returned once, with only IdPID set.
+	PendingTransfers(ctx context.Context, idpIDs []string) ([]Transfer, error)
+	// MarkReturned records that transfers were undone (or will not be: the record
+	// has another owner now), in one transaction. ErrFenced when epoch is no longer
+	// the leader's.
+	MarkReturned(ctx context.Context, epoch int64, ts []Transfer) error
+
 	// SaveSnapshot records the size and digest of one source pull.
 	SaveSnapshot(ctx context.Context, s NewSnapshot) (Snapshot, error)
 	// LastGoodSnapshot returns the newest complete snapshot, the shrink gate's
@@ -475,4 +488,20 @@ type Snapshot struct {
 // PruneResult says what Prune deleted.
 type PruneResult struct {
 	Runs, Actions, Snapshots int
+}
+
+// Transfer is one record syncd handed from a leaver to another user.
+type Transfer struct {
+	// RunID and Seq name the transfer action.
+	RunID int64
+	Seq   int
+	// IdPID is the leaver's person.
+	IdPID    string
+	Object   string
+	RecordID string
+	// FromID is the leaver's user, ToID the one who received the record.
+	FromID, ToID string
+	CreatedAt    time.Time
+	// ReturnedAt is zero while the transfer stands.
+	ReturnedAt time.Time
 }

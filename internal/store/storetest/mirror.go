@@ -31,6 +31,7 @@ func testMirror(t *testing.T, h Harness) {
 	state := store.MirrorState{OrgID: "00D000000000001AAA", Fields: []string{"Department", "Title"},
 		Profiles:  map[string]string{"Standard User": "00e000000000001AAA", "System Administrator": "00e000000000002AAA"},
 		Roles:     map[string]string{"CEO": "00E000000000001AAA"},
+		Licenses:  map[string]string{"00e000000000001AAA": "Salesforce", "00e000000000002AAA": "Salesforce"},
 		Watermark: sfClock.Add(2 * time.Second), FullReadAt: e.clock.Now()}
 	full := []store.MirrorUser{
 		mirrorUser("005000000000002AAA", "Engineer", sfClock.Add(2*time.Second)),

@@ -132,6 +132,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"InvalidInput", testInvalidInput},
 		{"Mirror", testMirror},
 		{"MirrorFencing", testMirrorFencing},
+		{"Transfers", testTransfers},
 	}
 	if h.KillLeaderConnection != nil {
 		tests = append(tests, struct {
