@@ -205,7 +205,7 @@ func TestAnEventReachesSalesforceWithinFiveSeconds(t *testing.T) {
 // BenchmarkEventToApplied posts one event at a time, each for a person whose title
 // the export changed, and measures from the POST to the change being visible in
 // sfsim (polled every 20 ms): the median and 99th percentile over b.N events.
-// Run with: go test ./e2e -run '^$' -bench EventToApplied -benchtime 50x
+// Run it with `go test ./e2e -run '^$' -bench EventToApplied -benchtime 50x`.
 func BenchmarkEventToApplied(b *testing.B) {
 	org, d, people := synced(b, lenient(), 50)
 	p := runDaemon(b, d, "1h")

@@ -67,12 +67,14 @@ func benchmarkOneShotCycle(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		res := m.Map(snap.Records)
+		pulled := Source{Complete: snap.Complete, Count: snap.Count, Baseline: snap.Count}
+		snap = source.Snapshot{} // the engine lets go of the records once mapped
 		if err := m.ResolveIDs(res.Desired, profiles, nil); err != nil {
 			b.Fatal(err)
 		}
 		plan = Calculate(Input{
 			Desired: res.Desired, Inactive: res.Inactive, Rejected: res.Rejected, Existing: existing, Links: links,
-			Source: Source{Complete: snap.Complete, Count: snap.Count, Baseline: snap.Count},
+			Source: pulled,
 		}, pol)
 		cpu += processCPU(b) - start
 		peak = max(peak, stop())

@@ -127,7 +127,7 @@ type StepResult struct {
 func offboard(p *Plan, c *calc) {
 	in, pol, protect := c.in, c.pol, &c.protect
 	ob := &pol.Offboarding
-	users := userIndex{c}
+	users := &userIndex{c: c}
 	leaving := map[string]bool{}
 	reactivating := false
 	for i := range p.Actions {
@@ -186,7 +186,7 @@ func offboard(p *Plan, c *calc) {
 // returns plans giving returners back what their offboarding handed over: a
 // person in the source with pending transfers whose user is active, or
 // reactivated in this cycle (an inactive user cannot own records).
-func returns(actions []Action, in *Input, users userIndex, protect *protection) []Action {
+func returns(actions []Action, in *Input, users *userIndex, protect *protection) []Action {
 	reactivated := map[string]bool{}
 	for i := range actions {
 		if actions[i].Kind == KindReactivate {
@@ -229,15 +229,26 @@ func returns(actions []Action, in *Input, users userIndex, protect *protection) 
 	return out
 }
 
-// userIndex finds the org's users by Id through Calculate's own index.
-type userIndex struct{ c *calc }
+// userIndex finds the org's users by Id. Calculate joins the links with the users
+// without a map (join.go), so the index is a map built on the first lookup: only
+// cycles with offboarding work pay for it.
+type userIndex struct {
+	c     *calc
+	index map[string]int32
+}
 
 // get returns the user with Id id (15 or 18 characters), or nil.
-func (u userIndex) get(id string) *Existing { return u.byKey(idKey(id)) }
+func (u *userIndex) get(id string) *Existing { return u.byKey(idKey(id)) }
 
 // byKey returns the user whose idKey is key, or nil.
-func (u userIndex) byKey(key string) *Existing {
-	if i, ok := u.c.existing[key]; ok {
+func (u *userIndex) byKey(key string) *Existing {
+	if u.index == nil {
+		u.index = make(map[string]int32, len(u.c.in.Existing))
+		for i := range u.c.in.Existing {
+			u.index[idKey(u.c.in.Existing[i].ID)] = int32(i)
+		}
+	}
+	if i, ok := u.index[key]; ok {
 		return &u.c.in.Existing[i]
 	}
 	return nil
@@ -284,7 +295,7 @@ func needFrozen(in *Input, ob *Offboarding) bool {
 //
 // Without Input.Frozen (not read this cycle), every reactivated user is unfrozen:
 // the write skips users who are not frozen.
-func unfreezes(actions []Action, in *Input, users userIndex, protect *protection) []Action {
+func unfreezes(actions []Action, in *Input, users *userIndex, protect *protection) []Action {
 	owner := map[string]string{} // idKey(frozen user) → IdP id of their person
 	if len(in.Frozen) > 0 {
 		// Only people whose offboarding stopped short (a blocked deactivation, a
@@ -339,7 +350,7 @@ func unfreezes(actions []Action, in *Input, users userIndex, protect *protection
 // still runs, with an empty new owner: it moves nothing and fails when the leaver
 // owns open records, which keeps the deactivation back, since a deactivated owner's
 // records can no longer be handed over.
-func steps(a *Action, ob *Offboarding, users userIndex, leaving map[string]bool, fallback *Existing) []Action {
+func steps(a *Action, ob *Offboarding, users *userIndex, leaving map[string]bool, fallback *Existing) []Action {
 	var out []Action
 	if ob.EndSessions {
 		out = append(out, step(a, KindEndSessions, "offboarding: end the leaver's sessions"))
@@ -364,7 +375,7 @@ func steps(a *Action, ob *Offboarding, users userIndex, leaving map[string]bool,
 // transferTarget chooses who receives a leaver's records: the manager when active
 // and staying, else the fallback user. why names the choice, or says why the manager
 // cannot have them when there is no fallback.
-func transferTarget(leaver *Existing, users userIndex, leaving map[string]bool, fallback *Existing) (*Existing, string) {
+func transferTarget(leaver *Existing, users *userIndex, leaving map[string]bool, fallback *Existing) (*Existing, string) {
 	why := "the leaver has no manager"
 	if leaver != nil && leaver.ManagerID != "" {
 		m := users.get(leaver.ManagerID)

@@ -18,11 +18,18 @@ import (
 // It is pure: no IO, no clock (in.Now is data), no logging, no metrics. Its result
 // depends only on the content of in and p, never on the order of Desired, Existing or
 // Links: matching decides by counting candidates, not by taking the first, and the
-// output is sorted. It is built for a million users on each side: a few maps sized up
-// front, the per-user work a merge walk of two sorted field lists, and strings built
-// only for the users that need an action.
+// output is sorted. It is built for a million users on each side: the links are
+// joined with the users and the people by partitioned hash joins rather than
+// million-entry maps (join.go says why), the per-user work is a merge walk of two
+// sorted field lists done on every core, and strings are built only for the users that
+// need an action. How the work is split never changes the plan.
 func Calculate(in Input, p Policy) Plan {
-	c := newCalc(&in, &p)
+	return calculate(in, p, defaultSplit())
+}
+
+// calculate is Calculate with the work divided as s says.
+func calculate(in Input, p Policy, s split) Plan {
+	c := newCalc(&in, &p, s)
 	c.disputeDuplicateIDs()
 	c.matchLinks()
 	for _, key := range p.matchOrder() {
@@ -90,9 +97,13 @@ type calc struct {
 	pol  *Policy
 	keys []MatchKey
 
-	desired  map[string]int32 // IdP id → index in Desired
-	existing map[string]int32 // idKey(Id) → index in Existing
-	rejected map[string]bool  // IdP ids of rejected records
+	// linkUser and linkPerson hold, per link, the index in Existing of the user it
+	// names and the index in Desired of the person, -1 when there is none (joinLinks).
+	linkUser, linkPerson []int32
+	// firstDesired holds, per person, the index of the first person with the same
+	// IdP id: the person itself unless the id is repeated.
+	firstDesired []int32
+	rejected     map[string]bool // IdP ids of rejected records
 
 	match []int32 // per person: index in Existing, -1 when none
 	how   []uint8 // per person: byLink ... disputed
@@ -101,6 +112,10 @@ type calc struct {
 	// staleLinks holds, per person, the Id of a link whose user is no longer in the
 	// org, for the explanation of whatever the person gets instead.
 	staleLinks map[int32]string
+
+	split split
+	// touched sums what decidePeople reads ahead, so that the reads are not dropped.
+	touched int
 
 	protect  protection
 	backoffs map[actionKey]*Backoff
@@ -117,11 +132,9 @@ type actionKey struct {
 	idpID, sfKey string
 }
 
-func newCalc(in *Input, p *Policy) *calc {
+func newCalc(in *Input, p *Policy, s split) *calc {
 	c := &calc{
-		in: in, pol: p, keys: p.matchOrder(),
-		desired:  make(map[string]int32, len(in.Desired)),
-		existing: make(map[string]int32, len(in.Existing)),
+		in: in, pol: p, keys: p.matchOrder(), split: s,
 		rejected: make(map[string]bool, len(in.Rejected)),
 		match:    make([]int32, len(in.Desired)),
 		how:      make([]uint8, len(in.Desired)),
@@ -130,10 +143,14 @@ func newCalc(in *Input, p *Policy) *calc {
 		backoffs: make(map[actionKey]*Backoff, len(in.Backoffs)),
 		approved: make(map[actionKey]*Approved, len(in.Approved)),
 	}
-	for i := range in.Existing {
-		c.existing[idKey(in.Existing[i].ID)] = int32(i)
+	for i := range c.owner {
 		c.owner[i] = free
 	}
+	// Every link is looked up on both sides. At a million users, maps keyed by Id
+	// and by IdP id spent most of Calculate's time waiting on cache misses; joining
+	// partition by partition keeps each lookup in the core's cache and uses every
+	// core (join.go).
+	c.joinLinks()
 	for i := range in.Desired {
 		c.match[i] = -1
 	}
@@ -162,38 +179,26 @@ func newCalc(in *Input, p *Policy) *calc {
 	return c
 }
 
-// disputeDuplicateIDs indexes the desired people by IdP id and disputes every person
-// whose id is given more than once: syncd cannot tell which record is meant.
-// (mapping.Map already rejects such records; this keeps Calculate safe on any input.)
+// disputeDuplicateIDs disputes every person whose IdP id is given more than once:
+// syncd cannot tell which record is meant. (mapping.Map already rejects such records;
+// this keeps Calculate safe on any input.)
 func (c *calc) disputeDuplicateIDs() {
-	var dups map[string]bool
-	for i := range c.in.Desired {
-		id := c.in.Desired[i].ID
-		if _, seen := c.desired[id]; seen {
-			if dups == nil {
-				dups = map[string]bool{}
-			}
-			dups[id] = true
+	var groups map[int32]*Dispute // by the first person with the id
+	for i, first := range c.firstDesired {
+		if first == int32(i) {
 			continue
 		}
-		c.desired[id] = int32(i)
-	}
-	if len(dups) == 0 {
-		return
-	}
-	groups := map[string]*Dispute{}
-	for i := range c.in.Desired {
-		id := c.in.Desired[i].ID
-		if !dups[id] {
-			continue
+		if groups == nil {
+			groups = map[int32]*Dispute{}
 		}
-		c.how[i] = disputed
-		d := groups[id]
+		d := groups[first]
 		if d == nil {
-			d = &Dispute{Key: MatchLink}
-			groups[id] = d
+			d = &Dispute{Key: MatchLink, IdPIDs: []string{c.in.Desired[first].ID}}
+			groups[first] = d
+			c.how[first] = disputed
 		}
-		d.IdPIDs = append(d.IdPIDs, id)
+		d.IdPIDs = append(d.IdPIDs, c.in.Desired[i].ID)
+		c.how[i] = disputed
 	}
 	for _, d := range groups {
 		d.Reason = strconv.Itoa(len(d.IdPIDs)) + " desired records have the same IdP id"
@@ -210,9 +215,9 @@ func (c *calc) matchLinks() {
 	var conflictUsers, conflictPeople map[int32]bool
 	for li := range c.in.Links {
 		l := &c.in.Links[li]
-		ei, userFound := c.existing[idKey(l.SalesforceID)]
-		di, desired := c.desired[l.IdPID]
-		if !userFound {
+		ei, di := c.linkUser[li], c.linkPerson[li]
+		desired := di >= 0
+		if ei < 0 {
 			if desired {
 				if c.staleLinks == nil {
 					c.staleLinks = map[int32]string{}
@@ -284,11 +289,11 @@ func (c *calc) disputeLinks(users, people map[int32]bool) {
 	}
 	for li := range c.in.Links {
 		l := &c.in.Links[li]
-		ei, ok := c.existing[idKey(l.SalesforceID)]
-		if !ok {
+		ei, di := c.linkUser[li], c.linkPerson[li]
+		if ei < 0 {
 			continue
 		}
-		di, desired := c.desired[l.IdPID]
+		desired := di >= 0
 		if users[ei] {
 			d := involved(byUser, ei)
 			d.IdPIDs = appendNew(d.IdPIDs, l.IdPID)
@@ -440,20 +445,73 @@ func (c *calc) decide() {
 			unlinked++
 		}
 	}
-	c.plan.Actions = make([]Action, 0, unlinked+len(c.in.Desired)/32)
-	for i := range c.in.Desired {
+	if unlinked > len(c.in.Desired)/8 && !c.split.alwaysChunk {
+		// Most people need an action (a first cycle): putting the actions of chunks
+		// together would copy them all once more, so one pass fills the plan.
+		c.plan.Actions = make([]Action, 0, unlinked+len(c.in.Desired)/32)
+		c.decidePeople(0, len(c.in.Desired))
+		c.decideGone()
+		return
+	}
+	// A usual cycle: the people are decided in chunks on every core (see parallel).
+	// Each chunk works on a copy of c whose plan collects that chunk's few actions,
+	// and the chunks' actions are put together in chunk order: the same list one pass
+	// in order makes.
+	size := c.split.decideChunk
+	chunks := make([]Plan, (len(c.in.Desired)+size-1)/size)
+	parallel(len(chunks), c.split.workers, func(_, k int) {
+		part := *c
+		part.plan = Plan{}
+		part.decidePeople(k*size, min((k+1)*size, len(c.in.Desired)))
+		chunks[k] = part.plan
+	})
+	actions, skipped := 0, 0
+	for k := range chunks {
+		actions += len(chunks[k].Actions)
+		skipped += len(chunks[k].Skipped)
+	}
+	c.plan.Actions = make([]Action, 0, actions+len(c.in.Links)/256) // room for a few deactivations
+	// Skipped stays nil when nothing is skipped, as one pass leaves it.
+	if skipped > 0 {
+		c.plan.Skipped = make([]Skip, 0, skipped)
+	}
+	for k := range chunks {
+		c.plan.Actions = append(c.plan.Actions, chunks[k].Actions...)
+		c.plan.Skipped = append(c.plan.Skipped, chunks[k].Skipped...)
+	}
+	c.decideGone()
+}
+
+// decidePeople plans create, adopt, update or reactivate for the people lo to hi-1.
+// The users of a batch of people are read before any of them is compared: the users
+// are in another order than the people, and reading them one after another lets the
+// processor wait for their cache misses together (touchBatch).
+func (c *calc) decidePeople(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		if (i-lo)%touchBatch == 0 {
+			for _, m := range c.match[i:min(i+touchBatch, hi)] {
+				if m >= 0 {
+					c.touched += len(c.in.Existing[m].Fields)
+				}
+			}
+		}
 		d := &c.in.Desired[i]
 		switch c.how[i] {
 		case disputed:
 		case unmatched:
-			c.emit(c.create(d, int32(i)), nil)
+			c.emit(c.create(d, int32(i)), nil) //nolint:gosec // G115: i indexes Desired, far below 2^31 people
 		default:
 			e := &c.in.Existing[c.match[i]]
-			if a, ok := c.change(d, e, c.how[i], int32(i)); ok {
+			if a, ok := c.change(d, e, c.how[i], int32(i)); ok { //nolint:gosec // G115: as above
 				c.emit(a, e)
 			}
 		}
 	}
+}
+
+// decideGone plans the deactivation of every active user whose linked person is gone,
+// and counts the users nobody claims.
+func (c *calc) decideGone() {
 	var inactive map[string]bool // built only when someone is gone
 	for ei, owner := range c.owner {
 		if owner == free {

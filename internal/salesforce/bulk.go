@@ -250,7 +250,7 @@ func (c *Client) readBulkResults(ctx context.Context, id string, maxRecords int,
 			return delivered, false, err
 		}
 		n, more, err := readBulkSet(resp, &columns, yield)
-		resp.stream.Close()
+		_ = resp.stream.Close() // read to its end or abandoned; a failed close changes nothing
 		delivered += n
 		if err != nil {
 			return delivered, false, fmt.Errorf("salesforce: reading result set %d of bulk query job %s: %w", set, id, readError(path, err))
@@ -263,12 +263,12 @@ func (c *Client) readBulkResults(ctx context.Context, id string, maxRecords int,
 			return delivered, false, &QueryCountError{TotalSize: expected, Records: n, Page: set, PageTotalSize: expected}
 		}
 		next := resp.header.Get("Sforce-Locator")
-		switch {
-		case next == "null":
+		switch next {
+		case "null":
 			return delivered, true, nil
-		case next == "":
+		case "":
 			return delivered, false, fmt.Errorf("salesforce: result set %d of bulk query job %s has no Sforce-Locator", set, id)
-		case next == locator:
+		case locator:
 			return delivered, false, fmt.Errorf("salesforce: result set %d of bulk query job %s points at itself", set, id)
 		}
 		locator = next
