@@ -101,7 +101,7 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 		bulk.MinUsers = *m
 	}
 	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts,
-		directory: NewDirectory(client).WithBulk(bulk)}, nil
+		directory: NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -180,6 +180,8 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Offboarder: NewOffboarder(a.Client),
 		Transfers:  j,
 		Journal:    j,
+		Mirror:     j, // the store's mirror; a preview leaves it alone
+		FullEvery:  a.Config.Schedule.FullEvery,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),
