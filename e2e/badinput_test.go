@@ -63,8 +63,8 @@ func soqlSchema(t testing.TB) soql.Schema {
 }
 
 // checkQueriesAreSyncds parses every query the org received and checks each has the
-// shape syncd's builders give it: at most one comparison, a UserType = 'Standard' or
-// an IN list, and every literal of an IN list on FederationIdentifier one of the ids
+// shape syncd's builders give it: at most one comparison, a UserType = 'Standard', a
+// SystemModstamp >= bound (a delta read) or an IN list, and every literal of an IN list on FederationIdentifier one of the ids
 // syncd meant to look up, exactly. A value that escaped its quotes would add a
 // comparison, or arrive as a different literal. It returns the literals looked up.
 func checkQueriesAreSyncds(t testing.TB, org *sfsimProcess, ids map[string]bool) []string {
@@ -84,6 +84,7 @@ func checkQueriesAreSyncds(t testing.TB, org *sfsimProcess, ids map[string]bool)
 		for _, c := range q.Conditions {
 			switch field := strings.Join(c.Field, "."); {
 			case field == "UserType" && c.Operator == "=" && len(c.Values) == 1 && c.Values[0] == "Standard":
+			case field == "SystemModstamp" && c.Operator == ">=" && len(c.Values) == 1:
 			case field == "FederationIdentifier" && c.Operator == "IN":
 				for _, v := range c.Values {
 					if !ids[v] {

@@ -25,13 +25,14 @@ type cycleFigures struct {
 	requests                 map[string]int // per endpoint
 }
 
-// measure runs one `syncd apply --once`, which must succeed, and returns what it cost:
-// the API calls the org charged, the wall and CPU time of the process and its peak
-// resident memory.
+// measure runs one `syncd apply --once --full`, which must succeed, and returns what
+// it cost: the API calls the org charged, the wall and CPU time of the process and
+// its peak resident memory. The cycles read in full, the cost the minimums and the
+// seed's baseline describe; a delta cycle's cost is measured in BENCHMARKS.md.
 func measure(b *testing.B, org *sfsimProcess, d *deployment) cycleFigures {
 	b.Helper()
 	before := org.state(b)
-	cmd := d.command(b, "apply", "--once")
+	cmd := d.command(b, "apply", "--once", "--full")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -76,9 +76,9 @@ func TestTenThousandPeople(t *testing.T) {
 		}
 	})
 
-	t.Run("a second run writes nothing and spends only the reads", func(t *testing.T) {
+	t.Run("a second full run writes nothing and spends only the reads", func(t *testing.T) {
 		before := org.state(t)
-		out := d.must(t, exitOK, "apply", "--once")
+		out := d.must(t, exitOK, "apply", "--once", "--full")
 		after := org.state(t)
 		if w := writeCalls(callsSince(before, after)); len(w) > 0 {
 			t.Errorf("a run with nothing to do wrote to the org: %v\n%s", w, out.stdout)
@@ -94,7 +94,7 @@ func TestTenThousandPeople(t *testing.T) {
 		stay, leavers := people[100:], people[:100]
 		d.write(t, stay)
 		before := org.state(t)
-		d.must(t, exitOK, "apply", "--once")
+		d.must(t, exitOK, "apply", "--once", "--full")
 		after := org.state(t)
 		// Offboarded with the default policy: frozen (one update), deactivated (one
 		// update), and the reads that find their sessions, tokens and records (none).

@@ -323,6 +323,7 @@ func planJSON(plan reconcile.Plan, s reconcile.Summary) planDoc {
 type applyCmd struct {
 	Once   bool `required:"" help:"Run one cycle and exit (the daemon is 'syncd run')."`
 	DryRun bool `name:"dry-run" help:"Plan and show what would change; save nothing, write nothing."`
+	Full   bool `help:"Read every Salesforce user, not only those changed since the last cycle (schedule.full_every)."`
 }
 
 // Run runs one cycle under the leader lock, or previews it with --dry-run.
@@ -349,7 +350,11 @@ func (p *applyCmd) Run(c *cli, e *env) error {
 	if err != nil {
 		return err
 	}
-	s, runErr := eng.RunOnce(e.ctx, "manual")
+	run := eng.RunOnce
+	if p.Full {
+		run = eng.RunFull
+	}
+	s, runErr := run(e.ctx, "manual")
 	writeSummary(e.stdout, s)
 	switch {
 	case runErr != nil:

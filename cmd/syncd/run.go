@@ -97,10 +97,10 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 		s := current().Config.Schedule
 		return s.Interval, s.Jitter.Fraction()
 	}, rand.Float64)
-	d, err := daemon.New(daemon.Config{
-		Store: st, Schedule: sched, Metrics: metrics, Reconcile: e.reconcile, Reload: e.reload,
-		Reloader: coord.Reload, Now: e.now, Logger: log,
-		Cycle: func(ctx context.Context, lease store.Lease, trigger string) (reconcile.Summary, error) {
+	// cycle runs one cycle of the configuration in force, reading Salesforce in full
+	// when full is set.
+	cycle := func(full bool) daemon.CycleFunc {
+		return func(ctx context.Context, lease store.Lease, trigger string) (reconcile.Summary, error) {
 			a := current()
 			if a.Config.Policy.DryRun {
 				plan, s, err := a.Preview(ctx)
@@ -114,8 +114,15 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 			if err != nil {
 				return reconcile.Summary{Status: reconcile.RunFailed, Error: err.Error()}, err
 			}
+			if full {
+				return eng.RunFull(ctx, trigger)
+			}
 			return eng.RunOnce(ctx, trigger)
-		},
+		}
+	}
+	d, err := daemon.New(daemon.Config{
+		Store: st, Schedule: sched, Metrics: metrics, Reconcile: e.reconcile, Reload: e.reload,
+		Reloader: coord.Reload, Now: e.now, Logger: log, Cycle: cycle(false), FullCycle: cycle(true),
 		Events: daemon.NewEvents(daemon.DefaultEventWindow),
 		Targeted: func(ctx context.Context, lease store.Lease, t reconcile.Target) (reconcile.Summary, error) {
 			a := current()
@@ -134,10 +141,11 @@ func (c *cli) serve(e *env, cfg *config.Config, st store.Store, log *zap.Logger,
 		return err
 	}
 	api := &daemon.API{
-		Store:    st,
-		Trigger:  func(ctx context.Context) error { return d.Trigger(ctx, daemon.TriggerAPI) },
-		Gatherer: reg,
-		Logger:   log,
+		Store:       st,
+		Trigger:     func(ctx context.Context) error { return d.Trigger(ctx, daemon.TriggerAPI) },
+		TriggerFull: func(ctx context.Context) error { return d.TriggerFull(ctx, daemon.TriggerAPI) },
+		Gatherer:    reg,
+		Logger:      log,
 		Token: func() secret.Secret {
 			l, _ := coord.Current()
 			return l.Value.token

@@ -104,7 +104,8 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 		bulk.MinUsers = *m
 	}
 	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts,
-		directory: NewDirectory(client).WithBulk(bulk), offboarder: NewOffboarder(client).WithLogger(opts.Logger)}, nil
+		directory:  NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap),
+		offboarder: NewOffboarder(client).WithLogger(opts.Logger)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -183,6 +184,8 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Offboarder: a.offboarder,
 		Transfers:  j,
 		Journal:    j,
+		Mirror:     j, // the store's mirror; a preview leaves it alone
+		FullEvery:  a.Config.Schedule.FullEvery,
 		Policy: reconcile.Policy{
 			Mode:    reconcile.Mode(p.Mode),
 			Match:   matchKeys(a.mapper.MatchKeys()),

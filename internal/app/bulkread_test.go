@@ -92,6 +92,10 @@ func TestReadUsersBulkEqualsSOQL(t *testing.T) {
 	if diff := cmp.Diff(viaSOQL, viaBulk); diff != "" {
 		t.Errorf("bulk read differs from SOQL read (-soql +bulk):\n%s", diff)
 	}
+	// Delta cycles keep their watermark with SystemModstamp: both ways read it.
+	if i := slices.IndexFunc(viaBulk, func(u reconcile.Existing) bool { return u.SystemModstamp.IsZero() }); i >= 0 {
+		t.Errorf("user %s read through Bulk API 2.0 has no SystemModstamp", viaBulk[i].ID)
+	}
 	// The org holds the awkward values the comparison is about.
 	awkward := 0
 	for _, u := range viaBulk {

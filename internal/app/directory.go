@@ -14,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/syncd-io/syncd/internal/config"
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/salesforce"
 )
@@ -35,10 +37,22 @@ type Directory struct {
 	// users is the org's number of Standard users as the last full read found it,
 	// 0 before one: it decides whether the next read goes through Bulk API 2.0.
 	users atomic.Int64
+	// overlap is how far before the time asked for a delta read starts.
+	overlap time.Duration
 }
 
-// NewDirectory returns the org behind c as the reconcile engine sees it.
-func NewDirectory(c *salesforce.Client) *Directory { return &Directory{c: c} }
+// NewDirectory returns the org behind c as the reconcile engine sees it, its delta
+// reads overlapping by config.DefaultDeltaOverlap.
+func NewDirectory(c *salesforce.Client) *Directory {
+	return &Directory{c: c, overlap: config.DefaultDeltaOverlap}
+}
+
+// WithDeltaOverlap makes d's delta reads start overlap before the time they are
+// asked for (salesforce.delta_overlap), and returns d.
+func (d *Directory) WithDeltaOverlap(overlap time.Duration) *Directory {
+	d.overlap = overlap
+	return d
+}
 
 var _ reconcile.Directory = (*Directory)(nil)
 
@@ -111,7 +125,7 @@ func (d *Directory) ResolveNames(ctx context.Context) (reconcile.Names, error) {
 // Bulk fails, by SOQL pages of 2000 users. The org's size comes from the previous
 // read, or else from the first SOQL page's totalSize, which then costs one page.
 func (d *Directory) ReadUsers(ctx context.Context, fields []string, progress func(read, total int)) ([]reconcile.Existing, error) {
-	soql, err := salesforce.UsersQuery(selectFields(fields)...)
+	soql, err := salesforce.UsersQuery(readFields(fields)...)
 	if err != nil {
 		return nil, callError(err)
 	}
@@ -135,22 +149,39 @@ var errLargeOrg = errors.New("the org is large enough for Bulk API 2.0")
 // page whose totalSize makes the org large enough for Bulk API 2.0 ends the read
 // with errLargeOrg.
 func (d *Directory) readSOQL(ctx context.Context, soql string, fields []string, progress func(read, total int), mayDivert bool) ([]reconcile.Existing, error) {
+	users, _, err := d.readPages(ctx, soql, fields, progress, func(total int) error {
+		d.users.Store(int64(total))
+		if mayDivert && d.bulk.wanted(total) {
+			return errLargeOrg
+		}
+		return nil
+	})
+	return users, err
+}
+
+// readPages runs a users query through every page, decoding each record, and
+// returns Salesforce's clock when it answered the first page. first, when not nil,
+// sees the first page's totalSize and may stop the read with its error.
+func (d *Directory) readPages(ctx context.Context, soql string, fields []string, progress func(read, total int),
+	first func(total int) error) ([]reconcile.Existing, time.Time, error) {
 	var users []reconcile.Existing
+	var asOf time.Time
 	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
 		if err != nil {
-			return nil, callError(fmt.Errorf("reading users: %w", err))
+			return nil, time.Time{}, callError(fmt.Errorf("reading users: %w", err))
 		}
 		if users == nil {
-			d.users.Store(int64(page.TotalSize))
-			if mayDivert && d.bulk.wanted(page.TotalSize) {
-				return nil, errLargeOrg
+			if first != nil {
+				if err := first(page.TotalSize); err != nil {
+					return nil, time.Time{}, err
+				}
 			}
-			users = make([]reconcile.Existing, 0, page.TotalSize)
+			users, asOf = make([]reconcile.Existing, 0, page.TotalSize), page.ServerTime
 		}
 		for _, rec := range page.Records {
 			u, err := existing(rec, fields)
 			if err != nil {
-				return nil, callError(err)
+				return nil, time.Time{}, callError(err)
 			}
 			users = append(users, u)
 		}
@@ -158,7 +189,55 @@ func (d *Directory) readSOQL(ctx context.Context, soql string, fields []string, 
 			progress(len(users), page.TotalSize)
 		}
 	}
-	return users, nil
+	return users, asOf, nil
+}
+
+// ReadUsersChangedSince reads the users of every type written since since less
+// the overlap, by SOQL pages of 2000 (never Bulk: a delta is small, and a job
+// costs several calls); a quiet org costs one call. A user written again while
+// the pages are read can come twice (the cursor is ordered by SystemModstamp): its
+// latest version is kept.
+func (d *Directory) ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) ([]reconcile.Existing, time.Time, error) {
+	soql, err := salesforce.UsersChangedSinceQuery(since.Add(-d.overlap), readFields(fields)...)
+	if err != nil {
+		return nil, time.Time{}, callError(err)
+	}
+	users, asOf, err := d.readPages(ctx, soql, fields, nil, nil)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return latestOnce(users), asOf, nil
+}
+
+// latestOnce returns each user once, its version with the latest SystemModstamp,
+// ordered by SystemModstamp then Id.
+func latestOnce(users []reconcile.Existing) []reconcile.Existing {
+	latest := make(map[string]reconcile.Existing, len(users))
+	for _, u := range users {
+		if prev, seen := latest[u.ID]; !seen || !u.SystemModstamp.Before(prev.SystemModstamp) {
+			latest[u.ID] = u
+		}
+	}
+	out := make([]reconcile.Existing, 0, len(latest))
+	for _, u := range latest {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b reconcile.Existing) int {
+		if c := a.SystemModstamp.Compare(b.SystemModstamp); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// OrgID returns the org's Id from the session's identity URL.
+func (d *Directory) OrgID(ctx context.Context) (string, error) {
+	id, err := d.c.OrgID(ctx)
+	if err != nil {
+		return "", callError(fmt.Errorf("reading the org's Id: %w", err))
+	}
+	return id, nil
 }
 
 // FindUsers re-reads the users whose field equals one of values, with the base
@@ -198,6 +277,16 @@ func selectFields(managed []string) []string {
 		if !slices.Contains(out, f) {
 			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// readFields are the fields a read of users selects: the base fields, the managed
+// ones and SystemModstamp, which delta cycles keep their watermark with.
+func readFields(managed []string) []string {
+	out := selectFields(managed)
+	if !slices.Contains(out, "SystemModstamp") {
+		out = append(out, "SystemModstamp")
 	}
 	return out
 }
@@ -244,6 +333,13 @@ func existingFrom(lookup func(name string) (string, error), managed []string) (r
 		u.Fields = append(u.Fields, reconcile.FieldValue{Name: name, Value: v})
 	}
 	slices.SortFunc(u.Fields, func(a, b reconcile.FieldValue) int { return strings.Compare(a.Name, b.Name) })
+	if v, _ := lookup("SystemModstamp"); v != "" {
+		t, err := salesforce.ParseDatetime(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("user %s: field SystemModstamp: %w", id, err))
+		}
+		u.SystemModstamp = t
+	}
 	return u, errors.Join(errs...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -146,6 +147,8 @@ func TestDirectoryAgainstTheSimulator(t *testing.T) {
 	}
 	wantJo := reconcile.Existing{ID: jo, Username: "jo@acme.example.com", Email: "jo@acme.example.com", FederationIdentifier: "F-jo@acme.example.com",
 		UserType: "Standard", ProfileID: standard, Fields: []reconcile.FieldValue{{Name: "ProfileId", Value: standard}, {Name: "Title", Value: "Boss"}}}
+	info, _ := sim.User(jo)
+	wantJo.SystemModstamp = info.Fields["SystemModstamp"].(time.Time)
 	if diff := cmp.Diff(wantJo, users[1]); diff != "" {
 		t.Errorf("jo (-want +got):\n%s", diff)
 	}

@@ -44,7 +44,12 @@ type Salesforce struct {
 	Budget     Budget `yaml:"budget"`
 	// Timeout bounds each HTTP request to Salesforce.
 	Timeout time.Duration `yaml:"timeout"`
-	Bulk    Bulk          `yaml:"bulk"`
+	// DeltaOverlap is how far before the watermark (Salesforce's clock at the last
+	// read) a delta cycle's read starts: Salesforce stamps a write before it commits, so a
+	// long transaction can land with a stamp older than writes already read, and its
+	// servers' clocks differ a little.
+	DeltaOverlap time.Duration `yaml:"delta_overlap"`
+	Bulk         Bulk          `yaml:"bulk"`
 }
 
 // Bulk says when syncd reads the org's users through Bulk API 2.0 rather than SOQL
@@ -210,6 +215,9 @@ type Schedule struct {
 	// Jitter spreads each interval by up to this percentage either way, so replicas
 	// and neighbouring integrations do not call Salesforce in step.
 	Jitter *Percent `yaml:"jitter"`
+	// FullEvery is the longest time between two full reads of Salesforce; the cycles
+	// between read only the users changed since the last read.
+	FullEvery time.Duration `yaml:"full_every"`
 }
 
 // Server is the admin HTTP endpoint (metrics, health, the /v1 API).
@@ -252,7 +260,11 @@ const (
 	DefaultInterval               = 5 * time.Minute
 	DefaultJitter                 = Percent(10)
 	DefaultListen                 = "127.0.0.1:9090"
+	DefaultFullEvery              = 24 * time.Hour
 	DefaultBulkMinUsers           = 50000
+	// DefaultDeltaOverlap is the API's 10-minute call timeout: the longest a
+	// transaction started by an API call can run before its writes commit.
+	DefaultDeltaOverlap = 10 * time.Minute
 )
 
 // DefaultTransferObjects returns the objects whose open records move when
@@ -292,6 +304,7 @@ func (c *Config) applyDefaults() {
 	}
 	setZero(&c.Schedule.Interval, DefaultInterval)
 	setPointer(&c.Schedule.Jitter, DefaultJitter)
+	setZero(&c.Schedule.FullEvery, DefaultFullEvery)
 	setZero(&c.Server.Listen, DefaultListen)
 	setZero(&c.Log.Level, "info")
 	setZero(&c.Log.Format, "json")
@@ -303,6 +316,7 @@ func (s *Salesforce) applyDefaults() {
 	setPointer(&s.Budget.Reserve, DefaultReserve)
 	setZero(&s.Budget.Concurrency, DefaultConcurrency)
 	setZero(&s.Timeout, DefaultTimeout)
+	setZero(&s.DeltaOverlap, DefaultDeltaOverlap)
 	setPointer(&s.Bulk.MinUsers, DefaultBulkMinUsers)
 }
 

@@ -52,9 +52,10 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 			APIVersion: "v67.0",
 			Auth: Auth{Method: "jwt", ClientID: "3MVG9-client-id", Username: "integration@acme.com",
 				PrivateKeyFile: "/etc/syncd/jwt-key.pem"},
-			Budget:  Budget{Share: 0.10, Reserve: ptr(0.20), Concurrency: 4},
-			Timeout: 2 * time.Minute,
-			Bulk:    Bulk{MinUsers: ptr(50000)},
+			Budget:       Budget{Share: 0.10, Reserve: ptr(0.20), Concurrency: 4},
+			Timeout:      2 * time.Minute,
+			DeltaOverlap: 10 * time.Minute,
+			Bulk:         Bulk{MinUsers: ptr(50000)},
 		},
 		Source:  source.Config{Type: "file", Path: "/data/people.csv", Format: "csv"},
 		Mapping: mapping.Config{Profile: mapping.AssignmentConfig{Default: "Standard User"}},
@@ -69,7 +70,7 @@ func TestLoadAppliesEveryDefault(t *testing.T) {
 				Transfer: Transfer{Objects: []string{"Opportunity", "Case", "Lead", "Account", "Contact"}}},
 		},
 		Store:    Store{Driver: "sqlite", DSN: NewSecretValue("file:syncd.db")},
-		Schedule: Schedule{Interval: 5 * time.Minute, Jitter: ptr(Percent(10))},
+		Schedule: Schedule{Interval: 5 * time.Minute, Jitter: ptr(Percent(10)), FullEvery: 24 * time.Hour},
 		Server:   Server{Listen: "127.0.0.1:9090"},
 		Log:      Log{Level: "info", Format: "json"},
 	}
@@ -371,8 +372,9 @@ log: {level: trace, format: xml}
     method: client_credentials
     client_id: id
     client_secret_env: 1SECRET
+  delta_overlap: -5m
 store: {driver: mysql}
-schedule: {interval: -1m}
+schedule: {interval: -1m, full_every: -24h}
 server: {listen: ":http"}
 policy:
   retry: {initial_backoff: -1h}
@@ -380,10 +382,12 @@ policy:
 			want: []string{
 				"t.yaml:2: salesforce.login_url: is not an absolute https URL",
 				`t.yaml:6: salesforce.auth.client_secret_env: "1SECRET" is not an environment variable name`,
-				`t.yaml:7: store.driver: "mysql" is not one of sqlite, postgres`,
-				"t.yaml:8: schedule.interval: must be positive",
-				`t.yaml:9: server.listen: ":http": the port is not a number from 0 to 65535`,
-				"t.yaml:11: policy.retry.initial_backoff: must be positive",
+				"t.yaml:7: salesforce.delta_overlap: must be positive",
+				`t.yaml:8: store.driver: "mysql" is not one of sqlite, postgres`,
+				"t.yaml:9: schedule.interval: must be positive",
+				"t.yaml:9: schedule.full_every: must be positive",
+				`t.yaml:10: server.listen: ":http": the port is not a number from 0 to 65535`,
+				"t.yaml:12: policy.retry.initial_backoff: must be positive",
 			},
 		},
 		{

@@ -83,6 +83,9 @@ func (s *Salesforce) validate(ps *problems, path string) {
 	if s.Timeout <= 0 {
 		ps.add(keyPath(path, "timeout"), "must be positive")
 	}
+	if s.DeltaOverlap < 0 {
+		ps.add(keyPath(path, "delta_overlap"), "must be positive")
+	}
 }
 
 // validateLoginURL accepts an https origin, or http on a loopback host (sfsim): the
@@ -207,6 +210,9 @@ func (s *Schedule) validate(ps *problems, path string) {
 		ps.add(keyPath(path, "interval"), "must be positive")
 	}
 	validatePercent(ps, keyPath(path, "jitter"), s.Jitter, 50)
+	if s.FullEvery < 0 {
+		ps.add(keyPath(path, "full_every"), "must be positive")
+	}
 }
 
 func (s *Server) validate(ps *problems, path string) {

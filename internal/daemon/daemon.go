@@ -35,6 +35,9 @@ type Config struct {
 	Store store.Store
 	// Cycle runs one cycle.
 	Cycle CycleFunc
+	// FullCycle runs one cycle that reads every Salesforce user, when a full read
+	// was asked for (TriggerFull); nil runs Cycle.
+	FullCycle CycleFunc
 	// Schedule decides when cycles are due.
 	Schedule *Schedule
 	// Metrics, when set, records cycles and leadership.
@@ -109,6 +112,21 @@ func (d *Daemon) Trigger(ctx context.Context, trigger string) error {
 		return nil
 	}
 	d.schedule(trigger)
+	return nil
+}
+
+// ErrFullOnStandby is returned by TriggerFull on a standby: a request through the
+// store cannot say "full", and a plain one would quietly read only what changed.
+var ErrFullOnStandby = errors.New("this instance is on standby: ask the leader for a full read (or run `syncd apply --once --full` while no daemon leads)")
+
+// TriggerFull asks for a cycle now that reads every Salesforce user. Only the
+// leader takes it (ErrFullOnStandby otherwise).
+func (d *Daemon) TriggerFull(ctx context.Context, trigger string) error {
+	if !d.Leader() {
+		return ErrFullOnStandby
+	}
+	d.sched.ScheduleFullRunOnce(d.cfg.Now(), trigger)
+	d.wakeUp()
 	return nil
 }
 
@@ -215,6 +233,11 @@ func (d *Daemon) listen(ctx context.Context) {
 // schedule asks for a cycle as soon as possible and wakes the loop.
 func (d *Daemon) schedule(trigger string) {
 	d.sched.ScheduleRunOnce(d.cfg.Now(), trigger)
+	d.wakeUp()
+}
+
+// wakeUp stops the loop's wait for the next cycle.
+func (d *Daemon) wakeUp() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -236,8 +259,12 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	d.eventDeactivations = 0 // a full cycle's cap starts afresh
 	d.mu.Unlock()
 	trigger := d.sched.Trigger()
+	cycle := d.cfg.Cycle
+	if d.sched.Full() && d.cfg.FullCycle != nil {
+		cycle = d.cfg.FullCycle
+	}
 	start := d.cfg.Now()
-	s, err := d.cfg.Cycle(cctx, lease, trigger)
+	s, err := cycle(cctx, lease, trigger)
 	end := d.cfg.Now()
 	if d.cfg.Metrics != nil {
 		d.observe(ctx, s, end.Sub(start), end)

@@ -353,3 +353,43 @@ func (d *Daemon) pending() string {
 	defer d.sched.mu.Unlock()
 	return d.sched.pending
 }
+
+// TestFullTriggerRunsTheFullCycle runs FullCycle for a full request, also when
+// plain requests coalesce with it, and Cycle again afterwards; a standby refuses a
+// full request.
+func TestFullTriggerRunsTheFullCycle(t *testing.T) {
+	st := newLeaseStore(t)
+	r, full := &recorder{}, &recorder{}
+	d := newDaemon(t, st, r, func(c *Config) { c.FullCycle = full.cycle })
+	ctx := context.Background()
+	if err := d.TriggerFull(ctx, TriggerAPI); !errors.Is(err, ErrFullOnStandby) {
+		t.Fatalf("TriggerFull on a standby: %v, want ErrFullOnStandby", err)
+	}
+	st.grant(&fakeLease{lost: make(chan struct{})})
+	d.tryLead(ctx)
+	run := func() {
+		for d.sched.ShouldRunOnce(t0) {
+			if err := d.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run() // the first, scheduled cycle
+	if err := d.Trigger(ctx, TriggerSignal); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.TriggerFull(ctx, TriggerAPI); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if err := d.Trigger(ctx, TriggerAPI); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if diff := cmp.Diff([]string{TriggerSchedule, TriggerAPI}, r.triggers); diff != "" {
+		t.Errorf("plain cycles (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{TriggerSignal}, full.triggers); diff != "" {
+		t.Errorf("full cycles (-want +got):\n%s", diff)
+	}
+}

@@ -38,6 +38,9 @@ type API struct {
 	Store store.Store
 	// Trigger asks for a cycle now (Daemon.Trigger with TriggerAPI).
 	Trigger func(ctx context.Context) error
+	// TriggerFull asks for a cycle now that reads every Salesforce user
+	// (Daemon.TriggerFull), for POST /v1/reconcile?full=true; nil refuses it.
+	TriggerFull func(ctx context.Context) error
 	// Ready says whether the instance is ready: configuration loaded, store reachable.
 	Ready func(ctx context.Context) error
 	// Token returns the bearer token the /v1 routes require, from the configuration
@@ -114,11 +117,30 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
-	if err := a.Trigger(r.Context()); err != nil {
-		a.fail(w, "reconcile now", err)
-		return
+	full := false
+	if v := r.URL.Query().Get("full"); v != "" {
+		var err error
+		if full, err = strconv.ParseBool(v); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("full=%q is not true or false", v))
+			return
+		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "scheduled"})
+	trigger := a.Trigger
+	if full {
+		if a.TriggerFull == nil {
+			writeError(w, http.StatusBadRequest, "full reads are not available here")
+			return
+		}
+		trigger = a.TriggerFull
+	}
+	switch err := trigger(r.Context()); {
+	case errors.Is(err, ErrFullOnStandby):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	case err != nil:
+		a.fail(w, "reconcile now", err)
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "scheduled"})
+	}
 }
 
 func (a *API) runs(w http.ResponseWriter, r *http.Request) {

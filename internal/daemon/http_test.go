@@ -47,6 +47,8 @@ type apiEnv struct {
 	srv      *httptest.Server
 	st       store.Store
 	triggers int
+	full     int
+	fullErr  error
 	ready    error
 }
 
@@ -55,8 +57,14 @@ func newAPI(t *testing.T, token string) *apiEnv {
 	e := &apiEnv{st: newLeaseStore(t).Store}
 	seedRun(t, e.st)
 	api := &API{
-		Store:    e.st,
-		Trigger:  func(context.Context) error { e.triggers++; return nil },
+		Store:   e.st,
+		Trigger: func(context.Context) error { e.triggers++; return nil },
+		TriggerFull: func(context.Context) error {
+			if e.fullErr == nil {
+				e.full++
+			}
+			return e.fullErr
+		},
 		Ready:    func(context.Context) error { return e.ready },
 		Token:    func() secret.Secret { return secret.New(token) },
 		Gatherer: prometheus.NewRegistry(),
@@ -190,5 +198,32 @@ func TestV1Requests(t *testing.T) {
 	}
 	if run.Counts.Approved != 1 || run.Counts.Held != 0 {
 		t.Errorf("after the approval, counts = %+v, want the held action approved", run.Counts)
+	}
+}
+
+// TestReconcileFull asks for a full read with ?full=true: the leader schedules one,
+// a standby refuses rather than ask for a delta cycle, and a bad value is refused.
+func TestReconcileFull(t *testing.T) {
+	tests := []struct {
+		name, path string
+		fullErr    error
+		wantCode   int
+		want       [2]int // plain triggers, full triggers
+	}{
+		{"full", "/v1/reconcile?full=true", nil, 202, [2]int{0, 1}},
+		{"not full", "/v1/reconcile?full=false", nil, 202, [2]int{1, 0}},
+		{"plain", "/v1/reconcile", nil, 202, [2]int{1, 0}},
+		{"bad value", "/v1/reconcile?full=yes please", nil, 400, [2]int{0, 0}},
+		{"on a standby", "/v1/reconcile?full=1", ErrFullOnStandby, 503, [2]int{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newAPI(t, testToken)
+			e.fullErr = tt.fullErr
+			code, body := e.do(t, "POST", strings.ReplaceAll(tt.path, " ", "%20"), testToken, "")
+			if code != tt.wantCode || [2]int{e.triggers, e.full} != tt.want {
+				t.Errorf("status %d body %s, triggers %d plain %d full; want %d and %v", code, body, e.triggers, e.full, tt.wantCode, tt.want)
+			}
+		})
 	}
 }

@@ -17,6 +17,10 @@ import (
 // Outcomes of a cycle, the outcome label of syncd_cycles_total: the run's status.
 var cycleOutcomes = []reconcile.RunStatus{reconcile.RunSucceeded, reconcile.RunFailed, reconcile.RunAborted, reconcile.RunPaused}
 
+// How cycles read Salesforce, the mode label of syncd_cycle_reads_total and
+// syncd_salesforce_rows_read.
+var readModes = []reconcile.ReadMode{reconcile.ReadDelta, reconcile.ReadFull}
+
 // Kinds and outcomes of actions, the labels of syncd_actions_total: the action's
 // kind and its status in the journal when the cycle ended (planned: never sent).
 var (
@@ -56,6 +60,8 @@ type Metrics struct {
 	reloadOK            prometheus.Gauge
 	reloadTime          prometheus.Gauge
 	configHash          prometheus.Gauge
+	cycleReads          *prometheus.CounterVec
+	rowsRead            *prometheus.HistogramVec
 	eventsReceived      *prometheus.CounterVec
 	eventsCoalesced     prometheus.Counter
 	eventLatency        prometheus.Histogram
@@ -100,6 +106,11 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 			Help: "When the configuration in force was loaded, in Unix seconds."}),
 		configHash: prometheus.NewGauge(prometheus.GaugeOpts{Name: "syncd_config_hash",
 			Help: "The first 48 bits of the SHA-256 of the configuration file in force, as a number."}),
+		cycleReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_cycle_reads_total",
+			Help: "Cycles that read Salesforce, by mode: delta (the users changed since the last read) or full."}, []string{"mode"}),
+		rowsRead: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "syncd_salesforce_rows_read",
+			Help:    "Salesforce user records a cycle read, by mode (delta or full).",
+			Buckets: []float64{0, 10, 100, 1000, 2000, 10000, 100000, 1000000}}, []string{"mode"}),
 		eventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "syncd_events_received_total",
 			Help: "Change notifications accepted on POST /v1/events, by format (ids, scim, okta, graph)."}, []string{"format"}),
 		eventsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{Name: "syncd_events_coalesced_total",
@@ -126,7 +137,7 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	collectors := []prometheus.Collector{
 		m.cycles, m.cycleDuration, m.consecutiveFailures, m.lastSuccess, m.actions, m.held, m.disputed,
 		m.rejected, m.unmanaged, m.sourceRecords, m.sourceComplete, m.apiCalls, m.leader, m.reloadOK,
-		m.reloadTime, m.configHash, m.eventsReceived, m.eventsCoalesced, m.eventLatency, m.blocked, m.seatsFreed, buildInfo,
+		m.reloadTime, m.configHash, m.cycleReads, m.rowsRead, m.eventsReceived, m.eventsCoalesced, m.eventLatency, m.blocked, m.seatsFreed, buildInfo,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "syncd_org_api_requests_used",
 			Help: "The org's API requests used in the rolling 24 hours, from the last Sforce-Limit-Info; NaN until known."},
 			usage(func(u salesforce.Usage) int64 { return u.Used })),
@@ -147,6 +158,10 @@ func NewMetrics(reg prometheus.Registerer, version string, g Gauges) (*Metrics, 
 	for _, o := range cycleOutcomes {
 		m.cycles.WithLabelValues(string(o))
 		m.cycleDuration.WithLabelValues(string(o))
+	}
+	for _, mode := range readModes {
+		m.cycleReads.WithLabelValues(string(mode))
+		m.rowsRead.WithLabelValues(string(mode))
 	}
 	for _, f := range eventFormats {
 		m.eventsReceived.WithLabelValues(f)
@@ -182,6 +197,10 @@ func (m *Metrics) observeCycle(s reconcile.Summary, took time.Duration, end time
 		m.consecutiveFailures.Inc()
 	}
 	m.countActions(actions)
+	if s.Read != "" {
+		m.cycleReads.WithLabelValues(string(s.Read)).Inc()
+		m.rowsRead.WithLabelValues(string(s.Read)).Observe(float64(s.RowsRead))
+	}
 	m.blocked.Add(float64(s.Blocked))
 	for license, n := range s.SeatsFreed {
 		m.seatsFreed.WithLabelValues(license).Add(float64(n))

@@ -174,3 +174,42 @@ func TestGaugesReadThePartsInForce(t *testing.T) {
 }
 
 func gaugeValue(mf *dto.MetricFamily) float64 { return mf.GetMetric()[0].GetGauge().GetValue() }
+
+// TestObserveCycleReads counts cycles by how they read Salesforce and the rows each
+// read; a cycle that failed before reading counts in neither.
+func TestObserveCycleReads(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	end := time.Unix(1_700_000_000, 0)
+	for _, s := range []reconcile.Summary{
+		{Status: reconcile.RunSucceeded, Read: reconcile.ReadFull, RowsRead: 10000},
+		{Status: reconcile.RunSucceeded, Read: reconcile.ReadDelta, RowsRead: 3},
+		{Status: reconcile.RunSucceeded, Read: reconcile.ReadDelta, RowsRead: 0},
+		{Status: reconcile.RunFailed},
+	} {
+		m.observeCycle(s, time.Second, end, nil)
+	}
+	for _, tc := range []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"delta cycles", m.cycleReads.WithLabelValues("delta"), 2},
+		{"full cycles", m.cycleReads.WithLabelValues("full"), 1},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for mode, want := range map[string]struct {
+		count uint64
+		sum   float64
+	}{"delta": {2, 3}, "full": {1, 10000}} {
+		var out dto.Metric
+		if err := m.rowsRead.WithLabelValues(mode).(prometheus.Histogram).Write(&out); err != nil {
+			t.Fatal(err)
+		}
+		if h := out.GetHistogram(); h.GetSampleCount() != want.count || h.GetSampleSum() != want.sum {
+			t.Errorf("rows read by %s cycles: %d samples summing %v, want %d summing %v", mode, h.GetSampleCount(), h.GetSampleSum(), want.count, want.sum)
+		}
+	}
+}

@@ -27,6 +27,9 @@ type Schedule struct {
 	next    time.Time // when the next scheduled cycle is due; zero: at once
 	pending string    // the trigger of a requested cycle; "" when none
 	due     string    // the trigger of the cycle ShouldRunOnce last allowed
+	// pendingFull says a requested cycle must read Salesforce in full; dueFull
+	// says so of the cycle ShouldRunOnce last allowed.
+	pendingFull, dueFull bool
 }
 
 // NewSchedule returns a schedule whose first cycle is due at once.
@@ -44,6 +47,15 @@ func (s *Schedule) ScheduleRunOnce(_ time.Time, trigger string) {
 	}
 }
 
+// ScheduleFullRunOnce is ScheduleRunOnce for a cycle that reads every Salesforce
+// user. A request for a full read coalesces with others into one full cycle.
+func (s *Schedule) ScheduleFullRunOnce(now time.Time, trigger string) {
+	s.ScheduleRunOnce(now, trigger)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pendingFull = true
+}
+
 // ShouldRunOnce reports whether a cycle is due at now. When it is, the next
 // scheduled cycle is set one jittered interval after now, pending requests are
 // consumed, and Trigger says why this one runs.
@@ -53,8 +65,9 @@ func (s *Schedule) ShouldRunOnce(now time.Time) bool {
 	switch {
 	case s.pending != "":
 		s.due, s.pending = s.pending, ""
+		s.dueFull, s.pendingFull = s.pendingFull, false
 	case !now.Before(s.next):
-		s.due = TriggerSchedule
+		s.due, s.dueFull = TriggerSchedule, false
 	default:
 		return false
 	}
@@ -67,6 +80,14 @@ func (s *Schedule) Trigger() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.due
+}
+
+// Full reports whether the cycle ShouldRunOnce last allowed must read Salesforce in
+// full.
+func (s *Schedule) Full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dueFull
 }
 
 // Wait returns how long after now the next cycle is due: zero when a request is

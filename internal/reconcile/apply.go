@@ -49,8 +49,9 @@ type backoffKey struct {
 type applier struct {
 	e     *Engine
 	runID int64
-	// profileOf is each existing user's ProfileId, for the seats a reactivation needs.
-	profileOf map[string]string
+	// existing are the users the plan was made against, by Id: their ProfileId for
+	// the seats a reactivation needs, their fields for patching the mirror.
+	existing map[string]*Existing
 	// attempts are the failed attempts so far of each person's kind, for back-off.
 	attempts map[backoffKey]int
 
@@ -75,9 +76,9 @@ type applier struct {
 }
 
 func newApplier(e *Engine, runID int64, c *cycleData) *applier {
-	a := &applier{e: e, runID: runID, profileOf: map[string]string{}, attempts: map[backoffKey]int{}}
-	for _, u := range c.input.Existing {
-		a.profileOf[u.ID] = u.ProfileID
+	a := &applier{e: e, runID: runID, existing: make(map[string]*Existing, len(c.input.Existing)), attempts: map[backoffKey]int{}}
+	for i := range c.input.Existing {
+		a.existing[c.input.Existing[i].ID] = &c.input.Existing[i]
 	}
 	for _, b := range c.input.Backoffs {
 		a.attempts[backoffKey{b.IdPID, b.Kind}] = b.Attempts
@@ -89,6 +90,15 @@ func newApplier(e *Engine, runID int64, c *cycleData) *applier {
 		a.transfers[t.IdPID] = append(a.transfers[t.IdPID], t)
 	}
 	return a
+}
+
+// profileOf returns the ProfileId of a user the plan was made against, "" for
+// another.
+func (a *applier) profileOf(id string) string {
+	if u, ok := a.existing[id]; ok {
+		return u.ProfileID
+	}
+	return ""
 }
 
 // apply sends the plan's actions that are not held, in batches, and records each
@@ -200,7 +210,7 @@ func (a *applier) seatsShort(ctx context.Context, byKind map[Kind][]item) bool {
 		for _, it := range byKind[k] {
 			profile, ok := after(it.a, "ProfileId")
 			if !ok {
-				profile = a.profileOf[it.a.SalesforceID]
+				profile = a.profileOf(it.a.SalesforceID)
 			}
 			need[profile]++
 		}
@@ -575,6 +585,7 @@ func (a *applier) record(ctx context.Context, items []item, results []Result) {
 	err := a.e.cfg.Journal.RecordResults(rctx, all)
 	switch {
 	case err == nil:
+		a.patchMirror(rctx, items, results)
 	case errors.Is(err, ErrLinkConflict):
 		a.e.log.Warn("some links conflict with stored ones; the other results are recorded", zap.Error(err))
 	default:

@@ -40,6 +40,12 @@ type Config struct {
 	Mapper    Mapper
 	Directory Directory
 	Journal   Journal
+	// Mirror, when set, remembers the org between cycles so that cycles between
+	// full reads read only what changed (see ReadDelta); nil reads everything every
+	// cycle.
+	Mirror Mirror
+	// FullEvery is the longest time between two full reads; default 24 h.
+	FullEvery time.Duration
 	// Offboarder carries out a leaver's offboarding steps besides freezing and
 	// deactivating; required when Policy.Offboarding asks for any of them.
 	Offboarder Offboarder
@@ -118,6 +124,10 @@ type Summary struct {
 	SourceUnchanged bool
 	// Usage is the org's API usage when the cycle ended, if known.
 	Usage Usage
+	// Read says how the cycle read Salesforce ("" when it failed before), and
+	// RowsRead how many user records it read.
+	Read     ReadMode
+	RowsRead int
 	// Blocked counts the deactivations Salesforce refused for a named blocker
 	// (ClassifyBlocker): each user stays frozen and is tried again a day later.
 	Blocked int
@@ -182,6 +192,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.FullEvery <= 0 {
+		cfg.FullEvery = DefaultFullEvery
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -194,12 +207,14 @@ func New(cfg Config) (*Engine, error) {
 // Preview pulls both sides and plans, writing nothing: no run, no plan, no snapshot.
 // It serves `syncd plan` and dry runs.
 func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
-	c, err := e.gather(ctx)
+	preview := *e
+	preview.cfg.Mirror = nil // a full read that records nothing
+	c, err := preview.gather(ctx, true)
 	if err != nil {
 		return Plan{}, Summary{Status: RunFailed, Error: err.Error()}, err
 	}
 	plan := e.planWithEntitlements(e.cfg.Plan(c.input, c.policy), c)
-	s := Summary{Status: RunSucceeded, Stats: stats(c, plan)}
+	s := Summary{Status: RunSucceeded, Stats: stats(c, plan), Read: c.read, RowsRead: c.rowsRead}
 	countPlan(&s, plan)
 	s.Pending = planned(plan)
 	s.Usage, _ = e.cfg.Directory.Usage()
@@ -210,8 +225,16 @@ func (e *Engine) Preview(ctx context.Context) (Plan, Summary, error) {
 // map, resolve names, read the org, load what earlier cycles left, plan, save the
 // plan, apply it and finish the run. The error is non-nil exactly when the run
 // failed or was aborted; a paused run returns a nil error and Status RunPaused.
+// With a Mirror, the cycle reads only the users changed since the last read when it
+// can (ReadDelta).
 func (e *Engine) RunOnce(ctx context.Context, trigger string) (Summary, error) {
 	return e.run(ctx, trigger, (*Engine).cycle)
+}
+
+// RunFull is RunOnce reading every Salesforce user, whatever the mirror holds: an
+// operator's `syncd apply --once --full`, the daemon's full trigger.
+func (e *Engine) RunFull(ctx context.Context, trigger string) (Summary, error) {
+	return e.run(ctx, trigger, (*Engine).fullCycle)
 }
 
 // run journals one run around body: StartRun, body, FinishRun and the log line that
@@ -250,17 +273,27 @@ func (e *Engine) run(ctx context.Context, trigger string, body func(*Engine, con
 		zap.Int("applied", s.Applied), zap.Int("failed", s.Failed), zap.Int("pending", s.Pending),
 		zap.Int("held", s.Held), zap.Int("skipped", s.Skipped), zap.Int("source_records", s.Stats.SourceRecords),
 		zap.Bool("source_complete", s.SourceComplete), zap.Bool("source_unchanged", s.SourceUnchanged), zap.Int("rejected", s.Stats.RejectedRecords),
+		zap.String("read", string(s.Read)), zap.Int("rows_read", s.RowsRead),
 		zap.Int("disputed", s.Stats.Disputed), zap.Int("unmanaged", s.Stats.UnmanagedUsers),
 		zap.Int("blocked", s.Blocked), zap.Any("seats_freed", s.SeatsFreed))
 	return s, err
 }
 
 // cycle is RunOnce between StartRun and FinishRun. A pause is reported in s.
-func (e *Engine) cycle(ctx context.Context, s *Summary) error {
-	c, err := e.gather(ctx)
+func (e *Engine) cycle(ctx context.Context, s *Summary) error { return e.cycleReading(ctx, s, false) }
+
+// fullCycle is RunFull between StartRun and FinishRun.
+func (e *Engine) fullCycle(ctx context.Context, s *Summary) error {
+	return e.cycleReading(ctx, s, true)
+}
+
+// cycleReading is a cycle, reading Salesforce in full when full is set.
+func (e *Engine) cycleReading(ctx context.Context, s *Summary, full bool) error {
+	c, err := e.gather(ctx, full)
 	if c != nil {
 		s.Stats = stats(c, Plan{})
 		s.SourceComplete, s.SourceUnchanged = c.snapshot.Complete, c.unchanged
+		s.Read, s.RowsRead = c.read, c.rowsRead
 	}
 	if err != nil {
 		return err
@@ -336,6 +369,10 @@ type cycleData struct {
 	managed int
 	// unchanged says the pull found the source as the last complete one was.
 	unchanged bool
+	// read is how the org was read ("" before it was), rowsRead how many user
+	// records the read returned.
+	read     ReadMode
+	rowsRead int
 	// licenses names each profile's license (Names.Licenses).
 	licenses map[string]string
 }
@@ -351,9 +388,10 @@ func (c *cycleData) dropRecords() {
 
 // gather pulls the source and the org and loads what earlier cycles left, in
 // DESIGN.md's order. An incomplete pull continues (the plan then deactivates
-// nothing); a pull that failed with no records fails the cycle. The returned data is
-// partial when the error is not nil.
-func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
+// nothing); a pull that failed with no records fails the cycle. The org is read in
+// full when full is set (see readOrg). The returned data is partial when the error
+// is not nil.
+func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	c := &cycleData{policy: e.cfg.Policy}
 	c.input.Now = e.cfg.Now()
 	snap, err := e.cfg.Source.Pull(ctx)
@@ -372,12 +410,8 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
 	c.dropRecords()
 
-	if err := e.resolveNames(ctx, c); err != nil {
+	if err := e.readOrg(ctx, c, full); err != nil {
 		return c, err
-	}
-	progress := func(read, total int) { e.progress(StageRead, read, total) }
-	if c.input.Existing, err = e.cfg.Directory.ReadUsers(ctx, managedFields(c.input.Desired), progress); err != nil {
-		return c, fmt.Errorf("reconcile: reading Salesforce users: %w", err)
 	}
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
@@ -404,18 +438,14 @@ func (e *Engine) gather(ctx context.Context) (*cycleData, error) {
 }
 
 // resolveNames reads the org's profiles and roles, resolves the desired users'
-// profile and role names to Ids and completes the protected profiles.
-func (e *Engine) resolveNames(ctx context.Context, c *cycleData) error {
+// profile and role names to Ids and completes the protected profiles. It returns
+// the names read.
+func (e *Engine) resolveNames(ctx context.Context, c *cycleData) (Names, error) {
 	names, err := e.cfg.Directory.ResolveNames(ctx)
 	if err != nil {
-		return fmt.Errorf("reconcile: reading profiles and roles: %w", err)
+		return Names{}, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
 	}
-	c.licenses = names.Licenses
-	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
-		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
-	}
-	c.policy.Protect.ProfileIDs, err = protectedProfileIDs(c.policy.Protect.ProfileIDs, e.cfg.ProtectedProfiles, names.Profiles)
-	return err
+	return names, e.resolve(c, names)
 }
 
 // loadJournal loads what earlier cycles left: links, back-offs and approvals.

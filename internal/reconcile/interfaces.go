@@ -27,6 +27,18 @@ type Directory interface {
 	// fields (the ones the mapping manages) in Existing.Fields. progress, when not
 	// nil, is told after each page how many users were read of how many.
 	ReadUsers(ctx context.Context, fields []string, progress func(read, total int)) ([]Existing, error)
+	// ReadUsersChangedSince returns the users Salesforce wrote since the given
+	// time, less the Directory's overlap (clock skew, transactions that commit after
+	// a later write was already read), whatever their type, so that a user who
+	// stopped being Standard is seen to leave. Each user comes once, its latest
+	// version, ordered by SystemModstamp then Id, with the given fields as ReadUsers
+	// returns them and SystemModstamp set. asOf is Salesforce's clock when it
+	// answered (zero when it did not say): the next read may start from it, so a
+	// quiet org's reads stay empty instead of re-reading its last writes.
+	ReadUsersChangedSince(ctx context.Context, fields []string, since time.Time) (users []Existing, asOf time.Time, err error)
+	// OrgID returns the Id of the org, without spending an API call, so that what
+	// syncd remembers of one org is never used for another.
+	OrgID(ctx context.Context) (string, error)
 	// FindUsers re-reads the users whose field (FederationIdentifier or Username)
 	// equals one of values, whatever their type; Existing.Fields is empty.
 	FindUsers(ctx context.Context, field string, values []string) ([]Existing, error)

@@ -132,7 +132,7 @@ func (a *applier) classifyBlocked(items []item, results []Result) {
 			if a.freed == nil {
 				a.freed = map[string]int{}
 			}
-			a.freed[a.profileOf[items[i].a.SalesforceID]]++
+			a.freed[a.profileOf(items[i].a.SalesforceID)]++
 			continue
 		}
 		b, ok := ClassifyBlocker(r.ErrorMessage)

@@ -122,7 +122,7 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 	c.input.Rejected = filter(c.mapped.Rejected, func(r mapping.Rejection) bool { return named[r.ID] })
 	c.input.Source = Source{Complete: found.Complete, Reasons: found.Reasons, Count: len(found.Records)}
 	c.dropRecords()
-	if err := e.resolveNames(ctx, c); err != nil {
+	if _, err := e.resolveNames(ctx, c); err != nil {
 		return c, named, err
 	}
 	if err := e.loadJournal(ctx, c); err != nil {

@@ -72,6 +72,9 @@ type Existing struct {
 	// Email, ProfileId and custom fields such as Cost_Center__c included), sorted by
 	// Name; a null field has Value "".
 	Fields []FieldValue
+	// SystemModstamp is when Salesforce last wrote the user, as read (zero when not
+	// read). The plan ignores it; delta cycles keep their watermark with it.
+	SystemModstamp time.Time
 }
 
 // FieldValue is one field of a Salesforce user by API name.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -448,6 +449,7 @@ func (c *Client) observe(call Call) {
 type session struct {
 	accessToken secret.Secret
 	instanceURL string
+	orgID       string // from the identity URL, "" when the token answer had none
 }
 
 // tokenCache holds the current session, shared by concurrent calls, and makes sure
@@ -542,5 +544,36 @@ func newSession(tok *oauth2.Token) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{accessToken: secret.New(tok.AccessToken), instanceURL: base}, nil
+	return &session{accessToken: secret.New(tok.AccessToken), instanceURL: base, orgID: orgOf(tok)}, nil
+}
+
+// orgOf returns the org Id in a token's identity URL (…/id/{orgId}/{userId}), or "".
+func orgOf(tok *oauth2.Token) string {
+	id, _ := tok.Extra(extraID).(string)
+	u, err := url.Parse(id)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) != 3 || parts[0] != "id" {
+		return ""
+	}
+	return parts[1]
+}
+
+// OrgID returns the Id of the org the client's session belongs to, from the
+// identity URL of the token answer: no API call, a token request at most. It lets
+// syncd tell that its store was filled from another org (a sandbox refresh, a
+// changed login URL) before it trusts what it remembers of that org. The error is
+// an *OAuthError or a *TransportError when no token can be had, and a *ConfigError
+// when the token answer named no org.
+func (c *Client) OrgID(ctx context.Context) (string, error) {
+	sess, err := c.tokens.get(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	if sess.orgID == "" {
+		return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the org"}
+	}
+	return sess.orgID, nil
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Page is one page of a SOQL answer.
@@ -25,6 +26,10 @@ type Page[T any] struct {
 	// Records are this page's records. Salesforce may return fewer than the batch size
 	// asked for; never rely on a page's length.
 	Records []T `json:"records"`
+	// ServerTime is the answer's Date header, Salesforce's clock in whole seconds when
+	// it answered; zero when the answer had none. A reader of what changed resumes
+	// from the first page's, so that a quiet org's next read starts after it.
+	ServerTime time.Time `json:"-"`
 }
 
 // QueryOption tunes a query.
@@ -86,6 +91,7 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts ...QueryOpti
 				return
 			}
 			lastLen = len(page.Records)
+			page.ServerTime, _ = http.ParseTime(resp.header.Get("Date"))
 			reported := page.TotalSize >= 0
 			page.TotalSize = max(page.TotalSize, 0)
 			if !count {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -115,6 +116,22 @@ func UsersQuery(fields ...string) (string, error) {
 		return "", err
 	}
 	return sel + " WHERE UserType = 'Standard'", nil
+}
+
+// UsersChangedSinceQuery selects the given fields of every user Salesforce wrote at
+// or after since, whatever its type (a user whose profile moved to another license
+// must be seen to leave), oldest write first: WHERE SystemModstamp >= since ORDER
+// BY SystemModstamp, Id. SystemModstamp is indexed on User, LastModifiedDate is
+// not, and only SystemModstamp moves on system-driven writes. Salesforce stamps and
+// compares whole seconds, so since is rounded down to its second and the bound is
+// inclusive: a write later in since's own second carries that second's stamp.
+func UsersChangedSinceQuery(since time.Time, fields ...string) (string, error) {
+	sel, err := selectFrom("User", fields)
+	if err != nil {
+		return "", err
+	}
+	return sel + " WHERE SystemModstamp >= " + since.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z") +
+		" ORDER BY SystemModstamp, Id", nil
 }
 
 // ProfilesQuery selects every profile's Id, Name and license (Id and Name: the seats

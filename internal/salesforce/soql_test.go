@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -226,5 +227,22 @@ func TestCanonicalID(t *testing.T) {
 		if got := CanonicalID(tt.in); got != tt.want {
 			t.Errorf("CanonicalID(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestUsersChangedSinceQuery renders the delta read: inclusive, in whole UTC
+// seconds rounded down, ordered by SystemModstamp then Id, for every user type.
+func TestUsersChangedSinceQuery(t *testing.T) {
+	since := time.Date(2026, 11, 30, 9, 15, 42, 900_000_000, time.FixedZone("", 3600))
+	got, err := UsersChangedSinceQuery(since, "Id", "SystemModstamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT Id, SystemModstamp FROM User WHERE SystemModstamp >= 2026-11-30T08:15:42Z ORDER BY SystemModstamp, Id"
+	if got != want {
+		t.Errorf("UsersChangedSinceQuery = %q, want %q", got, want)
+	}
+	if _, err := UsersChangedSinceQuery(since, "Id; DELETE"); err == nil {
+		t.Error("a bad field name was accepted")
 	}
 }

@@ -63,16 +63,26 @@ func (d *Datetime) UnmarshalJSON(data []byte) error {
 	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
 		return fmt.Errorf("salesforce: datetime %s is not a string", data)
 	}
-	s := string(data[1 : len(data)-1])
+	t, err := ParseDatetime(string(data[1 : len(data)-1]))
+	if err != nil {
+		return err
+	}
+	d.Time = t
+	return nil
+}
+
+// ParseDatetime reads a datetime as Salesforce writes it: "2013-05-20T20:49:32.000+0000"
+// in JSON answers, RFC 3339 ("2013-05-20T20:49:32.000Z") in Bulk API CSV. It
+// returns the time in UTC.
+func ParseDatetime(s string) (time.Time, error) {
 	t, err := time.Parse(datetimeLayout, s)
 	if err != nil {
 		var err2 error
 		if t, err2 = time.Parse(time.RFC3339Nano, s); err2 != nil {
-			return fmt.Errorf("salesforce: datetime %q: %w", s, err)
+			return time.Time{}, fmt.Errorf("salesforce: datetime %q: %w", s, err)
 		}
 	}
-	d.Time = t
-	return nil
+	return t.UTC(), nil
 }
 
 // MarshalJSON writes null for the zero value and Salesforce's form otherwise.

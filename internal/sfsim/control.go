@@ -241,6 +241,9 @@ type controlState struct {
 //	GET    /__sim/users                   every user: id, username, email, federationIdentifier, isActive
 //	GET    /__sim/users/{id or username}  a user's fields
 //	GET    /__sim/queries                 {"queries": [...]}: every SOQL statement received
+//	PATCH  /__sim/users/{id or username} {"Field": value, ...}: an administrator's edit in Setup
+//	POST   /__sim/users/{id or username}/touch  a system-driven update: SystemModstamp only
+//	POST   /__sim/clock                   {"advance": "15m"}: move the org's clock forward
 //	POST   /__sim/blockers                {"user": id or username, "reason": "..."}
 //	DELETE /__sim/calls                   zero the call counters
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -311,6 +314,21 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		ok(s.Users())
 	case route == "GET queries":
 		ok(map[string][]string{"queries": s.Queries()})
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "users/") && strings.HasSuffix(path, "/touch"):
+		if err := s.TouchUser(strings.TrimSuffix(strings.TrimPrefix(path, "users/"), "/touch")); err != nil {
+			fail(http.StatusNotFound, err)
+			return
+		}
+		ok(map[string]bool{"touched": true})
+	case r.Method == http.MethodPatch && strings.HasPrefix(path, "users/"):
+		var fields map[string]any
+		if decode(&fields) {
+			if err := s.EditUser(strings.TrimPrefix(path, "users/"), fields); err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+			ok(map[string]bool{"edited": true})
+		}
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "users/"):
 		info, found := s.User(strings.TrimPrefix(path, "users/"))
 		if !found {
@@ -337,6 +355,19 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			ok(map[string]bool{"added": true})
+		}
+	case route == "POST clock":
+		var body struct {
+			Advance string `json:"advance"`
+		}
+		if decode(&body) {
+			d, err := time.ParseDuration(body.Advance)
+			if err != nil || d <= 0 {
+				fail(http.StatusBadRequest, fmt.Errorf("advance %q is not a positive duration such as 15m", body.Advance))
+				return
+			}
+			s.AdvanceClock(d)
+			ok(map[string]string{"now": s.now().Format(dateTimeLayout)})
 		}
 	case route == "DELETE calls":
 		s.ResetCalls()

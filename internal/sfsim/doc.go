@@ -79,7 +79,13 @@
 // blockers (FIELD_INTEGRITY_EXCEPTION) and the last active System Administrator
 // (CANNOT_DISABLE_LAST_ADMIN). Usernames are stored lower-case; CommunityNickname is
 // generated when absent; UserType follows the profile's license; CreatedDate,
-// LastModifiedDate and SystemModstamp follow Options.Clock.
+// LastModifiedDate and SystemModstamp follow Options.Clock in whole seconds, and
+// every User write moves the last two (also one that changes nothing), while a
+// refused or rolled-back write moves neither. Server.EditUser (PATCH
+// /__sim/users/{id}) models an administrator's edit in Setup; Server.TouchUser
+// models a system-driven update, which moves SystemModstamp alone. Freezing
+// (UserLogin) leaves the User's stamps alone. So `WHERE SystemModstamp > t ORDER
+// BY SystemModstamp, Id` finds every user written after t, as on Salesforce.
 //
 // # Custom fields
 //
@@ -128,8 +134,8 @@
 //
 // # Faults and controls
 //
-// Tests steer the simulator in-process (AddUsers, User, ExpireSessions,
-// SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
+// Tests steer the simulator in-process (AddUsers, User, EditUser, TouchUser,
+// AdvanceClock, ExpireSessions, SetOtherUsage, AddBlocker, InjectFault, Calls, ...) or, for the binary, over JSON
 // under /__sim/ (see Server.serveControl's list). A FaultRule answers the next
 // matching requests with a Salesforce error, a raw body (an HTML page, an empty
 // array), a connection dropped before the request is handled or after (the write

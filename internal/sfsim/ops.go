@@ -168,13 +168,14 @@ func stampAudit(d *objectDef, next []any, created bool, w writeContext) {
 			next[i] = v
 		}
 	}
+	at := auditTime(w.now)
 	if created {
-		set("CreatedDate", w.now)
+		set("CreatedDate", at)
 		set("CreatedById", w.actor)
 	}
-	set("LastModifiedDate", w.now)
+	set("LastModifiedDate", at)
 	set("LastModifiedById", w.actor)
-	set("SystemModstamp", w.now)
+	set("SystemModstamp", at)
 }
 
 // add registers object types. The schema is built once per Server; add is called

@@ -421,15 +421,15 @@ func (o *org) nickname(username string) string {
 func (o *org) stampUser(next []any, created bool, w writeContext) {
 	f := o.uf
 	if created {
-		next[f.created] = w.now
+		next[f.created] = auditTime(w.now)
 		next[f.createdBy] = w.actor
 		if next[f.nickname] == nil {
 			next[f.nickname] = o.nickname(next[f.username].(string))
 		}
 	}
-	next[f.modified] = w.now
+	next[f.modified] = auditTime(w.now)
 	next[f.modifiedBy] = w.actor
-	next[f.modstamp] = w.now
+	next[f.modstamp] = auditTime(w.now)
 	name := next[f.lastName].(string)
 	if first, ok := next[f.firstName].(string); ok {
 		name = first + " " + name

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -121,7 +122,10 @@ type Server struct {
 	opts   Options
 	schema *schema
 	clock  func() time.Time
-	log    *zap.Logger
+	// ahead is how far AdvanceClock moved the org's clock past Options.Clock, in
+	// nanoseconds.
+	ahead atomic.Int64
+	log   *zap.Logger
 
 	mu         sync.Mutex // guards everything below up to ctl
 	org        *org
@@ -215,7 +219,7 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) now() time.Time { return s.clock().UTC() }
+func (s *Server) now() time.Time { return s.clock().Add(time.Duration(s.ahead.Load())).UTC() }
 
 var versionSegment = regexp.MustCompile(`^v(\d{2,3})\.0$`)
 
@@ -237,6 +241,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Duration("took", time.Since(start)))
 	}()
+	// Every answer's Date is the org's clock, as Salesforce's is, so that a reader
+	// may resume from it; net/http would write the host's.
+	w.Header().Set("Date", s.now().Format(http.TimeFormat))
 	if strings.HasPrefix(r.URL.Path, "/__sim/") {
 		s.serveControl(w, r)
 		return

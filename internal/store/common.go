@@ -28,8 +28,9 @@ type dialect interface {
 	reader() db
 	// inTx runs fn in one write transaction, committed when fn returns nil.
 	inTx(ctx context.Context, fn func(tx db) error) error
-	// insertActions writes a plan's rows (columns as in actionInsertColumns) in tx.
-	insertActions(ctx context.Context, tx db, rows [][]any) error
+	// insertRows writes many rows of one table (a plan's, a mirror's) in tx, the
+	// fastest way the driver has.
+	insertRows(ctx context.Context, tx db, table string, columns []string, rows [][]any) error
 	// lock is the row-locking clause that ends a SELECT: " FOR UPDATE" or
 	// " FOR SHARE" on PostgreSQL, nothing on SQLite, whose write transactions run
 	// one at a time anyway.
@@ -129,7 +130,7 @@ const (
 			updated_at = excluded.updated_at`
 )
 
-// actionInsertColumns are the columns of a plan's rows, in insertActions' order.
+// actionInsertColumns are the columns of a plan's rows, in the order SavePlan gives them.
 var actionInsertColumns = []string{"run_id", "seq", "kind", "idp_id", "salesforce_id", "username", "email",
 	"changes", "reason", "status", "updated_at"}
 
@@ -222,7 +223,7 @@ func (s *sqlStore) SavePlan(ctx context.Context, runID int64, actions []Action) 
 		if !plannedAt.IsZero() {
 			return fmt.Errorf("%w: run %d already has a plan; a plan is saved once", ErrConflict, runID)
 		}
-		if err := s.d.insertActions(ctx, tx, rows); err != nil {
+		if err := s.d.insertRows(ctx, tx, "actions", actionInsertColumns, rows); err != nil {
 			return err
 		}
 		_, err := tx.exec(ctx, `UPDATE runs SET planned_at = $1 WHERE id = $2`, now, runID)

@@ -100,10 +100,10 @@ func (d postgresDialect) inTx(ctx context.Context, fn func(tx db) error) error {
 	return postgresError(pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgDB{tx}) }))
 }
 
-// insertActions copies a plan in: COPY is several times faster than inserting
-// 100k rows one statement at a time.
-func (postgresDialect) insertActions(ctx context.Context, tx db, rows [][]any) error {
-	_, err := tx.(pgDB).q.CopyFrom(ctx, pgx.Identifier{"actions"}, actionInsertColumns, pgx.CopyFromRows(rows))
+// insertRows copies rows in (a plan, a mirror): COPY is several times faster than
+// inserting 100k rows one statement at a time.
+func (postgresDialect) insertRows(ctx context.Context, tx db, table string, columns []string, rows [][]any) error {
+	_, err := tx.(pgDB).q.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 	return postgresError(err)
 }
 

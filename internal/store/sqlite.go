@@ -110,10 +110,10 @@ func (d sqliteDialect) inTx(ctx context.Context, fn func(tx db) error) error {
 	return sqliteError(tx.Commit())
 }
 
-func (sqliteDialect) insertActions(ctx context.Context, tx db, rows [][]any) error {
+func (sqliteDialect) insertRows(ctx context.Context, tx db, table string, columns []string, rows [][]any) error {
 	stmts := make([]statement, len(rows))
-	q := `INSERT INTO actions (` + strings.Join(actionInsertColumns, ", ") + `) VALUES (` +
-		placeholders(1, len(actionInsertColumns)) + `)`
+	q := `INSERT INTO ` + table + ` (` + strings.Join(columns, ", ") + `) VALUES (` +
+		placeholders(1, len(columns)) + `)`
 	for i, r := range rows {
 		stmts[i] = statement{q, r}
 	}

@@ -11,7 +11,7 @@
 // that lost its lock (its connection was cut, the server restarted) may not have
 // noticed yet. So leadership comes in epochs. TryLeaderLock starts a new epoch, and
 // every write that belongs to a leader (StartRun, SavePlan, RecordResults,
-// FinishRun, UpsertLink, DeleteLink) checks in its own transaction that the epoch it
+// FinishRun, UpsertLink, DeleteLink, ReplaceMirror, PatchMirror) checks in its own transaction that the epoch it
 // was started under is still the current one, or fails with ErrFenced. A new
 // leader's epoch starts only after the old leader's writes in flight have ended, so
 // none of the old leader's writes lands after the new leader's first one. Operator
@@ -134,6 +134,17 @@ type Store interface {
 	// baseline, or ErrNotFound when no pull has been complete yet.
 	LastGoodSnapshot(ctx context.Context) (Snapshot, error)
 
+	// ReplaceMirror replaces the Salesforce mirror (see MirrorUser) with a full
+	// read of the org: its state and every user read. ErrFenced when epoch is over.
+	ReplaceMirror(ctx context.Context, epoch int64, state MirrorState, users []MirrorUser) error
+	// PatchMirror writes users read by a delta read, or written by syncd itself,
+	// over their mirror rows and moves the watermark forward (a zero watermark
+	// leaves it). ErrNotFound when no full read was recorded; ErrFenced when epoch
+	// is over.
+	PatchMirror(ctx context.Context, epoch int64, watermark time.Time, users []MirrorUser) error
+	// Mirror returns the mirror's state and users ordered by Id, or ErrNotFound
+	// when no full read was recorded.
+	Mirror(ctx context.Context) (MirrorState, []MirrorUser, error)
 	// Prune deletes runs started before cutoff with their actions and approvals,
 	// and snapshots taken before cutoff except the last good one.
 	Prune(ctx context.Context, cutoff time.Time) (PruneResult, error)

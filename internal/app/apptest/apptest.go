@@ -6,6 +6,7 @@ package apptest
 
 import (
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,4 +58,29 @@ func NewOrg(t testing.TB, opts sfsim.Options, mod func(*salesforce.Config)) *Org
 func (o *Org) Used() int64 {
 	used, _ := o.Sim.APIUsage()
 	return used
+}
+
+// Clock is a settable clock for a simulated org and whatever shares its time (a
+// store, an engine), safe for concurrent use: tests move it between cycles instead
+// of sleeping.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at at.
+func NewClock(at time.Time) *Clock { return &Clock{now: at} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock by d (back, when d is negative).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

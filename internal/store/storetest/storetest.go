@@ -130,6 +130,8 @@ func RunConformance(t *testing.T, h Harness) {
 		{"LeaderLock", testLeaderLock},
 		{"ReconcileRequests", testReconcileRequests},
 		{"InvalidInput", testInvalidInput},
+		{"Mirror", testMirror},
+		{"MirrorFencing", testMirrorFencing},
 		{"Transfers", testTransfers},
 	}
 	if h.KillLeaderConnection != nil {

@@ -1,0 +1,86 @@
+package salesforce
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/syncd-io/syncd/internal/sfsim"
+)
+
+// TestSimOrgID reads the org's Id from the token answer, spending no API call.
+func TestSimOrgID(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	got, err := env.client.OrgID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != env.sim.OrgID() {
+		t.Errorf("OrgID = %q, want the simulator's %q", got, env.sim.OrgID())
+	}
+	if used, _ := env.sim.APIUsage(); used != 0 {
+		t.Errorf("OrgID spent %d API calls, want none", used)
+	}
+}
+
+// TestOrgOf reads the org from identity URLs, and nothing from anything else.
+func TestOrgOf(t *testing.T) {
+	tests := []struct{ name, id, want string }{
+		{"identity URL", "https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P", "00Dx0000000BV7z"},
+		{"no identity URL", "", ""},
+		{"other path", "https://login.salesforce.com/services/oauth2/userinfo", ""},
+		{"too deep", "https://login.salesforce.com/id/00D/005/extra", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := (&oauth2.Token{AccessToken: "x"}).WithExtra(map[string]any{extraID: tt.id})
+			if got := orgOf(tok); got != tt.want {
+				t.Errorf("orgOf(%q) = %q, want %q", tt.id, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOrgIDWithoutIdentity is a configuration error, not an empty org.
+func TestOrgIDWithoutIdentity(t *testing.T) {
+	c, err := New(Config{TokenSource: oauth2.StaticTokenSource((&oauth2.Token{AccessToken: "x"}).WithExtra(
+		map[string]any{extraInstanceURL: "https://acme.my.salesforce.com"}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ConfigError
+	if _, err := c.OrgID(context.Background()); !errors.As(err, &ce) {
+		t.Errorf("err = %v, want a *ConfigError", err)
+	}
+}
+
+// TestSimPageServerTime reads Salesforce's clock from each page's Date header.
+func TestSimPageServerTime(t *testing.T) {
+	// Near the host's clock: the JWT assertion is checked against the org's.
+	at := time.Now().UTC().Truncate(time.Second).Add(700 * time.Millisecond)
+	env := newSimEnv(t, sfsim.Options{Clock: func() time.Time { return at }}, nil)
+	for page, err := range Query[User](context.Background(), env.client, "SELECT Id FROM User") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := at.Truncate(time.Second); !page.ServerTime.Equal(want) {
+			t.Errorf("ServerTime = %v, want %v", page.ServerTime, want)
+		}
+	}
+}
+
+// TestParseDatetime reads both forms Salesforce writes: JSON's and Bulk CSV's.
+func TestParseDatetime(t *testing.T) {
+	want := time.Date(2013, 5, 20, 20, 49, 32, 0, time.UTC)
+	for _, s := range []string{"2013-05-20T20:49:32.000+0000", "2013-05-20T20:49:32.000Z", "2013-05-20T22:49:32+02:00"} {
+		if got, err := ParseDatetime(s); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseDatetime(%q) = %v, %v; want %v in UTC", s, got, err, want)
+		}
+	}
+	if _, err := ParseDatetime("20 May 2013"); err == nil {
+		t.Error("ParseDatetime took a date in words")
+	}
+}
