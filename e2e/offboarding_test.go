@@ -14,8 +14,9 @@ import (
 // offboardingReads are the queries that offboarding up to 400 leavers costs with the
 // default policy, whatever they hold: their UserLogin rows (to freeze), their
 // sessions, their OAuth tokens, and their open records of each of the five objects
-// and their approval work items. One IN list carries about 420 Ids (MaxQueryLength).
-const offboardingReads = 1 + 1 + 1 + 5 + 1
+// and their approval work items, and before deactivating them the sites whose guest
+// records they own (the preflight). One IN list carries about 420 Ids (MaxQueryLength).
+const offboardingReads = 1 + 1 + 1 + 5 + 1 + 1
 
 // addRecord seeds one record of any object through sfsim's control endpoint.
 func (s *sfsimProcess) addRecord(t testing.TB, object string, fields map[string]any) string {
@@ -155,35 +156,50 @@ func TestALeaverIsCutOffHandedOverAndDeactivated(t *testing.T) {
 	})
 }
 
-func TestALeaverBlockedAsDefaultCaseOwnerStaysFrozenAndIsNotRetriedEveryCycle(t *testing.T) {
+// TestBlockedLeaversStayFrozenAndAreNotRetriedEveryCycle blocks two leavers: Salesforce
+// refuses to deactivate the default case owner, and the preflight finds the default
+// owner of a site's guest records by query, so that one is sent no deactivation.
+// Both are reported the same way, stay frozen and wait a day.
+func TestBlockedLeaversStayFrozenAndAreNotRetriedEveryCycle(t *testing.T) {
 	t.Parallel()
-	org, d, people := synced(t, lenient(), 3)
-	blocked := people[1]
-	org.do(t, http.MethodPost, org.url+"/__sim/blockers", "", map[string]string{"user": blocked.username(), "reason": "the default owner of cases"}, nil)
+	org, d, people := synced(t, lenient(), 4)
+	caseOwner, guestOwner := people[1], people[3]
+	org.do(t, http.MethodPost, org.url+"/__sim/blockers", "", map[string]string{"user": caseOwner.username(), "reason": "the default owner of cases"}, nil)
+	org.addRecord(t, "Site", map[string]any{"Name": "Partner_Portal", "GuestRecordDefaultOwnerId": guestOwner.username()})
 
 	d.write(t, []person{people[0], people[2]})
 	out := d.must(t, exitPartial, "apply", "--once")
-	if !strings.Contains(out.stdout, "1 deactivations blocked by Salesforce") {
-		t.Errorf("the summary does not report the blocked deactivation:\n%s", out.stdout)
+	if !strings.Contains(out.stdout, "2 deactivations blocked by Salesforce") {
+		t.Errorf("the summary does not report the blocked deactivations:\n%s", out.stdout)
 	}
-	if u := org.user(t, blocked.username()); !u.IsActive || !u.IsFrozen {
-		t.Errorf("blocked leaver: active %v, frozen %v; want active and frozen", u.IsActive, u.IsFrozen)
-	}
-	e := d.explain(t, blocked.ID)
-	if a := e.newest(t, "deactivate"); a.Status != "failed" || a.NextAttemptAt == nil {
-		t.Fatalf("the deactivation is %+v, want failed with its next attempt", a)
-	}
-	text := d.must(t, exitOK, "explain", blocked.ID).stdout
-	for _, part := range []string{"blocker default_case_owner", "Support Settings", "the user stays frozen"} {
-		if !strings.Contains(text, part) {
-			t.Errorf("syncd explain lacks %q:\n%s", part, text)
+	for _, tc := range []struct {
+		who   person
+		parts []string
+	}{
+		{caseOwner, []string{"blocker default_case_owner", "Support Settings", "the user stays frozen"}},
+		{guestOwner, []string{"BLOCKER_FOUND", "Partner_Portal", "blocker guest_record_owner", "site's settings", "the user stays frozen"}},
+	} {
+		if u := org.user(t, tc.who.username()); !u.IsActive || !u.IsFrozen {
+			t.Errorf("blocked leaver %s: active %v, frozen %v; want active and frozen", tc.who.ID, u.IsActive, u.IsFrozen)
+		}
+		if a := d.explain(t, tc.who.ID).newest(t, "deactivate"); a.Status != "failed" || a.NextAttemptAt == nil {
+			t.Errorf("the deactivation of %s is %+v, want failed with its next attempt", tc.who.ID, a)
+		}
+		text := d.must(t, exitOK, "explain", tc.who.ID).stdout
+		for _, part := range tc.parts {
+			if !strings.Contains(text, part) {
+				t.Errorf("syncd explain %s lacks %q:\n%s", tc.who.ID, part, text)
+			}
 		}
 	}
 	if w := d.applyWrites(t, exitOK); len(w) != 0 {
-		t.Errorf("the next cycle wrote %v; the blocked leaver must wait a day", w)
+		t.Errorf("the next cycle wrote %v; the blocked leavers must wait a day", w)
 	}
-	if a := d.explain(t, blocked.ID).newest(t, "deactivate"); a.RunID != e.newest(t, "deactivate").RunID+1 || a.Status != "skipped" {
-		t.Errorf("the next cycle's deactivation of the blocked leaver is %+v, want skipped (back-off)", a)
+	for _, who := range []person{caseOwner, guestOwner} {
+		e := d.explain(t, who.ID)
+		if a := e.newest(t, "deactivate"); a.Status != "skipped" {
+			t.Errorf("the next cycle's deactivation of blocked leaver %s is %+v, want skipped (back-off)", who.ID, a)
+		}
 	}
 }
 

@@ -56,6 +56,9 @@ type App struct {
 	// directory outlives the engine of each cycle, so that a read knows the org's
 	// size from the previous one.
 	directory *Directory
+	// offboarder outlives it too, so that what it learns of the org (no Site
+	// object) holds until a reload, which may name another org.
+	offboarder *Offboarder
 }
 
 // Open builds every part the configuration describes and opens the store, applying
@@ -101,7 +104,8 @@ func New(cfg *config.Config, secrets config.Secrets, st store.Store, opts Option
 		bulk.MinUsers = *m
 	}
 	return &App{Config: cfg, Store: st, Client: client, Budget: budget, source: src, mapper: mapper, memo: &reconcile.MapMemo{}, opts: opts,
-		directory: NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap)}, nil
+		directory:  NewDirectory(client).WithBulk(bulk).WithDeltaOverlap(cfg.Salesforce.DeltaOverlap),
+		offboarder: NewOffboarder(client).WithLogger(opts.Logger)}, nil
 }
 
 // StoreConfig is the store the configuration names, migrating itself when opened.
@@ -177,7 +181,7 @@ func (a *App) Engine(j *Journal) (*reconcile.Engine, error) {
 		Source:     a.source,
 		Mapper:     a.mapper,
 		Directory:  a.directory,
-		Offboarder: NewOffboarder(a.Client),
+		Offboarder: a.offboarder,
 		Transfers:  j,
 		Journal:    j,
 		Mirror:     j, // the store's mirror; a preview leaves it alone

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/salesforce"
@@ -19,11 +22,15 @@ import (
 // one does, plus one call per 200 records written (and one per OAuth token, which
 // Salesforce revokes one at a time).
 type Offboarder struct {
-	c *salesforce.Client
+	c   *salesforce.Client
+	log *zap.Logger
+	// noSite is set once the org answered that it has no Site object: the
+	// preflight (preflight.go) stops asking.
+	noSite atomic.Bool
 }
 
 // NewOffboarder returns the offboarding steps over c.
-func NewOffboarder(c *salesforce.Client) *Offboarder { return &Offboarder{c: c} }
+func NewOffboarder(c *salesforce.Client) *Offboarder { return &Offboarder{c: c, log: zap.NewNop()} }
 
 var _ reconcile.Offboarder = (*Offboarder)(nil)
 

@@ -69,6 +69,10 @@ type applier struct {
 	blocked    int
 	// transfers are the cycle's pending transfers by IdP id, for return_records.
 	transfers map[string][]Transfer
+	// foreseen are the refusals the preflight found before the deactivations
+	// (preflight.go), or why looking failed.
+	foreseen    map[string]string
+	foreseenErr error
 }
 
 func newApplier(e *Engine, runID int64, c *cycleData) *applier {
@@ -143,6 +147,9 @@ func (a *applier) apply(ctx context.Context, plan Plan) error {
 		a.batches += len(phase)
 	}
 	for _, phase := range phases {
+		if phase[0].kind == KindDeactivate && !a.stopped(ctx) {
+			a.preflight(ctx, phase)
+		}
 		var g errgroup.Group
 		g.SetLimit(a.e.cfg.Concurrency)
 		for _, b := range phase {
@@ -459,8 +466,8 @@ func (a *applier) deactivate(ctx context.Context, all []item) ([]Result, error) 
 	if len(items) == 0 {
 		return held.results(len(all), nil), nil
 	}
-	ws, err := dir.UpdateUsers(ctx, writes(items))
-	if err = checkCount(ws, err, len(items), ClassPermanent); err != nil {
+	ws, err := a.sendDeactivations(ctx, items)
+	if err != nil {
 		return nil, err
 	}
 	results := a.fromWrites(items, ws)

@@ -98,6 +98,12 @@ type Offboarder interface {
 	// ReturnRecords gives each transferred record back to its From, when its owner
 	// (a work item's actor) is still its To; one outcome per transfer, in order.
 	ReturnRecords(ctx context.Context, ts []Transfer) ([]ReturnOutcome, error)
+	// DeactivationBlockers looks by query, before any deactivation is sent, for what
+	// would make Salesforce refuse to deactivate the users: user Id → the refusal in
+	// Salesforce's words (ClassifyBlocker names it), with where the blocker is. A
+	// user not in the map has no blocker a query can find; Salesforce may still
+	// refuse them.
+	DeactivationBlockers(ctx context.Context, userIDs []string) (map[string]string, error)
 }
 
 // Move hands one leaver's records to another user.

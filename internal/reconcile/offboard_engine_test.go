@@ -23,9 +23,15 @@ var offboardingObjects = []string{"Opportunity", "Case", "Lead", "Account", "Con
 // offboarding step, over the Offboarder adapter on the org's client.
 func newOffboardEnv(t *testing.T, org *simOrg, records []source.Record, mod func(*reconcile.Offboarding)) *env {
 	t.Helper()
+	return newOffboardEnvWith(t, org, app.NewOffboarder(org.Client), records, mod)
+}
+
+// newOffboardEnvWith is newOffboardEnv over a given Offboarder.
+func newOffboardEnvWith(t *testing.T, org *simOrg, ob reconcile.Offboarder, records []source.Record, mod func(*reconcile.Offboarding)) *env {
+	t.Helper()
 	return newEnv(t, org, records, func(c *reconcile.Config) {
 		c.Plan = nil
-		c.Offboarder = app.NewOffboarder(org.Client)
+		c.Offboarder = ob
 		c.Policy.Guardrails = reconcile.Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: -1, MaxSourceShrinkPercent: -1}
 		c.Policy.Offboarding = reconcile.Offboarding{Freeze: true, EndSessions: true, RevokeTokens: true,
 			TransferObjects: offboardingObjects}
@@ -194,8 +200,8 @@ func TestLeaverIsOffboarded(t *testing.T) {
 	// Reads: users, profiles, roles. Freeze: UserLogin query and update.
 	// Sessions: query and delete. Tokens: query and one revoke (not an API call).
 	// Transfer: one query per object and for work items, one update per object with
-	// records. Deactivation: one update.
-	wantCalls := pages(4) + lookups + 2 + 2 + 1 + int64(len(offboardingObjects)+1) + int64(len(offboardingObjects)+1) + 1
+	// records. Deactivation: the preflight's Site query and one update.
+	wantCalls := pages(4) + lookups + 2 + 2 + 1 + int64(len(offboardingObjects)+1) + int64(len(offboardingObjects)+1) + 1 + 1
 	if calls != wantCalls {
 		t.Errorf("the offboarding cycle cost %d calls, want %d", calls, wantCalls)
 	}

@@ -75,6 +75,14 @@ func WorkitemsQueries(actorIDs []string) ([]string, error) {
 	return inQueries("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN (", ")", actorIDs)
 }
 
+// GuestRecordOwnerQueries select the sites (Id, Name, GuestRecordDefaultOwnerId)
+// whose guest users' records default to one of the given users: Salesforce refuses
+// to deactivate those users (salesforce-second-wave.md §4). An org with neither
+// Sites nor Experience Cloud has no Site object and answers INVALID_TYPE.
+func GuestRecordOwnerQueries(userIDs []string) ([]string, error) {
+	return inQueries("SELECT Id, Name, GuestRecordDefaultOwnerId FROM Site WHERE GuestRecordDefaultOwnerId IN (", ")", userIDs)
+}
+
 // RecordsByIDQueries select the Id and field (OwnerId, ActorId) of records of
 // sobject by Id.
 func RecordsByIDQueries(sobject, field string, ids []string) ([]string, error) {

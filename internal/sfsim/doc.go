@@ -126,8 +126,11 @@
 // Sforce-Auto-Assign: FALSE; ProcessInstanceWorkitem, whose ActorId alone may change;
 // AuthSession (query, delete); OauthToken (query only) and POST
 // /services/oauth2/revoke. The deactivation blockers carry Salesforce's own messages
-// (the Blocker constants). Tests seed these records with AddRecord or POST
-// /__sim/records, and set rules, locks and read denials through the controls.
+// (the Blocker constants). Site (site.go, query only) names the default owner of
+// guest users' records, who cannot be deactivated (BlockerGuestRecordOwner);
+// Options.WithoutSite makes an org without it. Tests seed these records with
+// AddRecord or POST /__sim/records, and set rules, locks and read denials through
+// the controls.
 //
 // # Faults and controls
 //

@@ -356,6 +356,9 @@ func (o *org) validateUser(next, old []any, changed []bool, self *row) []apiErro
 		if reasons := o.blockers[self.id()]; len(reasons) > 0 {
 			return []apiError{blockerError(reasons[0])}
 		}
+		if o.guestRecordOwner(self.id()) {
+			return []apiError{blockerError(BlockerGuestRecordOwner)}
+		}
 	}
 	if wasActive && old[f.profileID] == o.sysAdminID && o.activeAdmins <= 1 &&
 		(!isActive || next[f.profileID] != o.sysAdminID) {

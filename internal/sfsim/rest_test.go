@@ -250,7 +250,7 @@ func TestDescribe(t *testing.T) {
 	var global struct {
 		Sobjects []describeObject `json:"sobjects"`
 	}
-	if err := json.Unmarshal(body, &global); err != nil || status != 200 || len(global.Sobjects) != 21 {
+	if err := json.Unmarshal(body, &global); err != nil || status != 200 || len(global.Sobjects) != 22 { // 21 + Site
 		t.Fatalf("describe global: %d %s", status, body)
 	}
 	status, _, body = h.do("GET", testVersion+"/sobjects/User/describe", nil)

@@ -92,6 +92,9 @@ type Options struct {
 	// first status read starts it, and the first read this long after finishes it.
 	// Zero finishes it on the second read.
 	BulkProcessingTime time.Duration
+	// WithoutSite leaves out the Site object, as in an org with neither Sites nor
+	// Experience Cloud: querying it fails with INVALID_TYPE.
+	WithoutSite bool
 }
 
 // ParseCertificatePEM reads the first CERTIFICATE block of PEM data, the form in which
@@ -194,6 +197,9 @@ func New(opts Options) (*Server, error) {
 		cursors:  map[string]*cursor{},
 		rng:      rand.New(rand.NewPCG(opts.RandSeed, opts.RandSeed^0x5f5f)), //nolint:gosec // seeded on purpose: faults must be reproducible
 		counters: map[string]int{},
+	}
+	if !opts.WithoutSite {
+		s.schema.add(siteObject())
 	}
 	for _, cf := range opts.CustomFields {
 		if err := s.schema.addCustom(cf); err != nil {
