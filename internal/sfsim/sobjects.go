@@ -151,45 +151,51 @@ func (s *Server) serveGet(c *call) {
 // serveUpdate is PATCH .../sobjects/{type}/{id}, for the objects whose updates the
 // API allows.
 func (s *Server) serveUpdate(c *call) {
-	d, ok := s.objectOf(c)
-	if !ok {
-		return
-	}
-	if d.ops.update == nil {
-		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-			Message: "HTTP Method 'PATCH' not allowed. Allowed are " + d.ops.allowedMethods()})
-		return
-	}
-	values, ok := s.readFields(c, d)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	r, ok := s.lookupPathID(c, d, c.segs[2])
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	_, errs := d.ops.update(s.org, r, values, s.writeContext(c))
-	s.mu.Unlock()
-	if errs != nil {
-		s.writeErrors(c.w, c.limit, errs...)
-		return
-	}
-	c.w.Header().Set("Sforce-Limit-Info", c.limit)
-	c.w.WriteHeader(http.StatusNoContent)
+	s.serveRowWrite(c, func(d *objectDef) (rowWrite, bool) {
+		if d.ops.update == nil {
+			return nil, true
+		}
+		values, ok := s.readFields(c, d)
+		return func(r *row, w writeContext) []apiError {
+			_, errs := d.ops.update(s.org, r, values, w)
+			return errs
+		}, ok
+	})
 }
 
 // serveDelete is DELETE .../sobjects/{type}/{id}, for the objects whose deletion the
 // API allows; users cannot be deleted, only deactivated.
 func (s *Server) serveDelete(c *call) {
+	s.serveRowWrite(c, func(d *objectDef) (rowWrite, bool) {
+		if d.ops.delete == nil {
+			return nil, true
+		}
+		return func(r *row, w writeContext) []apiError {
+			_, errs := d.ops.delete(s.org, r, w)
+			return errs
+		}, true
+	})
+}
+
+// rowWrite changes one record under the Server's lock.
+type rowWrite func(r *row, w writeContext) []apiError
+
+// serveRowWrite answers a PATCH or DELETE of the record a path names, 204 when done.
+// prepare returns the write for the object type: nil when the API does not allow it
+// (405, before the body is read), and false when it has answered already (a body
+// that does not decode).
+func (s *Server) serveRowWrite(c *call, prepare func(d *objectDef) (rowWrite, bool)) {
 	d, ok := s.objectOf(c)
 	if !ok {
 		return
 	}
-	if d.ops.delete == nil {
+	write, ok := prepare(d)
+	if !ok {
+		return
+	}
+	if write == nil {
 		s.writeErrors(c.w, c.limit, apiError{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED",
-			Message: "HTTP Method 'DELETE' not allowed. Allowed are " + d.ops.allowedMethods()})
+			Message: fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", c.r.Method, d.ops.allowedMethods())})
 		return
 	}
 	s.mu.Lock()
@@ -198,7 +204,7 @@ func (s *Server) serveDelete(c *call) {
 		s.mu.Unlock()
 		return
 	}
-	_, errs := d.ops.delete(s.org, r, s.writeContext(c))
+	errs := write(r, s.writeContext(c))
 	s.mu.Unlock()
 	if errs != nil {
 		s.writeErrors(c.w, c.limit, errs...)
