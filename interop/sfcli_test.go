@@ -300,7 +300,8 @@ func startCLIOrg(t *testing.T) sfOrg {
 
 // sfCLI runs the Salesforce CLI with a home directory of its own (where it keeps its
 // logins and config), telemetry, update checks and release notes off, nothing of the
-// caller's SF_, SFDX_ or proxy settings, and a proxy that lets it reach loopback only.
+// caller's SF_, SFDX_, proxy or CI settings, and a proxy that lets it reach loopback
+// only.
 type sfCLI struct {
 	bin string
 	env []string
@@ -321,7 +322,10 @@ func newSFCLI(t *testing.T) *sfCLI {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch strings.ToUpper(name) {
-		case "HOME", "PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY":
+		case "HOME", "PATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+			// A CI marker changes how the CLI draws tables (a rule under the header),
+			// so the same test would see other output on CI than on a laptop.
+			"CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "TF_BUILD":
 			continue
 		}
 		if strings.HasPrefix(name, "SF_") || strings.HasPrefix(name, "SFDX_") || strings.HasPrefix(name, "XDG_") {
