@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
+	"github.com/syncd-io/syncd/internal/clocktest"
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/store"
@@ -264,10 +265,8 @@ func TestNotificationsBecomeOneTargetedRun(t *testing.T) {
 	st := newLeaseStore(t)
 	seeded := seedRun(t, st.Store) // the first targeted run's journal: a planned create, a held deactivation
 	st.grant(&fakeLease{lost: make(chan struct{})})
-	now := t0
-	var clockMu sync.Mutex
-	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	advance := func(d time.Duration) { clockMu.Lock(); defer clockMu.Unlock(); now = now.Add(d) }
+	clk := clocktest.New(t0)
+	clock, advance := clk.Now, clk.Advance
 	m, reg := newTestMetrics(t)
 	tr := &targetedRecorder{plan: 1, firstID: seeded}
 	d := newDaemon(t, st, &recorder{}, func(c *Config) {

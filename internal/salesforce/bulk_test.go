@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd-io/syncd/internal/clocktest"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -104,7 +105,7 @@ func TestSimBulkQueryMatchesSOQL(t *testing.T) {
 // reads double from PollInterval up to PollMaxInterval, on the injected clock.
 func TestSimBulkQueryPollsWithBackoff(t *testing.T) {
 	// The clock starts now, so that the JWT's expiry (on the real clock) is valid.
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	env := newSimEnv(t, sfsim.Options{Clock: clock.Now, BulkProcessingTime: 20 * time.Second}, func(c *Config) { c.Now = clock.Now })
 	var waits []time.Duration
 	opts := BulkOptions{PollInterval: 2 * time.Second, PollMaxInterval: 5 * time.Second, Wait: func(_ context.Context, d time.Duration) error {

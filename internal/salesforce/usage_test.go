@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/syncd-io/syncd/internal/clocktest"
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
@@ -108,29 +108,11 @@ func TestSimUsageFromConcurrentAnswers(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestSimReserveReadingExpires: a reading over the reserve refuses requests for
 // ReserveRecheck; after that the client re-reads /limits once before refusing, and
 // sends again when usage fell, though no other call brought the news.
 func TestSimReserveReadingExpires(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	env := newSimEnv(t, sfsim.Options{APIMax: 1000}, func(c *Config) {
 		c.Reserve = 0.2
 		c.Now = clock.Now

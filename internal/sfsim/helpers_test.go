@@ -8,34 +8,16 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/syncd-io/syncd/internal/clocktest"
 )
 
-// testClock is a settable clock for the simulator.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newTestClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC))
 }
 
 // harness is a simulator behind an httptest server with a token.
@@ -43,7 +25,7 @@ type harness struct {
 	t     *testing.T
 	sim   *Server
 	http  *httptest.Server
-	clock *testClock
+	clock *clocktest.Clock
 	token string
 }
 

@@ -6,24 +6,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/syncd-io/syncd/internal/clocktest"
 )
 
 // deltaEnv is a SCIM source over the fake with a clock the test moves.
 type deltaEnv struct {
 	fake *fakeSCIM
 	src  Source
-	mu   sync.Mutex
-	now  time.Time
+	now  *clocktest.Clock // the source's clock
 }
 
 func newDeltaEnv(t *testing.T, faults scimFaults) *deltaEnv {
 	t.Helper()
-	e := &deltaEnv{fake: &fakeSCIM{scimFaults: faults}, now: scimEpoch.Add(24 * time.Hour)}
+	e := &deltaEnv{fake: &fakeSCIM{scimFaults: faults}, now: clocktest.New(scimEpoch.Add(24 * time.Hour))}
 	if e.fake.modified == nil {
 		e.fake.modified = map[int]time.Time{}
 	}
@@ -35,23 +34,11 @@ func newDeltaEnv(t *testing.T, faults scimFaults) *deltaEnv {
 	}
 	var err error
 	e.src, err = New(Config{Type: TypeSCIM, URL: srv.URL + "/scim/v2", Auth: AuthConfig{Method: "bearer", TokenFile: tokenFile},
-		SCIM: SCIMConfig{PageSize: 3, FullEvery: time.Hour}}, Options{HTTPClient: srv.Client(), Clock: e.clock})
+		SCIM: SCIMConfig{PageSize: 3, FullEvery: time.Hour}}, Options{HTTPClient: srv.Client(), Clock: e.now.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func (e *deltaEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *deltaEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 // pull pulls and returns the snapshot and whether its requests carried a change
@@ -88,7 +75,7 @@ func TestSCIMReadsOnlyChangesBetweenFullLists(t *testing.T) {
 		t.Fatalf("first pull: %d users, filtered %v; want a full list of 7", first.Count, filtered)
 	}
 
-	e.advance(10 * time.Minute)
+	e.now.Advance(10 * time.Minute)
 	changedAt := scimEpoch.Add(23 * time.Hour)
 	e.fake.modified[2] = changedAt
 	second, filtered := e.pull(t)
@@ -104,19 +91,19 @@ func TestSCIMReadsOnlyChangesBetweenFullLists(t *testing.T) {
 		t.Error("the merged snapshot's digest is not its records'")
 	}
 
-	e.advance(10 * time.Minute)
+	e.now.Advance(10 * time.Minute)
 	third, filtered := e.pull(t)
 	if !filtered || !third.NotModified || third.Digest != second.Digest {
 		t.Errorf("third pull: filtered %v, NotModified %v; want an unchanged filtered read", filtered, third.NotModified)
 	}
 
 	e.fake.users = 6 // user 6 deleted: no filter shows it
-	e.advance(10 * time.Minute)
+	e.now.Advance(10 * time.Minute)
 	fourth, _ := e.pull(t)
 	if fourth.Count != 7 {
 		t.Errorf("filtered pull after a deletion has %d users, want the 7 of the last full list", fourth.Count)
 	}
-	e.advance(time.Hour)
+	e.now.Advance(time.Hour)
 	fifth, filtered := e.pull(t)
 	if filtered || fifth.Count != 6 {
 		t.Errorf("pull after full_every: %d users, filtered %v; want a full list of 6", fifth.Count, filtered)
@@ -132,12 +119,12 @@ func TestSCIMProbesTheFilterOnce(t *testing.T) {
 			// ignores the filter lists users older than the threshold.
 			e := newDeltaEnv(t, scimFaults{users: 4, filterMode: mode, modified: map[int]time.Time{0: scimEpoch.Add(time.Hour)}})
 			e.pull(t)
-			e.advance(time.Minute)
+			e.now.Advance(time.Minute)
 			probe, filtered := e.pull(t)
 			if !filtered || probe.Count != 4 || !probe.Complete || probe.NotModified {
 				t.Fatalf("probing pull: filtered %v, %d users, complete %v", filtered, probe.Count, probe.Complete)
 			}
-			e.advance(time.Minute)
+			e.now.Advance(time.Minute)
 			if _, filtered := e.pull(t); filtered {
 				t.Error("the filter was tried again after the probe found it unsupported")
 			}
@@ -151,7 +138,7 @@ func TestSCIMWithoutLastModifiedListsEveryone(t *testing.T) {
 	e := newDeltaEnv(t, scimFaults{users: 4})
 	e.fake.modified = nil
 	e.pull(t)
-	e.advance(time.Minute)
+	e.now.Advance(time.Minute)
 	if _, filtered := e.pull(t); filtered {
 		t.Error("a change filter was sent though no user carries meta.lastModified")
 	}

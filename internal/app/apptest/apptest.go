@@ -6,10 +6,10 @@ package apptest
 
 import (
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/syncd-io/syncd/internal/clocktest"
 	"github.com/syncd-io/syncd/internal/salesforce"
 	"github.com/syncd-io/syncd/internal/secret"
 	"github.com/syncd-io/syncd/internal/sfsim"
@@ -60,27 +60,9 @@ func (o *Org) Used() int64 {
 	return used
 }
 
-// Clock is a settable clock for a simulated org and whatever shares its time (a
-// store, an engine), safe for concurrent use: tests move it between cycles instead
-// of sleeping.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is the tests' clock (clocktest.Clock), named here for the tests that build
+// an App.
+type Clock = clocktest.Clock
 
 // NewClock returns a clock stopped at at.
-func NewClock(at time.Time) *Clock { return &Clock{now: at} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d (back, when d is negative).
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock(at time.Time) *Clock { return clocktest.New(at) }

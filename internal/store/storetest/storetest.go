@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/syncd-io/syncd/internal/clocktest"
 	"github.com/syncd-io/syncd/internal/store"
 )
 
@@ -30,30 +31,13 @@ type Harness struct {
 	SharedRequests bool
 }
 
-// Clock is a settable clock for the stores under test.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is the conformance suite's clock (clocktest.Clock).
+type Clock = clocktest.Clock
 
 // NewClock returns a clock stopped at a fixed instant with sub-microsecond digits, so
 // that the stores' truncation to microseconds is exercised.
 func NewClock() *Clock {
-	return &Clock{now: time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC)}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return clocktest.New(time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC))
 }
 
 // env is one test's database, clock and way to open stores on them.
