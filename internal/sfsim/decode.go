@@ -84,10 +84,7 @@ func decodeFields(d *objectDef, raw map[string]json.RawMessage, skip func(string
 		values[i] = v
 	}
 	if len(refused) > 0 {
-		return nil, []apiError{badRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
-			"Unable to create/update fields: "+strings.Join(refused, ", ")+
-				". Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
-			refused...)}
+		return nil, []apiError{fieldsNotWritable(refused)}
 	}
 	return values, nil
 }

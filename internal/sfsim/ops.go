@@ -44,18 +44,7 @@ func refused(verb string, d *objectDef) []apiError {
 // createRecord validates and inserts a row of a plain object. Fields the request
 // leaves out are null; booleans default to false, as a checkbox does.
 func createRecord(o *org, d *objectDef, values map[int]any, w writeContext) (*row, func(), []apiError) {
-	next := make([]any, len(d.fields))
-	changed := make([]bool, len(d.fields))
-	for i := range d.fields {
-		if d.fields[i].kind == kindBool {
-			next[i] = false
-		}
-		changed[i] = d.fields[i].required
-	}
-	for i, v := range values {
-		next[i] = v
-		changed[i] = true
-	}
+	next, changed := createdValues(d, values)
 	if errs := o.validateFields(d, next, nil, changed); errs != nil {
 		return nil, nil, errs
 	}
@@ -77,18 +66,10 @@ func updateRecord(o *org, r *row, values map[int]any, w writeContext) (func(), [
 		}
 	}
 	if len(createOnlyFields) > 0 {
-		return nil, []apiError{badRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
-			"Unable to create/update fields: "+strings.Join(createOnlyFields, ", ")+
-				". Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
-			createOnlyFields...)}
+		return nil, []apiError{fieldsNotWritable(createOnlyFields)}
 	}
 	old := r.vals
-	next := append([]any(nil), old...)
-	changed := make([]bool, len(next))
-	for i, v := range values {
-		next[i] = v
-		changed[i] = true
-	}
+	next, changed := updatedValues(old, values)
 	if errs := o.validateFields(d, next, old, changed); errs != nil {
 		return nil, errs
 	}
@@ -102,6 +83,46 @@ func deleteRecord(o *org, r *row, _ writeContext) (func(), []apiError) {
 	t := o.tables[r.def]
 	at := t.remove(r)
 	return func() { t.insertAt(r, at) }, nil
+}
+
+// createdValues are a new record's values: booleans false (a checkbox is never null),
+// other fields null, then the request's values. changed marks those and every required
+// field, which a create checks whether it was sent or not.
+func createdValues(d *objectDef, values map[int]any) (next []any, changed []bool) {
+	next = make([]any, len(d.fields))
+	changed = make([]bool, len(d.fields))
+	for i := range d.fields {
+		if d.fields[i].kind == kindBool {
+			next[i] = false
+		}
+		changed[i] = d.fields[i].required
+	}
+	for i, v := range values {
+		next[i] = v
+		changed[i] = true
+	}
+	return next, changed
+}
+
+// updatedValues are a record's values after an update: a copy of old with the
+// request's values, which changed marks.
+func updatedValues(old []any, values map[int]any) (next []any, changed []bool) {
+	next = append([]any(nil), old...)
+	changed = make([]bool, len(next))
+	for i, v := range values {
+		next[i] = v
+		changed[i] = true
+	}
+	return next, changed
+}
+
+// fieldsNotWritable is Salesforce's refusal of fields the API may not write: read-only
+// ones, and create-only ones in an update.
+func fieldsNotWritable(names []string) apiError {
+	return badRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
+		"Unable to create/update fields: "+strings.Join(names, ", ")+
+			". Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+		names...)
 }
 
 // validateFields checks the values of a write field by field as Salesforce does:

@@ -443,22 +443,9 @@ func (o *org) stampUser(next []any, created bool, w writeContext) {
 // createUser validates and inserts a user from decoded values. It also creates the
 // user's UserLogin row. The returned undo removes both.
 func (o *org) createUser(values map[int]any, w writeContext) (*row, func(), []apiError) {
-	next := make([]any, len(o.s.user.fields))
-	next[o.uf.isActive] = true
-	for i := range o.s.user.fields {
-		if o.s.user.fields[i].kind == kindBool && next[i] == nil {
-			next[i] = false // a checkbox is never null
-		}
-	}
-	changed := make([]bool, len(next))
-	for i, v := range values {
-		next[i] = v
-		changed[i] = true
-	}
-	for i := range o.s.user.fields {
-		if o.s.user.fields[i].required {
-			changed[i] = true
-		}
+	next, changed := createdValues(o.s.user, values)
+	if _, ok := values[o.uf.isActive]; !ok {
+		next[o.uf.isActive] = true // a new user is active unless the request says otherwise
 	}
 	r := &row{def: o.s.user}
 	if errs := o.validateUser(next, nil, changed, nil); errs != nil {
@@ -482,12 +469,7 @@ func (o *org) createUser(values map[int]any, w writeContext) (*row, func(), []ap
 // updateUser validates and applies changed values to a user.
 func (o *org) updateUser(r *row, values map[int]any, w writeContext) (func(), []apiError) {
 	old := r.vals
-	next := append([]any(nil), old...)
-	changed := make([]bool, len(next))
-	for i, v := range values {
-		next[i] = v
-		changed[i] = true
-	}
+	next, changed := updatedValues(old, values)
 	if errs := o.validateUser(next, old, changed, r); errs != nil {
 		return nil, errs
 	}
