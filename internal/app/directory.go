@@ -393,7 +393,12 @@ func (d *Directory) UpdateUsers(ctx context.Context, users []reconcile.UserWrite
 
 // FreezeUsers freezes users through their UserLogin rows (a query and an update).
 func (d *Directory) FreezeUsers(ctx context.Context, userIDs []string) ([]reconcile.WriteResult, error) {
-	rs, err := d.c.SetFrozen(ctx, userIDs, true)
+	return setFrozen(ctx, d.c, userIDs, true)
+}
+
+// setFrozen freezes or unfreezes users, for the Directory and the Offboarder.
+func setFrozen(ctx context.Context, c *salesforce.Client, userIDs []string, frozen bool) ([]reconcile.WriteResult, error) {
+	rs, err := c.SetFrozen(ctx, userIDs, frozen)
 	if err != nil {
 		return nil, callError(err)
 	}

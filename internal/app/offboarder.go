@@ -70,11 +70,7 @@ func (o *Offboarder) FrozenUsers(ctx context.Context) (map[string]time.Time, err
 
 // UnfreezeUsers unfreezes users through their UserLogin rows.
 func (o *Offboarder) UnfreezeUsers(ctx context.Context, userIDs []string) ([]reconcile.WriteResult, error) {
-	rs, err := o.c.SetFrozen(ctx, userIDs, false)
-	if err != nil {
-		return nil, callError(err)
-	}
-	return writeResults(rs), nil
+	return setFrozen(ctx, o.c, userIDs, false)
 }
 
 // tally gathers the per-user outcome of a step over many records: what was done and
