@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -873,6 +874,12 @@ func sortByRef[T any](s []T, compare func(a, b *T) int) {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(i, j int32) int { return compare(&s[i], &s[j]) })
+	permute(s, order)
+}
+
+// permute moves s[order[j]] to position j for every j, each element once, along the
+// cycles of the permutation; it uses up order.
+func permute[T any](s []T, order []int32) {
 	for start := range s {
 		if order[start] < 0 {
 			continue // moved already
@@ -892,6 +899,45 @@ func sortByRef[T any](s []T, compare func(a, b *T) int) {
 	}
 }
 
+// sortActions sorts actions as compareActions does. The actions of a first cycle are
+// a million, in the export's order, and their IdP ids are strings anywhere in memory:
+// comparing them through their pointers waited on a cache miss per comparison (8 of
+// the 14 seconds of a 1M-person first cycle). So each action's rank and the first 16
+// bytes of its IdP id are copied into a sort key beside its position, and the strings
+// are read only to break a tie of those.
+func sortActions(actions []Action) {
+	type sortKey struct {
+		head [2]uint64 // the IdP id's first 16 bytes, big-endian, zero-padded
+		pos  int32
+		rank int32
+	}
+	keys := make([]sortKey, len(actions))
+	for i := range actions {
+		a := &actions[i]
+		keys[i] = sortKey{head: stringHead(a.IdPID), pos: int32(i), rank: int32(kindRank(a.Kind))} //nolint:gosec // G115: positions of an in-memory slice, far below 2^31
+	}
+	slices.SortFunc(keys, func(x, y sortKey) int {
+		// Not cmp.Or: it would read the strings whatever the keys say.
+		if c := cmp.Or(cmp.Compare(x.rank, y.rank), cmp.Compare(x.head[0], y.head[0]), cmp.Compare(x.head[1], y.head[1])); c != 0 {
+			return c
+		}
+		return compareActions(&actions[x.pos], &actions[y.pos])
+	})
+	order := make([]int32, len(keys))
+	for j, k := range keys {
+		order[j] = k.pos
+	}
+	permute(actions, order)
+}
+
+// stringHead returns the first 16 bytes of s as two big-endian numbers, zero-padded:
+// they compare as strings.Compare compares those bytes, and equal heads say nothing.
+func stringHead(s string) [2]uint64 {
+	var b [16]byte
+	copy(b[:], s)
+	return [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
 func compareActions(a, b *Action) int {
 	return cmp.Or(
 		cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
@@ -903,7 +949,7 @@ func compareActions(a, b *Action) int {
 // sortPlan puts every list of the plan in a fixed order, so that the plan is the same
 // whatever the order of the input.
 func sortPlan(p *Plan) {
-	sortByRef(p.Actions, compareActions)
+	sortActions(p.Actions)
 	sortByRef(p.Skipped, func(a, b *Skip) int {
 		return cmp.Or(compareActions(&a.Action, &b.Action), strings.Compare(a.Reason, b.Reason))
 	})
