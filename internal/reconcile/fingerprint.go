@@ -106,10 +106,12 @@ type fieldHasher struct {
 	sum  uint64
 	// scratch holds a value being case-folded.
 	scratch []byte
-	// at is where fp.names were found in the Fields of the last user hashed: the
-	// users of one read share their field list, so the next user is most likely laid
-	// out the same way and its values are found without comparing names.
-	at []int
+	// layout holds the field names of the last user hashed, and at where diff's walk
+	// found each of fp.names among them (-1: not there). The users of one read share
+	// their field list, so the next user most likely has the same names, and then its
+	// values are where the last user's were, found without comparing names by order.
+	layout []string
+	at     []int
 }
 
 // person hashes d's always-managed values; ok is false when its always-managed fields
@@ -130,41 +132,44 @@ func (fh *fieldHasher) person(fp *fingerprints, d *mapping.Desired) (sum uint64,
 	return fh.sum, k == len(fp.names)
 }
 
-// user hashes e's values of fp.names, read as diff reads them.
+// user hashes e's values of fp.names, found as diff finds them.
 func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
+	fh.locate(fp, e.Fields)
 	fh.sum = 0
-	if !fh.sameLayout(fp, e.Fields) {
-		fh.at = fh.at[:0]
-		j := 0
-		for _, name := range fp.names {
-			currentValue(e.Fields, &j, name)
-			fh.at = append(fh.at, j)
-		}
-	}
-	for k, name := range fp.names {
+	for k, at := range fh.at {
 		var v string
-		if at := fh.at[k]; at < len(e.Fields) && e.Fields[at].Name == name {
+		if at >= 0 {
 			v = e.Fields[at].Value
-		} else {
-			v = currentValue(e.Fields, new(int), name) // not in the list, or unsorted
 		}
 		fh.add(fp.folded[k], v)
 	}
 	return fh.sum
 }
 
-// sameLayout reports whether fields hold fp.names where the last user hashed held
-// them.
-func (fh *fieldHasher) sameLayout(fp *fingerprints, fields []FieldValue) bool {
-	if len(fh.at) != len(fp.names) {
-		return false
-	}
-	for k, at := range fh.at {
-		if at >= len(fields) || fields[at].Name != fp.names[k] {
-			return false
+// locate sets fh.at for fields, unless they have the names of the last user's, in
+// the same order: where diff's walk finds a name depends on nothing else.
+func (fh *fieldHasher) locate(fp *fingerprints, fields []FieldValue) {
+	if len(fields) == len(fh.layout) {
+		same := true
+		for i := range fields {
+			if fields[i].Name != fh.layout[i] { // the same string, most often: no bytes compared
+				same = false
+				break
+			}
+		}
+		if same {
+			return
 		}
 	}
-	return true
+	fh.layout = fh.layout[:0]
+	for _, f := range fields {
+		fh.layout = append(fh.layout, f.Name)
+	}
+	fh.at = fh.at[:0]
+	j := 0
+	for _, name := range fp.names {
+		fh.at = append(fh.at, fieldIndex(fields, &j, name))
+	}
 }
 
 // add mixes the next value's hash into the sum. Each value is hashed on its own

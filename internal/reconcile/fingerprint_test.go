@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"hash/maphash"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -133,5 +135,61 @@ func TestFingerprintsSkipOnlyLinkedActiveUnchangedUsers(t *testing.T) {
 	want := []bool{true, true, false, false, true, false}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unchanged per person (-want +got):\n%s", diff)
+	}
+}
+
+// TestFingerprintsFindValuesWhereDiffFindsThem hashes users whose field lists are
+// sorted, unsorted, missing a field or naming one twice, one after another so that
+// each list follows one of another layout (and of the same), and checks that the
+// hashes call a user unchanged exactly when diff finds nothing to change.
+func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
+	d := person("a")
+	right := userOf(d, sfID(1))
+	fields := func(edit func([]FieldValue) []FieldValue) func(*Existing) {
+		return func(e *Existing) { e.Fields = edit(slices.Clone(e.Fields)) }
+	}
+	variants := map[string]func(*Existing){
+		"sorted":   func(*Existing) {},
+		"reversed": fields(func(f []FieldValue) []FieldValue { slices.Reverse(f); return f }),
+		"no Title": fields(func(f []FieldValue) []FieldValue {
+			return slices.DeleteFunc(f, func(v FieldValue) bool { return v.Name == "Title" })
+		}),
+		"Title twice, the first right": fields(func(f []FieldValue) []FieldValue {
+			return append(f, FieldValue{Name: "Title", Value: "Manager"})
+		}),
+		"Title twice, the first wrong": fields(func(f []FieldValue) []FieldValue {
+			return append([]FieldValue{{Name: "Title", Value: "Manager"}}, f...)
+		}),
+		"Title changed": func(e *Existing) { setUserField(e, "Title", "Manager") },
+		// Where an on_create field was, a second Title that diff's walk meets before
+		// the sorted one: every always-managed name is still where it was in the
+		// sorted list, so only comparing every name tells the layouts apart.
+		"Title in an on_create slot": fields(func(f []FieldValue) []FieldValue {
+			f[slices.IndexFunc(f, func(v FieldValue) bool { return v.Name == "LanguageLocaleKey" })] = FieldValue{Name: "Title", Value: "Manager"}
+			return f
+		}),
+	}
+	names := slices.Sorted(maps.Keys(variants))
+	var desired []mapping.Desired
+	var users []Existing
+	for range 2 { // every layout after every other, and after itself
+		for _, name := range names {
+			for range 2 {
+				u := right
+				u.Fields = slices.Clone(u.Fields)
+				variants[name](&u)
+				u.ID = sfID(len(users) + 1)
+				desired, users = append(desired, d), append(users, u)
+			}
+		}
+		slices.Reverse(names)
+	}
+	c := newCalc(&Input{Desired: desired, Existing: users}, &Policy{}, split{workers: 1})
+	fp := c.takeFingerprints()
+	for i := range users {
+		want := len(diff(desired[i].Fields, users[i].Fields)) == 0
+		if got := fp.unchanged(int32(i), int32(i)); got != want {
+			t.Errorf("user %d %v: unchanged = %v, diff finds nothing = %v", i, users[i].Fields, got, want)
+		}
 	}
 }

@@ -673,20 +673,26 @@ func diff(desired []mapping.Field, existing []FieldValue) []Change {
 	return changes
 }
 
-// currentValue returns the user's value of the named field, "" when it has none. The
+// currentValue returns the user's value of the named field, "" when it has none (see
+// fieldIndex).
+func currentValue(fields []FieldValue, j *int, name string) string {
+	if i := fieldIndex(fields, j, name); i >= 0 {
+		return fields[i].Value
+	}
+	return ""
+}
+
+// fieldIndex returns where the named field is in fields, -1 when it is not there. The
 // names asked for come in order, and *j is where the walk of fields (sorted by name)
 // has got to; a name not found there (an unsorted list) falls back to a scan.
-func currentValue(fields []FieldValue, j *int, name string) string {
+func fieldIndex(fields []FieldValue, j *int, name string) int {
 	for *j < len(fields) && fields[*j].Name < name {
 		*j++
 	}
 	if *j < len(fields) && fields[*j].Name == name {
-		return fields[*j].Value
+		return *j
 	}
-	if k := slices.IndexFunc(fields, func(v FieldValue) bool { return v.Name == name }); k >= 0 {
-		return fields[k].Value
-	}
-	return ""
+	return slices.IndexFunc(fields, func(v FieldValue) bool { return v.Name == name })
 }
 
 func compareChanges(a, b Change) int { return strings.Compare(a.Field, b.Field) }
