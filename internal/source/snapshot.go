@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,10 @@ var ErrIncomplete = errors.New("source pull incomplete")
 
 // Snapshot is the result of one pull.
 type Snapshot struct {
-	// Records in source order. Shared, read-only: a NotModified snapshot returns the same
-	// slice as the pull it repeats.
+	// Records in source order. Shared, read-only. A NotModified snapshot of the file
+	// and HTTP sources has none (they keep only the count and digest of their last
+	// pull; see MissingRecords and WithRecords); SCIM's returns the same slice as the
+	// pull it repeats.
 	Records []Record
 	// Complete is true only when the source's own end-of-list signal was reached, every
 	// page or line parsed, and the counts agreed. The zero Snapshot is incomplete.
@@ -48,9 +51,43 @@ type Snapshot struct {
 	FetchedAt time.Time
 	// NotModified is true when the source found nothing changed since its previous
 	// complete pull (an HTTP 304, a file of the same size, time and SHA-256, a SCIM
-	// change filter that selected no change): Records, Count and Digest are that
-	// pull's.
+	// change filter that selected no change): Count and Digest are that pull's, and
+	// so are Records when the source kept them.
 	NotModified bool
+}
+
+// MissingRecords reports whether the snapshot stands for more records than it holds:
+// a NotModified snapshot of a source that does not keep records between pulls. Its
+// Count and Digest are good; mapping it would see nobody.
+func (s *Snapshot) MissingRecords() bool { return len(s.Records) != s.Count }
+
+// withoutRecords returns the snapshot as a source keeps it between pulls: everything
+// but the records.
+func (s Snapshot) withoutRecords() Snapshot {
+	s.Records = nil
+	return s
+}
+
+// FreshPuller is a source whose NotModified snapshots may come without records (the
+// file and HTTP sources). PullFresh reads the source whole whatever it remembers, so
+// its snapshot is never NotModified and always carries its records.
+type FreshPuller interface {
+	PullFresh(ctx context.Context) (Snapshot, error)
+}
+
+// WithRecords returns snap when it holds its records and otherwise reads src again
+// whole (FreshPuller), for a caller that needs the people themselves rather than the
+// digest. A source that answered without records and cannot be read afresh gives an
+// incomplete snapshot: the caller must never take it for an empty one.
+func WithRecords(ctx context.Context, src Source, snap Snapshot) (Snapshot, error) {
+	if !snap.MissingRecords() {
+		return snap, nil
+	}
+	if f, ok := src.(FreshPuller); ok {
+		return f.PullFresh(ctx)
+	}
+	reason := fmt.Sprintf("the source answered NotModified without its %d records and cannot be read afresh", snap.Count)
+	return Snapshot{Reasons: []string{reason}, FetchedAt: snap.FetchedAt}, &IncompleteError{Reasons: []string{reason}}
 }
 
 // IncompleteError is the error Pull returns with an incomplete snapshot.

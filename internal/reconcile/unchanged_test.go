@@ -1,0 +1,127 @@
+package reconcile_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/syncd-io/syncd/internal/reconcile"
+	"github.com/syncd-io/syncd/internal/salesforce"
+	"github.com/syncd-io/syncd/internal/source"
+)
+
+// fileSource returns a file source over a copy of testdata/three-people.csv (people
+// 0 to 2), which answers every pull after the first NotModified without records.
+func fileSource(t *testing.T) source.Source {
+	t.Helper()
+	export, err := os.ReadFile(filepath.Join("testdata", "three-people.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(path, export, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.New(source.Config{Type: source.TypeFile, Path: path, Format: source.FormatCSV}, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// drift changes person n's LastName in the org, as an admin would.
+func drift(t *testing.T, org *simOrg, n int) {
+	t.Helper()
+	u, _ := org.Sim.User(person(n).Emails[0].Value)
+	if err := org.Client.Update(context.Background(), "User", u.ID, salesforce.Fields{"LastName": "Drifted"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAnUnchangedExportWithoutRecordsPlansAsAFullPull: the file source answers an
+// unchanged export with its count and digest but no records. With the memo the
+// remembered mapping stands for them; without one the engine reads the export again
+// whole. Either way the cycle plans what a full pull would (the drift reverted, no
+// one deactivated), never as if the export were empty.
+func TestAnUnchangedExportWithoutRecordsPlansAsAFullPull(t *testing.T) {
+	tests := []struct {
+		name     string
+		memo     *reconcile.MapMemo
+		wantHits int
+	}{
+		{name: "the memo's mapping stands for the records", memo: &reconcile.MapMemo{}, wantHits: 1},
+		{name: "without a memo the export is read again", memo: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := newSimOrg(t, nil)
+			src := fileSource(t)
+			e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = src, tt.memo, reconcile.Calculate })
+			e.runOnce(t)
+			drift(t, org, 1)
+
+			s, _ := e.runOnce(t)
+			if !s.SourceUnchanged || s.Stats.SourceRecords != 3 {
+				t.Errorf("SourceUnchanged %v, %d source records; want true and 3", s.SourceUnchanged, s.Stats.SourceRecords)
+			}
+			if tt.memo != nil && tt.memo.Hits() != tt.wantHits {
+				t.Errorf("mapping re-used %d times, want %d", tt.memo.Hits(), tt.wantHits)
+			}
+			want := []outcome{{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "applied"}}
+			if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+				t.Errorf("cycle over the unchanged export (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]bool{true, true, true}, activeIn(org, 3)); diff != "" {
+				t.Errorf("active users (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestATargetedRunReadsAnUnchangedExport: picking the named people needs the records,
+// which an unchanged file source no longer keeps; Lookup reads the export again, and
+// the named person's drift is reverted.
+func TestATargetedRunReadsAnUnchangedExport(t *testing.T) {
+	org := newSimOrg(t, nil)
+	src := fileSource(t)
+	e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = src, &reconcile.MapMemo{}, reconcile.Calculate })
+	e.runOnce(t)
+	drift(t, org, 1)
+	drift(t, org, 2)
+
+	e.reconcileOnce(t, reconcile.Target{Keys: []string{"p0001@acme.example.com"}})
+	want := []outcome{{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "applied"}}
+	if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+		t.Errorf("targeted run over the unchanged export (-want +got):\n%s", diff)
+	}
+}
+
+// recordlessSource answers NotModified without records and cannot be read afresh.
+type recordlessSource struct{ count int }
+
+func (s recordlessSource) Pull(context.Context) (source.Snapshot, error) {
+	return source.Snapshot{Complete: true, Count: s.count, Digest: "d", NotModified: true, FetchedAt: testNow}, nil
+}
+
+// TestAnUnchangedAnswerThatCannotBeReadAgainFailsTheCycle: with neither the memo's
+// mapping nor a way to read the records again, the cycle fails instead of taking the
+// snapshot for an empty source and deactivating everyone.
+func TestAnUnchangedAnswerThatCannotBeReadAgainFailsTheCycle(t *testing.T) {
+	org := newSimOrg(t, nil)
+	e := newEnv(t, org, people(0, 3), func(c *reconcile.Config) { c.Plan = reconcile.Calculate })
+	e.runOnce(t)
+	e.engine = newEnv(t, org, nil, func(c *reconcile.Config) {
+		c.Source, c.Journal, c.Plan = recordlessSource{count: 3}, e.journal, reconcile.Calculate
+		c.Policy.Guardrails = reconcile.Guardrails{MaxDeactivations: -1, MaxDeactivationPercent: -1, MaxSourceShrinkPercent: -1}
+	}).engine
+
+	if s, err := e.engine.RunOnce(context.Background(), "manual"); err == nil {
+		t.Errorf("RunOnce succeeded (summary %+v); want the pull's failure", s)
+	}
+	if diff := cmp.Diff([]bool{true, true, true}, activeIn(org, 3)); diff != "" {
+		t.Errorf("active users (-want +got):\n%s", diff)
+	}
+}
