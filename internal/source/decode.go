@@ -110,23 +110,21 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 			p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
 			return
 		}
-		p.records = append(p.records, rec)
-		if len(p.records)%ctxCheckEvery == 0 {
+		p.add(rec)
+		if n := p.read(); n%ctxCheckEvery == 0 {
 			if ctx.Err() != nil {
 				p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
 				return
 			}
-			if len(p.records) == ctxCheckEvery {
-				if more := estimateRows(size, cr.InputOffset(), len(p.records)) - len(p.records); more > 0 {
-					p.records = slices.Grow(p.records, more)
-				}
+			if n == ctxCheckEvery {
+				p.expect(estimateRows(size, cr.InputOffset(), n))
 			}
 		}
 	}
-	if err := trailer.finish(len(p.records)); err != nil {
+	if err := trailer.finish(p.read()); err != nil {
 		p.fail(nil, err.Error())
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the file has a header row but no records")
 	}
 }
@@ -268,7 +266,7 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 			p.fail(nil, fmt.Sprintf("JSON array element %d: %v", i, err))
 			return
 		}
-		p.records = append(p.records, rec)
+		p.add(rec)
 		if i%ctxCheckEvery == 0 && ctx.Err() != nil {
 			p.fail(ctx.Err(), fmt.Sprintf("stopped at JSON array element %d: %v", i, ctx.Err()))
 			return
@@ -282,7 +280,7 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 		p.fail(nil, "JSON: unexpected data after the array")
 		return
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the JSON array is empty")
 	}
 }
@@ -322,7 +320,7 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 				p.fail(nil, fmt.Sprintf("line %d: %v", line, perr))
 				return
 			}
-			p.records = append(p.records, rec)
+			p.add(rec)
 		}
 		if err == io.EOF {
 			break
@@ -332,10 +330,10 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 			return
 		}
 	}
-	if err := trailer.finish(len(p.records)); err != nil {
+	if err := trailer.finish(p.read()); err != nil {
 		p.fail(nil, err.Error())
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the NDJSON file has no records")
 	}
 }

@@ -41,18 +41,26 @@ type fileState struct {
 
 // Pull reads the whole file, unless it is the one the last complete pull read. See
 // Source for the meaning of the result.
-func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true) }
+func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true, nil) }
 
 // PullFresh reads the whole file whatever the last pull read: it never answers
 // NotModified, so the snapshot carries its records.
-func (s *FileSource) PullFresh(ctx context.Context) (Snapshot, error) { return s.pull(ctx, false) }
+func (s *FileSource) PullFresh(ctx context.Context) (Snapshot, error) {
+	return s.pull(ctx, false, nil)
+}
+
+// PullEach is Pull with the records handed to each as they are read (Streamer).
+func (s *FileSource) PullEach(ctx context.Context, each func(records []Record, expected int)) (Snapshot, error) {
+	return s.pull(ctx, true, each)
+}
 
 // pull reads the file; with unchanged set, a file the last complete pull read gives a
-// NotModified snapshot without records instead.
-func (s *FileSource) pull(ctx context.Context, unchanged bool) (Snapshot, error) {
+// NotModified snapshot without records instead. With each set, the records are
+// handed to it as they are read instead of returned.
+func (s *FileSource) pull(ctx context.Context, unchanged bool, each func([]Record, int)) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pullResult
+	p := pullResult{each: each}
 	f, err := os.Open(s.path)
 	if err != nil {
 		p.fail(err, fmt.Sprintf("open %s: %v", s.path, err))

@@ -38,19 +38,27 @@ type HTTPSource struct {
 
 // Pull downloads and parses the export; Config.Timeout bounds the whole download. See
 // Source for the meaning of the result.
-func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true) }
+func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true, nil) }
 
 // PullFresh downloads and parses the export without a conditional request: it never
 // answers NotModified, so the snapshot carries its records.
-func (s *HTTPSource) PullFresh(ctx context.Context) (Snapshot, error) { return s.pull(ctx, false) }
+func (s *HTTPSource) PullFresh(ctx context.Context) (Snapshot, error) {
+	return s.pull(ctx, false, nil)
+}
+
+// PullEach is Pull with the records handed to each as they are read (Streamer).
+func (s *HTTPSource) PullEach(ctx context.Context, each func(records []Record, expected int)) (Snapshot, error) {
+	return s.pull(ctx, true, each)
+}
 
 // pull downloads the export; with conditional set, it asks the server to answer 304
 // when the export has not changed since the last complete download, and then returns
-// that download's snapshot without records.
-func (s *HTTPSource) pull(ctx context.Context, conditional bool) (Snapshot, error) {
+// that download's snapshot without records. With each set, the records are handed to
+// it as they are read instead of returned.
+func (s *HTTPSource) pull(ctx context.Context, conditional bool, each func([]Record, int)) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pullResult
+	p := pullResult{each: each}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	where := "GET " + withoutQuery(s.url) // a query may carry a token: keep it out of reasons
