@@ -21,8 +21,9 @@ import (
 // read would have returned: every person's user, linked, 1 % with a drifted Title)
 // so that the figure is syncd's own work, not the simulator's. Each cycle pulls
 // through a new file source, as a one-shot process starts with one: a source that
-// had read the export before would answer NotModified without parsing it. The
-// source stays alive until the plan is made, as the engine's does.
+// had read the export before would answer NotModified without parsing it. The pull
+// and the mapping are the engine's (pullMapped, without a memo), and the source stays
+// alive until the plan is made, as the engine's does.
 //
 // It reports cpu-s, the process's CPU time per cycle (GC included); peak-heap-MiB,
 // the largest heap seen while the cycle ran, the org's list included since a real
@@ -75,11 +76,10 @@ func benchmarkOneShotCycle(b *testing.B, n int) {
 		before := benchkit.HeapObjects()
 		stop := benchkit.PeakHeap(2 * time.Millisecond)
 		start := processCPU(b)
-		snap, err := src.Pull(context.Background())
+		snap, res, _, err := pullMapped(context.Background(), src, m, nil) // as the engine pulls and maps
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := m.Map(snap.Records)
 		pulled := Source{Complete: snap.Complete, Count: snap.Count, Baseline: snap.Count}
 		snap = source.Snapshot{} // the engine lets go of the records once mapped
 		if err := m.ResolveIDs(res.Desired, profiles, nil); err != nil {

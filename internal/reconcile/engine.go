@@ -395,12 +395,12 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	c := &cycleData{policy: e.cfg.Policy}
 	c.input.Now = e.cfg.Now()
 	snap, mapped, unchanged, err := e.pullAndMap(ctx)
-	if err != nil && len(snap.Records) == 0 {
+	if err != nil && snap.Count == 0 {
 		return nil, fmt.Errorf("reconcile: pulling the source: %w", err)
 	}
 	if err != nil {
 		e.log.Warn("source pull incomplete: creating and updating from what was read, deactivating nothing",
-			zap.Int("records", len(snap.Records)), zap.Error(err))
+			zap.Int("records", snap.Count), zap.Error(err))
 	}
 	c.snapshot = snap
 	c.mapped, c.unchanged = mapped, unchanged

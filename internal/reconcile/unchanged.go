@@ -50,45 +50,95 @@ func (m *MapMemo) recall(digest string) (mapping.Result, bool) {
 	return cloneResult(m.result), true
 }
 
-// pullAndMap pulls the source and maps the snapshot (mapSnapshot). The file and HTTP
-// sources answer an unchanged pull with the last one's count and digest but without
-// its records: the memo's mapping of that digest stands for them, and without one
-// (no memo, or the memo holds another pull's mapping) the source is read again whole,
-// so that a snapshot without its records is never mapped as if it were empty. It
-// reports whether the source was unchanged (it said NotModified, or the memo knew the
-// digest); the error and the snapshot are the pull's, and the result is the zero
-// Result when the pull failed without records.
+// pullAndMap pulls the source and maps the snapshot (pullMapped).
 func (e *Engine) pullAndMap(ctx context.Context) (source.Snapshot, mapping.Result, bool, error) {
-	snap, err := e.cfg.Source.Pull(ctx)
+	return pullMapped(ctx, e.cfg.Source, e.cfg.Mapper, e.cfg.Memo)
+}
+
+// pullMapped pulls src and maps the snapshot with mapper, through memo (which may be
+// nil). A source.Streamer hands its records over as it reads them and they are
+// mapped as they come, so that the cycle never holds all of them beside the desired
+// users. The file and HTTP sources answer an unchanged pull with the last one's count
+// and digest but without its records: the memo's mapping of that digest stands for
+// them, and without one (no memo, or the memo holds another pull's mapping) the
+// source is read again whole, so that a snapshot without its records is never mapped
+// as if it were empty. So is a streamed export whose ids repeat (see
+// mapping.Stream.Result). It reports whether the source was unchanged (it said
+// NotModified, or the memo knew the digest); the error and the snapshot are the
+// pull's, and the result is the zero Result when the pull failed without records.
+func pullMapped(ctx context.Context, src source.Source, mapper Mapper, memo *MapMemo) (source.Snapshot, mapping.Result, bool, error) {
+	var stream *mapping.Stream
+	var snap source.Snapshot
+	var err error
+	s, streams := src.(source.Streamer)
+	m, maps := mapper.(streamMapper)
+	if streams && maps {
+		stream = m.NewStream()
+		snap, err = s.PullEach(ctx, stream.Add)
+	} else {
+		snap, err = src.Pull(ctx)
+	}
 	notModified := snap.NotModified
-	if err == nil && snap.MissingRecords() {
-		if res, ok := e.cfg.Memo.recall(snap.Digest); ok {
+	if err == nil && notModified && snap.MissingRecords() {
+		if res, ok := memo.recall(snap.Digest); ok {
 			return snap, res, true, nil
 		}
-		snap, err = source.WithRecords(ctx, e.cfg.Source, snap)
+	} else if stream != nil && snap.Count > 0 {
+		if res, ok := stream.Result(); ok {
+			res, remembered := memo.keep(snap, res)
+			return snap, res, notModified || remembered, err
+		}
+	}
+	if snap.MissingRecords() {
+		snap, err = source.WithRecords(ctx, src, snap)
 	}
 	if err != nil && len(snap.Records) == 0 {
 		return snap, mapping.Result{}, false, err
 	}
-	res, remembered := e.mapSnapshot(snap)
+	res, remembered := mapSnapshot(mapper, memo, snap)
 	return snap, res, notModified || remembered, err
 }
 
+// streamMapper is a Mapper that can map records as a source hands them over
+// (*mapping.Mapper).
+type streamMapper interface {
+	NewStream() *mapping.Stream
+}
+
 // mapSnapshot maps a snapshot's records, or returns a copy of the remembered mapping
-// when the snapshot is complete and has the remembered digest. Only complete
-// snapshots are remembered: an incomplete pull's digest says nothing about the next.
-// It reports whether the mapping was re-used.
+// when the snapshot is complete and has the remembered digest (mapSnapshot).
 func (e *Engine) mapSnapshot(snap source.Snapshot) (mapping.Result, bool) {
-	m := e.cfg.Memo
+	return mapSnapshot(e.cfg.Mapper, e.cfg.Memo, snap)
+}
+
+// mapSnapshot maps a snapshot's records with mapper, or returns a copy of memo's
+// mapping when the snapshot is complete and has the remembered digest. It reports
+// whether the mapping was re-used.
+func mapSnapshot(mapper Mapper, memo *MapMemo, snap source.Snapshot) (mapping.Result, bool) {
+	if snap.Complete {
+		if res, ok := memo.recall(snap.Digest); ok {
+			return res, true
+		}
+	}
+	res, _ := memo.keep(snap, mapper.Map(snap.Records))
+	return res, false
+}
+
+// keep remembers res as the mapping of snap, unless the memo already holds that
+// digest's, and returns the mapping the cycle may change: a copy of the remembered
+// one. Only complete snapshots are remembered: an incomplete pull's digest says
+// nothing about the next. It reports whether the memo already held the mapping (the
+// source was read and mapped again, but had not changed). A nil memo keeps nothing.
+func (m *MapMemo) keep(snap source.Snapshot, res mapping.Result) (mapping.Result, bool) {
 	if m == nil || !snap.Complete || snap.Digest == "" {
-		return e.cfg.Mapper.Map(snap.Records), false
+		return res, false
 	}
-	if res, ok := m.recall(snap.Digest); ok {
-		return res, true
-	}
-	res := e.cfg.Mapper.Map(snap.Records)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.digest == snap.Digest {
+		m.hits++
+		return cloneResult(m.result), true
+	}
 	m.digest, m.result = snap.Digest, res
 	return cloneResult(res), false
 }

@@ -15,9 +15,12 @@ import (
 
 // fileSource returns a file source over a copy of testdata/three-people.csv (people
 // 0 to 2), which answers every pull after the first NotModified without records.
-func fileSource(t *testing.T) source.Source {
+func fileSource(t *testing.T) source.Source { return fileSourceOf(t, "three-people.csv") }
+
+// fileSourceOf returns a file source over a copy of the named file of testdata.
+func fileSourceOf(t *testing.T, name string) source.Source {
 	t.Helper()
-	export, err := os.ReadFile(filepath.Join("testdata", "three-people.csv"))
+	export, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,5 +126,46 @@ func TestAnUnchangedAnswerThatCannotBeReadAgainFailsTheCycle(t *testing.T) {
 	}
 	if diff := cmp.Diff([]bool{true, true, true}, activeIn(org, 3)); diff != "" {
 		t.Errorf("active users (-want +got):\n%s", diff)
+	}
+}
+
+// TestAStreamedExportIsPlannedAsAWholeOne: the file source hands its records to the
+// mapping as it reads them. A cut-short export still creates the people read before
+// the broken line and deactivates no one; an export whose ids repeat, which a stream
+// learns only at its end, is read again and mapped whole, so that every record of the
+// repeated id is rejected as before.
+func TestAStreamedExportIsPlannedAsAWholeOne(t *testing.T) {
+	tests := []struct {
+		name         string
+		export       string
+		wantComplete bool
+		want         []outcome
+		wantRejected int
+	}{
+		{name: "cut short", export: "cut-short.csv", want: []outcome{
+			{Kind: reconcile.KindCreate, IdPID: "E0000", Status: "applied"},
+			{Kind: reconcile.KindCreate, IdPID: "E0001", Status: "applied"},
+			{Kind: reconcile.KindCreate, IdPID: "E0002", Status: "applied"},
+		}},
+		{name: "a repeated id", export: "repeated-id.csv", wantComplete: true, wantRejected: 2, want: []outcome{
+			{Kind: reconcile.KindCreate, IdPID: "E0000", Status: "applied"},
+			{Kind: reconcile.KindCreate, IdPID: "E0002", Status: "applied"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := newSimOrg(t, nil)
+			e := newEnv(t, org, nil, func(c *reconcile.Config) {
+				c.Source, c.Memo, c.Plan = fileSourceOf(t, tt.export), &reconcile.MapMemo{}, reconcile.Calculate
+			})
+			s, err := e.engine.RunOnce(context.Background(), "manual")
+			if err != nil || s.SourceComplete != tt.wantComplete || s.Stats.RejectedRecords != tt.wantRejected {
+				t.Errorf("RunOnce: source complete %v, %d rejected, %v; want complete %v, %d rejected",
+					s.SourceComplete, s.Stats.RejectedRecords, err, tt.wantComplete, tt.wantRejected)
+			}
+			if diff := cmp.Diff(tt.want, e.journal.outcomes(1)); diff != "" {
+				t.Errorf("cycle (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
