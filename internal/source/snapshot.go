@@ -83,7 +83,8 @@ type Streamer interface {
 	// time, instead of kept: the snapshot's Records are nil, its Count and Digest the
 	// whole pull's. expected is the source's estimate of the pull's size (0 when
 	// unknown). The chunk's memory is the source's again once each returns: each may
-	// keep the records' strings, never the slice or its records. An unchanged export
+	// keep the records' strings, never the slice, its records or their slices
+	// (Emails, Groups, Attributes). An unchanged export
 	// hands nothing over and answers NotModified, as Pull does.
 	PullEach(ctx context.Context, each func(records []Record, expected int)) (Snapshot, error)
 }
@@ -137,20 +138,21 @@ type pullResult struct {
 	handed   int
 	expected int
 	digest   digester
+	// handedOver, when set, is called after each chunk is handed over: the decoder
+	// may re-use the memory of the records' slices.
+	handedOver func()
 }
 
 // streamChunk is how many records a streaming pull hands over at a time: the chunk's
 // memory is re-used for the next, so a pull of any size holds this many records.
 const streamChunk = 1024
 
-// add keeps one record read, or adds it to the chunk to hand over. A full chunk is
-// handed over when the next record comes, so that the decoder's estimate made at the
-// chunk's last record goes with it.
+// add keeps one record read, or adds it to the chunk to hand over.
 func (p *pullResult) add(rec Record) {
+	p.records = append(p.records, rec)
 	if p.each != nil && len(p.records) == streamChunk {
 		p.handOver()
 	}
-	p.records = append(p.records, rec)
 }
 
 // read returns how many records the pull has read so far.
@@ -179,6 +181,9 @@ func (p *pullResult) handOver() {
 	p.handed += len(p.records)
 	clear(p.records) // so that the chunk keeps nothing of the records handed over alive
 	p.records = p.records[:0]
+	if p.handedOver != nil {
+		p.handedOver()
+	}
 }
 
 // fail records a reason why the pull is incomplete. The first error given is kept as
