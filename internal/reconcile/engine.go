@@ -411,6 +411,7 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	if err := e.readOrg(ctx, c, full); err != nil {
 		return c, err
 	}
+	e.cfg.Memo.keep(c.snapshot, c.mapped) // resolved: the cycle changes it no more
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
 	}

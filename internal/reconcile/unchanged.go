@@ -85,8 +85,10 @@ func pullMapped(ctx context.Context, src source.Source, mapper Mapper, memo *Map
 		}
 	} else if stream != nil && snap.Count > 0 {
 		if res, ok := stream.Result(); ok {
-			res, remembered := memo.keep(snap, res)
-			return snap, res, notModified || remembered, err
+			if remembered, ok := mapSnapshotRemembered(memo, snap); ok {
+				return snap, remembered, true, err // read and mapped again, but unchanged
+			}
+			return snap, res, notModified, err
 		}
 	}
 	if snap.MissingRecords() {
@@ -113,34 +115,39 @@ func (e *Engine) mapSnapshot(snap source.Snapshot) (mapping.Result, bool) {
 
 // mapSnapshot maps a snapshot's records with mapper, or returns a copy of memo's
 // mapping when the snapshot is complete and has the remembered digest. It reports
-// whether the mapping was re-used.
+// whether the mapping was re-used. A new mapping is not remembered here: the cycle
+// hands it to the memo once it is done changing it (keep).
 func mapSnapshot(mapper Mapper, memo *MapMemo, snap source.Snapshot) (mapping.Result, bool) {
-	if snap.Complete {
-		if res, ok := memo.recall(snap.Digest); ok {
-			return res, true
-		}
+	if res, ok := mapSnapshotRemembered(memo, snap); ok {
+		return res, true
 	}
-	res, _ := memo.keep(snap, mapper.Map(snap.Records))
-	return res, false
+	return mapper.Map(snap.Records), false
 }
 
-// keep remembers res as the mapping of snap, unless the memo already holds that
-// digest's, and returns the mapping the cycle may change: a copy of the remembered
-// one. Only complete snapshots are remembered: an incomplete pull's digest says
-// nothing about the next. It reports whether the memo already held the mapping (the
-// source was read and mapped again, but had not changed). A nil memo keeps nothing.
-func (m *MapMemo) keep(snap source.Snapshot, res mapping.Result) (mapping.Result, bool) {
+// mapSnapshotRemembered returns a copy of memo's mapping when snap is complete and
+// has the remembered digest. Only complete snapshots are remembered: an incomplete
+// pull's digest says nothing about the next.
+func mapSnapshotRemembered(memo *MapMemo, snap source.Snapshot) (mapping.Result, bool) {
+	if !snap.Complete {
+		return mapping.Result{}, false
+	}
+	return memo.recall(snap.Digest)
+}
+
+// keep remembers res as the mapping of snap, when snap is complete. The cycle calls
+// it once it has resolved the profile and role Ids, the last change it makes to its
+// mapping, so that the memo holds the cycle's own mapping rather than a copy made
+// beside it (at a million people the users' Fields are some 500 MB): nothing writes
+// into it any more, and a later cycle that re-uses it copies it before resolving
+// (recall). The users' Fields may then hold ProfileId and UserRoleId already, which
+// ResolveIDs replaces. A nil memo keeps nothing.
+func (m *MapMemo) keep(snap source.Snapshot, res mapping.Result) {
 	if m == nil || !snap.Complete || snap.Digest == "" {
-		return res, false
+		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.digest == snap.Digest {
-		m.hits++
-		return cloneResult(m.result), true
-	}
 	m.digest, m.result = snap.Digest, res
-	return cloneResult(res), false
 }
 
 // cloneResult copies a mapping result deep enough that resolving profile and role

@@ -4,10 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/syncd-io/syncd/internal/mapping"
 	"github.com/syncd-io/syncd/internal/reconcile"
 	"github.com/syncd-io/syncd/internal/salesforce"
 	"github.com/syncd-io/syncd/internal/source"
@@ -167,5 +170,70 @@ func TestAStreamedExportIsPlannedAsAWholeOne(t *testing.T) {
 				t.Errorf("cycle (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTheMemoKeepsTheCyclesOwnMapping: the memo remembers the mapping the cycle
+// planned with, once its profile Ids are resolved, instead of a copy made beside it
+// (at a million people a second copy of every user's Fields, some 500 MB, for the
+// whole cycle). Without a memo, nothing keeps it after the cycle.
+func TestTheMemoKeepsTheCyclesOwnMapping(t *testing.T) {
+	tests := []struct {
+		name     string
+		memo     *reconcile.MapMemo
+		wantKept bool
+	}{
+		{name: "with a memo", memo: &reconcile.MapMemo{}, wantKept: true},
+		{name: "without", memo: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			org := newSimOrg(t, nil)
+			var planned weak.Pointer[mapping.Field]
+			e := newEnv(t, org, people(0, 3), func(c *reconcile.Config) {
+				c.Memo = tt.memo
+				c.Plan = func(in reconcile.Input, pol reconcile.Policy) reconcile.Plan {
+					planned = weak.Make(&in.Desired[0].Fields[0])
+					return reconcile.Calculate(in, pol)
+				}
+			})
+			e.runOnce(t)
+			runtime.GC()
+			if kept := planned.Value() != nil; kept != tt.wantKept {
+				t.Errorf("the Fields the cycle planned with are kept: %v, want %v", kept, tt.wantKept)
+			}
+			runtime.KeepAlive(tt.memo)
+		})
+	}
+}
+
+// TestTheMemoStaysWholeAcrossTargetedRuns: a targeted run resolves the named people's
+// Fields apart from the mapping it hands to the memo, so that a later full cycle
+// re-using that mapping plans every person right: here the targeted run maps the
+// export first and creates E0001, an admin then changes E0001's Username, and the
+// full cycle after it creates the two others and puts E0001's Username back (the
+// last of its Fields, which ProfileId pushed out of the memo's view when it was
+// inserted in place).
+func TestTheMemoStaysWholeAcrossTargetedRuns(t *testing.T) {
+	org := newSimOrg(t, nil)
+	memo := &reconcile.MapMemo{}
+	e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = fileSource(t), memo, reconcile.Calculate })
+	e.reconcileOnce(t, reconcile.Target{Keys: []string{"E0001"}})
+	u, _ := org.Sim.User(person(1).Emails[0].Value)
+	if err := org.Client.Update(context.Background(), "User", u.ID, salesforce.Fields{"Username": "drifted@acme.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.runOnce(t)
+
+	want := []outcome{
+		{Kind: reconcile.KindCreate, IdPID: "E0000", Status: "applied"},
+		{Kind: reconcile.KindCreate, IdPID: "E0002", Status: "applied"},
+		{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "applied"},
+	}
+	if diff := cmp.Diff(want, e.journal.outcomes(2)); diff != "" {
+		t.Errorf("full cycle after the targeted run (-want +got):\n%s", diff)
+	}
+	if memo.Hits() != 1 || !s.SourceUnchanged {
+		t.Errorf("mapping re-used %d times, SourceUnchanged %v; want 1 and true", memo.Hits(), s.SourceUnchanged)
 	}
 }
