@@ -10,7 +10,7 @@ import (
 
 // sequential does all the work on one goroutine, in one join partition and one step
 // of decide: the plain algorithm the split ones must agree with.
-var sequential = split{workers: 1, partitionSize: 1 << 30, decideChunk: 1 << 30}
+var sequential = split{workers: 1, partitionSize: 1 << 30, decideChunk: 1 << 30, exact: true}
 
 func TestJoinFindsTheFirstEqualKeyOnTheOtherSide(t *testing.T) {
 	left := []string{"a", "b", "a", "", "c", "b", "a"}

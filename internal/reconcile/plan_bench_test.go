@@ -21,7 +21,9 @@ import (
 // create (so the keys are searched), 0.1 % leavers to deactivate and 0.5 % unmanaged
 // users. "first" is the first cycle of a new installation: no links at all, every
 // person adopted by FederationIdentifier, the worst case for the key maps. The users
-// arrive in another order than the people, as SOQL and an export would give them.
+// arrive in another order than the people, as SOQL and an export would give them
+// (benchInput says how). "scattered" is the steady cycle with every side's memory
+// shuffled too, a worst case no decoder produces.
 //
 // Besides ns/op, B/op and allocs/op it reports cpu-s, the CPU time of the whole
 // process per plan (GC included; wall time misleads on a shared machine), input-MiB,
@@ -30,17 +32,19 @@ import (
 // The peak heap of a cycle is at most input-MiB plus B/op.
 func BenchmarkCalculate(b *testing.B) {
 	for _, bc := range []struct {
-		name   string
-		n      int
-		linked bool
+		name              string
+		n                 int
+		linked, scattered bool
 	}{
-		{"steady/100k", 100_000, true},
-		{"steady/1M", 1_000_000, true},
-		{"first/100k", 100_000, false},
-		{"first/1M", 1_000_000, false},
+		{"steady/100k", 100_000, true, false},
+		{"steady/1M", 1_000_000, true, false},
+		{"first/100k", 100_000, false, false},
+		{"first/1M", 1_000_000, false, false},
+		{"scattered/100k", 100_000, true, true},
+		{"scattered/1M", 1_000_000, true, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			in := benchInput(bc.n, bc.linked)
+			in := benchInput(bc.n, bc.linked, bc.scattered)
 			pol := Policy{Mode: ModeSync, Guardrails: Guardrails{MaxDeactivations: 50, MaxDeactivationPercent: 5, MaxSourceShrinkPercent: 10}}
 			runtime.GC()
 			var ms runtime.MemStats
@@ -117,7 +121,16 @@ func processCPU(b *testing.B) time.Duration {
 
 // benchInput builds the cycle BenchmarkCalculate describes. Values shared by many
 // users (picklists, profiles, departments) are shared strings, as mapping makes them.
-func benchInput(n int, linked bool) Input {
+//
+// Each side is built in its own order, as the code that reads it allocates it: the
+// people in the export's order, the users in the order SOQL returns them, the links in
+// the store's order (by IdP id), and the three orders are unrelated (random
+// permutations of each other). So reading one side from first to last walks its
+// memory from first to last, as in a real cycle, and following a match from one side
+// to another lands anywhere. With scattered, every side is shuffled after it was built
+// instead: even reading a side in order then lands anywhere in memory, a worst case no
+// decoder produces.
+func benchInput(n int, linked, scattered bool) Input {
 	departments := make([]string, 50)
 	for i := range departments {
 		departments[i] = "Department " + strconv.Itoa(i)
@@ -130,10 +143,11 @@ func benchInput(n int, linked bool) Input {
 	if linked {
 		in.Links = make([]Link, 0, n+n/100)
 	}
-	user := func(i int) (string, string, []mapping.Field) {
-		idp := "00u" + strconv.Itoa(1_000_000_000+i)
+	idpOf := func(i int) string { return "00u" + strconv.Itoa(1_000_000_000+i) }
+	fieldsOf := func(i int) []mapping.Field {
+		idp := idpOf(i)
 		email := "user" + strconv.Itoa(i) + "@acme.example"
-		return idp, email, []mapping.Field{
+		return []mapping.Field{
 			{Name: "Alias", Value: "u" + strconv.Itoa(i%10_000_000)},
 			{Name: "Department", Value: departments[i%len(departments)]},
 			{Name: "Email", Value: email},
@@ -149,40 +163,43 @@ func benchInput(n int, linked bool) Input {
 			{Name: "Username", Value: email},
 		}
 	}
-	addUser := func(i int, idp string, fields []mapping.Field) {
-		id := sfID(i)
-		e := Existing{ID: id, IsActive: true, UserType: "Standard", ProfileID: standardProfile, Fields: make([]FieldValue, len(fields))}
+	// Who is who: people 0..n-1 are desired, 0.1 % of them new hires (no user);
+	// n..n+n/1000-1 are leavers (a linked user, no longer desired); the next n/200 are
+	// unmanaged users (admins, integrations: a user, no link).
+	leavers, unmanaged := n+n/1000, n+n/1000+n/200
+	hasUser := func(i int) bool { return i >= n || i%1000 != 1 }
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, i := range r.Perm(n) { // the export's order
+		in.Desired = append(in.Desired, mapping.Desired{ID: idpOf(i), Fields: fieldsOf(i), Profile: "Standard User"})
+	}
+	for _, i := range r.Perm(unmanaged) { // the org's order
+		if !hasUser(i) {
+			continue
+		}
+		fields := fieldsOf(i)
+		e := Existing{ID: sfID(i), IsActive: true, UserType: "Standard", ProfileID: standardProfile, Fields: make([]FieldValue, len(fields))}
 		for j, f := range fields {
 			// Copies, as the JSON decoder makes them: equal values are not the same
 			// memory, so comparing them reads both.
 			e.Fields[j] = FieldValue{Name: f.Name, Value: strings.Clone(f.Value)}
 		}
-		e.Username, e.Email, e.FederationIdentifier = fields[12].Value, fields[2].Value, fields[4].Value
+		e.Username, e.Email, e.FederationIdentifier = e.Fields[12].Value, e.Fields[2].Value, e.Fields[4].Value
 		if i%100 == 0 {
 			e.Fields[11].Value = "Senior Engineer" // drifted Title: an update
 		}
 		in.Existing = append(in.Existing, e)
-		if linked && idp != "" {
-			in.Links = append(in.Links, Link{IdPID: idp, SalesforceID: id})
+	}
+	if linked { // the store's order: by IdP id, which is the order of i
+		for i := range leavers {
+			if hasUser(i) {
+				in.Links = append(in.Links, Link{IdPID: idpOf(i), SalesforceID: sfID(i)})
+			}
 		}
 	}
-	for i := range n {
-		idp, _, fields := user(i)
-		in.Desired = append(in.Desired, mapping.Desired{ID: idp, Fields: fields, Profile: "Standard User"})
-		if i%1000 != 1 { // 0.1 % are new hires
-			addUser(i, idp, fields)
-		}
+	if scattered {
+		r.Shuffle(len(in.Desired), func(i, j int) { in.Desired[i], in.Desired[j] = in.Desired[j], in.Desired[i] })
+		r.Shuffle(len(in.Existing), func(i, j int) { in.Existing[i], in.Existing[j] = in.Existing[j], in.Existing[i] })
+		r.Shuffle(len(in.Links), func(i, j int) { in.Links[i], in.Links[j] = in.Links[j], in.Links[i] })
 	}
-	for i := n; i < n+n/1000; i++ { // leavers: linked, no longer desired
-		idp, _, fields := user(i)
-		addUser(i, idp, fields)
-	}
-	for i := n + n/1000; i < n+n/1000+n/200; i++ { // unmanaged: admins, integrations
-		_, _, fields := user(i)
-		addUser(i, "", fields)
-	}
-	r := rand.New(rand.NewPCG(1, 1))
-	r.Shuffle(len(in.Existing), func(i, j int) { in.Existing[i], in.Existing[j] = in.Existing[j], in.Existing[i] })
-	r.Shuffle(len(in.Links), func(i, j int) { in.Links[i], in.Links[j] = in.Links[j], in.Links[i] })
 	return in
 }

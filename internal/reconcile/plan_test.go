@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -467,6 +469,37 @@ func TestSortByRefSortsInPlaceWhateverThePermutation(t *testing.T) {
 		sortByRef(got, func(a, b *int) int { return *a - *b })
 		if want := slices.Sorted(slices.Values(in)); !slices.Equal(want, got) {
 			t.Errorf("sortByRef(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestSortActionsOrdersAsCompareActions sorts random actions whose IdP ids share
+// long prefixes, hold NUL bytes, or are prefixes of each other (where a sort key of
+// the first 16 bytes alone would be wrong), and compares with a sort by compareActions.
+func TestSortActionsOrdersAsCompareActions(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	ids := []string{"", "a", "ab", "ab\x00", "ab\x00c", "abc", "0123456789abcdef", "0123456789abcdef0",
+		"0123456789abcdef\x00", "0123456789abcdefZ", "0123456789abcdeZ", "\xff", "\xff\xff"}
+	pool := []Kind{KindCreate, KindUpdate, KindDeactivate, KindAdopt}
+	for range 200 {
+		actions := make([]Action, r.IntN(40))
+		for i := range actions {
+			actions[i] = Action{Kind: pool[r.IntN(len(pool))], IdPID: ids[r.IntN(len(ids))], SalesforceID: sfID(r.IntN(3)), Reason: strconv.Itoa(i)}
+		}
+		want := slices.Clone(actions)
+		slices.SortStableFunc(want, func(a, b Action) int { return compareActions(&a, &b) })
+		got := slices.Clone(actions)
+		sortActions(got)
+		// Actions equal by compareActions may come in any order; compare what orders them.
+		key := func(as []Action) []string {
+			out := make([]string, len(as))
+			for i, a := range as {
+				out[i] = string(a.Kind) + "|" + a.IdPID + "|" + a.SalesforceID
+			}
+			return out
+		}
+		if diff := cmp.Diff(key(want), key(got)); diff != "" {
+			t.Fatalf("sortActions (-compareActions +got):\n%s", diff)
 		}
 	}
 }

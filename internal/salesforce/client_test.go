@@ -338,10 +338,18 @@ func TestRetryHonoursContext(t *testing.T) {
 	c, _ := newHandlerClient(t, func(w http.ResponseWriter, r *http.Request) {
 		sent.Add(1)
 		answer(w, 503, "", "")
-		// Cancel while the client waits before its second attempt.
-		time.AfterFunc(20*time.Millisecond, cancel)
 	}, func(cfg *Config) {
 		cfg.Retry = RetryPolicy{MaxAttempts: 100, InitialInterval: time.Minute, MaxInterval: time.Minute}
+		// Cancel while the client waits before its second attempt: once it has read
+		// and closed the first answer, whatever the machine's load.
+		inner := cfg.HTTPClient.Transport
+		cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := inner.RoundTrip(r)
+			if err == nil {
+				resp.Body = closeHook{ReadCloser: resp.Body, onClose: cancel}
+			}
+			return resp, err
+		})}
 	})
 	err := c.Update(ctx, "User", "005000000000001", Fields{"Title": "CTO"})
 	if !errors.Is(err, context.Canceled) {
@@ -354,6 +362,22 @@ func TestRetryHonoursContext(t *testing.T) {
 	if got := sent.Load(); got != 1 {
 		t.Errorf("requests = %d, want 1", got)
 	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// closeHook calls onClose after closing the body it wraps.
+type closeHook struct {
+	io.ReadCloser
+	onClose func()
+}
+
+func (h closeHook) Close() error {
+	err := h.ReadCloser.Close()
+	h.onClose()
+	return err
 }
 
 // dropFirst hijacks and closes the first n connections without answering.

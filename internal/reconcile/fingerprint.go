@@ -1,0 +1,236 @@
+package reconcile
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/syncd-io/syncd/internal/mapping"
+)
+
+// This file lets a usual cycle find the few linked people whose user differs without
+// reading every user's fields beside the person's.
+//
+// Why: a usual cycle compares a million linked people with their users and finds a
+// percent of them changed. Comparing field by field reads each person's user where
+// the org's order put it, which the export's order says nothing about: at a million
+// users that is a dozen cache misses per person (the user, its fields, each value),
+// and profiles of Calculate spent most of their time waiting on them.
+//
+// So each side is first summed up in its own order, a read that walks its memory from
+// first to last, into one 64-bit hash per person and per user of the always-managed
+// fields' values; decide then compares two hashes from arrays small enough for the
+// cache, and diffs field by field only the people whose hashes differ. Every action
+// still comes from that field-by-field diff, so a hash can never cause a write.
+//
+// The hash reads Email and Username case-folded, the way sameValue compares them
+// (Salesforce keeps them without case, so the export's case and the org's often
+// differ), and every other value as it is: values that differ only where sameValue
+// forgives (surrounding spaces, an Id's 15 or 18 characters) hash apart, and that
+// person is diffed field by field and gets no action, as before. Values that differ
+// hash the same with a probability of 2^-64 per person; the seed is new for every
+// Calculate, so such a collision would delay one user's update by one cycle.
+
+// fingerprints are the hashes of one cycle's linked people and their users.
+type fingerprints struct {
+	// names are the always-managed fields every hash covers, in the order of the
+	// people's Fields; folded says which are hashed case-folded.
+	names  []string
+	folded []bool
+	// person and user hold the hash of each person and each user; personOK is false
+	// for a person whose always-managed fields are not exactly names (they are
+	// diffed field by field), userOK false for an inactive user (it needs an action
+	// whatever its fields).
+	person, user     []uint64
+	personOK, userOK []bool
+}
+
+// fingerprintChunk is how many people or users one step of takeFingerprints hashes.
+const fingerprintChunk = 16 << 10
+
+// takeFingerprints hashes every person and every user on every core. The field list
+// is the first person's: the people of one mapping share it, and any person with
+// another list is diffed field by field.
+func (c *calc) takeFingerprints() *fingerprints {
+	in := c.in
+	if len(in.Desired) == 0 {
+		return nil
+	}
+	fp := &fingerprints{
+		person: make([]uint64, len(in.Desired)), personOK: make([]bool, len(in.Desired)),
+		user: make([]uint64, len(in.Existing)), userOK: make([]bool, len(in.Existing)),
+	}
+	for _, f := range in.Desired[0].Fields {
+		if f.Mode == mapping.Always {
+			fp.names = append(fp.names, f.Name)
+			fp.folded = append(fp.folded, isFoldedField(f.Name))
+		}
+	}
+	seed := maphash.MakeSeed()
+	hashers := make([]fieldHasher, max(1, c.split.workers))
+	for w := range hashers {
+		hashers[w].seed = seed
+	}
+	peopleChunks := (len(in.Desired) + fingerprintChunk - 1) / fingerprintChunk
+	userChunks := (len(in.Existing) + fingerprintChunk - 1) / fingerprintChunk
+	parallel(peopleChunks+userChunks, c.split.workers, func(worker, k int) {
+		h := &hashers[worker]
+		if k < peopleChunks {
+			for i := k * fingerprintChunk; i < min((k+1)*fingerprintChunk, len(in.Desired)); i++ {
+				fp.person[i], fp.personOK[i] = h.person(fp, &in.Desired[i])
+			}
+			return
+		}
+		k -= peopleChunks
+		for i := k * fingerprintChunk; i < min((k+1)*fingerprintChunk, len(in.Existing)); i++ {
+			if e := &in.Existing[i]; e.IsActive {
+				fp.user[i], fp.userOK[i] = h.user(fp, e), true
+			}
+		}
+	})
+	return fp
+}
+
+// unchanged reports whether person's linked, active user has the same always-managed
+// values, by their hashes: decide leaves such a pair alone without reading the user.
+func (fp *fingerprints) unchanged(person, user int32) bool {
+	return fp != nil && fp.personOK[person] && fp.userOK[user] && fp.person[person] == fp.user[user]
+}
+
+// fieldHasher hashes the values of one person or user at a time; each worker has
+// its own.
+type fieldHasher struct {
+	seed maphash.Seed
+	sum  uint64
+	// scratch holds a value being case-folded.
+	scratch []byte
+	// at is where fp.names were found in the Fields of the last user hashed: the
+	// users of one read share their field list, so the next user is most likely laid
+	// out the same way and its values are found without comparing names.
+	at []int
+}
+
+// person hashes d's always-managed values; ok is false when its always-managed fields
+// are not exactly fp.names.
+func (fh *fieldHasher) person(fp *fingerprints, d *mapping.Desired) (sum uint64, ok bool) {
+	fh.sum = 0
+	k := 0
+	for _, f := range d.Fields {
+		if f.Mode != mapping.Always {
+			continue
+		}
+		if k == len(fp.names) || f.Name != fp.names[k] {
+			return 0, false
+		}
+		fh.add(fp.folded[k], f.Value)
+		k++
+	}
+	return fh.sum, k == len(fp.names)
+}
+
+// user hashes e's values of fp.names, read as diff reads them.
+func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
+	fh.sum = 0
+	if !fh.sameLayout(fp, e.Fields) {
+		fh.at = fh.at[:0]
+		j := 0
+		for _, name := range fp.names {
+			currentValue(e.Fields, &j, name)
+			fh.at = append(fh.at, j)
+		}
+	}
+	for k, name := range fp.names {
+		var v string
+		if at := fh.at[k]; at < len(e.Fields) && e.Fields[at].Name == name {
+			v = e.Fields[at].Value
+		} else {
+			v = currentValue(e.Fields, new(int), name) // not in the list, or unsorted
+		}
+		fh.add(fp.folded[k], v)
+	}
+	return fh.sum
+}
+
+// sameLayout reports whether fields hold fp.names where the last user hashed held
+// them.
+func (fh *fieldHasher) sameLayout(fp *fingerprints, fields []FieldValue) bool {
+	if len(fh.at) != len(fp.names) {
+		return false
+	}
+	for k, at := range fh.at {
+		if at >= len(fields) || fields[at].Name != fp.names[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// add mixes the next value's hash into the sum. Each value is hashed on its own
+// (which also keeps the values' boundaries: "ab","c" is not "a","bc") and the sum is
+// rotated before it is mixed in, so the same values in other fields give another sum.
+// Hashing value by value measured faster than streaming a person's values through
+// one maphash.Hash.
+func (fh *fieldHasher) add(folded bool, v string) {
+	var h uint64
+	if folded && !isFolded(v) {
+		fh.scratch = appendFolded(fh.scratch[:0], v)
+		h = maphash.Bytes(fh.seed, fh.scratch)
+	} else {
+		h = maphash.String(fh.seed, v)
+	}
+	fh.sum = bits.RotateLeft64(fh.sum, 17) ^ h
+}
+
+// isFolded reports whether v is its own case-folded form (appendFolded): ASCII without
+// upper-case letters, as most addresses are. It looks at eight bytes at a time: a byte
+// is above 0x7F when its top bit is set, and an ASCII byte is in 'A'..'Z' when adding
+// 0x80-'A' sets its top bit and adding 0x80-'Z'-1 does not (no sum carries into the
+// next byte, since every byte is below 0x80 by then).
+func isFolded(v string) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
+			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
+		if x&high != 0 {
+			return false
+		}
+		if atLeastA, aboveZ := x+(0x80-'A')*ones, x+(0x80-'Z'-1)*ones; (atLeastA&^aboveZ)&high != 0 {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
+		if c := v[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFolded appends v trimmed, in a form two strings share exactly when
+// strings.EqualFold says they are equal: every rune replaced by the member of its
+// case-folding orbit that stands for the orbit (orbitCanon). An invalid byte reads as
+// U+FFFD, as EqualFold reads it.
+func appendFolded(dst []byte, v string) []byte {
+	for _, r := range strings.TrimSpace(v) {
+		dst = utf8.AppendRune(dst, orbitCanon(r))
+	}
+	return dst
+}
+
+// orbitCanon returns the member of r's case-folding orbit that stands for the orbit:
+// the lower-case ASCII letter when the orbit has one (so that a folded address is the
+// address as most people write it, and 'K', 'k' and the Kelvin sign agree), otherwise
+// the smallest rune.
+func orbitCanon(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	if least < utf8.RuneSelf {
+		return unicode.ToLower(least)
+	}
+	return least
+}
