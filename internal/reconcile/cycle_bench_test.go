@@ -127,23 +127,13 @@ func orgOf(b *testing.B, src source.Source, m *mapping.Mapper, profiles map[stri
 	for i := range res.Desired {
 		d := &res.Desired[i]
 		id := sfID(i)
-		u := Existing{ID: id, IsActive: true, UserType: "Standard", Fields: make([]FieldValue, len(d.Fields))}
-		for k, f := range d.Fields {
+		u := Existing{ID: id, IsActive: true, UserType: "Standard", Fields: make([]FieldValue, 0, len(d.Fields))}
+		for _, f := range d.Fields {
 			v := strings.Clone(f.Value)
 			if f.Name == "Title" && i%100 == 0 {
 				v = "Changed by an admin"
 			}
-			u.Fields[k] = FieldValue{Name: f.Name, Value: v}
-			switch f.Name {
-			case "Username":
-				u.Username = v
-			case "Email":
-				u.Email = v
-			case "FederationIdentifier":
-				u.FederationIdentifier = v
-			case "ProfileId":
-				u.ProfileID = v
-			}
+			setUserField(&u, f.Name, v)
 		}
 		existing[i] = u
 		links[i] = Link{IdPID: strings.Clone(d.ID), SalesforceID: id}

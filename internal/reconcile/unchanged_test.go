@@ -38,11 +38,11 @@ func fileSourceOf(t *testing.T, name string) source.Source {
 	return src
 }
 
-// drift changes person n's LastName in the org, as an admin would.
-func drift(t *testing.T, org *simOrg, n int) {
+// drift changes a field of person n's user in the org, as an admin would.
+func drift(t *testing.T, org *simOrg, n int, field, value string) {
 	t.Helper()
 	u, _ := org.Sim.User(person(n).Emails[0].Value)
-	if err := org.Client.Update(context.Background(), "User", u.ID, salesforce.Fields{"LastName": "Drifted"}); err != nil {
+	if err := org.Client.Update(context.Background(), "User", u.ID, salesforce.Fields{field: value}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -67,7 +67,7 @@ func TestAnUnchangedExportWithoutRecordsPlansAsAFullPull(t *testing.T) {
 			src := fileSource(t)
 			e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = src, tt.memo, reconcile.Calculate })
 			e.runOnce(t)
-			drift(t, org, 1)
+			drift(t, org, 1, "LastName", "Drifted")
 
 			s, _ := e.runOnce(t)
 			if !s.SourceUnchanged || s.Stats.SourceRecords != 3 {
@@ -95,8 +95,8 @@ func TestATargetedRunReadsAnUnchangedExport(t *testing.T) {
 	src := fileSource(t)
 	e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = src, &reconcile.MapMemo{}, reconcile.Calculate })
 	e.runOnce(t)
-	drift(t, org, 1)
-	drift(t, org, 2)
+	drift(t, org, 1, "LastName", "Drifted")
+	drift(t, org, 2, "LastName", "Drifted")
 
 	e.reconcileOnce(t, reconcile.Target{Keys: []string{"p0001@acme.example.com"}})
 	want := []outcome{{Kind: reconcile.KindUpdate, IdPID: "E0001", Status: "applied"}}
@@ -219,10 +219,7 @@ func TestTheMemoStaysWholeAcrossTargetedRuns(t *testing.T) {
 	memo := &reconcile.MapMemo{}
 	e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = fileSource(t), memo, reconcile.Calculate })
 	e.reconcileOnce(t, reconcile.Target{Keys: []string{"E0001"}})
-	u, _ := org.Sim.User(person(1).Emails[0].Value)
-	if err := org.Client.Update(context.Background(), "User", u.ID, salesforce.Fields{"Username": "drifted@acme.example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	drift(t, org, 1, "Username", "drifted@acme.example.com")
 	s, _ := e.runOnce(t)
 
 	want := []outcome{

@@ -121,21 +121,8 @@ func writeAt(t *testing.T, path, content string, mtime time.Time) {
 // export (a targeted run picking people, a cycle without the memo's mapping) gets
 // them from PullFresh, from the file or the server, never a NotModified snapshot.
 func TestPullFreshReadsAnUnchangedExport(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "export.csv")
-	writeAt(t, path, exportCSV, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
-	file, err := New(Config{Type: TypeFile, Path: path, Format: FormatCSV}, Options{Clock: fixedClock})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fake := &fakeExport{body: exportCSV, etag: `"v1"`}
-	tests := []struct {
-		name string
-		src  Source
-	}{
-		{name: "file", src: file},
-		{name: "http", src: newHTTPSource(t, fake, nil)},
-	}
-	for _, tt := range tests {
+	for _, tt := range exportSources(t, fake) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			first, err := tt.src.Pull(ctx)
@@ -167,20 +154,7 @@ func TestPullFreshReadsAnUnchangedExport(t *testing.T) {
 // unchanged export (at a million people the records are some 300 MiB, and the
 // engine's MapMemo already holds their mapping).
 func TestSourcesKeepNoRecordsBetweenPulls(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "export.csv")
-	writeAt(t, path, exportCSV, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
-	file, err := New(Config{Type: TypeFile, Path: path, Format: FormatCSV}, Options{Clock: fixedClock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		src  Source
-	}{
-		{name: "file", src: file},
-		{name: "http", src: newHTTPSource(t, &fakeExport{body: exportCSV, etag: `"v1"`}, nil)},
-	}
-	for _, tt := range tests {
+	for _, tt := range exportSources(t, &fakeExport{body: exportCSV, etag: `"v1"`}) {
 		t.Run(tt.name, func(t *testing.T) {
 			records := pulledRecords(t, tt.src)
 			runtime.GC()
@@ -201,4 +175,23 @@ func pulledRecords(t *testing.T, src Source) weak.Pointer[Record] {
 		t.Fatalf("pull: %d records, %v", len(snap.Records), err)
 	}
 	return weak.Make(&snap.Records[0])
+}
+
+// namedSource is a source under test with the name of its kind.
+type namedSource struct {
+	name string
+	src  Source
+}
+
+// exportSources returns the two sources that read exportCSV whole: a file source over
+// a copy of it and an http source downloading it from fake.
+func exportSources(t *testing.T, fake *fakeExport) []namedSource {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "export.csv")
+	writeAt(t, path, exportCSV, time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	file, err := New(Config{Type: TypeFile, Path: path, Format: FormatCSV}, Options{Clock: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []namedSource{{name: "file", src: file}, {name: "http", src: newHTTPSource(t, fake, nil)}}
 }
