@@ -300,21 +300,28 @@ func (c *calc) joinLinks() {
 	in := c.in
 	j := newJoiner(c.split)
 	var left, right joinSide
-	file := func(b uint, nLeft int, leftKey func(int32) string, rightKey func(int32) string) {
-		var wg sync.WaitGroup
-		wg.Go(func() { left.file(&j, nLeft, b, leftKey) })
-		wg.Go(func() { right.file(&j, len(in.Links), b, rightKey) })
-		wg.Wait()
-	}
 	c.linkUser = make([]int32, len(in.Links))
-	file(j.bits(max(len(in.Existing), len(in.Links))), len(in.Existing),
+	j.joinOn(&left, &right, len(in.Existing), len(in.Links),
 		func(i int32) string { return idKey(in.Existing[i].ID) },
-		func(i int32) string { return idKey(in.Links[i].SalesforceID) })
-	j.join(&left, &right, c.linkUser, nil)
+		func(i int32) string { return idKey(in.Links[i].SalesforceID) },
+		c.linkUser, nil)
 	c.linkPerson = make([]int32, len(in.Links))
 	c.firstDesired = make([]int32, len(in.Desired))
-	file(j.bits(max(len(in.Desired), len(in.Links))), len(in.Desired),
+	j.joinOn(&left, &right, len(in.Desired), len(in.Links),
 		func(i int32) string { return in.Desired[i].ID },
-		func(i int32) string { return in.Links[i].IdPID })
-	j.join(&left, &right, c.linkPerson, c.firstDesired)
+		func(i int32) string { return in.Links[i].IdPID },
+		c.linkPerson, c.firstDesired)
+}
+
+// joinOn files nLeft keys into left and nRight keys into right, one goroutine each,
+// and joins them (see join): found[r] is the first left position with right r's key,
+// -1 when none; firstOf, when not nil, the first left position with each left key.
+// left and right may hold an earlier join's memory, which is reused.
+func (j *joiner) joinOn(left, right *joinSide, nLeft, nRight int, leftKey, rightKey func(int32) string, found, firstOf []int32) {
+	b := j.bits(max(nLeft, nRight))
+	var wg sync.WaitGroup
+	wg.Go(func() { left.file(j, nLeft, b, leftKey) })
+	wg.Go(func() { right.file(j, nRight, b, rightKey) })
+	wg.Wait()
+	j.join(left, right, found, firstOf)
 }

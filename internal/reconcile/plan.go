@@ -350,68 +350,75 @@ func appendNew(s []string, v string) []string {
 	return append(s, v)
 }
 
-// candidate counts the free users that carry one key value, remembering the first.
-type candidate struct {
-	first, n int32
-}
-
 // matchKey matches the people still unmatched to the free users by one key. A value
 // that one person and one user share is a match; a value shared by more than one on
 // either side is a dispute over everyone who has it, who then take no part in later
-// keys. Users claimed by a link or an earlier key are not candidates.
+// keys. Users claimed by a link or an earlier key are not candidates. The values are
+// compared case-folded and trimmed (foldKey); an empty value matches nothing.
+//
+// The people and the free users are joined on their values as the links are
+// (join.go): in a first cycle both sides are the whole org, a million values each.
 func (c *calc) matchKey(key MatchKey) {
 	field := matchField(key)
-	var pending []int32
+	var pending, open []int32
 	for i := range c.in.Desired {
 		if c.match[i] < 0 && c.how[i] != disputed {
-			pending = append(pending, int32(i))
+			pending = append(pending, int32(i)) //nolint:gosec // G115: i indexes Desired, far below 2^31 people
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
+	for ei := range c.in.Existing {
+		if c.owner[ei] == free {
+			open = append(open, int32(ei)) //nolint:gosec // G115: ei indexes Existing, far below 2^31 users
 		}
 	}
 	values := make([]string, len(pending))
-	counts := make(map[string]int32, len(pending))
-	for j, i := range pending {
+	for p, i := range pending {
 		v, _ := c.in.Desired[i].Value(field)
-		if values[j] = foldKey(v); values[j] != "" {
-			counts[values[j]]++
+		values[p] = foldKey(v)
+	}
+	// sameAs[u] is the first pending person with free user open[u]'s value, firstOf[p] the
+	// first pending person with person p's: the value's representative.
+	sameAs := make([]int32, len(open))
+	firstOf := make([]int32, len(pending))
+	j := newJoiner(c.split)
+	j.joinOn(new(joinSide), new(joinSide), len(pending), len(open),
+		func(p int32) string { return values[p] },
+		func(u int32) string { return foldKey(existingKey(&c.in.Existing[open[u]], key)) },
+		sameAs, firstOf)
+	people := make([]int32, len(pending)) // per representative: people with its value
+	for _, first := range firstOf {
+		people[first]++
+	}
+	users := make([]int32, len(pending)) // per representative: free users with its value
+	firstUser := make([]int32, len(pending))
+	for u, first := range sameAs {
+		if first >= 0 {
+			if users[first] == 0 {
+				firstUser[first] = open[u]
+			}
+			users[first]++
 		}
 	}
-	if len(counts) == 0 {
-		return
-	}
-	cands := make(map[string]candidate, len(counts))
-	for ei := range c.in.Existing {
-		if c.owner[ei] != free {
-			continue
-		}
-		v := foldKey(existingKey(&c.in.Existing[ei], key))
-		if _, wanted := counts[v]; !wanted || v == "" {
-			continue
-		}
-		cd := cands[v]
-		if cd.n == 0 {
-			cd.first = int32(ei)
-		}
-		cd.n++
-		cands[v] = cd
-	}
-	var ambiguous map[string]*Dispute
-	for j, i := range pending {
-		v := values[j]
-		cd := cands[v]
-		switch {
-		case v == "" || cd.n == 0:
-		case cd.n == 1 && counts[v] == 1:
-			c.match[i], c.how[i] = cd.first, keyState(key)
-			c.owner[cd.first] = i
+	var ambiguous map[int32]*Dispute // by representative
+	for p, i := range pending {
+		first := firstOf[p]
+		switch n := users[first]; {
+		case values[p] == "" || n == 0:
+		case n == 1 && people[first] == 1:
+			c.match[i], c.how[i] = firstUser[first], keyState(key)
+			c.owner[firstUser[first]] = i
 		default:
 			if ambiguous == nil {
-				ambiguous = map[string]*Dispute{}
+				ambiguous = map[int32]*Dispute{}
 			}
-			d := ambiguous[v]
+			d := ambiguous[first]
 			if d == nil {
-				d = &Dispute{Key: key, Reason: plural(int(counts[v]), "person", "people") + " and " +
-					plural(int(cd.n), "user", "users") + " have the same " + field}
-				ambiguous[v] = d
+				d = &Dispute{Key: key, Reason: plural(int(people[first]), "person", "people") + " and " +
+					plural(int(n), "user", "users") + " have the same " + field}
+				ambiguous[first] = d
 			}
 			d.IdPIDs = append(d.IdPIDs, c.in.Desired[i].ID)
 			c.how[i] = disputed
@@ -420,13 +427,10 @@ func (c *calc) matchKey(key MatchKey) {
 	if len(ambiguous) == 0 {
 		return
 	}
-	for ei := range c.in.Existing {
-		if c.owner[ei] != free {
-			continue
-		}
-		if d := ambiguous[foldKey(existingKey(&c.in.Existing[ei], key))]; d != nil {
-			d.SalesforceIDs = append(d.SalesforceIDs, c.in.Existing[ei].ID)
-			c.owner[ei] = kept
+	for u, first := range sameAs {
+		if d := ambiguous[first]; first >= 0 && d != nil {
+			d.SalesforceIDs = append(d.SalesforceIDs, c.in.Existing[open[u]].ID)
+			c.owner[open[u]] = kept
 		}
 	}
 	for _, d := range ambiguous {
