@@ -23,15 +23,24 @@ func CPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano()), nil
 }
 
+// heapObjects is the runtime metric both figures read: the bytes of the heap's
+// objects, garbage not yet collected included.
+const heapObjects = "/memory/classes/heap/objects:bytes"
+
+// HeapObjects returns the size of the heap's objects now, garbage included: after a
+// runtime.GC, what is live. A benchmark takes it before the work it measures, so that
+// the work's own peak is PeakHeap's figure less this one.
+func HeapObjects() uint64 {
+	sample := []metrics.Sample{{Name: heapObjects}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
+}
+
 // PeakHeap samples the size of the heap's objects (garbage included) every
 // interval until the returned stop is called, which returns the largest size seen.
 func PeakHeap(interval time.Duration) (stop func() uint64) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	var peak uint64
-	read := func() {
-		metrics.Read(sample)
-		peak = max(peak, sample[0].Value.Uint64())
-	}
+	read := func() { peak = max(peak, HeapObjects()) }
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

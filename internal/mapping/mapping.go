@@ -202,38 +202,97 @@ func (m *Mapper) MatchKeys() []string { return slices.Clone(m.match) }
 // part in the Email and Username checks, so a rehire under a new id with the address
 // of an old, deactivated account is desired.
 func (m *Mapper) Map(records []source.Record) Result {
-	idCount := repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
-	res := Result{Desired: make([]Desired, 0, len(records))}
-	c := collisions{positions: make([]int32, 0, len(records))}
-	st := mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(len(records)), grants: grantCache{}}
+	s := m.newStream(len(records))
+	s.ids = repeatedKeys(len(records), func(i int) string { return records[i].ID }, false)
+	s.Add(records, len(records))
+	s.c.apply(&s.res, m.at.email, m.at.username)
+	return s.res
+}
+
+// Stream maps records handed over in chunks (source.Streamer), so that the caller
+// never holds all of them: each record is mapped as it comes, and only what Map
+// keeps of it (the desired user, its rejection, its id when inactive) stays.
+type Stream struct {
+	m *Mapper
+	// ids counts the ids that repeat among all the records, when known before they
+	// are mapped (Map); a stream checks them at the end instead (Result).
+	ids map[string]int32
+	res Result
+	c   collisions
+	st  mapState
+	n   int // records added
+}
+
+// NewStream starts mapping a snapshot whose records will be handed to Add in source
+// order.
+func (m *Mapper) NewStream() *Stream { return m.newStream(0) }
+
+// newStream prepares the mapping of a snapshot of about records records (0: unknown).
+func (m *Mapper) newStream(records int) *Stream {
+	return &Stream{m: m, res: Result{Desired: make([]Desired, 0, records)}, c: collisions{positions: make([]int32, 0, records)},
+		st: mapState{data: templateData{UsernameSuffix: m.usernameSuffix}, fields: m.fieldAlloc(records), grants: grantCache{}}}
+}
+
+// Add maps the next records of the snapshot. expected is how many records the whole
+// snapshot is thought to have (0: unknown), so that the desired users are allocated
+// once. Add keeps none of the records, only their strings.
+func (s *Stream) Add(records []source.Record, expected int) {
+	if more := expected - s.n; more > cap(s.res.Desired)-len(s.res.Desired) {
+		s.res.Desired = slices.Grow(s.res.Desired, more)
+		s.c.positions = slices.Grow(s.c.positions, more)
+	}
+	m, res := s.m, &s.res
 	for i := range records {
-		rec := &records[i]
+		rec, position := &records[i], s.n+i+1
 		var reasons []Reason
 		switch {
 		case rec.ID == "":
 			reasons = append(reasons, Reason{Code: NoID, Detail: "the record has no IdP id"})
-		case idCount[rec.ID] > 1:
-			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have this id", idCount[rec.ID]), Value: rec.ID})
+		case s.ids[rec.ID] > 1:
+			reasons = append(reasons, Reason{Code: DuplicateID, Detail: fmt.Sprintf("%d records have this id", s.ids[rec.ID]), Value: rec.ID})
 		}
 		if !rec.Active {
 			if len(reasons) == 0 {
 				res.Inactive = append(res.Inactive, rec.ID)
 			} else {
-				res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
+				res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: position, Reasons: reasons})
 			}
 			continue
 		}
-		d, more := m.mapRecord(rec, &st)
+		d, more := m.mapRecord(rec, &s.st)
 		reasons = append(reasons, more...)
-		c.add(d.Fields[m.at.email].Value, d.Fields[m.at.username].Value, i+1, len(reasons) == 0)
+		s.c.add(d.Fields[m.at.email].Value, d.Fields[m.at.username].Value, position, len(reasons) == 0)
 		if len(reasons) == 0 {
 			res.Desired = append(res.Desired, d)
 			continue
 		}
-		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: i + 1, Reasons: reasons})
+		res.Rejected = append(res.Rejected, Rejection{ID: rec.ID, Email: rec.PrimaryEmail(), Position: position, Reasons: reasons})
 	}
-	c.apply(&res, m.at.email, m.at.username)
-	return res
+	s.n += len(records)
+	s.st.data = templateData{UsernameSuffix: m.usernameSuffix} // holds the last record otherwise
+}
+
+// Result ends the stream and returns what Map returns for all the records added.
+// ok is false when two of them share an IdP id: Map rejects every record of a
+// repeated id, which a stream learns only at the end, when the records are gone; the
+// caller then reads them again and maps them with Map. An export with repeated ids
+// is broken, so the second read is rare.
+func (s *Stream) Result() (res Result, ok bool) {
+	ids := func(i int) string {
+		switch r := &s.res; {
+		case i < len(r.Desired):
+			return r.Desired[i].ID
+		case i < len(r.Desired)+len(r.Inactive):
+			return r.Inactive[i-len(r.Desired)]
+		default:
+			return r.Rejected[i-len(r.Desired)-len(r.Inactive)].ID
+		}
+	}
+	if len(repeatedKeys(len(s.res.Desired)+len(s.res.Inactive)+len(s.res.Rejected), ids, false)) > 0 {
+		return Result{}, false
+	}
+	s.c.apply(&s.res, s.m.at.email, s.m.at.username)
+	return s.res, true
 }
 
 // collisions finds active records that share an Email or Username. Desired users carry
@@ -339,7 +398,7 @@ type fieldAlloc struct {
 	chunk          []Field
 }
 
-// fieldAlloc prepares the Fields of up to records users, each with room for the mapped
+// fieldAlloc prepares the Fields of up to records users (0: unknown), each with room for the mapped
 // fields, ProfileId and, when a role can be chosen, UserRoleId, so that ResolveIDs does
 // not copy every user's fields once more.
 func (m *Mapper) fieldAlloc(records int) fieldAlloc {
@@ -347,7 +406,11 @@ func (m *Mapper) fieldAlloc(records int) fieldAlloc {
 	if len(m.role.rules) > 0 || m.role.def != "" {
 		room++
 	}
-	return fieldAlloc{n: len(m.fields), room: room, users: max(1, min(records, fieldChunkUsers))}
+	users := fieldChunkUsers
+	if records > 0 {
+		users = min(records, users)
+	}
+	return fieldAlloc{n: len(m.fields), room: room, users: users}
 }
 
 // next returns the Fields of one user: n zero fields, with room to insert the rest

@@ -382,7 +382,7 @@ type cycleData struct {
 // people they are about 350 MiB that would otherwise stay live through reading the
 // org, planning and applying.
 func (c *cycleData) dropRecords() {
-	c.sourceRecords = len(c.snapshot.Records)
+	c.sourceRecords = c.snapshot.Count
 	c.snapshot.Records = nil
 }
 
@@ -394,18 +394,16 @@ func (c *cycleData) dropRecords() {
 func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	c := &cycleData{policy: e.cfg.Policy}
 	c.input.Now = e.cfg.Now()
-	snap, err := e.cfg.Source.Pull(ctx)
-	if err != nil && len(snap.Records) == 0 {
+	snap, mapped, unchanged, err := e.pullAndMap(ctx)
+	if err != nil && snap.Count == 0 {
 		return nil, fmt.Errorf("reconcile: pulling the source: %w", err)
 	}
 	if err != nil {
 		e.log.Warn("source pull incomplete: creating and updating from what was read, deactivating nothing",
-			zap.Int("records", len(snap.Records)), zap.Error(err))
+			zap.Int("records", snap.Count), zap.Error(err))
 	}
 	c.snapshot = snap
-	var remembered bool
-	c.mapped, remembered = e.mapSnapshot(snap)
-	c.unchanged = snap.NotModified || remembered
+	c.mapped, c.unchanged = mapped, unchanged
 	c.input.Desired, c.input.Inactive, c.input.Rejected = c.mapped.Desired, c.mapped.Inactive, c.mapped.Rejected
 	c.input.Source = Source{Complete: snap.Complete, Reasons: snap.Reasons, Count: snap.Count}
 	c.dropRecords()
@@ -413,6 +411,7 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 	if err := e.readOrg(ctx, c, full); err != nil {
 		return c, err
 	}
+	e.cfg.Memo.keep(c.snapshot, c.mapped) // resolved: the cycle changes it no more
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
 	}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -118,6 +119,9 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 	c.snapshot = snap
 	c.mapped, _ = e.mapSnapshot(snap)
 	c.input.Desired = filter(c.mapped.Desired, func(d mapping.Desired) bool { return named[d.ID] })
+	for i := range c.input.Desired { // resolved apart, so that the memo keeps c.mapped unresolved and whole
+		c.input.Desired[i].Fields = slices.Clone(c.input.Desired[i].Fields)
+	}
 	c.input.Inactive = filter(c.mapped.Inactive, func(id string) bool { return named[id] })
 	c.input.Rejected = filter(c.mapped.Rejected, func(r mapping.Rejection) bool { return named[r.ID] })
 	c.input.Source = Source{Complete: found.Complete, Reasons: found.Reasons, Count: len(found.Records)}
@@ -125,6 +129,7 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 	if _, err := e.resolveNames(ctx, c); err != nil {
 		return c, named, err
 	}
+	e.cfg.Memo.keep(c.snapshot, c.mapped)
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, named, err
 	}

@@ -87,6 +87,7 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 	}
 	layout := newCSVLayout(header, byName, opts.groupSeparator)
 	layout.ids.configured = opts.columns.ID
+	p.handedOver = layout.recycle
 	trailer := countTrailer{required: opts.countTrailer}
 	for {
 		row, err := cr.Read()
@@ -110,23 +111,19 @@ func decodeCSV(ctx context.Context, r io.Reader, size int64, opts decoderOptions
 			p.fail(nil, fmt.Sprintf("line %d: %v", line, err))
 			return
 		}
-		p.records = append(p.records, rec)
-		if len(p.records)%ctxCheckEvery == 0 {
-			if ctx.Err() != nil {
-				p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
-				return
-			}
-			if len(p.records) == ctxCheckEvery {
-				if more := estimateRows(size, cr.InputOffset(), len(p.records)) - len(p.records); more > 0 {
-					p.records = slices.Grow(p.records, more)
-				}
-			}
+		if p.read() == ctxCheckEvery-1 { // estimated before a streaming pull hands over its first chunk
+			p.expect(estimateRows(size, cr.InputOffset(), ctxCheckEvery))
+		}
+		p.add(rec)
+		if n := p.read(); n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			p.fail(ctx.Err(), fmt.Sprintf("stopped at line %d: %v", line, ctx.Err()))
+			return
 		}
 	}
-	if err := trailer.finish(len(p.records)); err != nil {
+	if err := trailer.finish(p.read()); err != nil {
 		p.fail(nil, err.Error())
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the file has a header row but no records")
 	}
 }
@@ -217,9 +214,19 @@ func (l *csvLayout) record(row []string) (Record, error) {
 	return rec, nil
 }
 
+// recycle re-uses the memory of the rows' emails and attributes once a streaming pull
+// has handed the records that use them over (pullResult.handedOver).
+func (l *csvLayout) recycle() {
+	l.emails.recycle()
+	l.attributes.recycle()
+}
+
 // chunk hands out small slices carved from shared arrays of chunkLen values.
 type chunk[T any] struct {
 	free []T
+	// used are the arrays handed out from since the last recycle, spare the ones
+	// free to hand out again.
+	used, spare [][]T
 }
 
 // chunkLen is how many values one allocation of a chunk holds.
@@ -229,11 +236,26 @@ const chunkLen = 1024
 // appending more allocates anew instead of reaching the next slice's values.
 func (c *chunk[T]) take(n int) []T {
 	if len(c.free) < n {
-		c.free = make([]T, max(n, chunkLen))
+		if k := len(c.spare) - 1; k >= 0 && len(c.spare[k]) >= n {
+			c.free, c.spare = c.spare[k], c.spare[:k]
+		} else {
+			c.free = make([]T, max(n, chunkLen))
+		}
+		c.used = append(c.used, c.free)
 	}
 	s := c.free[:0:n]
 	c.free = c.free[n:]
 	return s
+}
+
+// recycle makes every array handed out from free to hand out again: the caller
+// promises that nothing uses the slices taken so far.
+func (c *chunk[T]) recycle() {
+	for _, a := range c.used {
+		clear(a)
+		c.spare = append(c.spare, a)
+	}
+	c.used, c.free = c.used[:0], nil
 }
 
 // fallbackID is the id of a record whose source has no id column: the login, else the
@@ -268,7 +290,7 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 			p.fail(nil, fmt.Sprintf("JSON array element %d: %v", i, err))
 			return
 		}
-		p.records = append(p.records, rec)
+		p.add(rec)
 		if i%ctxCheckEvery == 0 && ctx.Err() != nil {
 			p.fail(ctx.Err(), fmt.Sprintf("stopped at JSON array element %d: %v", i, ctx.Err()))
 			return
@@ -282,7 +304,7 @@ func decodeJSONArray(ctx context.Context, r io.Reader, opts decoderOptions, p *p
 		p.fail(nil, "JSON: unexpected data after the array")
 		return
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the JSON array is empty")
 	}
 }
@@ -322,7 +344,7 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 				p.fail(nil, fmt.Sprintf("line %d: %v", line, perr))
 				return
 			}
-			p.records = append(p.records, rec)
+			p.add(rec)
 		}
 		if err == io.EOF {
 			break
@@ -332,10 +354,10 @@ func decodeNDJSON(ctx context.Context, r io.Reader, opts decoderOptions, p *pull
 			return
 		}
 	}
-	if err := trailer.finish(len(p.records)); err != nil {
+	if err := trailer.finish(p.read()); err != nil {
 		p.fail(nil, err.Error())
 	}
-	if len(p.records) == 0 {
+	if p.read() == 0 {
 		p.fail(nil, "the NDJSON file has no records")
 	}
 }

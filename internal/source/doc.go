@@ -39,7 +39,9 @@
 // http and scim sources print, with any verb, as their kind and URL without query.
 //
 // Parsing streams: a file or download is never held in memory as a whole, only the
-// records built from it (CSV fields share one string per row).
+// records built from it (CSV fields share one string per row), and the file and HTTP
+// sources keep no records between pulls (a NotModified snapshot has only the last
+// pull's count and digest; Snapshot.MissingRecords, WithRecords).
 //
 // Which record attribute a CSV column or JSON key fills is configurable
 // (source.columns); by default the names of the common exports are recognised, matched

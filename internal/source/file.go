@@ -17,8 +17,10 @@ import (
 // behind its last complete snapshot: when the file has the same size and time and
 // the same SHA-256, the pull returns that snapshot again, marked NotModified, without
 // parsing. Size and time alone are not trusted (a file rewritten within the clock's
-// resolution keeps both); the digest is. The previous records are therefore kept in
-// memory between pulls.
+// resolution keeps both); the digest is. The snapshot comes back without its records:
+// they are not kept between pulls (at a million people they are some 300 MiB that the
+// engine's MapMemo already stands for), and PullFresh reads the file whole when a
+// caller needs them.
 type FileSource struct {
 	path   string
 	format string
@@ -34,15 +36,31 @@ type fileState struct {
 	size    int64
 	modTime time.Time
 	sha256  []byte
-	snap    Snapshot
+	snap    Snapshot // without its records
 }
 
 // Pull reads the whole file, unless it is the one the last complete pull read. See
 // Source for the meaning of the result.
-func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) {
+func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true, nil) }
+
+// PullFresh reads the whole file whatever the last pull read: it never answers
+// NotModified, so the snapshot carries its records.
+func (s *FileSource) PullFresh(ctx context.Context) (Snapshot, error) {
+	return s.pull(ctx, false, nil)
+}
+
+// PullEach is Pull with the records handed to each as they are read (Streamer).
+func (s *FileSource) PullEach(ctx context.Context, each func(records []Record, expected int)) (Snapshot, error) {
+	return s.pull(ctx, true, each)
+}
+
+// pull reads the file; with unchanged set, a file the last complete pull read gives a
+// NotModified snapshot without records instead. With each set, the records are
+// handed to it as they are read instead of returned.
+func (s *FileSource) pull(ctx context.Context, unchanged bool, each func([]Record, int)) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pullResult
+	p := pullResult{each: each}
 	f, err := os.Open(s.path)
 	if err != nil {
 		p.fail(err, fmt.Sprintf("open %s: %v", s.path, err))
@@ -54,7 +72,7 @@ func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) {
 	if info, err := f.Stat(); err == nil {
 		size, modTime = info.Size(), info.ModTime()
 	}
-	if s.last != nil && s.last.size == size && s.last.modTime.Equal(modTime) {
+	if unchanged && s.last != nil && s.last.size == size && s.last.modTime.Equal(modTime) {
 		sum, err := sha256Of(ctx, f, s.dec.maxBytes)
 		if err == nil && bytes.Equal(sum, s.last.sha256) {
 			snap := s.last.snap
@@ -76,7 +94,7 @@ func (s *FileSource) Pull(ctx context.Context) (Snapshot, error) {
 		if _, err := io.Copy(h, io.LimitReader(f, s.dec.maxBytes)); err != nil {
 			return snap, nil // still a good snapshot; the next pull parses again
 		}
-		s.last = &fileState{size: size, modTime: modTime, sha256: h.Sum(nil), snap: snap}
+		s.last = &fileState{size: size, modTime: modTime, sha256: h.Sum(nil), snap: snap.withoutRecords()}
 	}
 	return snap, err
 }

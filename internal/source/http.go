@@ -17,8 +17,9 @@ const errorBodyLimit = 512
 // HTTPSource downloads an export from a URL at every pull. It remembers the ETag and
 // Last-Modified of the last complete download and sends If-None-Match and
 // If-Modified-Since (RFC 9110 §13.1), so an unchanged export costs one small request:
-// on 304 it returns the previous snapshot again, marked NotModified. The previous
-// records are therefore kept in memory between pulls.
+// on 304 it returns the previous snapshot again, marked NotModified, without its
+// records: they are not kept between pulls, and PullFresh downloads the export
+// unconditionally when a caller needs them.
 type HTTPSource struct {
 	url     string
 	format  string
@@ -32,15 +33,32 @@ type HTTPSource struct {
 	mu           sync.Mutex
 	etag         string
 	lastModified string
-	last         *Snapshot // the last complete snapshot, for 304 answers
+	last         *Snapshot // the last complete snapshot without its records, for 304 answers
 }
 
 // Pull downloads and parses the export; Config.Timeout bounds the whole download. See
 // Source for the meaning of the result.
-func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
+func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) { return s.pull(ctx, true, nil) }
+
+// PullFresh downloads and parses the export without a conditional request: it never
+// answers NotModified, so the snapshot carries its records.
+func (s *HTTPSource) PullFresh(ctx context.Context) (Snapshot, error) {
+	return s.pull(ctx, false, nil)
+}
+
+// PullEach is Pull with the records handed to each as they are read (Streamer).
+func (s *HTTPSource) PullEach(ctx context.Context, each func(records []Record, expected int)) (Snapshot, error) {
+	return s.pull(ctx, true, each)
+}
+
+// pull downloads the export; with conditional set, it asks the server to answer 304
+// when the export has not changed since the last complete download, and then returns
+// that download's snapshot without records. With each set, the records are handed to
+// it as they are read instead of returned.
+func (s *HTTPSource) pull(ctx context.Context, conditional bool, each func([]Record, int)) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var p pullResult
+	p := pullResult{each: each}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	where := "GET " + withoutQuery(s.url) // a query may carry a token: keep it out of reasons
@@ -50,10 +68,10 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 		return p.snapshot(s.clock())
 	}
 	req.Header.Set("Accept", acceptFor(s.format))
-	if s.last != nil && s.etag != "" {
+	if conditional && s.last != nil && s.etag != "" {
 		req.Header.Set("If-None-Match", s.etag)
 	}
-	if s.last != nil && s.lastModified != "" {
+	if conditional && s.last != nil && s.lastModified != "" {
 		req.Header.Set("If-Modified-Since", s.lastModified)
 	}
 	credentials, err := s.auth.apply(req)
@@ -70,7 +88,7 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	}
 	defer resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusNotModified && s.last != nil:
+	case resp.StatusCode == http.StatusNotModified && conditional && s.last != nil:
 		snap := *s.last
 		snap.NotModified = true
 		snap.FetchedAt = s.clock()
@@ -87,7 +105,8 @@ func (s *HTTPSource) Pull(ctx context.Context) (Snapshot, error) {
 	p.redact(redact) // a read error may quote what the server sent
 	snap, err := p.snapshot(s.clock())
 	if err == nil {
-		s.last = &snap
+		last := snap.withoutRecords()
+		s.last = &last
 		s.etag, s.lastModified = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
 	}
 	return snap, err

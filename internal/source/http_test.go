@@ -125,8 +125,8 @@ func TestHTTPETag(t *testing.T) {
 	if err != nil || !second.Complete || !second.NotModified || fake.got304 != 1 {
 		t.Fatalf("second pull: NotModified %v, err %v, 304s %d", second.NotModified, err, fake.got304)
 	}
-	if second.Digest != first.Digest || second.Count != first.Count || &second.Records[0] != &first.Records[0] {
-		t.Errorf("a 304 must return the previous snapshot's records unchanged")
+	if second.Digest != first.Digest || second.Count != first.Count || second.Records != nil {
+		t.Errorf("a 304 gave digest %s, count %d and %d records; want the previous snapshot's digest and count, without records", second.Digest, second.Count, len(second.Records))
 	}
 
 	fake.set(func(f *fakeExport) { f.body = exportCSV + "3,c@acme.example,C\n"; f.etag = `"v2"` })

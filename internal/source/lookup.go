@@ -36,7 +36,8 @@ type Finder interface {
 
 // Lookup reads the people the keys name: through Find when the source is a Finder,
 // otherwise by pulling it (which costs little when it has not changed) and picking
-// the records a key names. A key names a record when it equals the record's id, or,
+// the records a key names (reading it whole when an unchanged source answers without
+// records). A key names a record when it equals the record's id, or,
 // ignoring case, its user name or one of its email addresses (an Okta event names a
 // user by id and by login). The error is non-nil when nothing could be read.
 func Lookup(ctx context.Context, src Source, keys []string) (Found, error) {
@@ -44,6 +45,9 @@ func Lookup(ctx context.Context, src Source, keys []string) (Found, error) {
 		return f.Find(ctx, keys)
 	}
 	snap, err := src.Pull(ctx)
+	if err == nil {
+		snap, err = WithRecords(ctx, src, snap)
+	}
 	if err != nil && len(snap.Records) == 0 {
 		return Found{}, err
 	}

@@ -47,15 +47,62 @@ func TestLookupReadsAWholeExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := Lookup(context.Background(), src, []string{"b@acme.example", "7"})
-	if err != nil {
-		t.Fatal(err)
+	for _, pull := range []string{"first", "of the unchanged file"} {
+		found, err := Lookup(context.Background(), src, []string{"b@acme.example", "7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found.Records) != 2 || !found.Complete || found.Digest != Digest(found.Records) {
+			t.Errorf("%s pull: found %d records, complete %v, digest %q; want the whole complete export", pull, len(found.Records), found.Complete, found.Digest)
+		}
+		if diff := cmp.Diff([]string{"2", "7"}, found.Named); diff != "" {
+			t.Errorf("%s pull: named (-want +got):\n%s", pull, diff)
+		}
 	}
-	if len(found.Records) != 2 || !found.Complete || found.Digest != Digest(found.Records) {
-		t.Errorf("found %d records, complete %v, digest %q; want the whole complete export", len(found.Records), found.Complete, found.Digest)
+}
+
+// unchangedSource answers every pull NotModified without records, as the file source
+// does for an export it read before, and may or may not be read afresh.
+type unchangedSource struct{ fresh Snapshot }
+
+func (s *unchangedSource) Pull(context.Context) (Snapshot, error) {
+	return Snapshot{Complete: true, Count: s.fresh.Count, Digest: s.fresh.Digest, NotModified: true}, nil
+}
+
+type freshSource struct{ unchangedSource }
+
+func (s *freshSource) PullFresh(context.Context) (Snapshot, error) { return s.fresh, nil }
+
+// TestWithRecords: a snapshot that holds its records is kept; one without is read
+// again whole; and a source that cannot be read again gives an incomplete snapshot,
+// never an empty complete one.
+func TestWithRecords(t *testing.T) {
+	records := []Record{{ID: "1", Emails: []Email{{Value: "a@acme.example", Primary: true}}}}
+	full := Snapshot{Records: records, Complete: true, Count: 1, Digest: Digest(records)}
+	tests := []struct {
+		name         string
+		src          Source
+		snap         Snapshot
+		want         Snapshot
+		wantComplete bool
+	}{
+		{name: "a snapshot with its records is kept", src: &unchangedSource{fresh: full}, snap: full, want: full, wantComplete: true},
+		{name: "an unchanged answer is read again", src: &freshSource{unchangedSource{fresh: full}},
+			snap: Snapshot{Complete: true, Count: 1, Digest: full.Digest, NotModified: true}, want: full, wantComplete: true},
+		{name: "a source that cannot read again fails", src: &unchangedSource{fresh: full},
+			snap: Snapshot{Complete: true, Count: 1, Digest: full.Digest, NotModified: true},
+			want: Snapshot{Reasons: []string{"the source answered NotModified without its 1 records and cannot be read afresh"}}},
 	}
-	if diff := cmp.Diff([]string{"2", "7"}, found.Named); diff != "" {
-		t.Errorf("named (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := WithRecords(context.Background(), tt.src, tt.snap)
+			if (err == nil) != tt.wantComplete || got.Complete != tt.wantComplete {
+				t.Errorf("complete %v, error %v; want complete %v", got.Complete, err, tt.wantComplete)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("snapshot (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
