@@ -47,6 +47,8 @@ type compiledField struct {
 	fast   *fastTemplate // nil when the template needs text/template
 	mode   Mode
 	maxLen int // 0: no known limit
+	// spec is the name and mode every person's Field of this name shares.
+	spec *FieldSpec
 }
 
 type assignment struct {
@@ -54,6 +56,8 @@ type assignment struct {
 	def     string
 	mode    Mode
 	idField string
+	// spec is the name and mode every person's ProfileId or UserRoleId shares.
+	spec *FieldSpec
 }
 
 type compiledRule struct {
@@ -114,6 +118,9 @@ func compile(c *Config) (*Mapper, error) {
 		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength})
 	}
 	slices.SortFunc(m.fields, func(a, b compiledField) int { return strings.Compare(a.name, b.name) })
+	for i := range m.fields {
+		m.fields[i].spec = &FieldSpec{Name: m.fields[i].name, Mode: m.fields[i].mode}
+	}
 	for i, f := range m.fields {
 		switch f.name {
 		case "Email":
@@ -138,6 +145,7 @@ func compile(c *Config) (*Mapper, error) {
 
 func compileAssignment(a *AssignmentConfig, target func(Rule) string, idField string) assignment {
 	out := assignment{def: a.Default, mode: parseMode(a.Mode, OnCreate), idField: idField}
+	out.spec = &FieldSpec{Name: idField, Mode: out.mode}
 	for _, r := range a.Rules {
 		cr := compiledRule{name: target(r)}
 		for k, v := range r.When {
@@ -435,7 +443,7 @@ func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason)
 	d := Desired{ID: rec.ID, Fields: st.fields.next()}
 	var reasons []Reason
 	for i, f := range m.fields {
-		d.Fields[i] = Field{Name: f.name, Mode: f.mode}
+		d.Fields[i] = Field{FieldSpec: f.spec}
 		switch f.kind {
 		case kindFixed:
 			d.Fields[i].Value = f.value

@@ -35,16 +35,16 @@ func TestMapDefaults(t *testing.T) {
 	want := Result{Desired: []Desired{{
 		ID: "00u1", Profile: "Standard User",
 		Fields: []Field{
-			{Name: "Alias", Value: "znunez"},
-			{Name: "Email", Value: "Zoe.Nunez@Acme.example"},
-			{Name: "EmailEncodingKey", Value: "UTF-8", Mode: OnCreate},
-			{Name: "FederationIdentifier", Value: "00u1"}, // found again by it after a crash between create and record
-			{Name: "FirstName", Value: "Zoë"},
-			{Name: "LanguageLocaleKey", Value: "en_US", Mode: OnCreate},
-			{Name: "LastName", Value: "Núñez"},
-			{Name: "LocaleSidKey", Value: "en_US", Mode: OnCreate},
-			{Name: "TimeZoneSidKey", Value: "America/New_York", Mode: OnCreate},
-			{Name: "Username", Value: "zoe.nunez@acme.example.uat"},
+			NewField("Alias", "znunez", Always),
+			NewField("Email", "Zoe.Nunez@Acme.example", Always),
+			NewField("EmailEncodingKey", "UTF-8", OnCreate),
+			NewField("FederationIdentifier", "00u1", Always), // found again by it after a crash between create and record
+			NewField("FirstName", "Zoë", Always),
+			NewField("LanguageLocaleKey", "en_US", OnCreate),
+			NewField("LastName", "Núñez", Always),
+			NewField("LocaleSidKey", "en_US", OnCreate),
+			NewField("TimeZoneSidKey", "America/New_York", OnCreate),
+			NewField("Username", "zoe.nunez@acme.example.uat", Always),
 		},
 	}}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -184,7 +184,7 @@ func TestProfileAndRoleRules(t *testing.T) {
 	if v, _ := res.Desired[2].Value("ProfileId"); v != "00e3" {
 		t.Errorf("case-insensitive profile name not resolved: %q", v)
 	}
-	wantFields := []Field{{Name: "ProfileId", Value: "00e2", Mode: OnCreate}, {Name: "UserRoleId", Value: "00E1", Mode: Always}}
+	wantFields := []Field{NewField("ProfileId", "00e2", OnCreate), NewField("UserRoleId", "00E1", Always)}
 	var gotFields []Field
 	for _, f := range seller2.Fields {
 		if f.Name == "ProfileId" || f.Name == "UserRoleId" {

@@ -51,7 +51,7 @@ func TestUsersDoNotShareFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range res.Desired[:len(res.Desired)-1] {
-		_ = append(res.Desired[i].Fields, Field{Name: "Zz__c", Value: "spilled"})
+		_ = append(res.Desired[i].Fields, NewField("Zz__c", "spilled", Always))
 	}
 	for i, d := range res.Desired {
 		alone := m.Map(records[i : i+1])
@@ -61,5 +61,38 @@ func TestUsersDoNotShareFields(t *testing.T) {
 		if diff := cmp.Diff(alone.Desired[0], d); diff != "" {
 			t.Fatalf("user %d differs from the same record mapped alone (-alone +together):\n%s", i, diff)
 		}
+	}
+}
+
+// TestMappedPeopleShareFieldSpecs checks what makes a Field 24 bytes: the people one
+// Mapper maps share one FieldSpec per field, ProfileId's and UserRoleId's included,
+// rather than each carrying a name and a mode of their own.
+func TestMappedPeopleShareFieldSpecs(t *testing.T) {
+	m := mustNew(t, Config{
+		Fields:  map[string]FieldConfig{"Title": {From: "{{ .Title }}"}},
+		Profile: AssignmentConfig{Default: "Standard User"},
+		Role:    AssignmentConfig{Default: "Engineer"},
+	})
+	res := m.Map([]source.Record{
+		person("00u1", "Ada", "Lovelace", "ada@acme.example"),
+		person("00u2", "Alan", "Turing", "alan@acme.example"),
+	})
+	if err := m.ResolveIDs(res.Desired, map[string]string{"Standard User": "00e1"}, map[string]string{"Engineer": "00E1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Desired) != 2 {
+		t.Fatalf("%d desired people, want 2", len(res.Desired))
+	}
+	a, b := res.Desired[0].Fields, res.Desired[1].Fields
+	if len(a) != len(b) {
+		t.Fatalf("%d and %d fields", len(a), len(b))
+	}
+	for k := range a {
+		if a[k].FieldSpec != b[k].FieldSpec {
+			t.Errorf("field %s: each person has a spec of their own", a[k].Name)
+		}
+	}
+	if _, ok := res.Desired[0].Value("UserRoleId"); !ok {
+		t.Error("no UserRoleId resolved")
 	}
 }

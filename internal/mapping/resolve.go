@@ -20,9 +20,9 @@ func (m *Mapper) ResolveIDs(users []Desired, profileIDs, roleIDs map[string]stri
 	}
 	for i := range users {
 		d := &users[i]
-		d.setField(Field{Name: m.profile.idField, Value: profiles[d.Profile], Mode: m.profile.mode})
+		d.setField(Field{FieldSpec: m.profile.spec, Value: profiles[d.Profile]})
 		if d.Role != "" {
-			d.setField(Field{Name: m.role.idField, Value: roles[d.Role], Mode: m.role.mode})
+			d.setField(Field{FieldSpec: m.role.spec, Value: roles[d.Role]})
 		}
 	}
 	return nil

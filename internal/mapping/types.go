@@ -25,13 +25,28 @@ func (m Mode) String() string {
 	return modeAlways
 }
 
-// Field is one desired Salesforce field value.
+// Field is one desired Salesforce field value. Its name and mode are the field's
+// FieldSpec, which every person the same Mapper maps shares: a Field is 24 bytes
+// instead of 40, and at a million people with 14 fields each that is 214 MB less
+// (the largest part of a mapped person). Read f.Name and f.Mode as before; build a
+// Field with NewField, and never change a spec through a Field, since others share it.
 type Field struct {
-	// Name is the Salesforce API name (Username, LastName, ProfileId, Cost_Center__c).
-	Name string
+	*FieldSpec
 	// Value is the desired value; "" means the field should be empty.
 	Value string
-	Mode  Mode
+}
+
+// FieldSpec is what the fields of one name have in common across people.
+type FieldSpec struct {
+	// Name is the Salesforce API name (Username, LastName, ProfileId, Cost_Center__c).
+	Name string
+	Mode Mode
+}
+
+// NewField returns a Field with a spec of its own, for callers (tests, tools) that
+// build people by hand; the Mapper shares one spec per field among all its people.
+func NewField(name, value string, mode Mode) Field {
+	return Field{FieldSpec: &FieldSpec{Name: name, Mode: mode}, Value: value}
 }
 
 // Desired is one person as Salesforce should have them: the reconcile engine's input.

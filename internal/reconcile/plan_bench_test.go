@@ -144,24 +144,31 @@ func benchInput(n int, linked, scattered bool) Input {
 		in.Links = make([]Link, 0, n+n/100)
 	}
 	idpOf := func(i int) string { return "00u" + strconv.Itoa(1_000_000_000+i) }
+	// The people share one spec per field, as the people of one Mapper do.
+	spec := func(name string, mode mapping.Mode) *mapping.FieldSpec {
+		return &mapping.FieldSpec{Name: name, Mode: mode}
+	}
+	specs := []*mapping.FieldSpec{
+		spec("Alias", mapping.Always), spec("Department", mapping.Always), spec("Email", mapping.Always),
+		spec("EmailEncodingKey", mapping.OnCreate), spec("FederationIdentifier", mapping.Always),
+		spec("FirstName", mapping.Always), spec("LanguageLocaleKey", mapping.OnCreate),
+		spec("LastName", mapping.Always), spec("LocaleSidKey", mapping.OnCreate),
+		spec("ProfileId", mapping.OnCreate), spec("TimeZoneSidKey", mapping.OnCreate),
+		spec("Title", mapping.Always), spec("Username", mapping.Always),
+	}
 	fieldsOf := func(i int) []mapping.Field {
 		idp := idpOf(i)
 		email := "user" + strconv.Itoa(i) + "@acme.example"
-		return []mapping.Field{
-			{Name: "Alias", Value: "u" + strconv.Itoa(i%10_000_000)},
-			{Name: "Department", Value: departments[i%len(departments)]},
-			{Name: "Email", Value: email},
-			{Name: "EmailEncodingKey", Value: "UTF-8", Mode: mapping.OnCreate},
-			{Name: "FederationIdentifier", Value: idp},
-			{Name: "FirstName", Value: "Given" + strconv.Itoa(i)},
-			{Name: "LanguageLocaleKey", Value: "en_US", Mode: mapping.OnCreate},
-			{Name: "LastName", Value: "Family" + strconv.Itoa(i)},
-			{Name: "LocaleSidKey", Value: "en_US", Mode: mapping.OnCreate},
-			{Name: "ProfileId", Value: standardProfile, Mode: mapping.OnCreate},
-			{Name: "TimeZoneSidKey", Value: "Europe/Berlin", Mode: mapping.OnCreate},
-			{Name: "Title", Value: "Engineer"},
-			{Name: "Username", Value: email},
+		values := []string{
+			"u" + strconv.Itoa(i%10_000_000), departments[i%len(departments)], email, "UTF-8", idp,
+			"Given" + strconv.Itoa(i), "en_US", "Family" + strconv.Itoa(i), "en_US", standardProfile,
+			"Europe/Berlin", "Engineer", email,
 		}
+		fields := make([]mapping.Field, len(specs))
+		for k, sp := range specs {
+			fields[k] = mapping.Field{FieldSpec: sp, Value: values[k]}
+		}
+		return fields
 	}
 	// Who is who: people 0..n-1 are desired, 0.1 % of them new hires (no user);
 	// n..n+n/1000-1 are leavers (a linked user, no longer desired); the next n/200 are

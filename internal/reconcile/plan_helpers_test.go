@@ -25,16 +25,16 @@ func syncAll() Policy {
 func person(id string, edits ...func(*mapping.Desired)) mapping.Desired {
 	email := id + "@example.com"
 	d := mapping.Desired{ID: id, Profile: "Standard User", Fields: []mapping.Field{
-		{Name: "Department", Value: "R&D"},
-		{Name: "Email", Value: email},
-		{Name: "FederationIdentifier", Value: id},
-		{Name: "FirstName", Value: "First " + id},
-		{Name: "LanguageLocaleKey", Value: "en_US", Mode: mapping.OnCreate},
-		{Name: "LastName", Value: "Last"},
-		{Name: "ProfileId", Value: standardProfile, Mode: mapping.OnCreate},
-		{Name: "TimeZoneSidKey", Value: "Europe/Paris", Mode: mapping.OnCreate},
-		{Name: "Title", Value: "Engineer"},
-		{Name: "Username", Value: email + ".sf"},
+		mapping.NewField("Department", "R&D", mapping.Always),
+		mapping.NewField("Email", email, mapping.Always),
+		mapping.NewField("FederationIdentifier", id, mapping.Always),
+		mapping.NewField("FirstName", "First "+id, mapping.Always),
+		mapping.NewField("LanguageLocaleKey", "en_US", mapping.OnCreate),
+		mapping.NewField("LastName", "Last", mapping.Always),
+		mapping.NewField("ProfileId", standardProfile, mapping.OnCreate),
+		mapping.NewField("TimeZoneSidKey", "Europe/Paris", mapping.OnCreate),
+		mapping.NewField("Title", "Engineer", mapping.Always),
+		mapping.NewField("Username", email+".sf", mapping.Always),
 	}}
 	for _, e := range edits {
 		e(&d)
@@ -50,7 +50,7 @@ func with(name, value string) func(*mapping.Desired) {
 			d.Fields[i].Value = value
 			return
 		}
-		d.Fields = slices.Insert(d.Fields, i, mapping.Field{Name: name, Value: value})
+		d.Fields = slices.Insert(d.Fields, i, mapping.NewField(name, value, mapping.Always))
 	}
 }
 
