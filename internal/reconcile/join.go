@@ -330,8 +330,8 @@ func (c *calc) joinLinks() {
 		j.joinOn(&left, &right, len(in.Existing), len(in.Links), userKey, linkUserKey, c.linkUser, nil)
 	}
 	// The join with the longer keys goes first, so that the other fits in its memory:
-	// IdP ids may be longer than the users' 15-character Id keys (36 for Entra and
-	// Google) or shorter (20 for Okta).
+	// IdP ids may be longer than the users' 15-character Id keys (36 for Entra, 21
+	// for Google, 20 for Okta) or shorter (an export's employee numbers).
 	if stagingSize(len(in.Desired), personKey) >= stagingSize(len(in.Existing), userKey) {
 		people()
 		users()
