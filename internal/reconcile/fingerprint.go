@@ -3,7 +3,6 @@ package reconcile
 import (
 	"hash/maphash"
 	"math/bits"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -214,12 +213,12 @@ func isFolded(v string) bool {
 	return true
 }
 
-// appendFolded appends v trimmed, in a form two strings share exactly when
-// strings.EqualFold says they are equal: every rune replaced by the member of its
+// appendFolded appends v in a form two strings share exactly when
+// strings.EqualFold says they are equal (untrimmed, like every value hashed): every rune replaced by the member of its
 // case-folding orbit that stands for the orbit (orbitCanon). An invalid byte reads as
 // U+FFFD, as EqualFold reads it.
 func appendFolded(dst []byte, v string) []byte {
-	for _, r := range strings.TrimSpace(v) {
+	for _, r := range v {
 		dst = utf8.AppendRune(dst, orbitCanon(r))
 	}
 	return dst

@@ -37,12 +37,14 @@ func calculate(in Input, p Policy, s split) Plan {
 	// partition by partition keeps each lookup in the core's cache and uses every
 	// core (join.go).
 	c.joinLinks()
-	// When most people have a link, this is most likely a usual cycle, whose decide
-	// needs the hashes of every person and user (fingerprint.go): they depend only on
-	// the input, so they are taken on the other cores while the links are followed
-	// and the keys matched, which is work for one core.
+	// A usual cycle's decide needs the hashes of every person and user
+	// (fingerprint.go). They depend only on the input, so they are taken on the other
+	// cores while the links are followed and the keys matched, which is work for one
+	// core. decide uses them only when it works in chunks, which needs seven people
+	// in eight linked, so fewer links than half the people means a first cycle: no
+	// hashes (and decide then diffs everyone, as it must).
 	var hashed sync.WaitGroup
-	if !s.exact && len(in.Links) >= len(in.Desired)/2 && len(in.Desired) >= fingerprintChunk {
+	if !s.exact && (s.alwaysChunk || len(in.Links) >= len(in.Desired)/2) {
 		hashed.Go(func() { c.fp = c.takeFingerprints() })
 	}
 	c.disputeDuplicateIDs()
@@ -132,8 +134,8 @@ type calc struct {
 	split split
 	// touched sums what decidePeople reads ahead, so that the reads are not dropped.
 	touched int
-	// fp holds the hashes of a usual cycle's people and users; nil in a first cycle,
-	// where every person is diffed field by field.
+	// fp holds the hashes of a usual cycle's people and users; nil in a first cycle
+	// and with split.exact, where every person is diffed field by field.
 	fp *fingerprints
 
 	protect  protection
@@ -471,11 +473,8 @@ func (c *calc) decide() {
 		c.decideGone()
 		return
 	}
-	// A usual cycle: most people are linked and right, which their hashes show
-	// without reading their users (fingerprint.go).
-	if c.fp == nil && !c.split.exact {
-		c.fp = c.takeFingerprints()
-	}
+	// A usual cycle: most people are linked and right, which their hashes (c.fp,
+	// taken in calculate) show without reading their users.
 	// The people are decided in chunks on every core (see parallel).
 	// Each chunk works on a copy of c whose plan collects that chunk's few actions,
 	// and the chunks' actions are put together in chunk order: the same list one pass
