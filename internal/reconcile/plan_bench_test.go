@@ -210,3 +210,23 @@ func benchInput(n int, linked, scattered bool) Input {
 	}
 	return in
 }
+
+// BenchmarkPlanParts times two parts of a usual cycle's plan on BenchmarkCalculate's
+// steady input, each on its own: taking the hashes of every person and user
+// (fingerprint.go) and joining the links with the users and the people (join.go).
+func BenchmarkPlanParts(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		in := benchInput(n, true, false)
+		c := newCalc(&in, &Policy{}, defaultSplit())
+		b.Run("hashes/"+benchName(n), func(b *testing.B) {
+			for b.Loop() {
+				c.takeFingerprints()
+			}
+		})
+		b.Run("joins/"+benchName(n), func(b *testing.B) {
+			for b.Loop() {
+				c.joinLinks()
+			}
+		})
+	}
+}
