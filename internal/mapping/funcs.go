@@ -144,18 +144,15 @@ func generateAlias(given, family, email string) string {
 
 // appendAliasChars appends up to n of the lower-case ASCII letters and digits of the
 // folded text to b, stopping when b is full (b comes from a fixed array, so appending
-// never allocates).
+// never allocates). The folded text is ASCII, so it is read byte by byte.
 func appendAliasChars(b []byte, s string, n int) []byte {
-	added := 0
-	for _, r := range asciiFold(s) {
-		if added == n || len(b) == cap(b) {
-			break
-		}
-		switch {
-		case r >= 'A' && r <= 'Z':
-			b = append(b, byte(r-'A'+'a')) //nolint:gosec // r is an ASCII letter here
-		case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
-			b = append(b, byte(r)) //nolint:gosec // r is an ASCII letter or digit here
+	folded := asciiFold(s)
+	for i, added := 0, 0; i < len(folded) && added < n && len(b) < cap(b); i++ {
+		switch c := folded[i]; {
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c-'A'+'a')
+		case (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'):
+			b = append(b, c)
 		default:
 			continue
 		}
