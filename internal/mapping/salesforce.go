@@ -26,28 +26,40 @@ func fieldLength(name string) int {
 // emailProblem says what makes s unacceptable as an email address (or Username, which
 // Salesforce requires to be email-shaped), "" when nothing does. The rule is
 // deliberately plain: one @, a dot-atom local part of at most 64 characters, and a
-// domain of at least two labels of letters, digits and hyphens; ASCII only. It checks
-// two addresses of every person, so it reads the address once, noting the @ and the
-// dots as it validates the bytes, and then only the domain again; the problems are
-// reported in a fixed order (bytes, @, local part, domain), the first one found.
+// domain of at least two labels of letters, digits and hyphens; ASCII only.
+//
+// Every person has two addresses to check, so it reads s once: letters and digits,
+// most of any address, pass with one test, and the rest is noted as it comes (the @,
+// the dots, the labels). The first problem in a fixed order is reported: a byte no
+// address may hold, then the @, the local part, the domain.
 func emailProblem(s string) string {
 	if s == "" {
 		return "is empty"
 	}
-	at, ats, doubleDot := -1, 0, false // the first @, how many, ".." before the first @
+	at, ats := -1, 0 // the first @, how many
+	doubleDot, domainDot, malformed := false, false, false
+	label := 0 // where the current domain label starts
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c-'0' < 10 || (c|0x20)-'a' < 26 { // a digit or an ASCII letter
+			continue
+		}
 		if c >= utf8.RuneSelf || inASCIISet(c, addressForbiddenLo, addressForbiddenHi) {
 			return forbiddenByteProblem(c)
 		}
 		switch {
 		case c == '@':
 			if at < 0 {
-				at = i
+				at, label = i, i+1
 			}
 			ats++
-		case c == '.' && at < 0 && i > 0 && s[i-1] == '.':
-			doubleDot = true
+		case at < 0:
+			doubleDot = doubleDot || (c == '.' && i > 0 && s[i-1] == '.')
+		case c == '.':
+			malformed = malformed || badLabel(s[label:i])
+			domainDot, label = true, i+1
+		case c != '-':
+			malformed = true
 		}
 	}
 	switch {
@@ -59,31 +71,18 @@ func emailProblem(s string) string {
 		return "has a local part that is empty or longer than 64 characters"
 	case s[0] == '.' || s[at-1] == '.' || doubleDot:
 		return "has a misplaced dot in the local part"
-	}
-	return domainProblem(s[at+1:])
-}
-
-// domainProblem checks the part of an address after its only @, whose bytes
-// emailProblem has found allowed.
-func domainProblem(domain string) string {
-	dot, malformed, start := false, false, 0 // start: of the current label
-	for i := 0; i <= len(domain); i++ {
-		if i < len(domain) && domain[i] != '.' {
-			malformed = malformed || !inASCIISet(domain[i], domainLabelLo, domainLabelHi)
-			continue
-		}
-		label := domain[start:i]
-		malformed = malformed || label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-'
-		dot = dot || i < len(domain)
-		start = i + 1
-	}
-	switch {
-	case !dot:
+	case !domainDot:
 		return "has a domain without a dot"
-	case malformed:
+	case malformed || badLabel(s[label:]):
 		return "has a malformed domain"
 	}
 	return ""
+}
+
+// badLabel reports whether a domain label, whose bytes are letters, digits and
+// hyphens, is empty, too long or starts or ends with a hyphen.
+func badLabel(label string) bool {
+	return label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-'
 }
 
 // forbiddenByteProblem says why c, a byte no address may hold, is not allowed.
@@ -98,13 +97,11 @@ func forbiddenByteProblem(c byte) string {
 }
 
 // The ASCII bytes that no address may hold (spaces, control characters and
-// ()<>[]\,;:"), and those a domain label may hold (letters, digits and hyphens), as
-// 128-bit sets: the low word holds bytes 0-63, the high word bytes 64-127.
+// ()<>[]\,;:"), as a 128-bit set: the low word holds bytes 0-63, the high word bytes
+// 64-127.
 const (
 	addressForbiddenLo = 1<<(' '+1) - 1 | 1<<'"' | 1<<'(' | 1<<')' | 1<<',' | 1<<':' | 1<<';' | 1<<'<' | 1<<'>'
 	addressForbiddenHi = 1<<('['-64) | 1<<('\\'-64) | 1<<(']'-64) | 1<<(0x7f-64)
-	domainLabelLo      = 1<<'-' | (1<<10-1)<<'0'
-	domainLabelHi      = (1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64)
 )
 
 // inASCIISet reports whether the byte c is in the set of ASCII bytes given as two
