@@ -381,18 +381,25 @@ func (c *collisions) apply(res *Result, emailAt, usernameAt int) {
 		}
 		res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
 	}
-	kept := res.Desired[:0]
+	if len(c.emails) == 0 && len(c.usernames) == 0 {
+		return // no desired user shares an Email or a Username: all stay
+	}
+	kept := 0
 	var moved []Rejection
-	for i, d := range res.Desired {
+	for i := range res.Desired {
+		d := &res.Desired[i]
 		k := collisionKey{email: d.Fields[emailAt].Value, username: d.Fields[usernameAt].Value, position: int(c.positions[i])}
 		if reasons := c.reasons(&k); len(reasons) > 0 {
 			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
 			continue
 		}
-		kept = append(kept, d)
+		if kept != i { // move only the users after the first one rejected
+			res.Desired[kept] = *d
+		}
+		kept++
 	}
-	clear(res.Desired[len(kept):])
-	res.Desired = kept
+	clear(res.Desired[kept:])
+	res.Desired = res.Desired[:kept]
 	if len(moved) > 0 {
 		res.Rejected = append(res.Rejected, moved...)
 		slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Position - b.Position })
