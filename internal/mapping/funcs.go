@@ -124,8 +124,8 @@ const aliasLength = 8
 // given name and the family name, folded to lower-case ASCII letters and digits, at
 // most 8 characters ("Zoë Núñez" → "znunez"). Names with nothing foldable (e.g.
 // written in CJK) fall back to the email's local part, then to "user". Alias need not
-// be unique, so no collision handling is needed.
-func generateAlias(given, family, email string) string {
+// be unique, so no collision handling is needed. The alias is kept in t.
+func generateAlias(t *texts, given, family, email string) string {
 	var buf [aliasLength]byte
 	alias := buf[:0]
 	var probe [1]byte
@@ -139,7 +139,7 @@ func generateAlias(given, family, email string) string {
 	if len(alias) == 0 {
 		return "user"
 	}
-	return string(alias)
+	return t.add(alias)
 }
 
 // appendAliasChars appends up to n of the lower-case ASCII letters and digits of the

@@ -412,6 +412,7 @@ type mapState struct {
 	buf    bytes.Buffer
 	fields fieldAlloc
 	grants grantCache
+	texts  texts
 }
 
 // fieldAlloc hands out the Fields of desired users from shared chunks: one allocation
@@ -469,7 +470,7 @@ func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason)
 			case err != nil:
 				reasons = append(reasons, Reason{Code: TemplateFailed, Field: f.name, Detail: err.Error()})
 			case f.name == "Username":
-				v = strings.ToLower(strings.TrimSpace(rendered)) // Salesforce stores Usernames lower-case
+				v = st.texts.lower(strings.TrimSpace(rendered)) // Salesforce stores Usernames lower-case
 			default:
 				v = strings.TrimSpace(rendered)
 			}
@@ -477,7 +478,7 @@ func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason)
 		d.Fields[i] = Field{FieldSpec: f.spec, Value: v}
 	}
 	if m.aliasAt >= 0 {
-		d.Fields[m.aliasAt].Value = generateAlias(d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
+		d.Fields[m.aliasAt].Value = generateAlias(&st.texts, d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
 	}
 	reasons = append(reasons, m.check(&d, reasons)...)
 	if d.Profile = m.profile.choose(rec); d.Profile == "" {
