@@ -86,9 +86,26 @@ func sortHashes(hashes []uint64) []uint64 {
 		next[b]++
 	}
 	for b := range 1 << width {
-		slices.Sort(sorted[start[b]:start[b+1]])
+		sortBucket(sorted[start[b]:start[b+1]])
 	}
 	return sorted
+}
+
+// sortBucket sorts one bucket of sortHashes: by insertion when it is as small as
+// buckets nearly always are (slices.Sort spends more choosing its strategy), by
+// slices.Sort when a key repeats thousands of times and fills one.
+func sortBucket(h []uint64) {
+	if len(h) > 32 {
+		slices.Sort(h)
+		return
+	}
+	for i := 1; i < len(h); i++ {
+		v, j := h[i], i
+		for ; j > 0 && h[j-1] > v; j-- {
+			h[j] = h[j-1]
+		}
+		h[j] = v
+	}
 }
 
 // hashKey hashes k, lower-cased first when fold is set. ASCII keys of common length

@@ -108,6 +108,24 @@ func TestSortHashes(t *testing.T) {
 			t.Errorf("sortHashes of %d hashes is not their sorted order", n)
 		}
 	}
+	// One key repeated thousands of times fills one bucket (sorted by slices.Sort),
+	// and hashes near it fill its neighbours.
+	hashes := make([]uint64, 5000)
+	for i := range hashes {
+		switch i % 3 {
+		case 0:
+			hashes[i] = 0x8000_0000_0000_0000
+		case 1:
+			hashes[i] = 0x8000_0000_0000_0000 + rng.Uint64N(1<<52)
+		default:
+			hashes[i] = rng.Uint64()
+		}
+	}
+	want := slices.Clone(hashes)
+	slices.Sort(want)
+	if got := sortHashes(hashes); !slices.Equal(got, want) {
+		t.Error("sortHashes of hashes crowded into a few buckets is not their sorted order")
+	}
 }
 
 // TestLowerASCIIMatchesToLower: folding eight bytes at a time gives what
