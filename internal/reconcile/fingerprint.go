@@ -216,10 +216,23 @@ func isFolded(v string) bool {
 // appendFolded appends v in a form two strings share exactly when
 // strings.EqualFold says they are equal (untrimmed, like every value hashed): every rune replaced by the member of its
 // case-folding orbit that stands for the orbit (orbitCanon). An invalid byte reads as
-// U+FFFD, as EqualFold reads it.
+// U+FFFD, as EqualFold reads it. An ASCII byte's orbit stands as its lower case
+// (the orbits of 'k' and 's' reach beyond ASCII, to the Kelvin sign and the long s,
+// but their least member is still the ASCII capital), so ASCII, most of every address,
+// is folded a byte at a time without looking the orbit up.
 func appendFolded(dst []byte, v string) []byte {
-	for _, r := range v {
+	for i := 0; i < len(v); {
+		if c := v[i]; c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(v[i:])
 		dst = utf8.AppendRune(dst, orbitCanon(r))
+		i += size
 	}
 	return dst
 }

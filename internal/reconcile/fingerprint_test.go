@@ -84,6 +84,29 @@ func FuzzFoldedHash(f *testing.F) {
 	})
 }
 
+// TestAppendFoldedFoldsASCIIAsItsOrbit compares appendFolded's byte-at-a-time ASCII
+// path with the definition, every rune replaced by its orbit's stand-in, on every
+// ASCII byte and on values that mix ASCII with the runes whose orbits cross into it
+// (the Kelvin sign, the long s), other non-ASCII letters and invalid bytes.
+func TestAppendFoldedFoldsASCIIAsItsOrbit(t *testing.T) {
+	byRune := func(v string) string {
+		var b []byte
+		for _, r := range v {
+			b = utf8.AppendRune(b, orbitCanon(r))
+		}
+		return string(b)
+	}
+	values := []string{"", "First.Last@Example.COM", "\u212a\u017fKkSs", "Ǆǅǆ ΣσςÅå", "a\xffB\xc3", "\xe2\x84", "ÉCOLE@École.fr"}
+	for c := range utf8.RuneSelf {
+		values = append(values, string(rune(c)), "x"+string(rune(c))+"\u212a")
+	}
+	for _, v := range values {
+		if got, want := string(appendFolded(nil, v)), byRune(v); got != want {
+			t.Errorf("appendFolded(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 // TestIsFoldedReadsEveryByte puts every byte value at every position of a value
 // longer than the eight bytes isFolded reads at a time, and compares it with the
 // byte-by-byte definition.
