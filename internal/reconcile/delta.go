@@ -234,7 +234,6 @@ func (a *applier) patchMirror(ctx context.Context, items []item, results []Resul
 
 // written returns u as it is after changes were written to it.
 func written(u Existing, changes []Change) Existing {
-	u.Fields = slices.Clone(u.Fields)
 	for _, ch := range changes {
 		switch ch.Field {
 		case "IsActive":
@@ -248,8 +247,8 @@ func written(u Existing, changes []Change) Existing {
 		case "ProfileId":
 			u.ProfileID = ch.After
 		}
-		if i := slices.IndexFunc(u.Fields, func(f FieldValue) bool { return f.Name == ch.Field }); i >= 0 {
-			u.Fields[i].Value = ch.After
+		if _, ok := u.Fields.Get(ch.Field); ok {
+			u.Fields = u.Fields.With(ch.Field, ch.After)
 		}
 	}
 	return u

@@ -105,11 +105,11 @@ type fieldHasher struct {
 	sum  uint64
 	// scratch holds a value being case-folded.
 	scratch []byte
-	// layout holds the field names of the last user hashed, and at where diff's walk
+	// layout is the field names of the last user hashed, and at where diff's walk
 	// found each of fp.names among them (-1: not there). The users of one read share
-	// their field list, so the next user most likely has the same names, and then its
-	// values are where the last user's were, found without comparing names by order.
-	layout []string
+	// their names (FieldPacker), so the next user most likely has the same, and then
+	// its values are where the last user's were, found without comparing a name.
+	layout *[]string
 	at     []int
 }
 
@@ -138,7 +138,7 @@ func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
 	for k, at := range fh.at {
 		var v string
 		if at >= 0 {
-			v = e.Fields[at].Value
+			v = e.Fields.Value(at)
 		}
 		fh.add(fp.folded[k], v)
 	}
@@ -147,23 +147,11 @@ func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
 
 // locate sets fh.at for fields, unless they have the names of the last user's, in
 // the same order: where diff's walk finds a name depends on nothing else.
-func (fh *fieldHasher) locate(fp *fingerprints, fields []FieldValue) {
-	if len(fields) == len(fh.layout) {
-		same := true
-		for i := range fields {
-			if fields[i].Name != fh.layout[i] { // the same string, most often: no bytes compared
-				same = false
-				break
-			}
-		}
-		if same {
-			return
-		}
+func (fh *fieldHasher) locate(fp *fingerprints, fields UserFields) {
+	if fh.at != nil && fields.names == fh.layout {
+		return
 	}
-	fh.layout = fh.layout[:0]
-	for _, f := range fields {
-		fh.layout = append(fh.layout, f.Name)
-	}
+	fh.layout = fields.names
 	fh.at = fh.at[:0]
 	j := 0
 	for _, name := range fp.names {

@@ -169,7 +169,7 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 	d := person("a")
 	right := userOf(d, sfID(1))
 	fields := func(edit func([]FieldValue) []FieldValue) func(*Existing) {
-		return func(e *Existing) { e.Fields = edit(slices.Clone(e.Fields)) }
+		return func(e *Existing) { e.Fields = PackFields(edit(e.Fields.List())...) }
 	}
 	variants := map[string]func(*Existing){
 		"sorted":   func(*Existing) {},
@@ -185,8 +185,8 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 		}),
 		"Title changed": func(e *Existing) { setUserField(e, "Title", "Manager") },
 		// Where an on_create field was, a second Title that diff's walk meets before
-		// the sorted one: every always-managed name is still where it was in the
-		// sorted list, so only comparing every name tells the layouts apart.
+		// the sorted one: the names are as many as before, and only their own copy
+		// of them tells the layouts apart.
 		"Title in an on_create slot": fields(func(f []FieldValue) []FieldValue {
 			f[slices.IndexFunc(f, func(v FieldValue) bool { return v.Name == "LanguageLocaleKey" })] = FieldValue{Name: "Title", Value: "Manager"}
 			return f
@@ -199,7 +199,6 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 		for _, name := range names {
 			for range 2 {
 				u := right
-				u.Fields = slices.Clone(u.Fields)
 				variants[name](&u)
 				u.ID = sfID(len(users) + 1)
 				desired, users = append(desired, d), append(users, u)
