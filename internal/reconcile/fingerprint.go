@@ -1,8 +1,8 @@
 package reconcile
 
 import (
+	"encoding/binary"
 	"hash/maphash"
-	"math/bits"
 	"unicode"
 	"unicode/utf8"
 
@@ -102,9 +102,9 @@ func (fp *fingerprints) unchanged(person, user int32) bool {
 // its own.
 type fieldHasher struct {
 	seed maphash.Seed
-	sum  uint64
-	// scratch holds a value being case-folded.
-	scratch []byte
+	// values holds the values of the person or user being hashed, each after its
+	// length, case-folded where the field is.
+	values []byte
 	// layout is the field names of the last user hashed, and at where diff's walk
 	// found each of fp.names among them (-1: not there). The users of one read share
 	// their names (FieldPacker), so the next user most likely has the same, and then
@@ -116,7 +116,7 @@ type fieldHasher struct {
 // person hashes d's always-managed values; ok is false when its always-managed fields
 // are not exactly fp.names.
 func (fh *fieldHasher) person(fp *fingerprints, d *mapping.Desired) (sum uint64, ok bool) {
-	fh.sum = 0
+	fh.values = fh.values[:0]
 	k := 0
 	for _, f := range d.Fields {
 		if f.Mode != mapping.Always {
@@ -128,13 +128,13 @@ func (fh *fieldHasher) person(fp *fingerprints, d *mapping.Desired) (sum uint64,
 		fh.add(fp.folded[k], f.Value)
 		k++
 	}
-	return fh.sum, k == len(fp.names)
+	return fh.sum(), k == len(fp.names)
 }
 
 // user hashes e's values of fp.names, found as diff finds them.
 func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
 	fh.locate(fp, e.Fields)
-	fh.sum = 0
+	fh.values = fh.values[:0]
 	for k, at := range fh.at {
 		var v string
 		if at >= 0 {
@@ -142,7 +142,7 @@ func (fh *fieldHasher) user(fp *fingerprints, e *Existing) uint64 {
 		}
 		fh.add(fp.folded[k], v)
 	}
-	return fh.sum
+	return fh.sum()
 }
 
 // locate sets fh.at for fields, unless they have the names of the last user's, in
@@ -159,21 +159,23 @@ func (fh *fieldHasher) locate(fp *fingerprints, fields UserFields) {
 	}
 }
 
-// add mixes the next value's hash into the sum. Each value is hashed on its own
-// (which also keeps the values' boundaries: "ab","c" is not "a","bc") and the sum is
-// rotated before it is mixed in, so the same values in other fields give another sum.
-// Hashing value by value measured faster than streaming a person's values through
-// one maphash.Hash.
+// add appends the next value, after its length (which keeps the values' boundaries:
+// "ab","c" is not "a","bc"), case-folded when folded. The values are gathered and
+// hashed in one call (sum): a million people's dozen values each hashed one call at
+// a time had cost about twice as much.
 func (fh *fieldHasher) add(folded bool, v string) {
-	var h uint64
+	at := len(fh.values)
+	fh.values = append(fh.values, 0, 0, 0, 0)
 	if folded && !isFolded(v) {
-		fh.scratch = appendFolded(fh.scratch[:0], v)
-		h = maphash.Bytes(fh.seed, fh.scratch)
+		fh.values = appendFolded(fh.values, v)
 	} else {
-		h = maphash.String(fh.seed, v)
+		fh.values = append(fh.values, v...)
 	}
-	fh.sum = bits.RotateLeft64(fh.sum, 17) ^ h
+	binary.LittleEndian.PutUint32(fh.values[at:], uint32(len(fh.values)-at-4)) //nolint:gosec // a field value, far below 4 GiB
 }
+
+// sum returns the hash of the values added since the last person or user began.
+func (fh *fieldHasher) sum() uint64 { return maphash.Bytes(fh.seed, fh.values) }
 
 // isFolded reports whether v is its own case-folded form (appendFolded): ASCII without
 // upper-case letters, as most addresses are. It looks at eight bytes at a time: a byte

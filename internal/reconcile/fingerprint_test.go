@@ -17,7 +17,7 @@ import (
 func hashOne(seed maphash.Seed, folded bool, v string) uint64 {
 	fh := fieldHasher{seed: seed}
 	fh.add(folded, v)
-	return fh.sum
+	return fh.sum()
 }
 
 // foldedPairs are values of Email or Username that Salesforce may hold differently
