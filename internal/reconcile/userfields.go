@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -65,14 +66,14 @@ func (p *FieldPacker) Pack(fields []FieldValue) UserFields {
 	for _, f := range sorted {
 		size += len(f.Value)
 	}
-	if size > math.MaxUint32 {
+	if uint64(size) > math.MaxUint32 {
 		panic(fmt.Sprintf("reconcile: a user's field values total %d bytes, more than 4 GiB", size))
 	}
 	p.buf = slices.Grow(p.buf[:0], size)
 	end := 4 * len(sorted)
 	for _, f := range sorted {
 		end += len(f.Value)
-		p.buf = append(p.buf, byte(end), byte(end>>8), byte(end>>16), byte(end>>24))
+		p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(end)) //nolint:gosec // size was checked above
 	}
 	for _, f := range sorted {
 		p.buf = append(p.buf, f.Value...)
