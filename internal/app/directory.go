@@ -241,6 +241,16 @@ func (d *Directory) OrgID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
+// IntegrationUserID returns the Id of the user syncd's session runs as, from the
+// session's identity URL.
+func (d *Directory) IntegrationUserID(ctx context.Context) (string, error) {
+	id, err := d.c.UserID(ctx)
+	if err != nil {
+		return "", callError(fmt.Errorf("reading the integration user's Id: %w", err))
+	}
+	return id, nil
+}
+
 // FindUsers re-reads the users whose field equals one of values, with the base
 // fields only, in as few queries as the URL length allows.
 func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
