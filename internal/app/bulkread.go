@@ -62,6 +62,7 @@ func (d *Directory) readBulk(ctx context.Context, soql string, fields []string, 
 	log.Info("reading users through Bulk API 2.0", zap.Int("expected_users", expected), zap.Int("min_users", d.bulk.MinUsers))
 	users = make([]reconcile.Existing, 0, expected)
 	var column map[string]int
+	reader := newUserReader(fields)
 	for rec, err := range d.c.BulkQuery(ctx, soql, d.bulk.Options) {
 		if err != nil {
 			if !fallsBack(ctx, err) {
@@ -77,12 +78,12 @@ func (d *Directory) readBulk(ctx context.Context, soql string, fields []string, 
 				column[name] = i
 			}
 		}
-		u, err := existingFrom(func(name string) (string, error) {
+		u, err := reader.user(func(name string) (string, error) {
 			if i, ok := column[name]; ok {
 				return rec.Values[i], nil
 			}
 			return "", nil
-		}, fields)
+		})
 		if err != nil {
 			return nil, false, callError(err)
 		}

@@ -99,9 +99,9 @@ func TestReadUsersBulkEqualsSOQL(t *testing.T) {
 	// The org holds the awkward values the comparison is about.
 	awkward := 0
 	for _, u := range viaBulk {
-		if slices.Contains(u.Fields, reconcile.FieldValue{Name: "Cost_Center__c", Value: `CC "7", 東京`}) &&
-			slices.Contains(u.Fields, reconcile.FieldValue{Name: "Title", Value: "Head, Sales\nEMEA"}) &&
-			slices.Contains(u.Fields, reconcile.FieldValue{Name: "Remote__c", Value: "true"}) {
+		if fields := u.Fields.List(); slices.Contains(fields, reconcile.FieldValue{Name: "Cost_Center__c", Value: `CC "7", 東京`}) &&
+			slices.Contains(fields, reconcile.FieldValue{Name: "Title", Value: "Head, Sales\nEMEA"}) &&
+			slices.Contains(fields, reconcile.FieldValue{Name: "Remote__c", Value: "true"}) {
 			awkward++
 		}
 	}

@@ -71,7 +71,7 @@ func TestReadUsersChangedSince(t *testing.T) {
 			var got []string
 			for _, u := range users {
 				got = append(got, u.ID)
-				if u.SystemModstamp.IsZero() || len(u.Fields) != 1 {
+				if u.SystemModstamp.IsZero() || u.Fields.Len() != 1 {
 					t.Errorf("user %s: SystemModstamp %v, fields %v; want both read", u.ID, u.SystemModstamp, u.Fields)
 				}
 			}
@@ -99,7 +99,7 @@ func TestReadUsersChangedSince(t *testing.T) {
 func TestLatestOnce(t *testing.T) {
 	at := func(s int) time.Time { return time.Date(2026, 11, 30, 9, 0, s, 0, time.UTC) }
 	u := func(id, title string, s int) reconcile.Existing {
-		return reconcile.Existing{ID: id, Fields: []reconcile.FieldValue{{Name: "Title", Value: title}}, SystemModstamp: at(s)}
+		return reconcile.Existing{ID: id, Fields: reconcile.PackFields(reconcile.FieldValue{Name: "Title", Value: title}), SystemModstamp: at(s)}
 	}
 	tests := []struct {
 		name     string

@@ -166,6 +166,7 @@ func (d *Directory) readPages(ctx context.Context, soql string, fields []string,
 	first func(total int) error) ([]reconcile.Existing, time.Time, error) {
 	var users []reconcile.Existing
 	var asOf time.Time
+	reader := newUserReader(fields)
 	for page, err := range salesforce.Query[map[string]json.RawMessage](ctx, d.c, soql) {
 		if err != nil {
 			return nil, time.Time{}, callError(fmt.Errorf("reading users: %w", err))
@@ -179,7 +180,7 @@ func (d *Directory) readPages(ctx context.Context, soql string, fields []string,
 			users, asOf = make([]reconcile.Existing, 0, page.TotalSize), page.ServerTime
 		}
 		for _, rec := range page.Records {
-			u, err := existing(rec, fields)
+			u, err := reader.record(rec)
 			if err != nil {
 				return nil, time.Time{}, callError(err)
 			}
@@ -240,6 +241,16 @@ func (d *Directory) OrgID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
+// IntegrationUserID returns the Id of the user syncd's session runs as, from the
+// session's identity URL.
+func (d *Directory) IntegrationUserID(ctx context.Context) (string, error) {
+	id, err := d.c.UserID(ctx)
+	if err != nil {
+		return "", callError(fmt.Errorf("reading the integration user's Id: %w", err))
+	}
+	return id, nil
+}
+
 // FindUsers re-reads the users whose field equals one of values, with the base
 // fields only, in as few queries as the URL length allows.
 func (d *Directory) FindUsers(ctx context.Context, field string, values []string) ([]reconcile.Existing, error) {
@@ -254,13 +265,14 @@ func (d *Directory) ReadUsersWhere(ctx context.Context, field string, values, fi
 		return nil, callError(err)
 	}
 	var users []reconcile.Existing
+	reader := newUserReader(fields)
 	for _, q := range queries {
 		rows, err := salesforce.QueryAll[map[string]json.RawMessage](ctx, d.c, q)
 		if err != nil {
 			return nil, callError(fmt.Errorf("reading users by %s: %w", field, err))
 		}
 		for _, rec := range rows {
-			u, err := existing(rec, fields)
+			u, err := reader.record(rec)
 			if err != nil {
 				return nil, callError(err)
 			}
@@ -291,17 +303,27 @@ func readFields(managed []string) []string {
 	return out
 }
 
-// existing decodes one User record of a SOQL answer generically: the base fields
-// into Existing's own fields, the managed ones into Fields sorted by name, every
-// value as a string ("true"/"false" for booleans, "" for null, numbers as Salesforce
-// wrote them).
-func existing(rec map[string]json.RawMessage, managed []string) (reconcile.Existing, error) {
-	return existingFrom(func(name string) (string, error) { return normalise(rec[name]) }, managed)
+// userReader turns the User records of one read into Existing users. It packs every
+// user's managed fields with one packer, so that the users of a read share one copy
+// of their field names.
+type userReader struct {
+	managed []string
+	packer  reconcile.FieldPacker
+	fields  []reconcile.FieldValue
 }
 
-// existingFrom builds an Existing from a lookup of each field's value as a string,
-// naming the user and the field of any value that cannot be one.
-func existingFrom(lookup func(name string) (string, error), managed []string) (reconcile.Existing, error) {
+func newUserReader(managed []string) *userReader { return &userReader{managed: managed} }
+
+// record decodes one User record of a SOQL answer generically: the base fields
+// into Existing's own fields, the managed ones into Fields, every value as a string
+// ("true"/"false" for booleans, "" for null, numbers as Salesforce wrote them).
+func (r *userReader) record(rec map[string]json.RawMessage) (reconcile.Existing, error) {
+	return r.user(func(name string) (string, error) { return normalise(rec[name]) })
+}
+
+// user builds an Existing from a lookup of each field's value as a string, naming
+// the user and the field of any value that cannot be one.
+func (r *userReader) user(lookup func(name string) (string, error)) (reconcile.Existing, error) {
 	id, _ := lookup("Id")
 	value := func(name string) (string, error) {
 		v, err := lookup(name)
@@ -312,14 +334,15 @@ func existingFrom(lookup func(name string) (string, error), managed []string) (r
 	}
 	var u reconcile.Existing
 	var errs []error
-	for _, f := range []struct {
+	base := []struct {
 		name string
 		dst  *string
 	}{
 		{"Id", &u.ID}, {"Username", &u.Username}, {"Email", &u.Email},
 		{"FederationIdentifier", &u.FederationIdentifier}, {"UserType", &u.UserType}, {"ProfileId", &u.ProfileID},
 		{"ManagerId", &u.ManagerID},
-	} {
+	}
+	for _, f := range base {
 		v, err := value(f.name)
 		errs = append(errs, err)
 		*f.dst = v
@@ -327,12 +350,20 @@ func existingFrom(lookup func(name string) (string, error), managed []string) (r
 	active, err := value("IsActive")
 	errs = append(errs, err)
 	u.IsActive = active == "true"
-	for _, name := range managed {
+	r.fields = r.fields[:0]
+	for _, name := range r.managed {
 		v, err := value(name)
 		errs = append(errs, err)
-		u.Fields = append(u.Fields, reconcile.FieldValue{Name: name, Value: v})
+		r.fields = append(r.fields, reconcile.FieldValue{Name: name, Value: v})
 	}
-	slices.SortFunc(u.Fields, func(a, b reconcile.FieldValue) int { return strings.Compare(a.Name, b.Name) })
+	u.Fields = r.packer.Pack(r.fields)
+	// The base fields a mapping manages are read twice; taking them from the packed
+	// values lets the decoded copies go.
+	for _, f := range base {
+		if v, ok := u.Fields.Get(f.name); ok && v == *f.dst {
+			*f.dst = v
+		}
+	}
 	if v, _ := lookup("SystemModstamp"); v != "" {
 		t, err := salesforce.ParseDatetime(v)
 		if err != nil {

@@ -31,8 +31,9 @@ func TestExistingDecodesGenerically(t *testing.T) {
 	}
 	managed := []string{"Title", "Headcount__c", "Department", "Cost_Center__c", "IsActive"}
 	var got []reconcile.Existing
+	reader := newUserReader(managed)
 	for _, r := range records {
-		u, err := existing(r, managed)
+		u, err := reader.record(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,15 +41,17 @@ func TestExistingDecodesGenerically(t *testing.T) {
 	}
 	want := []reconcile.Existing{
 		{ID: "005RO0000035WQgYAM", Username: "ann@acme.example.com", Email: "Ann@Acme.example.com", FederationIdentifier: "E0001",
-			IsActive: true, UserType: "Standard", ProfileID: "00eRO000000aBcDYAU", Fields: []reconcile.FieldValue{
-				{Name: "Cost_Center__c", Value: "CC-7é"}, {Name: "Department", Value: `Sales "East"`},
-				{Name: "Headcount__c", Value: "12345678901234567890"}, {Name: "IsActive", Value: "true"}, {Name: "Title", Value: ""},
-			}},
+			IsActive: true, UserType: "Standard", ProfileID: "00eRO000000aBcDYAU", Fields: reconcile.PackFields(
+				reconcile.FieldValue{Name: "Cost_Center__c", Value: "CC-7é"}, reconcile.FieldValue{Name: "Department", Value: `Sales "East"`},
+				reconcile.FieldValue{Name: "Headcount__c", Value: "12345678901234567890"}, reconcile.FieldValue{Name: "IsActive", Value: "true"},
+				reconcile.FieldValue{Name: "Title", Value: ""},
+			)},
 		{ID: "005RO0000035WQhYAM", Username: "bob@acme.example.com", Email: "bob@acme.example.com",
-			UserType: "Standard", ProfileID: "00eRO000000aBcDYAU", Fields: []reconcile.FieldValue{
-				{Name: "Cost_Center__c", Value: ""}, {Name: "Department", Value: ""},
-				{Name: "Headcount__c", Value: "0.5"}, {Name: "IsActive", Value: "false"}, {Name: "Title", Value: "Engineer"},
-			}},
+			UserType: "Standard", ProfileID: "00eRO000000aBcDYAU", Fields: reconcile.PackFields(
+				reconcile.FieldValue{Name: "Cost_Center__c", Value: ""}, reconcile.FieldValue{Name: "Department", Value: ""},
+				reconcile.FieldValue{Name: "Headcount__c", Value: "0.5"}, reconcile.FieldValue{Name: "IsActive", Value: "false"},
+				reconcile.FieldValue{Name: "Title", Value: "Engineer"},
+			)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("existing (-want +got):\n%s", diff)
@@ -58,7 +61,7 @@ func TestExistingDecodesGenerically(t *testing.T) {
 // TestExistingRefusesRelationships names the user and field whose value is an object.
 func TestExistingRefusesRelationships(t *testing.T) {
 	rec := map[string]json.RawMessage{"Id": json.RawMessage(`"005A"`), "Profile": json.RawMessage(`{"Name":"x"}`)}
-	_, err := existing(rec, []string{"Profile"})
+	_, err := newUserReader([]string{"Profile"}).record(rec)
 	if err == nil || err.Error() != "user 005A: field Profile: is an object, not a field value" {
 		t.Errorf("err = %v", err)
 	}
@@ -146,7 +149,7 @@ func TestDirectoryAgainstTheSimulator(t *testing.T) {
 		t.Fatalf("read %d users with progress %v, want the integration user and jo in one page", len(users), reads)
 	}
 	wantJo := reconcile.Existing{ID: jo, Username: "jo@acme.example.com", Email: "jo@acme.example.com", FederationIdentifier: "F-jo@acme.example.com",
-		UserType: "Standard", ProfileID: standard, Fields: []reconcile.FieldValue{{Name: "ProfileId", Value: standard}, {Name: "Title", Value: "Boss"}}}
+		UserType: "Standard", ProfileID: standard, Fields: reconcile.PackFields(reconcile.FieldValue{Name: "ProfileId", Value: standard}, reconcile.FieldValue{Name: "Title", Value: "Boss"})}
 	info, _ := sim.User(jo)
 	wantJo.SystemModstamp = info.Fields["SystemModstamp"].(time.Time)
 	if diff := cmp.Diff(wantJo, users[1]); diff != "" {
@@ -159,7 +162,7 @@ func TestDirectoryAgainstTheSimulator(t *testing.T) {
 			value = wantJo.FederationIdentifier
 		}
 		found, err := d.FindUsers(ctx, field, []string{value, "nobody@acme.example.com"})
-		if err != nil || len(found) != 1 || found[0].ID != jo || found[0].Fields != nil {
+		if err != nil || len(found) != 1 || found[0].ID != jo || found[0].Fields.Len() != 0 {
 			t.Errorf("FindUsers(%s) = %+v, %v; want jo without managed fields", field, found, err)
 		}
 	}

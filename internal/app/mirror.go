@@ -25,12 +25,16 @@ func (j *Journal) LoadMirror(ctx context.Context) (reconcile.MirrorState, []reco
 		return reconcile.MirrorState{}, nil, false, err
 	}
 	out := make([]reconcile.Existing, len(users))
+	var packer reconcile.FieldPacker
+	var fields []reconcile.FieldValue
 	for i, u := range users {
 		out[i] = reconcile.Existing{ID: u.ID, Username: u.Username, Email: u.Email, FederationIdentifier: u.FederationIdentifier,
 			IsActive: u.IsActive, UserType: u.UserType, ProfileID: u.ProfileID, SystemModstamp: u.SystemModstamp}
+		fields = fields[:0]
 		for _, name := range slices.Sorted(maps.Keys(u.Fields)) {
-			out[i].Fields = append(out[i].Fields, reconcile.FieldValue{Name: name, Value: u.Fields[name]})
+			fields = append(fields, reconcile.FieldValue{Name: name, Value: u.Fields[name]})
 		}
+		out[i].Fields = packer.Pack(fields)
 	}
 	state := reconcile.MirrorState{OrgID: st.OrgID, Fields: st.Fields, Watermark: st.Watermark, FullReadAt: st.FullReadAt,
 		Names: reconcile.Names{Profiles: st.Profiles, Roles: st.Roles, Licenses: st.Licenses}}
@@ -54,9 +58,9 @@ func (j *Journal) PatchMirror(ctx context.Context, watermark time.Time, users []
 func mirrorUsers(users []reconcile.Existing) []store.MirrorUser {
 	out := make([]store.MirrorUser, len(users))
 	for i, u := range users {
-		fields := make(map[string]string, len(u.Fields))
-		for _, f := range u.Fields {
-			fields[f.Name] = f.Value
+		fields := make(map[string]string, u.Fields.Len())
+		for name, value := range u.Fields.All() {
+			fields[name] = value
 		}
 		out[i] = store.MirrorUser{ID: u.ID, Username: u.Username, Email: u.Email,
 			FederationIdentifier: u.FederationIdentifier, IsActive: u.IsActive, UserType: u.UserType,

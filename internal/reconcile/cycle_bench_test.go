@@ -106,13 +106,12 @@ func benchmarkOneShotCycle(b *testing.B, n int) {
 
 // orgOf maps the export once and returns the users Salesforce would hold after a
 // first sync, with their links: every active person's user with the desired values,
-// every hundredth with a Title an admin changed since. Each user's values are its
-// own strings (strings.Clone), as the JSON decoder behind the real read
-// (internal/app/directory.go, existingFrom) makes them: were they substrings of the
+// every hundredth with a Title an admin changed since. Each user's values are packed
+// into one string of its own by one FieldPacker, as the real read
+// (internal/app/directory.go, userReader) packs them: were they substrings of the
 // export's lines, the list would keep a second copy of those lines alive, and the
 // cycle would compare values that share memory. Username, Email,
-// FederationIdentifier and ProfileId are the same strings as those fields' values,
-// as one decoded record's are.
+// FederationIdentifier and ProfileId are the packed values, as the reader's are.
 func orgOf(b *testing.B, src source.Source, m *mapping.Mapper, profiles map[string]string) ([]Existing, []Link) {
 	snap, err := src.Pull(context.Background())
 	if err != nil {
@@ -124,18 +123,20 @@ func orgOf(b *testing.B, src source.Source, m *mapping.Mapper, profiles map[stri
 	}
 	existing := make([]Existing, len(res.Desired))
 	links := make([]Link, len(res.Desired))
+	var packer FieldPacker
+	var fields []FieldValue
 	for i := range res.Desired {
 		d := &res.Desired[i]
 		id := sfID(i)
-		u := Existing{ID: id, IsActive: true, UserType: "Standard", Fields: make([]FieldValue, 0, len(d.Fields))}
+		fields = fields[:0]
 		for _, f := range d.Fields {
-			v := strings.Clone(f.Value)
+			v := f.Value
 			if f.Name == "Title" && i%100 == 0 {
 				v = "Changed by an admin"
 			}
-			setUserField(&u, f.Name, v)
+			fields = append(fields, FieldValue{Name: f.Name, Value: v})
 		}
-		existing[i] = u
+		existing[i] = withFields(Existing{ID: id, IsActive: true, UserType: "Standard"}, fields, &packer)
 		links[i] = Link{IdPID: strings.Clone(d.ID), SalesforceID: id}
 	}
 	return existing, links

@@ -104,7 +104,7 @@ func (e *Engine) readDelta(ctx context.Context, c *cycleData) (done bool, why st
 	case state.Watermark.IsZero():
 		return false, "the mirror has no watermark", nil
 	}
-	if err := e.resolve(c, state.Names); err != nil {
+	if err := e.resolve(ctx, c, state.Names); err != nil {
 		return false, fmt.Sprintf("the mirror's profiles and roles do not resolve the mapping's (%v)", err), nil
 	}
 	fields := managedFields(c.input.Desired)
@@ -156,8 +156,8 @@ func (e *Engine) readFull(ctx context.Context, c *cycleData) error {
 }
 
 // resolve sets the desired users' profile and role Ids and the protected profiles'
-// Ids from names.
-func (e *Engine) resolve(c *cycleData, names Names) error {
+// Ids from names, and protects the integration user by its Id.
+func (e *Engine) resolve(ctx context.Context, c *cycleData, names Names) error {
 	c.licenses = names.Licenses
 	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
 		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
@@ -167,6 +167,11 @@ func (e *Engine) resolve(c *cycleData, names Names) error {
 		return err
 	}
 	c.policy.Protect.ProfileIDs = ids
+	self, err := e.cfg.Directory.IntegrationUserID(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: learning which user syncd runs as, to protect it: %w", err)
+	}
+	c.policy.Protect.UserIDs = append(slices.Clip(e.cfg.Policy.Protect.UserIDs), self)
 	return nil
 }
 
@@ -234,7 +239,6 @@ func (a *applier) patchMirror(ctx context.Context, items []item, results []Resul
 
 // written returns u as it is after changes were written to it.
 func written(u Existing, changes []Change) Existing {
-	u.Fields = slices.Clone(u.Fields)
 	for _, ch := range changes {
 		switch ch.Field {
 		case "IsActive":
@@ -248,8 +252,8 @@ func written(u Existing, changes []Change) Existing {
 		case "ProfileId":
 			u.ProfileID = ch.After
 		}
-		if i := slices.IndexFunc(u.Fields, func(f FieldValue) bool { return f.Name == ch.Field }); i >= 0 {
-			u.Fields[i].Value = ch.After
+		if _, ok := u.Fields.Get(ch.Field); ok {
+			u.Fields = u.Fields.With(ch.Field, ch.After)
 		}
 	}
 	return u

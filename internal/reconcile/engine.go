@@ -444,7 +444,7 @@ func (e *Engine) resolveNames(ctx context.Context, c *cycleData) (Names, error) 
 	if err != nil {
 		return Names{}, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
 	}
-	return names, e.resolve(c, names)
+	return names, e.resolve(ctx, c, names)
 }
 
 // loadJournal loads what earlier cycles left: links, back-offs and approvals.

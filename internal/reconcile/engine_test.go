@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -747,5 +748,39 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 	if _, err := reconcile.New(valid()); err != nil {
 		t.Errorf("New(valid) = %v", err)
+	}
+}
+
+// TestTheIntegrationUserIsProtectedByItsID gives syncd's own user a person in the
+// export and a profile no list protects, with no username configured (as with the
+// client-credentials flow): the Id its session runs as still keeps every action off
+// it, and the plan says why.
+func TestTheIntegrationUserIsProtectedByItsID(t *testing.T) {
+	ctx := context.Background()
+	org := newSimOrg(t, nil)
+	self := org.Sim.IntegrationUserID()
+	standard, _ := org.Sim.ProfileID("Standard User")
+	if _, err := org.Directory.UpdateUsers(ctx, []reconcile.UserWrite{{ID: self,
+		Fields: []reconcile.FieldValue{{Name: "ProfileId", Value: standard}}}}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := org.Sim.User(self)
+	rec := person(0)
+	rec.Emails = []source.Email{{Value: info.Fields["Email"].(string), Primary: true}}
+	e := newEnv(t, org, []source.Record{rec}, func(c *reconcile.Config) { c.Plan = reconcile.Calculate })
+	plan, _, err := e.engine.Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	isSelf := func(id string) bool { return id[:15] == self[:15] } // the session may name it by 15 characters or 18
+	for _, a := range plan.Actions {
+		if isSelf(a.SalesforceID) {
+			t.Errorf("the plan acts on the integration user %s: %+v", self, a)
+		}
+	}
+	if !slices.ContainsFunc(plan.Skipped, func(s reconcile.Skip) bool {
+		return isSelf(s.Action.SalesforceID) && strings.Contains(s.Reason, "protected")
+	}) {
+		t.Errorf("the integration user %s is not reported protected; skipped: %+v", self, plan.Skipped)
 	}
 }

@@ -17,7 +17,7 @@ import (
 func hashOne(seed maphash.Seed, folded bool, v string) uint64 {
 	fh := fieldHasher{seed: seed}
 	fh.add(folded, v)
-	return fh.sum
+	return fh.sum()
 }
 
 // foldedPairs are values of Email or Username that Salesforce may hold differently
@@ -84,6 +84,29 @@ func FuzzFoldedHash(f *testing.F) {
 	})
 }
 
+// TestAppendFoldedFoldsASCIIAsItsOrbit compares appendFolded's byte-at-a-time ASCII
+// path with the definition, every rune replaced by its orbit's stand-in, on every
+// ASCII byte and on values that mix ASCII with the runes whose orbits cross into it
+// (the Kelvin sign, the long s), other non-ASCII letters and invalid bytes.
+func TestAppendFoldedFoldsASCIIAsItsOrbit(t *testing.T) {
+	byRune := func(v string) string {
+		var b []byte
+		for _, r := range v {
+			b = utf8.AppendRune(b, orbitCanon(r))
+		}
+		return string(b)
+	}
+	values := []string{"", "First.Last@Example.COM", "\u212a\u017fKkSs", "Ǆǅǆ ΣσςÅå", "a\xffB\xc3", "\xe2\x84", "ÉCOLE@École.fr"}
+	for c := range utf8.RuneSelf {
+		values = append(values, string(rune(c)), "x"+string(rune(c))+"\u212a")
+	}
+	for _, v := range values {
+		if got, want := string(appendFolded(nil, v)), byRune(v); got != want {
+			t.Errorf("appendFolded(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 // TestIsFoldedReadsEveryByte puts every byte value at every position of a value
 // longer than the eight bytes isFolded reads at a time, and compares it with the
 // byte-by-byte definition.
@@ -146,7 +169,7 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 	d := person("a")
 	right := userOf(d, sfID(1))
 	fields := func(edit func([]FieldValue) []FieldValue) func(*Existing) {
-		return func(e *Existing) { e.Fields = edit(slices.Clone(e.Fields)) }
+		return func(e *Existing) { e.Fields = PackFields(edit(e.Fields.List())...) }
 	}
 	variants := map[string]func(*Existing){
 		"sorted":   func(*Existing) {},
@@ -162,8 +185,8 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 		}),
 		"Title changed": func(e *Existing) { setUserField(e, "Title", "Manager") },
 		// Where an on_create field was, a second Title that diff's walk meets before
-		// the sorted one: every always-managed name is still where it was in the
-		// sorted list, so only comparing every name tells the layouts apart.
+		// the sorted one: the names are as many as before, and only their own copy
+		// of them tells the layouts apart.
 		"Title in an on_create slot": fields(func(f []FieldValue) []FieldValue {
 			f[slices.IndexFunc(f, func(v FieldValue) bool { return v.Name == "LanguageLocaleKey" })] = FieldValue{Name: "Title", Value: "Manager"}
 			return f
@@ -176,7 +199,6 @@ func TestFingerprintsFindValuesWhereDiffFindsThem(t *testing.T) {
 		for _, name := range names {
 			for range 2 {
 				u := right
-				u.Fields = slices.Clone(u.Fields)
 				variants[name](&u)
 				u.ID = sfID(len(users) + 1)
 				desired, users = append(desired, d), append(users, u)

@@ -41,8 +41,8 @@ func TestAMixedOrgIsPlannedAsItsFixtureSays(t *testing.T) {
 	}
 	for i := range f.Input.Existing { // the identity fields, as the SOQL pull fills them
 		u := &f.Input.Existing[i]
-		for _, fv := range u.Fields {
-			setUserField(u, fv.Name, fv.Value)
+		for name, value := range u.Fields.All() {
+			setUserField(u, name, value)
 		}
 	}
 	got := Calculate(f.Input, f.Policy)

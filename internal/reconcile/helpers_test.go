@@ -317,10 +317,7 @@ func testPlan(in reconcile.Input, p reconcile.Policy) reconcile.Plan {
 			if f.Mode != mapping.Always {
 				continue
 			}
-			before := ""
-			if i, ok := slices.BinarySearchFunc(u.Fields, f.Name, func(v reconcile.FieldValue, n string) int { return cmp.Compare(v.Name, n) }); ok {
-				before = u.Fields[i].Value
-			}
+			before, _ := u.Fields.Get(f.Name)
 			if before != f.Value {
 				a.Changes = append(a.Changes, reconcile.Change{Field: f.Name, Before: before, After: f.Value})
 			}

@@ -39,6 +39,10 @@ type Directory interface {
 	// OrgID returns the Id of the org, without spending an API call, so that what
 	// syncd remembers of one org is never used for another.
 	OrgID(ctx context.Context) (string, error)
+	// IntegrationUserID returns the Id of the user syncd's session runs as, without
+	// spending an API call: every cycle protects that user by Id, whatever its
+	// username and profile.
+	IntegrationUserID(ctx context.Context) (string, error)
 	// FindUsers re-reads the users whose field (FederationIdentifier or Username)
 	// equals one of values, whatever their type; Existing.Fields is empty.
 	FindUsers(ctx context.Context, field string, values []string) ([]Existing, error)

@@ -513,7 +513,7 @@ func (c *calc) decidePeople(lo, hi int) {
 		if (i-lo)%touchBatch == 0 {
 			for k, m := range c.match[i:min(i+touchBatch, hi)] {
 				if m >= 0 && !c.linkedAndSame(i+k) {
-					c.touched += len(c.in.Existing[m].Fields)
+					c.touched += c.in.Existing[m].Fields.Len()
 				}
 			}
 		}
@@ -654,7 +654,7 @@ func (c *calc) change(d *mapping.Desired, e *Existing, how uint8, person int32) 
 // diff returns the always-managed desired fields whose values differ from the user's,
 // old → new, or nil. It walks both lists, sorted by name, side by side; a field the
 // user lacks (or an unsorted list) falls back to a scan, and a missing field reads "".
-func diff(desired []mapping.Field, existing []FieldValue) []Change {
+func diff(desired []mapping.Field, existing UserFields) []Change {
 	var changes []Change
 	j := 0
 	for _, f := range desired {
@@ -674,24 +674,25 @@ func diff(desired []mapping.Field, existing []FieldValue) []Change {
 
 // currentValue returns the user's value of the named field, "" when it has none (see
 // fieldIndex).
-func currentValue(fields []FieldValue, j *int, name string) string {
+func currentValue(fields UserFields, j *int, name string) string {
 	if i := fieldIndex(fields, j, name); i >= 0 {
-		return fields[i].Value
+		return fields.Value(i)
 	}
 	return ""
 }
 
 // fieldIndex returns where the named field is in fields, -1 when it is not there. The
 // names asked for come in order, and *j is where the walk of fields (sorted by name)
-// has got to; a name not found there (an unsorted list) falls back to a scan.
-func fieldIndex(fields []FieldValue, j *int, name string) int {
-	for *j < len(fields) && fields[*j].Name < name {
+// has got to; a name asked for out of order falls back to a search.
+func fieldIndex(fields UserFields, j *int, name string) int {
+	n := fields.Len()
+	for *j < n && fields.Name(*j) < name {
 		*j++
 	}
-	if *j < len(fields) && fields[*j].Name == name {
+	if *j < n && fields.Name(*j) == name {
 		return *j
 	}
-	return slices.IndexFunc(fields, func(v FieldValue) bool { return v.Name == name })
+	return fields.index(name)
 }
 
 func compareChanges(a, b Change) int { return strings.Compare(a.Field, b.Field) }

@@ -179,21 +179,23 @@ func benchInput(n int, linked, scattered bool) Input {
 	for _, i := range r.Perm(n) { // the export's order
 		in.Desired = append(in.Desired, mapping.Desired{ID: idpOf(i), Fields: fieldsOf(i), Profile: "Standard User"})
 	}
+	var packer FieldPacker
+	var userValues []FieldValue
 	for _, i := range r.Perm(unmanaged) { // the org's order
 		if !hasUser(i) {
 			continue
 		}
 		fields := fieldsOf(i)
-		e := Existing{ID: sfID(i), IsActive: true, UserType: "Standard", ProfileID: standardProfile, Fields: make([]FieldValue, len(fields))}
-		for j, f := range fields {
-			// Copies, as the JSON decoder makes them: equal values are not the same
-			// memory, so comparing them reads both.
-			e.Fields[j] = FieldValue{Name: f.Name, Value: strings.Clone(f.Value)}
+		// Packed copies, as the reader makes them: equal values are not the same
+		// memory, so comparing them reads both.
+		userValues = userValues[:0]
+		for _, f := range fields {
+			userValues = append(userValues, FieldValue{Name: f.Name, Value: f.Value})
 		}
-		e.Username, e.Email, e.FederationIdentifier = e.Fields[12].Value, e.Fields[2].Value, e.Fields[4].Value
 		if i%100 == 0 {
-			e.Fields[11].Value = "Senior Engineer" // drifted Title: an update
+			userValues[11].Value = "Senior Engineer" // drifted Title: an update
 		}
+		e := withFields(Existing{ID: sfID(i), IsActive: true, UserType: "Standard", ProfileID: standardProfile}, userValues, &packer)
 		in.Existing = append(in.Existing, e)
 	}
 	if linked { // the store's order: by IdP id, which is the order of i

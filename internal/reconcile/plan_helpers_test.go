@@ -56,29 +56,40 @@ func with(name, value string) func(*mapping.Desired) {
 
 // userOf is the Salesforce user syncd would have created for d, with Id id.
 func userOf(d mapping.Desired, id string, edits ...func(*Existing)) Existing {
-	e := Existing{ID: id, IsActive: true, UserType: "Standard"}
-	for _, f := range d.Fields {
-		setUserField(&e, f.Name, f.Value)
+	fields := make([]FieldValue, len(d.Fields))
+	for i, f := range d.Fields {
+		fields[i] = FieldValue{Name: f.Name, Value: f.Value}
 	}
+	e := withFields(Existing{ID: id, IsActive: true, UserType: "Standard"}, fields, new(FieldPacker))
 	for _, edit := range edits {
 		edit(&e)
 	}
 	return e
 }
 
-// setUserField sets a field of a user as Salesforce would store it, keeping Fields
-// sorted and the identifying fields in step.
+// withFields returns u with fields packed by p, and the identifying fields in step
+// with them: the same strings, as a read packs them.
+func withFields(u Existing, fields []FieldValue, p *FieldPacker) Existing {
+	u.Fields = p.Pack(fields)
+	for name, value := range u.Fields.All() {
+		setIdentity(&u, name, value)
+	}
+	return u
+}
+
+// setUserField sets a field of a user as Salesforce would store it, the identifying
+// fields in step.
 func setUserField(e *Existing, name, value string) {
 	if name == "IsActive" {
 		e.IsActive = value == "true"
 		return
 	}
-	i, ok := slices.BinarySearchFunc(e.Fields, name, func(f FieldValue, n string) int { return strings.Compare(f.Name, n) })
-	if ok {
-		e.Fields[i].Value = value
-	} else {
-		e.Fields = slices.Insert(e.Fields, i, FieldValue{Name: name, Value: value})
-	}
+	e.Fields = e.Fields.With(name, value)
+	setIdentity(e, name, value)
+}
+
+// setIdentity sets the identifying field name, if it is one, to value.
+func setIdentity(e *Existing, name, value string) {
 	switch name {
 	case "Username":
 		e.Username = value

@@ -122,7 +122,7 @@ func TestWhatSalesforceNormalisesIsNotAChange(t *testing.T) {
 		field("Title", " Engineer "),
 		field("ProfileId", standardProfile[:15]),
 		field("ManagerId", "005000000000777"))
-	user.Fields = deleteField(user.Fields, "Phone") // null in Salesforce
+	user.Fields = PackFields(deleteField(user.Fields.List(), "Phone")...) // null in Salesforce
 	got := Calculate(complete(Input{
 		Desired: []mapping.Desired{ed}, Existing: []Existing{user},
 		Links: []Link{{IdPID: "ed", SalesforceID: sfID(5)}},

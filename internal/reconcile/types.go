@@ -69,9 +69,9 @@ type Existing struct {
 	// records.
 	ManagerID string
 	// Fields holds the current value of every field the mapping manages (Username,
-	// Email, ProfileId and custom fields such as Cost_Center__c included), sorted by
-	// Name; a null field has Value "".
-	Fields []FieldValue
+	// Email, ProfileId and custom fields such as Cost_Center__c included), packed
+	// (see UserFields; a reader packs them with one FieldPacker).
+	Fields UserFields
 	// SystemModstamp is when Salesforce last wrote the user, as read (zero when not
 	// read). The plan ignores it; delta cycles keep their watermark with it.
 	SystemModstamp time.Time

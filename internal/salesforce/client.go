@@ -449,7 +449,8 @@ func (c *Client) observe(call Call) {
 type session struct {
 	accessToken secret.Secret
 	instanceURL string
-	orgID       string // from the identity URL, "" when the token answer had none
+	// orgID and userID are from the identity URL, "" when the token answer had none.
+	orgID, userID string
 }
 
 // tokenCache holds the current session, shared by concurrent calls, and makes sure
@@ -544,21 +545,23 @@ func newSession(tok *oauth2.Token) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{accessToken: secret.New(tok.AccessToken), instanceURL: base, orgID: orgOf(tok)}, nil
+	org, user := identityOf(tok)
+	return &session{accessToken: secret.New(tok.AccessToken), instanceURL: base, orgID: org, userID: user}, nil
 }
 
-// orgOf returns the org Id in a token's identity URL (…/id/{orgId}/{userId}), or "".
-func orgOf(tok *oauth2.Token) string {
+// identityOf returns the org and user Ids in a token's identity URL
+// (…/id/{orgId}/{userId}), or "" and "".
+func identityOf(tok *oauth2.Token) (org, user string) {
 	id, _ := tok.Extra(extraID).(string)
 	u, err := url.Parse(id)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) != 3 || parts[0] != "id" {
-		return ""
+	if len(parts) != 3 || parts[0] != "id" || parts[1] == "" || parts[2] == "" {
+		return "", ""
 	}
-	return parts[1]
+	return parts[1], parts[2]
 }
 
 // OrgID returns the Id of the org the client's session belongs to, from the
@@ -576,4 +579,20 @@ func (c *Client) OrgID(ctx context.Context) (string, error) {
 		return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the org"}
 	}
 	return sess.orgID, nil
+}
+
+// UserID returns the Id of the user the client's session runs as (the integration
+// user), from the identity URL of the token answer: no API call, a token request at
+// most. syncd protects that user by Id, whatever its username and profile: with the
+// client-credentials flow no username is configured, and an integration user need
+// not be a System Administrator. The errors are OrgID's.
+func (c *Client) UserID(ctx context.Context) (string, error) {
+	sess, err := c.tokens.get(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	if sess.userID == "" {
+		return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the user"}
+	}
+	return sess.userID, nil
 }

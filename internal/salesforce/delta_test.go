@@ -26,19 +26,37 @@ func TestSimOrgID(t *testing.T) {
 	}
 }
 
-// TestOrgOf reads the org from identity URLs, and nothing from anything else.
-func TestOrgOf(t *testing.T) {
-	tests := []struct{ name, id, want string }{
-		{"identity URL", "https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P", "00Dx0000000BV7z"},
-		{"no identity URL", "", ""},
-		{"other path", "https://login.salesforce.com/services/oauth2/userinfo", ""},
-		{"too deep", "https://login.salesforce.com/id/00D/005/extra", ""},
+// TestSimUserID reads the integration user's Id from the token answer, spending no
+// API call.
+func TestSimUserID(t *testing.T) {
+	env := newSimEnv(t, sfsim.Options{}, nil)
+	got, err := env.client.UserID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != env.sim.IntegrationUserID() {
+		t.Errorf("UserID = %q, want the simulator's integration user %q", got, env.sim.IntegrationUserID())
+	}
+	if used, _ := env.sim.APIUsage(); used != 0 {
+		t.Errorf("UserID spent %d API calls, want none", used)
+	}
+}
+
+// TestIdentityOf reads the org and the user from identity URLs, and nothing from
+// anything else.
+func TestIdentityOf(t *testing.T) {
+	tests := []struct{ name, id, org, user string }{
+		{"identity URL", "https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P", "00Dx0000000BV7z", "005x00000012Q9P"},
+		{"no identity URL", "", "", ""},
+		{"other path", "https://login.salesforce.com/services/oauth2/userinfo", "", ""},
+		{"too deep", "https://login.salesforce.com/id/00D/005/extra", "", ""},
+		{"no user", "https://login.salesforce.com/id/00D//", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := (&oauth2.Token{AccessToken: "x"}).WithExtra(map[string]any{extraID: tt.id})
-			if got := orgOf(tok); got != tt.want {
-				t.Errorf("orgOf(%q) = %q, want %q", tt.id, got, tt.want)
+			if org, user := identityOf(tok); org != tt.org || user != tt.user {
+				t.Errorf("identityOf(%q) = %q, %q; want %q, %q", tt.id, org, user, tt.org, tt.user)
 			}
 		})
 	}
@@ -53,7 +71,10 @@ func TestOrgIDWithoutIdentity(t *testing.T) {
 	}
 	var ce *ConfigError
 	if _, err := c.OrgID(context.Background()); !errors.As(err, &ce) {
-		t.Errorf("err = %v, want a *ConfigError", err)
+		t.Errorf("OrgID: err = %v, want a *ConfigError", err)
+	}
+	if _, err := c.UserID(context.Background()); !errors.As(err, &ce) {
+		t.Errorf("UserID: err = %v, want a *ConfigError", err)
 	}
 }
 
