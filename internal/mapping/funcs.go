@@ -126,12 +126,11 @@ const aliasLength = 8
 // written in CJK) fall back to the email's local part, then to "user". Alias need not
 // be unique, so no collision handling is needed. The alias is kept in t.
 func generateAlias(t *texts, given, family, email string) string {
-	var buf [aliasLength]byte
+	var buf, fam [aliasLength]byte
 	alias := buf[:0]
-	var probe [1]byte
-	if len(appendAliasChars(probe[:0], family, 1)) > 0 {
+	if familyChars := appendAliasChars(fam[:0], family, aliasLength); len(familyChars) > 0 {
 		alias = appendAliasChars(alias, given, 1)
-		alias = appendAliasChars(alias, family, aliasLength)
+		alias = append(alias, familyChars[:min(len(familyChars), aliasLength-len(alias))]...)
 	} else {
 		local, _, _ := strings.Cut(email, "@")
 		alias = appendAliasChars(alias, local, aliasLength)
