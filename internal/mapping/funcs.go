@@ -124,14 +124,13 @@ const aliasLength = 8
 // given name and the family name, folded to lower-case ASCII letters and digits, at
 // most 8 characters ("Zoë Núñez" → "znunez"). Names with nothing foldable (e.g.
 // written in CJK) fall back to the email's local part, then to "user". Alias need not
-// be unique, so no collision handling is needed.
-func generateAlias(given, family, email string) string {
-	var buf [aliasLength]byte
+// be unique, so no collision handling is needed. The alias is kept in t.
+func generateAlias(t *texts, given, family, email string) string {
+	var buf, fam [aliasLength]byte
 	alias := buf[:0]
-	var probe [1]byte
-	if len(appendAliasChars(probe[:0], family, 1)) > 0 {
+	if familyChars := appendAliasChars(fam[:0], family, aliasLength); len(familyChars) > 0 {
 		alias = appendAliasChars(alias, given, 1)
-		alias = appendAliasChars(alias, family, aliasLength)
+		alias = append(alias, familyChars[:min(len(familyChars), aliasLength-len(alias))]...)
 	} else {
 		local, _, _ := strings.Cut(email, "@")
 		alias = appendAliasChars(alias, local, aliasLength)
@@ -139,23 +138,20 @@ func generateAlias(given, family, email string) string {
 	if len(alias) == 0 {
 		return "user"
 	}
-	return string(alias)
+	return t.add(alias)
 }
 
 // appendAliasChars appends up to n of the lower-case ASCII letters and digits of the
 // folded text to b, stopping when b is full (b comes from a fixed array, so appending
-// never allocates).
+// never allocates). The folded text is ASCII, so it is read byte by byte.
 func appendAliasChars(b []byte, s string, n int) []byte {
-	added := 0
-	for _, r := range asciiFold(s) {
-		if added == n || len(b) == cap(b) {
-			break
-		}
-		switch {
-		case r >= 'A' && r <= 'Z':
-			b = append(b, byte(r-'A'+'a')) //nolint:gosec // r is an ASCII letter here
-		case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
-			b = append(b, byte(r)) //nolint:gosec // r is an ASCII letter or digit here
+	folded := asciiFold(s)
+	for i, added := 0, 0; i < len(folded) && added < n && len(b) < cap(b); i++ {
+		switch c := folded[i]; {
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c-'A'+'a')
+		case (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'):
+			b = append(b, c)
 		default:
 			continue
 		}

@@ -26,6 +26,9 @@ type Mapper struct {
 	// at holds the positions in fields (and so in every Desired.Fields, until
 	// ResolveIDs inserts more) of the fields that validation reads.
 	at struct{ email, username, firstName, lastName int }
+	// aliasAt is the position of the generated Alias in fields, -1 when Alias is
+	// configured.
+	aliasAt int
 	// usernameFromEmail is true when the Username template mentions .Email, so a
 	// missing email need not be reported twice.
 	usernameFromEmail bool
@@ -47,6 +50,10 @@ type compiledField struct {
 	fast   *fastTemplate // nil when the template needs text/template
 	mode   Mode
 	maxLen int // 0: no known limit
+	// knownUTF8 is true when the value is valid UTF-8 whatever the record: a fixed
+	// value that is, or a generated Alias (ASCII letters and digits), so that check
+	// need not validate it for every person.
+	knownUTF8 bool
 	// spec is the name and mode every person's Field of this name shares.
 	spec *FieldSpec
 }
@@ -98,7 +105,7 @@ func compile(c *Config) (*Mapper, error) {
 		}
 		switch {
 		case f.Value != "":
-			cf.kind, cf.value = kindFixed, f.Value
+			cf.kind, cf.value, cf.knownUTF8 = kindFixed, f.Value, utf8.ValidString(f.Value)
 		case f.From != "":
 			t, err := template.New(name).Funcs(templateFuncs()).Option("missingkey=error").Parse(f.From)
 			if err == nil {
@@ -115,13 +122,17 @@ func compile(c *Config) (*Mapper, error) {
 		m.fields = append(m.fields, cf)
 	}
 	if _, ok := merged["Alias"]; !ok {
-		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength})
+		m.fields = append(m.fields, compiledField{name: "Alias", kind: kindAlias, maxLen: aliasLength, knownUTF8: true})
 	}
 	slices.SortFunc(m.fields, func(a, b compiledField) int { return strings.Compare(a.name, b.name) })
 	for i := range m.fields {
 		m.fields[i].spec = &FieldSpec{Name: m.fields[i].name, Mode: m.fields[i].mode}
 	}
+	m.aliasAt = -1
 	for i, f := range m.fields {
+		if f.kind == kindAlias {
+			m.aliasAt = i
+		}
 		switch f.name {
 		case "Email":
 			m.at.email = i
@@ -370,18 +381,25 @@ func (c *collisions) apply(res *Result, emailAt, usernameAt int) {
 		}
 		res.Rejected[rejected].Reasons = append(res.Rejected[rejected].Reasons, c.reasons(k)...)
 	}
-	kept := res.Desired[:0]
+	if len(c.emails) == 0 && len(c.usernames) == 0 {
+		return // no desired user shares an Email or a Username: all stay
+	}
+	kept := 0
 	var moved []Rejection
-	for i, d := range res.Desired {
+	for i := range res.Desired {
+		d := &res.Desired[i]
 		k := collisionKey{email: d.Fields[emailAt].Value, username: d.Fields[usernameAt].Value, position: int(c.positions[i])}
 		if reasons := c.reasons(&k); len(reasons) > 0 {
 			moved = append(moved, Rejection{ID: d.ID, Email: d.Fields[emailAt].Value, Position: k.position, Reasons: reasons})
 			continue
 		}
-		kept = append(kept, d)
+		if kept != i { // move only the users after the first one rejected
+			res.Desired[kept] = *d
+		}
+		kept++
 	}
-	clear(res.Desired[len(kept):])
-	res.Desired = kept
+	clear(res.Desired[kept:])
+	res.Desired = res.Desired[:kept]
 	if len(moved) > 0 {
 		res.Rejected = append(res.Rejected, moved...)
 		slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Position - b.Position })
@@ -394,6 +412,7 @@ type mapState struct {
 	buf    bytes.Buffer
 	fields fieldAlloc
 	grants grantCache
+	texts  texts
 }
 
 // fieldAlloc hands out the Fields of desired users from shared chunks: one allocation
@@ -442,28 +461,24 @@ func (m *Mapper) mapRecord(rec *source.Record, st *mapState) (Desired, []Reason)
 	data.load(rec)
 	d := Desired{ID: rec.ID, Fields: st.fields.next()}
 	var reasons []Reason
-	for i, f := range m.fields {
-		d.Fields[i] = Field{FieldSpec: f.spec}
-		switch f.kind {
-		case kindFixed:
-			d.Fields[i].Value = f.value
-		case kindTemplate:
-			v, err := f.render(data, buf)
-			if err != nil {
+	for i := range m.fields { // by position: a compiledField is too large to copy per person
+		f := &m.fields[i]
+		v := f.value // "" unless fixed
+		if f.kind == kindTemplate {
+			rendered, err := f.render(data, buf)
+			switch {
+			case err != nil:
 				reasons = append(reasons, Reason{Code: TemplateFailed, Field: f.name, Detail: err.Error()})
-				continue
+			case f.name == "Username":
+				v = st.texts.lower(strings.TrimSpace(rendered)) // Salesforce stores Usernames lower-case
+			default:
+				v = strings.TrimSpace(rendered)
 			}
-			v = strings.TrimSpace(v)
-			if f.name == "Username" {
-				v = strings.ToLower(v) // Salesforce stores Usernames lower-case
-			}
-			d.Fields[i].Value = v
 		}
+		d.Fields[i] = Field{FieldSpec: f.spec, Value: v}
 	}
-	for i, f := range m.fields {
-		if f.kind == kindAlias {
-			d.Fields[i].Value = generateAlias(d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
-		}
+	if m.aliasAt >= 0 {
+		d.Fields[m.aliasAt].Value = generateAlias(&st.texts, d.Fields[m.at.firstName].Value, d.Fields[m.at.lastName].Value, d.Fields[m.at.email].Value)
 	}
 	reasons = append(reasons, m.check(&d, reasons)...)
 	if d.Profile = m.profile.choose(rec); d.Profile == "" {
@@ -493,7 +508,9 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		return slices.ContainsFunc(earlier, func(r Reason) bool { return r.Code == TemplateFailed && r.Field == field })
 	}
 	var reasons []Reason
-	emailOK := true
+	// emailASCII and usernameASCII are true once emailProblem has found nothing,
+	// which means the value is ASCII: valid UTF-8 without another look.
+	emailOK, emailASCII, usernameASCII := true, false, false
 	if email := d.Fields[m.at.email].Value; !failed("Email") {
 		switch problem := emailProblem(email); {
 		case email == "":
@@ -502,6 +519,8 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 		case problem != "":
 			reasons = append(reasons, Reason{Code: MalformedEmail, Field: "Email", Detail: "the address " + problem, Value: email})
 			emailOK = false
+		default:
+			emailASCII = true
 		}
 	}
 	// A Username derived from a missing or bad email would only repeat that reason.
@@ -511,14 +530,17 @@ func (m *Mapper) check(d *Desired, earlier []Reason) []Reason {
 			reasons = append(reasons, Reason{Code: NoUsername, Field: "Username", Detail: "the Username template gives nothing"})
 		case problem != "":
 			reasons = append(reasons, Reason{Code: MalformedUsername, Field: "Username", Detail: "not email-shaped: it " + problem, Value: username})
+		default:
+			usernameASCII = true
 		}
 	}
 	if last := d.Fields[m.at.lastName].Value; last == "" && !failed("LastName") {
 		reasons = append(reasons, Reason{Code: NoLastName, Field: "LastName", Detail: "the record has no last name"})
 	}
-	for i, f := range m.fields {
-		v := d.Fields[i].Value
-		if !utf8.ValidString(v) {
+	for i := range m.fields {
+		f, v := &m.fields[i], d.Fields[i].Value
+		known := f.knownUTF8 || (i == m.at.email && emailASCII) || (i == m.at.username && usernameASCII)
+		if !known && !utf8.ValidString(v) {
 			reasons = append(reasons, Reason{Code: InvalidUTF8, Field: f.name, Detail: "the value holds bytes that are not UTF-8"})
 			continue
 		}

@@ -107,7 +107,7 @@ func TestGenerateAlias(t *testing.T) {
 		{"", "", "", "user"},
 	}
 	for _, tt := range tests {
-		if got := generateAlias(tt.given, tt.family, tt.email); got != tt.want {
+		if got := generateAlias(&texts{}, tt.given, tt.family, tt.email); got != tt.want {
 			t.Errorf("generateAlias(%q, %q, %q) = %q, want %q", tt.given, tt.family, tt.email, got, tt.want)
 		}
 	}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 	"slices"
@@ -85,9 +86,26 @@ func sortHashes(hashes []uint64) []uint64 {
 		next[b]++
 	}
 	for b := range 1 << width {
-		slices.Sort(sorted[start[b]:start[b+1]])
+		sortBucket(sorted[start[b]:start[b+1]])
 	}
 	return sorted
+}
+
+// sortBucket sorts one bucket of sortHashes: by insertion when it is as small as
+// buckets nearly always are (slices.Sort spends more choosing its strategy), by
+// slices.Sort when a key repeats thousands of times and fills one.
+func sortBucket(h []uint64) {
+	if len(h) > 32 {
+		slices.Sort(h)
+		return
+	}
+	for i := 1; i < len(h); i++ {
+		v, j := h[i], i
+		for ; j > 0 && h[j-1] > v; j-- {
+			h[j] = h[j-1]
+		}
+		h[j] = v
+	}
 }
 
 // hashKey hashes k, lower-cased first when fold is set. ASCII keys of common length
@@ -104,12 +122,22 @@ func hashKey(seed maphash.Seed, k string, fold bool) uint64 {
 }
 
 // lowerASCII appends k lower-cased to dst when k is ASCII and fits in dst's capacity
-// (the same bytes strings.ToLower gives); ok is false otherwise.
+// (the same bytes strings.ToLower gives); ok is false otherwise. It folds eight bytes
+// at a time: every address of a million people goes through it.
 func lowerASCII(dst []byte, k string) ([]byte, bool) {
 	if len(k) > cap(dst)-len(dst) {
 		return dst, false
 	}
-	for i := 0; i < len(k); i++ {
+	i := 0
+	for ; i+8 <= len(k); i += 8 {
+		w := uint64(k[i]) | uint64(k[i+1])<<8 | uint64(k[i+2])<<16 | uint64(k[i+3])<<24 |
+			uint64(k[i+4])<<32 | uint64(k[i+5])<<40 | uint64(k[i+6])<<48 | uint64(k[i+7])<<56
+		if w&highBits != 0 {
+			return dst, false
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, lowerWord(w))
+	}
+	for ; i < len(k); i++ {
 		c := k[i]
 		if c >= utf8.RuneSelf {
 			return dst, false
@@ -120,6 +148,18 @@ func lowerASCII(dst []byte, k string) ([]byte, bool) {
 		dst = append(dst, c)
 	}
 	return dst, true
+}
+
+// highBits has the top bit of every byte of a word set.
+const highBits = 0x8080808080808080
+
+// lowerWord lower-cases the eight ASCII bytes of w: a byte gets 0x20 added when it is
+// at least 'A' (adding 0x3f sets its top bit) and not above 'Z' (adding 0x25 does not).
+// No byte of ASCII carries into the next.
+func lowerWord(w uint64) uint64 {
+	const atLeastA, aboveZ = 0x3f3f3f3f3f3f3f3f, 0x2525252525252525
+	upper := (w + atLeastA) &^ (w + aboveZ) & highBits
+	return w | upper>>2
 }
 
 // foldedKey returns key lower-cased when that is one of the repeated keys in counts

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -105,6 +106,60 @@ func TestSortHashes(t *testing.T) {
 		slices.Sort(want)
 		if got := sortHashes(hashes); !slices.Equal(got, want) {
 			t.Errorf("sortHashes of %d hashes is not their sorted order", n)
+		}
+	}
+	// One key repeated thousands of times fills one bucket (sorted by slices.Sort),
+	// and hashes near it fill its neighbours.
+	hashes := make([]uint64, 5000)
+	for i := range hashes {
+		switch i % 3 {
+		case 0:
+			hashes[i] = 0x8000_0000_0000_0000
+		case 1:
+			hashes[i] = 0x8000_0000_0000_0000 + rng.Uint64N(1<<52)
+		default:
+			hashes[i] = rng.Uint64()
+		}
+	}
+	want := slices.Clone(hashes)
+	slices.Sort(want)
+	if got := sortHashes(hashes); !slices.Equal(got, want) {
+		t.Error("sortHashes of hashes crowded into a few buckets is not their sorted order")
+	}
+}
+
+// TestLowerASCIIMatchesToLower: folding eight bytes at a time gives what
+// strings.ToLower gives for ASCII keys of every length around the word size and with
+// every byte value, and declines every key with a non-ASCII byte (the Kelvin sign and
+// the long s, which strings.ToLower folds to ASCII letters, included) or too long.
+func TestLowerASCIIMatchesToLower(t *testing.T) {
+	emails, names := adversarialValues()
+	keys := append(emails, names...)
+	for c := range 256 {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17} {
+			keys = append(keys, strings.Repeat("a", n)+string([]byte{byte(c)})+strings.Repeat("Z", 17-n))
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20_000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = byte(r.IntN(128))
+			if r.IntN(50) == 0 {
+				b[i] = byte(r.IntN(256))
+			}
+		}
+		keys = append(keys, string(b))
+	}
+	for _, k := range keys {
+		var buf [128]byte
+		got, ok := lowerASCII(buf[:0], k)
+		ascii := strings.IndexFunc(k, func(r rune) bool { return r >= 0x80 }) < 0 && utf8.ValidString(k)
+		switch {
+		case ok != (ascii && len(k) <= len(buf)):
+			t.Errorf("lowerASCII(%q) ok = %v", k, ok)
+		case ok && string(got) != strings.ToLower(k):
+			t.Errorf("lowerASCII(%q) = %q, want %q", k, got, strings.ToLower(k))
 		}
 	}
 }

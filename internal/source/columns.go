@@ -151,6 +151,12 @@ func resolveColumns(names []string, cols *Columns, requireConfigured bool) (map[
 // parseActive reads an active flag as the common exports write it, including Okta's
 // statuses. An empty value means the source does not say, which counts as active.
 func parseActive(v string) (bool, error) {
+	switch v { // what nearly every export writes, taken without trimming and lower-casing
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "", "true", "t", "yes", "y", "1", "enabled", "active",
 		"provisioned", "staged", "recovery", "locked_out", "password_expired":

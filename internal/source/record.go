@@ -147,12 +147,16 @@ func (r *Record) InGroup(group string) bool {
 // digests) whatever order the source listed them in. Later duplicates of an attribute
 // name are dropped: the first occurrence wins.
 func (r *Record) normalize() {
-	slices.SortStableFunc(r.Groups, func(a, b Group) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	slices.SortStableFunc(r.Attributes, func(a, b Attribute) int { return strings.Compare(a.Name, b.Name) })
-	r.Attributes = slices.CompactFunc(r.Attributes, func(a, b Attribute) bool { return a.Name == b.Name })
+	if len(r.Groups) > 1 { // a CSV row has at most one group column and often one attribute
+		slices.SortStableFunc(r.Groups, func(a, b Group) int {
+			if c := strings.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	}
+	if len(r.Attributes) > 1 {
+		slices.SortStableFunc(r.Attributes, func(a, b Attribute) int { return strings.Compare(a.Name, b.Name) })
+		r.Attributes = slices.CompactFunc(r.Attributes, func(a, b Attribute) bool { return a.Name == b.Name })
+	}
 }
