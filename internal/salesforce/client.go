@@ -571,14 +571,7 @@ func identityOf(tok *oauth2.Token) (org, user string) {
 // an *OAuthError or a *TransportError when no token can be had, and a *ConfigError
 // when the token answer named no org.
 func (c *Client) OrgID(ctx context.Context) (string, error) {
-	sess, err := c.tokens.get(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	if sess.orgID == "" {
-		return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the org"}
-	}
-	return sess.orgID, nil
+	return c.identity(ctx, "org", func(s *session) string { return s.orgID })
 }
 
 // UserID returns the Id of the user the client's session runs as (the integration
@@ -587,12 +580,18 @@ func (c *Client) OrgID(ctx context.Context) (string, error) {
 // client-credentials flow no username is configured, and an integration user need
 // not be a System Administrator. The errors are OrgID's.
 func (c *Client) UserID(ctx context.Context) (string, error) {
+	return c.identity(ctx, "user", func(s *session) string { return s.userID })
+}
+
+// identity returns the part of the session's identity URL that part reads, naming
+// what it is in the error when the token answer had none.
+func (c *Client) identity(ctx context.Context, what string, part func(*session) string) (string, error) {
 	sess, err := c.tokens.get(ctx, nil)
 	if err != nil {
 		return "", err
 	}
-	if sess.userID == "" {
-		return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the user"}
+	if id := part(sess); id != "" {
+		return id, nil
 	}
-	return sess.userID, nil
+	return "", &ConfigError{Field: "token_source", Reason: "token answer has no identity URL naming the " + what}
 }

@@ -11,34 +11,25 @@ import (
 	"github.com/syncd-io/syncd/internal/sfsim"
 )
 
-// TestSimOrgID reads the org's Id from the token answer, spending no API call.
-func TestSimOrgID(t *testing.T) {
+// TestSimIdentity reads the org's Id and the integration user's from the token
+// answer, spending no API call.
+func TestSimIdentity(t *testing.T) {
 	env := newSimEnv(t, sfsim.Options{}, nil)
-	got, err := env.client.OrgID(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != env.sim.OrgID() {
-		t.Errorf("OrgID = %q, want the simulator's %q", got, env.sim.OrgID())
+	for _, tt := range []struct {
+		name string
+		read func(context.Context) (string, error)
+		want string
+	}{
+		{"OrgID", env.client.OrgID, env.sim.OrgID()},
+		{"UserID", env.client.UserID, env.sim.IntegrationUserID()},
+	} {
+		got, err := tt.read(context.Background())
+		if err != nil || got != tt.want {
+			t.Errorf("%s = %q, %v; want the simulator's %q", tt.name, got, err, tt.want)
+		}
 	}
 	if used, _ := env.sim.APIUsage(); used != 0 {
-		t.Errorf("OrgID spent %d API calls, want none", used)
-	}
-}
-
-// TestSimUserID reads the integration user's Id from the token answer, spending no
-// API call.
-func TestSimUserID(t *testing.T) {
-	env := newSimEnv(t, sfsim.Options{}, nil)
-	got, err := env.client.UserID(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != env.sim.IntegrationUserID() {
-		t.Errorf("UserID = %q, want the simulator's integration user %q", got, env.sim.IntegrationUserID())
-	}
-	if used, _ := env.sim.APIUsage(); used != 0 {
-		t.Errorf("UserID spent %d API calls, want none", used)
+		t.Errorf("reading the identity spent %d API calls, want none", used)
 	}
 }
 
