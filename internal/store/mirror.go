@@ -56,10 +56,7 @@ func (s *sqlStore) ReplaceMirror(ctx context.Context, epoch int64, state MirrorS
 	if err := validateMirror(state, users); err != nil {
 		return fmt.Errorf("replace mirror: %w", err)
 	}
-	rows, err := mirrorRows(users)
-	if err != nil {
-		return fmt.Errorf("replace mirror: %w", err)
-	}
+	rows := mirrorRows(users)
 	fields, err := json.Marshal(state.Fields)
 	if err != nil {
 		return fmt.Errorf("replace mirror: encode fields: %w", err)
@@ -98,11 +95,8 @@ func (s *sqlStore) PatchMirror(ctx context.Context, epoch int64, watermark time.
 	if err := validateMirrorUsers(users); err != nil {
 		return fmt.Errorf("patch mirror: %w", err)
 	}
-	rows, err := mirrorRows(users)
-	if err != nil {
-		return fmt.Errorf("patch mirror: %w", err)
-	}
-	err = s.d.inTx(ctx, func(tx db) error {
+	rows := mirrorRows(users)
+	err := s.d.inTx(ctx, func(tx db) error {
 		if err := s.fence(ctx, tx, epoch); err != nil {
 			return err
 		}
@@ -188,17 +182,57 @@ func orEmpty(m map[string]string) map[string]string {
 }
 
 // mirrorRows turns users into rows in mirrorUserInsertColumns' order.
-func mirrorRows(users []MirrorUser) ([][]any, error) {
+func mirrorRows(users []MirrorUser) [][]any {
 	rows := make([][]any, len(users))
+	var enc fieldsEncoder
 	for i, u := range users {
-		b, err := json.Marshal(orEmpty(u.Fields))
-		if err != nil {
-			return nil, fmt.Errorf("user %s: encode fields: %w", u.ID, err)
-		}
 		rows[i] = []any{u.ID, u.Username, u.Email, u.FederationIdentifier, u.IsActive, u.UserType, u.ProfileID,
-			string(b), normalTime(u.SystemModstamp)}
+			enc.encode(u.Fields), normalTime(u.SystemModstamp)}
 	}
-	return rows, nil
+	return rows
+}
+
+// fieldsEncoder encodes users' fields as json.Marshal encodes a map[string]string
+// (keys sorted, the same bytes), without its reflection and re-using its buffers
+// from one user to the next: a full read writes every user's fields, and encoding
+// them through json.Marshal was 15 % of a 100k-user cycle's CPU.
+type fieldsEncoder struct {
+	keys []string
+	buf  []byte
+}
+
+func (e *fieldsEncoder) encode(fields map[string]string) string {
+	e.keys = e.keys[:0]
+	for k := range fields {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	e.buf = append(e.buf[:0], '{')
+	for i, k := range e.keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = appendJSONString(e.buf, k)
+		e.buf = append(e.buf, ':')
+		e.buf = appendJSONString(e.buf, fields[k])
+	}
+	e.buf = append(e.buf, '}')
+	return string(e.buf)
+}
+
+// appendJSONString appends s as json.Marshal encodes it. Printable ASCII other than
+// the quote, the backslash and the three characters json.Marshal escapes for HTML
+// (<, >, &) is written as it is; any other string, json.Marshal writes.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s) // a string always encodes
+			return append(b, quoted...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func validateMirror(state MirrorState, users []MirrorUser) error {
