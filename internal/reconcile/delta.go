@@ -104,7 +104,7 @@ func (e *Engine) readDelta(ctx context.Context, c *cycleData) (done bool, why st
 	case state.Watermark.IsZero():
 		return false, "the mirror has no watermark", nil
 	}
-	if err := e.resolve(ctx, c, state.Names); err != nil {
+	if err := e.resolve(c, state.Names); err != nil {
 		return false, fmt.Sprintf("the mirror's profiles and roles do not resolve the mapping's (%v)", err), nil
 	}
 	fields := managedFields(c.input.Desired)
@@ -156,8 +156,8 @@ func (e *Engine) readFull(ctx context.Context, c *cycleData) error {
 }
 
 // resolve sets the desired users' profile and role Ids and the protected profiles'
-// Ids from names, and protects the integration user by its Id.
-func (e *Engine) resolve(ctx context.Context, c *cycleData, names Names) error {
+// Ids from names.
+func (e *Engine) resolve(c *cycleData, names Names) error {
 	c.licenses = names.Licenses
 	if err := e.cfg.Mapper.ResolveIDs(c.input.Desired, names.Profiles, names.Roles); err != nil {
 		return fmt.Errorf("reconcile: resolving profile and role names: %w", err)
@@ -167,6 +167,13 @@ func (e *Engine) resolve(ctx context.Context, c *cycleData, names Names) error {
 		return err
 	}
 	c.policy.Protect.ProfileIDs = ids
+	return nil
+}
+
+// protectSelf adds the user syncd's session runs as to the cycle's protected users,
+// whatever its username and profile (the client-credentials flow configures no
+// username, and an integration user need not be a System Administrator).
+func (e *Engine) protectSelf(ctx context.Context, c *cycleData) error {
 	self, err := e.cfg.Directory.IntegrationUserID(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile: learning which user syncd runs as, to protect it: %w", err)

@@ -412,6 +412,9 @@ func (e *Engine) gather(ctx context.Context, full bool) (*cycleData, error) {
 		return c, err
 	}
 	e.cfg.Memo.keep(c.snapshot, c.mapped) // resolved: the cycle changes it no more
+	if err := e.protectSelf(ctx, c); err != nil {
+		return c, err
+	}
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, err
 	}
@@ -444,7 +447,7 @@ func (e *Engine) resolveNames(ctx context.Context, c *cycleData) (Names, error) 
 	if err != nil {
 		return Names{}, fmt.Errorf("reconcile: reading profiles and roles: %w", err)
 	}
-	return names, e.resolve(ctx, c, names)
+	return names, e.resolve(c, names)
 }
 
 // loadJournal loads what earlier cycles left: links, back-offs and approvals.

@@ -754,7 +754,7 @@ func TestNewChecksConfig(t *testing.T) {
 // TestTheIntegrationUserIsProtectedByItsID gives syncd's own user a person in the
 // export and a profile no list protects, with no username configured (as with the
 // client-credentials flow): the Id its session runs as still keeps every action off
-// it, and the plan says why.
+// it, and the plan says why; a targeted run for that person changes nothing either.
 func TestTheIntegrationUserIsProtectedByItsID(t *testing.T) {
 	ctx := context.Background()
 	org := newSimOrg(t, nil)
@@ -782,5 +782,12 @@ func TestTheIntegrationUserIsProtectedByItsID(t *testing.T) {
 		return isSelf(s.Action.SalesforceID) && strings.Contains(s.Reason, "protected")
 	}) {
 		t.Errorf("the integration user %s is not reported protected; skipped: %+v", self, plan.Skipped)
+	}
+
+	if s := e.reconcileOnce(t, reconcile.Target{Keys: []string{rec.ID}}); s.Applied != 0 {
+		t.Errorf("a targeted run applied %d actions, want none on the integration user", s.Applied)
+	}
+	if after, _ := org.Sim.User(self); after.Fields["FirstName"] != info.Fields["FirstName"] {
+		t.Errorf("a targeted run renamed the integration user: FirstName %v, was %v", after.Fields["FirstName"], info.Fields["FirstName"])
 	}
 }

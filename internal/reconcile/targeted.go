@@ -130,6 +130,9 @@ func (e *Engine) gatherTargeted(ctx context.Context, keys []string) (*cycleData,
 		return c, named, err
 	}
 	e.cfg.Memo.keep(c.snapshot, c.mapped)
+	if err := e.protectSelf(ctx, c); err != nil {
+		return c, named, err
+	}
 	if err := e.loadJournal(ctx, c); err != nil {
 		return c, named, err
 	}
