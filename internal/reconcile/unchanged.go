@@ -50,6 +50,17 @@ func (m *MapMemo) recall(digest string) (mapping.Result, bool) {
 	return cloneResult(m.result), true
 }
 
+// knows reports whether the memo holds the mapping of snap: a complete snapshot with
+// the remembered digest.
+func (m *MapMemo) knows(snap source.Snapshot) bool {
+	if m == nil || !snap.Complete || snap.Digest == "" {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.digest == snap.Digest
+}
+
 // pullAndMap pulls the source and maps the snapshot (pullMapped).
 func (e *Engine) pullAndMap(ctx context.Context) (source.Snapshot, mapping.Result, bool, error) {
 	return pullMapped(ctx, e.cfg.Source, e.cfg.Mapper, e.cfg.Memo)
@@ -85,10 +96,10 @@ func pullMapped(ctx context.Context, src source.Source, mapper Mapper, memo *Map
 		}
 	} else if stream != nil && snap.Count > 0 {
 		if res, ok := stream.Result(); ok {
-			if remembered, ok := mapSnapshotRemembered(memo, snap); ok {
-				return snap, remembered, true, err // read and mapped again, but unchanged
-			}
-			return snap, res, notModified, err
+			// Mapped as it was read, so the mapping is the cycle's own even when the
+			// export is the one the memo holds (a file touched, its content the same):
+			// the memo then only tells that nothing changed.
+			return snap, res, notModified || memo.knows(snap), err
 		}
 	}
 	if snap.MissingRecords() {
@@ -114,24 +125,17 @@ func (e *Engine) mapSnapshot(snap source.Snapshot) (mapping.Result, bool) {
 }
 
 // mapSnapshot maps a snapshot's records with mapper, or returns a copy of memo's
-// mapping when the snapshot is complete and has the remembered digest. It reports
-// whether the mapping was re-used. A new mapping is not remembered here: the cycle
-// hands it to the memo once it is done changing it (keep).
+// mapping when the snapshot is complete and has the remembered digest (only complete
+// snapshots are remembered: an incomplete pull's digest says nothing about the next).
+// It reports whether the mapping was re-used. A new mapping is not remembered here:
+// the cycle hands it to the memo once it is done changing it (keep).
 func mapSnapshot(mapper Mapper, memo *MapMemo, snap source.Snapshot) (mapping.Result, bool) {
-	if res, ok := mapSnapshotRemembered(memo, snap); ok {
-		return res, true
+	if snap.Complete {
+		if res, ok := memo.recall(snap.Digest); ok {
+			return res, true
+		}
 	}
 	return mapper.Map(snap.Records), false
-}
-
-// mapSnapshotRemembered returns a copy of memo's mapping when snap is complete and
-// has the remembered digest. Only complete snapshots are remembered: an incomplete
-// pull's digest says nothing about the next.
-func mapSnapshotRemembered(memo *MapMemo, snap source.Snapshot) (mapping.Result, bool) {
-	if !snap.Complete {
-		return mapping.Result{}, false
-	}
-	return memo.recall(snap.Digest)
 }
 
 // keep remembers res as the mapping of snap, when snap is complete. The cycle calls

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,6 +24,13 @@ func fileSource(t *testing.T) source.Source { return fileSourceOf(t, "three-peop
 // fileSourceOf returns a file source over a copy of the named file of testdata.
 func fileSourceOf(t *testing.T, name string) source.Source {
 	t.Helper()
+	src, _ := fileSourceAt(t, name)
+	return src
+}
+
+// fileSourceAt is fileSourceOf, and the path of the copy it reads.
+func fileSourceAt(t *testing.T, name string) (source.Source, string) {
+	t.Helper()
 	export, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +43,7 @@ func fileSourceOf(t *testing.T, name string) source.Source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return src
+	return src, path
 }
 
 // drift changes a field of person n's user in the org, as an admin would.
@@ -232,5 +240,27 @@ func TestTheMemoStaysWholeAcrossTargetedRuns(t *testing.T) {
 	}
 	if memo.Hits() != 1 || !s.SourceUnchanged {
 		t.Errorf("mapping re-used %d times, SourceUnchanged %v; want 1 and true", memo.Hits(), s.SourceUnchanged)
+	}
+}
+
+// TestATouchedExportIsPlannedWithItsOwnMapping: a file rewritten with the same
+// content (its time changed) is read and mapped again; the cycle plans with that
+// mapping rather than a copy of the memo's, and still counts the export unchanged.
+func TestATouchedExportIsPlannedWithItsOwnMapping(t *testing.T) {
+	src, path := fileSourceAt(t, "three-people.csv")
+	org := newSimOrg(t, nil)
+	memo := &reconcile.MapMemo{}
+	e := newEnv(t, org, nil, func(c *reconcile.Config) { c.Source, c.Memo, c.Plan = src, memo, reconcile.Calculate })
+	e.runOnce(t)
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.runOnce(t)
+	if !s.SourceUnchanged || s.Stats.SourceRecords != 3 || s.Applied != 0 {
+		t.Errorf("SourceUnchanged %v, %d source records, %d applied; want true, 3 and none", s.SourceUnchanged, s.Stats.SourceRecords, s.Applied)
+	}
+	if memo.Hits() != 0 {
+		t.Errorf("the memo's mapping was copied %d times, want none: the cycle had mapped the export itself", memo.Hits())
 	}
 }
