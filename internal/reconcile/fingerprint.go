@@ -161,8 +161,9 @@ func (fh *fieldHasher) locate(fp *fingerprints, fields UserFields) {
 
 // add appends the next value, after its length (which keeps the values' boundaries:
 // "ab","c" is not "a","bc"), case-folded when folded. The values are gathered and
-// hashed in one call (sum): a million people's dozen values each hashed one call at
-// a time had cost about twice as much.
+// hashed in one call (sum) rather than a call per value: hashing a million people
+// and users took 0.28-0.38 s that way and 0.24-0.25 s this way
+// (BenchmarkPlanParts/hashes/1M, the two binaries alternating on idle cores).
 func (fh *fieldHasher) add(folded bool, v string) {
 	at := len(fh.values)
 	fh.values = append(fh.values, 0, 0, 0, 0)

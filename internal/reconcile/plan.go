@@ -652,8 +652,8 @@ func (c *calc) change(d *mapping.Desired, e *Existing, how uint8, person int32) 
 }
 
 // diff returns the always-managed desired fields whose values differ from the user's,
-// old → new, or nil. It walks both lists, sorted by name, side by side; a field the
-// user lacks (or an unsorted list) falls back to a scan, and a missing field reads "".
+// old → new, or nil. It walks both lists, sorted by name, side by side
+// (currentValue); a field the user lacks reads "".
 func diff(desired []mapping.Field, existing UserFields) []Change {
 	var changes []Change
 	j := 0
@@ -927,7 +927,8 @@ func sortActions(actions []Action) {
 		keys[i] = sortKey{head: stringHead(a.IdPID), pos: int32(i), rank: int32(kindRank(a.Kind))} //nolint:gosec // G115: positions of an in-memory slice, far below 2^31
 	}
 	slices.SortFunc(keys, func(x, y sortKey) int {
-		// Not cmp.Or: it would read the strings whatever the keys say.
+		// compareActions only on a tie: as an argument of cmp.Or it would read the
+		// strings whatever the keys say.
 		if c := cmp.Or(cmp.Compare(x.rank, y.rank), cmp.Compare(x.head[0], y.head[0]), cmp.Compare(x.head[1], y.head[1])); c != 0 {
 			return c
 		}
